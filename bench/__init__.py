@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench NAME [ARGS]``. Each prints its anchor from the same run."""

@@ -1,0 +1,1 @@
+"""lakevault: a self-hosted, multi-tenant data platform."""
