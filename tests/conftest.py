@@ -8,10 +8,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import sqlalchemy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE_DIR = Path(
@@ -38,3 +41,112 @@ def _clean_lakevault_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[No
                 continue
             monkeypatch.delenv(name)
     yield
+
+
+# --- Databases: every database-touching test runs on SQLite and on a real PostgreSQL. ---------
+
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+POSTGRES_URL_VARIABLE = "LAKEVAULT_TEST_POSTGRES_URL"
+
+
+def _with_database_name(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """URL of the test PostgreSQL server (started by scripts/test.sh).
+
+    Outside CI a missing server skips the PostgreSQL half of the suite; in CI it is a failure.
+    """
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        message = (
+            f"{POSTGRES_URL_VARIABLE} is not set: run the suite with 'make test', which starts a "
+            "throwaway PostgreSQL"
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT 1"))
+    except sqlalchemy.exc.OperationalError as exc:
+        if IN_CI:
+            pytest.fail(f"the test PostgreSQL at {url} does not answer: {exc}")
+        pytest.skip(f"the test PostgreSQL at {url} does not answer")
+    finally:
+        engine.dispose()
+    return url
+
+
+def create_postgres_database(server_url: str, *, template: str | None = None) -> str:
+    """Create a fresh, uniquely named database and return its URL."""
+    name = "lv_" + secrets.token_hex(6)
+    engine = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            suffix = f" TEMPLATE {template}" if template else ""
+            connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}{suffix}"))
+    finally:
+        engine.dispose()
+    return _with_database_name(server_url, name)
+
+
+def drop_postgres_database(server_url: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    engine = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server_url: str) -> Iterator[str]:
+    """A database migrated to head once; each test copies it (CREATE DATABASE ... TEMPLATE)."""
+    from lakevault.db import Database, upgrade
+
+    url = create_postgres_database(postgres_server_url)
+    database = Database(url)
+    upgrade(database)
+    database.dispose()
+    name = urlsplit(url).path.lstrip("/")
+    yield name
+    drop_postgres_database(postgres_server_url, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, empty (unmigrated) database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'metadata.db'}"
+        return
+    server = request.getfixturevalue("postgres_server_url")
+    url = create_postgres_database(server)
+    yield url
+    drop_postgres_database(server, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """A fresh database at the head schema revision, on each backend."""
+    from lakevault.db import Database, upgrade
+
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'metadata.db'}")
+        upgrade(db)
+        yield db
+        db.dispose()
+        return
+    server = request.getfixturevalue("postgres_server_url")
+    template = request.getfixturevalue("postgres_template")
+    url = create_postgres_database(server, template=template)
+    db = Database(url)
+    yield db
+    db.dispose()
+    drop_postgres_database(server, url)

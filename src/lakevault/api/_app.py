@@ -1,0 +1,43 @@
+"""The HTTP API application factory.
+
+Routers are built by functions that receive the platform and are listed here explicitly:
+nothing registers itself into a global app (STYLE.md §8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+import lakevault
+from lakevault.api._errors import install_error_handlers
+from lakevault.api._health import health_router
+from lakevault.api._request_id import RequestIdMiddleware
+from lakevault.runtime import Platform
+
+
+def create_app(platform: Platform) -> FastAPI:
+    """Build the API for ``platform``. The caller owns the platform and closes it."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        platform.database.dispose()
+
+    app = FastAPI(
+        title="lakevault",
+        version=lakevault.__version__,
+        description="Multi-tenant data platform: datasets, keys, audit, pipelines.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router(platform))
+    app.add_middleware(RequestIdMiddleware, random=platform.random)
+    return app

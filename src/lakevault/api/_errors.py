@@ -1,0 +1,80 @@
+"""One JSON shape for every error: ``{"error": {"code", "message", "requestId"}}``.
+
+Errors are mapped by their ``code`` and ``http_status``, never by message text. Unexpected
+exceptions become ``InternalFailure`` with a generic message; the details go to the log with
+the request id, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lakevault.core import current_request_id
+from lakevault.core.errors import LakevaultError
+
+logger = logging.getLogger("lakevault.api")
+
+_HTTP_CODES = {
+    400: "InvalidRequest",
+    401: "MissingAuthenticationToken",
+    403: "AccessDenied",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    413: "EntityTooLarge",
+    415: "UnsupportedMediaType",
+    429: "Throttling",
+}
+
+
+def error_response(status: int, code: str, message: str) -> ORJSONResponse:
+    return ORJSONResponse(
+        status_code=status,
+        content={
+            "error": {"code": code, "message": message, "requestId": current_request_id.get()}
+        },
+    )
+
+
+async def _lakevault_error(_request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, LakevaultError)
+    if exc.http_status >= 500:
+        logger.error("request failed: %s", exc.code, extra={"errorCode": exc.code})
+    return error_response(exc.http_status, exc.code, exc.message)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()))
+        problems.append(f"{where}: {error.get('msg', 'invalid')}")
+    return error_response(400, "ValidationError", "; ".join(problems) or "invalid request")
+
+
+async def _http_error(_request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "InternalFailure")
+    message = exc.detail if isinstance(exc.detail, str) else code
+    if exc.status_code == 404:
+        message = "no API operation at this path; see /api/openapi.json"
+    return error_response(exc.status_code, code, message)
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> ORJSONResponse:
+    logger.error("unexpected failure", exc_info=exc)
+    return error_response(
+        500, "InternalFailure", "the request failed unexpectedly; quote the requestId to support"
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LakevaultError, _lakevault_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

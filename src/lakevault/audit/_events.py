@@ -1,0 +1,150 @@
+"""The audit event: CloudTrail's record shape plus lakevault's ``decision``.
+
+An event is built from values, never from request or response bodies wholesale: callers pick
+the parameters that are safe to record. Secrets, passwords, tokens and object contents never
+enter an event — ``requestParameters`` refuses keys that name them (fail closed, so a careless
+caller gets an error in tests rather than a leak in production).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from lakevault.core.errors import InvalidParameterValue
+
+EVENT_VERSION = "1.09"
+
+#: Parameter names that may carry secrets; an event refuses them (case-insensitive, substring).
+_FORBIDDEN_PARAMETER_FRAGMENTS = (
+    "password",
+    "secret",
+    "token",
+    "plaintext",
+    "privatekey",
+    "private_key",
+    "credential",
+    "body",
+)
+
+
+class IdentityType(str, Enum):
+    """CloudTrail's ``userIdentity.type`` values that lakevault produces."""
+
+    ROOT = "Root"
+    IAM_USER = "IAMUser"
+    ASSUMED_ROLE = "AssumedRole"
+    FEDERATED_USER = "FederatedUser"
+    AWS_SERVICE = "AWSService"
+    ANONYMOUS = "Anonymous"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserIdentity:
+    type: IdentityType
+    principal_id: str
+    arn: str
+    account_id: str
+    session_context: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventResource:
+    arn: str
+    account_id: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecisionRecord:
+    """Which effect the policy engine reached and which statements decided it."""
+
+    effect: str
+    statements: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEvent:
+    """One audit record. ``recipient_account_id`` is the account whose log receives it."""
+
+    event_id: str
+    event_time: datetime
+    event_source: str
+    event_name: str
+    region: str
+    source_ip_address: str | None
+    user_agent: str | None
+    user_identity: UserIdentity
+    request_id: str
+    read_only: bool
+    recipient_account_id: str
+    resources: tuple[EventResource, ...] = ()
+    request_parameters: Mapping[str, Any] | None = None
+    response_elements: Mapping[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    decision: DecisionRecord | None = None
+    additional: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, values in (
+            ("requestParameters", self.request_parameters),
+            ("responseElements", self.response_elements),
+            ("additionalEventData", self.additional),
+        ):
+            for key in values or {}:
+                lowered = key.lower()
+                if any(fragment in lowered for fragment in _FORBIDDEN_PARAMETER_FRAGMENTS):
+                    raise InvalidParameterValue(
+                        f"audit event {self.event_name}: {name} key {key!r} may carry a secret "
+                        "and is never recorded; record a non-secret fact about it instead"
+                    )
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON object written to the log (CloudTrail field names)."""
+        identity: dict[str, Any] = {
+            "type": self.user_identity.type.value,
+            "principalId": self.user_identity.principal_id,
+            "arn": self.user_identity.arn,
+            "accountId": self.user_identity.account_id,
+        }
+        if self.user_identity.session_context is not None:
+            identity["sessionContext"] = dict(self.user_identity.session_context)
+        record: dict[str, Any] = {
+            "eventVersion": EVENT_VERSION,
+            "eventTime": self.event_time.isoformat().replace("+00:00", "Z"),
+            "eventSource": self.event_source,
+            "eventName": self.event_name,
+            "awsRegion": self.region,
+            "sourceIPAddress": self.source_ip_address,
+            "userAgent": self.user_agent,
+            "userIdentity": identity,
+            "requestParameters": dict(self.request_parameters)
+            if self.request_parameters is not None
+            else None,
+            "responseElements": dict(self.response_elements)
+            if self.response_elements is not None
+            else None,
+            "requestID": self.request_id,
+            "eventID": self.event_id,
+            "readOnly": self.read_only,
+            "resources": [
+                {"ARN": r.arn, "accountId": r.account_id, "type": r.type} for r in self.resources
+            ],
+            "eventType": "AwsApiCall",
+            "recipientAccountId": self.recipient_account_id,
+        }
+        if self.error_code is not None:
+            record["errorCode"] = self.error_code
+            record["errorMessage"] = self.error_message
+        if self.decision is not None:
+            record["decision"] = {
+                "effect": self.decision.effect,
+                "statements": [dict(s) for s in self.decision.statements],
+            }
+        if self.additional:
+            record["additionalEventData"] = dict(self.additional)
+        return record

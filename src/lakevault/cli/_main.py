@@ -1,0 +1,33 @@
+"""The ``lakevault`` command: every sub-command listed explicitly."""
+
+from __future__ import annotations
+
+import typer
+
+import lakevault
+from lakevault.cli import _config, _db, _iam
+from lakevault.cli._common import console
+from lakevault.cli._serve import init, serve
+
+app = typer.Typer(
+    name="lakevault",
+    help="lakevault: a self-hosted, multi-tenant data platform. Exit codes: see docs/cli.md.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(serve)
+app.command("init")(init)
+app.add_typer(_db.app, name="db")
+app.add_typer(_config.app, name="config")
+app.add_typer(_iam.app, name="iam")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version of lakevault."""
+    console.print(f"lakevault {lakevault.__version__}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,103 @@
+"""``lakevault serve`` and ``lakevault init``."""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import typer
+import uvicorn
+
+from lakevault.api import create_app
+from lakevault.cli._common import command, error_console, read_settings
+from lakevault.cli._credentials import print_credentials
+from lakevault.core import Settings, configure_logging
+from lakevault.core.errors import ConfigurationError
+from lakevault.runtime import Platform, initialise, require_home
+
+
+def _init_platform(settings: Settings) -> Platform:
+    platform = Platform.build(settings)
+    result = initialise(platform)
+    if result.created_schema:
+        error_console.print(
+            f"created a new installation in {settings.resolved_home} "
+            f"(schema {result.revision})"
+        )
+    if result.credentials is not None:
+        print_credentials(result.credentials)
+    return platform
+
+
+@command
+def init() -> None:
+    """Create the data directory, the database schema and the platform administrator.
+
+    Safe to run again: an existing installation is left as it is, and the administrator's
+    credentials are printed only by the run that created them.
+    """
+    settings = read_settings()
+    platform = _init_platform(settings)
+    platform.close()
+    error_console.print(f"installation ready in {settings.resolved_home}")
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves, so a busy port is one clear sentence."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"port {port} on {host} is already in use by another program; stop it, or "
+                f"choose another port with --port {port + 1} or LAKEVAULT_PORT={port + 1}"
+            ) from exc
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); set host to an address of this "
+            "machine, for example 127.0.0.1"
+        ) from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+@command
+def serve(
+    host: str = typer.Option(None, help="Address to listen on [default: 127.0.0.1]."),
+    port: int = typer.Option(None, help="TCP port [default: 8080; 0 picks a free one]."),
+    init: bool = typer.Option(
+        False, "--init", help="Initialise a new installation first when there is none."
+    ),
+) -> None:
+    """Start the platform: the HTTP API (and, later, its workers) on one machine."""
+    settings = read_settings({"host": host, "port": port})
+    configure_logging(level=settings.log_level.value, log_format=settings.log_format)
+    if init:
+        platform = _init_platform(settings)
+    else:
+        require_home(settings)
+        platform = Platform.build(settings)
+    platform.check_ready()
+    sock = bind_socket(settings.host, settings.port)
+    bound_port = sock.getsockname()[1]
+    error_console.print(
+        f"lakevault listening on http://{settings.host}:{bound_port} "
+        f"(data in {settings.resolved_home}); Ctrl-C stops it"
+    )
+    config = uvicorn.Config(
+        create_app(platform),
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+        proxy_headers=False,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        platform.close()

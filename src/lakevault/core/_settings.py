@@ -1,0 +1,276 @@
+"""The platform's configuration: one frozen object, read once at start and passed down.
+
+Sources, lowest precedence first:
+
+1. defaults (embedded: SQLite and a local object store under ``home``);
+2. a TOML file: ``LAKEVAULT_CONFIG`` when set (it must exist), else ``lakevault.toml`` in the
+   working directory when present;
+3. ``LAKEVAULT_<NAME>`` environment variables (``LAKEVAULT_PORT=9000``).
+
+Unknown keys are errors, not silently ignored: a misspelt ``LAKEVAULT_DATABSE_URL`` would
+otherwise start a platform on the wrong database. Every error names the key, where it came
+from, what was wrong, and an example of a right value — never the value itself, which may be a
+secret.
+
+This module is pure: the caller passes the environment mapping and the file's text, so tests
+never touch ``os.environ``. pydantic-settings provides the model; its own environment and file
+sources are replaced by the merge below, because they read ``os.environ`` globally and ignore
+unknown variables (docs/decisions/0002-configuration-sources.md).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pydantic
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from lakevault.core._logging import LogFormat
+from lakevault.core.errors import ConfigurationError
+
+ENV_PREFIX = "LAKEVAULT_"
+CONFIG_FILE_VARIABLE = "LAKEVAULT_CONFIG"
+DEFAULT_CONFIG_FILE = "lakevault.toml"
+
+#: Environment variables with the prefix that are not settings (test harness, config path).
+_NOT_SETTINGS = ("LAKEVAULT_CONFIG", "LAKEVAULT_TEST_", "LAKEVAULT_CONFORMANCE_DIR")
+
+
+class LogLevel(str, Enum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Settings(BaseSettings):
+    """Every setting of the platform. Frozen: read once at start, then passed down."""
+
+    model_config = SettingsConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    home: Path = Field(
+        default=Path(".lakevault"),
+        description="Data directory: metadata database, object store, keys.",
+        json_schema_extra={"example": "/var/lib/lakevault"},
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="Address the API listens on.",
+        json_schema_extra={"example": "127.0.0.1"},
+    )
+    port: int = Field(
+        default=8080,
+        ge=0,
+        le=65535,
+        description="TCP port of the API (0 picks a free one).",
+        json_schema_extra={"example": 8080},
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="Metadata database; default: SQLite file metadata.db in home.",
+        json_schema_extra={"example": "postgresql://lakevault:PASSWORD@127.0.0.1:5432/lakevault"},
+    )
+    object_store_url: str | None = Field(
+        default=None,
+        description="Object store; default: the local directory objects/ in home.",
+        json_schema_extra={"example": "file:///var/lib/lakevault/objects"},
+    )
+    log_level: LogLevel = Field(
+        default=LogLevel.INFO,
+        description="Lowest level logged.",
+        json_schema_extra={"example": "info"},
+    )
+    log_format: LogFormat = Field(
+        default=LogFormat.JSON,
+        description="json (one object per line) or console.",
+        json_schema_extra={"example": "json"},
+    )
+    workers: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Background job worker processes started by 'lakevault serve'.",
+        json_schema_extra={"example": 1},
+    )
+    region: str = Field(
+        default="local",
+        pattern=r"^[a-z0-9-]{1,32}$",
+        description="Region name used in ARNs and audit events.",
+        json_schema_extra={"example": "eu-west-1"},
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        text = value.get_secret_value()
+        scheme = urlsplit(text).scheme
+        if scheme == "postgresql" or scheme == "postgres":
+            return SecretStr("postgresql+psycopg" + text[len(scheme) :])
+        if scheme not in ("sqlite", "postgresql+psycopg"):
+            raise ValueError(
+                "must be a sqlite:/// or postgresql:// URL"
+                + (f" (scheme {scheme!r} is not supported)" if scheme else "")
+            )
+        return value
+
+    @field_validator("object_store_url")
+    @classmethod
+    def _check_object_store_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("file", "s3"):
+            raise ValueError("must be a file:// or s3:// URL")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only the values merged by load_settings: no hidden reads of os.environ or files.
+        return (init_settings,)
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().absolute()
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use (the embedded SQLite file unless one is configured)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.resolved_home / 'metadata.db'}"
+
+    @property
+    def effective_object_store_url(self) -> str:
+        if self.object_store_url is not None:
+            return self.object_store_url
+        return (self.resolved_home / "objects").as_uri()
+
+    def masked(self) -> dict[str, str]:
+        """Every setting as text for display, with passwords and secrets replaced by ``***``."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, Enum):
+                shown[name] = str(value.value)
+            elif isinstance(value, SecretStr):
+                shown[name] = mask_url_password(value.get_secret_value())
+            elif value is None:
+                shown[name] = "(default)"
+            else:
+                shown[name] = str(value)
+        shown["home"] = str(self.resolved_home)
+        shown["database_url"] = mask_url_password(self.effective_database_url)
+        shown["object_store_url"] = mask_url_password(self.effective_object_store_url)
+        return shown
+
+
+def mask_url_password(url: str) -> str:
+    """Replace the password in ``scheme://user:password@host`` with ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = quote(parts.username or "", safe="")
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def _setting_names() -> frozenset[str]:
+    return frozenset(Settings.model_fields)
+
+
+def _example(name: str) -> str:
+    field = Settings.model_fields.get(name)
+    extra = field.json_schema_extra if field is not None else None
+    if isinstance(extra, dict) and "example" in extra:
+        return repr(extra["example"]).replace("'", '"')
+    return '"..."'
+
+
+def _unknown_key_message(key: str, where: str) -> str:
+    known = ", ".join(sorted(_setting_names()))
+    return f"unknown setting {key!r} in {where}; the known settings are: {known}"
+
+
+def config_file_path(environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """Which TOML file to read: ``LAKEVAULT_CONFIG`` or ``./lakevault.toml`` when present."""
+    explicit = environ.get(CONFIG_FILE_VARIABLE)
+    if explicit:
+        return Path(explicit)
+    candidate = cwd / DEFAULT_CONFIG_FILE
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(
+    environ: Mapping[str, str],
+    *,
+    config_text: str | None = None,
+    config_name: str = DEFAULT_CONFIG_FILE,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build :class:`Settings` from environment variables, a TOML text and explicit overrides.
+
+    ``overrides`` (command-line options) win over the environment, which wins over the file.
+    Raises :class:`ConfigurationError` listing every problem, each with the key, its source and
+    an example of a right value.
+    """
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+
+    if config_text is not None:
+        try:
+            document = tomllib.loads(config_text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(
+                f"{config_name} is not valid TOML ({exc}); write one 'key = value' per line, "
+                'for example: port = 8080'
+            ) from exc
+        for key, value in document.items():
+            if key not in _setting_names():
+                problems.append(_unknown_key_message(key, config_name))
+                continue
+            values[key] = value
+            sources[key] = f"{config_name} key {key!r}"
+
+    for variable, value in environ.items():
+        if not variable.startswith(ENV_PREFIX) or variable.startswith(_NOT_SETTINGS):
+            continue
+        key = variable[len(ENV_PREFIX) :].lower()
+        if key not in _setting_names():
+            problems.append(_unknown_key_message(variable, "the environment"))
+            continue
+        values[key] = value
+        sources[key] = f"environment variable {variable}"
+
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+            sources[key] = f"option --{key.replace('_', '-')}"
+
+    if not problems:
+        try:
+            return Settings(**values)
+        except pydantic.ValidationError as exc:
+            for error in exc.errors(include_input=False, include_url=False):
+                key = str(error["loc"][0]) if error["loc"] else "?"
+                where = sources.get(key, "the defaults")
+                problems.append(
+                    f"setting {key!r} ({where}): {error['msg']}; example of a right value: "
+                    f"{key} = {_example(key)}"
+                )
+    raise ConfigurationError("invalid configuration: " + " | ".join(problems))

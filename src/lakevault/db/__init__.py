@@ -1,0 +1,10 @@
+"""The metadata store: SQLAlchemy 2 models, engines and sessions, Alembic migrations.
+
+The bottom layer: it imports nothing of lakevault but ``core``.
+"""
+
+from lakevault.db import _models as models
+from lakevault.db._database import Database
+from lakevault.db._migrations import check_schema, current_revision, head_revision, upgrade
+
+__all__ = ["Database", "check_schema", "current_revision", "head_revision", "models", "upgrade"]

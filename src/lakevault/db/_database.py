@@ -1,0 +1,168 @@
+"""Engines and sessions for SQLite (embedded) and PostgreSQL (scale-out), one code path.
+
+SQLite is opened in WAL mode with ``synchronous=NORMAL`` (durable across a process crash, at
+most the last transactions lost on power failure, measured in DESIGN.md), foreign keys on and a
+busy timeout. Write transactions on SQLite begin ``IMMEDIATE`` so two writers queue on the lock
+instead of one failing with ``SQLITE_BUSY`` when it upgrades a read lock; read-only sessions
+begin ``DEFERRED`` so readers never wait on a writer.
+
+Driver failures are translated once, here, into :mod:`lakevault.core.errors` with a sentence
+saying what to fix — a wrong URL, an unreachable server, a file that is not a database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy.exc
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from lakevault.core import mask_url_password
+from lakevault.core.errors import ConfigurationError, ServiceUnavailable
+
+_SQLITE_BEGIN_OPTION = "lakevault_sqlite_begin"
+
+
+class Database:
+    """The metadata store: an engine, session factories and health checks.
+
+    ``url`` is a SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``). Nothing
+    is opened until first use, so building a ``Database`` has no side effects.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        try:
+            parsed = make_url(url)
+        except sqlalchemy.exc.ArgumentError as exc:
+            raise ConfigurationError(
+                f"database_url {mask_url_password(url)!r} is not a database URL; expected for "
+                "example sqlite:///var/lib/lakevault/metadata.db or "
+                "postgresql://user:PASSWORD@127.0.0.1:5432/lakevault"
+            ) from exc
+        self.dialect = parsed.get_backend_name()
+        self.is_sqlite = self.dialect == "sqlite"
+        if self.is_sqlite:
+            self.sqlite_path = Path(parsed.database) if parsed.database else None
+            self.engine: Engine = create_engine(
+                url, echo=echo, connect_args={"timeout": 30}, pool_pre_ping=False
+            )
+            _configure_sqlite(self.engine)
+        else:
+            self.sqlite_path = None
+            self.engine = create_engine(
+                url,
+                echo=echo,
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=10,
+                connect_args={"connect_timeout": 5},
+            )
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_engine = self.engine.execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
+        self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
+
+    @property
+    def display_url(self) -> str:
+        return mask_url_password(self.url)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read-write transaction: committed on success, rolled back on any exception."""
+        with translate_errors(self), self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A transaction for reading that never takes SQLite's write lock up front.
+
+        Loaded objects stay usable after the block (nothing is expired at its end).
+        """
+        with translate_errors(self), self._read_sessions.begin() as session:
+            yield session
+
+    def ping(self) -> None:
+        """Run ``SELECT 1``; raise ``ServiceUnavailable`` when the database does not answer."""
+        with translate_errors(self), self._read_engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout = 30000")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def translate_errors(database: Database) -> Iterator[None]:
+    """Turn driver errors about reaching or reading the database into lakevault errors.
+
+    Errors about the statements themselves (constraint violations) pass through untouched:
+    services translate those into domain errors where they know what they mean.
+    """
+    try:
+        yield
+    except sqlalchemy.exc.OperationalError as exc:
+        raise _describe(database, exc) from exc
+    except sqlalchemy.exc.DatabaseError as exc:
+        original = getattr(exc, "orig", None)
+        if isinstance(original, sqlite3.DatabaseError) and "not a database" in str(original):
+            raise _corrupt(database) from exc
+        raise
+
+
+def _corrupt(database: Database) -> ConfigurationError:
+    return ConfigurationError(
+        f"the metadata database {database.sqlite_path} is not a SQLite database or is damaged; "
+        "it was not modified. Restore it from a backup, or move it away and run "
+        "'lakevault init' to start a new, empty installation"
+    )
+
+
+def _describe(database: Database, exc: sqlalchemy.exc.OperationalError) -> Exception:
+    original = exc.orig
+    if database.is_sqlite:
+        message = str(original)
+        if "not a database" in message or "malformed" in message:
+            return _corrupt(database)
+        if "unable to open database file" in message:
+            return ConfigurationError(
+                f"cannot open the metadata database {database.sqlite_path}: its directory does "
+                "not exist or is not writable; run 'lakevault init' or set LAKEVAULT_HOME to a "
+                "writable directory"
+            )
+        if "locked" in message:
+            return ServiceUnavailable(
+                f"the metadata database {database.sqlite_path} is locked by another process; "
+                "retry, or stop the other lakevault process using the same LAKEVAULT_HOME"
+            )
+        return ServiceUnavailable(f"the metadata database failed: {message}")
+    reason = str(original).strip().splitlines()[0] if original is not None else type(exc).__name__
+    return ServiceUnavailable(
+        f"cannot use the PostgreSQL database {database.display_url}: {reason}. Check that the "
+        "server runs, that the host, port, user, password and database name in database_url "
+        "are right, and that the user may connect"
+    )

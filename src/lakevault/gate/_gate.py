@@ -1,0 +1,274 @@
+"""The gate: the one door every action passes through.
+
+``Gate.authorize`` turns a :class:`Request` into a :class:`Decision`: it fills the global
+context keys from trusted values, gathers the principal's policies, asks the policy engine,
+appends the audit event naming the deciding statements, and only then — for an allowed request
+— issues the :class:`Proof` that storage, kms and secrets require. If the audit event cannot
+be written, no proof is issued (fail closed).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Protocol
+
+from lakevault import iam
+from lakevault.audit import (
+    AuditEvent,
+    AuditSink,
+    DecisionRecord,
+    EventResource,
+    UserIdentity,
+)
+from lakevault.core import Clock, RandomSource, new_request_id
+from lakevault.core.errors import AccessDenied
+from lakevault.gate._proof import Proof, _issue
+from lakevault.gate._request import ContextValue, Request
+from lakevault.identity import Principal, PrincipalPolicies
+
+#: Service prefixes that are AWS's; their events carry ``<service>.amazonaws.com`` as
+#: ``eventSource`` so CloudTrail tooling reads them unchanged. lakevault's own services use
+#: ``lakevault.local`` (docs/decisions/0003-audit-event-source.md).
+_AWS_SERVICES = frozenset({"s3", "kms", "iam", "sts", "secretsmanager", "organizations"})
+
+
+class PolicySource(Protocol):
+    """Finds the identity policies, boundary and guardrails of a principal."""
+
+    def policies_for(self, principal: Principal) -> PrincipalPolicies: ...
+
+
+class PolicyEngine(Protocol):
+    """The narrow interface the gate needs from the policy engine (``lakevault.iam``)."""
+
+    def evaluate(
+        self, request: iam.EvaluationRequest, policies: iam.PolicySet, *, explain: bool = False
+    ) -> iam.Evaluation: ...
+
+
+class ProofVerifier(Protocol):
+    """What storage, kms and secrets hold: the means to check a proof, never to make one."""
+
+    def verify(self, proof: Proof, *, action: str, resource: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """The gate's answer. ``proof`` is present exactly when the request is allowed."""
+
+    effect: iam.DecisionKind
+    request_id: str
+    event_id: str
+    deciding_statements: tuple[iam.StatementRef, ...]
+    proof: Proof | None
+    message: str
+
+    @property
+    def is_allowed(self) -> bool:
+        return self.proof is not None
+
+    def require_proof(self) -> Proof:
+        """The proof, or ``AccessDenied`` with the AWS-style message for a denial."""
+        if self.proof is None:
+            raise AccessDenied(self.message)
+        return self.proof
+
+
+class Gate:
+    """Authorise, audit, and issue proofs. One instance per process, shared by all services."""
+
+    def __init__(
+        self,
+        *,
+        engine: PolicyEngine,
+        policies: PolicySource,
+        audit: AuditSink,
+        clock: Clock,
+        random: RandomSource,
+        region: str,
+    ) -> None:
+        self._engine = engine
+        self._policies = policies
+        self._audit = audit
+        self._clock = clock
+        self._random = random
+        self._region = region
+        self._issued: weakref.WeakSet[Proof] = weakref.WeakSet()
+
+    def authorize(self, request: Request) -> Decision:
+        """Decide ``request``, record the decision, and return it (with a proof when allowed).
+
+        Raises whatever the audit log raises when the event cannot be written: a decision that
+        is not recorded is never acted on.
+        """
+        now = self._clock.now()
+        principal = request.principal
+        found = (
+            PrincipalPolicies() if principal.is_anonymous else self._policies.policies_for(principal)
+        )
+        policy_set = iam.PolicySet(
+            identity=found.identity,
+            resource=(request.resource_policy,) if request.resource_policy is not None else (),
+            permission_boundaries=found.permission_boundaries,
+            session=principal.session_policies,
+            guardrails=found.guardrails,
+        )
+        evaluation = self._engine.evaluate(
+            iam.EvaluationRequest(
+                principal=_iam_principal(principal),
+                action=request.action,
+                resource=request.resource,
+                resource_account=request.resource_account,
+                context=self._context(request, now.timestamp(), now.isoformat()),
+            ),
+            policy_set,
+        )
+        allowed = evaluation.decision is iam.DecisionKind.ALLOWED
+        message = "" if allowed else _denial_message(request, evaluation.decision)
+        event_id = new_request_id(self._random)
+        self._record(request, evaluation, event_id, now, message)
+        proof = None
+        if allowed:
+            proof = _issue(
+                action=request.action,
+                resource=request.resource,
+                principal_arn=principal.arn,
+                request_id=request.request_id,
+                event_id=event_id,
+                issued_at=now,
+            )
+            self._issued.add(proof)
+        return Decision(
+            effect=evaluation.decision,
+            request_id=request.request_id,
+            event_id=event_id,
+            deciding_statements=evaluation.deciding_statements,
+            proof=proof,
+            message=message,
+        )
+
+    def require(self, request: Request) -> Proof:
+        """Authorise and return the proof, or raise ``AccessDenied``."""
+        return self.authorize(request).require_proof()
+
+    def verify(self, proof: Proof, *, action: str, resource: str) -> None:
+        """Raise ``AccessDenied`` unless this gate issued ``proof`` for this action and resource.
+
+        Every failure is the same error: the reason is not the caller's business.
+        """
+        if (
+            not isinstance(proof, Proof)
+            or proof not in self._issued
+            or proof.action != action
+            or proof.resource != resource
+        ):
+            raise AccessDenied(
+                f"not authorized to perform: {action} on resource: {resource} because the "
+                "operation carries no proof of an allowed decision"
+            )
+
+    def _context(
+        self, request: Request, epoch_seconds: float, iso_time: str
+    ) -> Mapping[str, ContextValue]:
+        principal = request.principal
+        context: dict[str, ContextValue] = dict(request.context)
+        context["aws:CurrentTime"] = iso_time.replace("+00:00", "Z")
+        context["aws:EpochTime"] = str(int(epoch_seconds))
+        context["aws:SecureTransport"] = request.secure_transport
+        if request.source_ip is not None:
+            context["aws:SourceIp"] = request.source_ip
+        if request.resource_account is not None:
+            context["aws:ResourceAccount"] = request.resource_account
+        for key, value in request.resource_tags.items():
+            context[f"aws:ResourceTag/{key}"] = value
+        if not principal.is_anonymous:
+            context["aws:PrincipalArn"] = principal.arn
+            context["aws:PrincipalAccount"] = principal.account_id
+            context["aws:PrincipalType"] = principal.identity_type.value
+            context["aws:userid"] = principal.principal_id
+            context["aws:MultiFactorAuthPresent"] = principal.mfa_authenticated
+            if principal.username is not None:
+                context["aws:username"] = principal.username
+            for key, value in principal.tags.items():
+                context[f"aws:PrincipalTag/{key}"] = value
+        return MappingProxyType(context)
+
+    def _record(
+        self,
+        request: Request,
+        evaluation: iam.Evaluation,
+        event_id: str,
+        now: object,
+        message: str,
+    ) -> None:
+        principal = request.principal
+        service, _, name = request.action.partition(":")
+        resource_account = request.resource_account or principal.account_id
+        recipients = [resource_account]
+        if principal.account_id and principal.account_id != resource_account:
+            recipients.append(principal.account_id)
+        allowed = evaluation.decision is iam.DecisionKind.ALLOWED
+        for recipient in recipients:
+            self._audit.append(
+                AuditEvent(
+                    event_id=event_id if recipient == recipients[0] else f"{event_id}-{recipient}",
+                    event_time=self._clock.now(),
+                    event_source=(
+                        f"{service}.amazonaws.com" if service in _AWS_SERVICES else "lakevault.local"
+                    ),
+                    event_name=name,
+                    region=self._region,
+                    source_ip_address=request.source_ip,
+                    user_agent=request.user_agent,
+                    user_identity=UserIdentity(
+                        type=principal.identity_type,
+                        principal_id=principal.principal_id,
+                        arn=principal.arn,
+                        account_id=principal.account_id,
+                    ),
+                    request_id=request.request_id,
+                    read_only=request.read_only,
+                    recipient_account_id=recipient,
+                    resources=(
+                        EventResource(
+                            arn=request.resource,
+                            account_id=resource_account,
+                            type=request.resource_type,
+                        ),
+                    ),
+                    request_parameters=request.request_parameters,
+                    error_code=None if allowed else AccessDenied.code,
+                    error_message=None if allowed else message,
+                    decision=DecisionRecord(
+                        effect=evaluation.decision.value,
+                        statements=tuple(
+                            {
+                                "policy": ref.policy_id,
+                                "sid": ref.sid,
+                                "index": ref.index,
+                                "effect": ref.effect.value,
+                            }
+                            for ref in evaluation.deciding_statements
+                        ),
+                    ),
+                )
+            )
+
+
+def _iam_principal(principal: Principal) -> iam.Principal:
+    if principal.is_anonymous:
+        return iam.Principal.anonymous()
+    return iam.Principal(arn=principal.arn, account=principal.account_id)
+
+
+def _denial_message(request: Request, decision: iam.DecisionKind) -> str:
+    who = "Anonymous caller" if request.principal.is_anonymous else f"User: {request.principal.arn}"
+    why = (
+        "with an explicit deny in a policy"
+        if decision is iam.DecisionKind.EXPLICITLY_DENIED
+        else f"because no policy allows the {request.action} action"
+    )
+    return f"{who} is not authorized to perform: {request.action} on resource: {request.resource} {why}"

@@ -1,0 +1,92 @@
+"""The composition root: builds the platform's services from settings, once, at start.
+
+Only the faces (api, cli) import this module; everything below receives what it needs
+explicitly (no globals, no registries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lakevault import iam
+from lakevault.audit import DatabaseAuditLog
+from lakevault.core import Clock, RandomSource, Settings, SystemClock, SystemRandom
+from lakevault.db import Database, check_schema, current_revision, upgrade
+from lakevault.gate import Gate
+from lakevault.identity import BootstrapCredentials, DatabasePolicySource, bootstrap_platform
+from lakevault.runtime._home import prepare_home
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Platform:
+    """Every long-lived service of one lakevault process."""
+
+    settings: Settings
+    clock: Clock
+    random: RandomSource
+    database: Database
+    audit: DatabaseAuditLog
+    gate: Gate
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        random: RandomSource | None = None,
+    ) -> Platform:
+        """Wire the services. Opens no connection yet (the database connects on first use)."""
+        clock = clock if clock is not None else SystemClock()
+        random = random if random is not None else SystemRandom()
+        database = Database(settings.effective_database_url)
+        audit = DatabaseAuditLog(database)
+        gate = Gate(
+            engine=iam.Evaluator(),
+            policies=DatabasePolicySource(database),
+            audit=audit,
+            clock=clock,
+            random=random,
+            region=settings.region,
+        )
+        return cls(
+            settings=settings, clock=clock, random=random, database=database, audit=audit, gate=gate
+        )
+
+    def check_ready(self) -> str:
+        """Raise unless the database answers and its schema is this code's; return the revision."""
+        self.database.ping()
+        return check_schema(self.database)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InitResult:
+    created_schema: bool
+    revision: str
+    credentials: BootstrapCredentials | None
+
+
+def initialise(platform: Platform) -> InitResult:
+    """Prepare a new installation, or confirm an existing one; never migrate one silently.
+
+    * no schema yet: create it (all migrations), then bootstrap the administrator;
+    * schema at head: bootstrap only if that never completed;
+    * schema older or newer than the code: raise ``SchemaMismatch`` — upgrading existing data
+      is an explicit step (``lakevault db upgrade``), taken after a backup.
+    """
+    prepare_home(platform.settings)
+    created = False
+    if current_revision(platform.database) is None:
+        upgrade(platform.database)
+        created = True
+    revision = check_schema(platform.database)
+    credentials = bootstrap_platform(
+        platform.database,
+        clock=platform.clock,
+        random=platform.random,
+        region=platform.settings.region,
+    )
+    return InitResult(created_schema=created, revision=revision, credentials=credentials)
