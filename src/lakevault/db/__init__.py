@@ -3,7 +3,7 @@
 The bottom layer: it imports nothing of lakevault but ``core``.
 """
 
-from lakevault.db import _models as models
+from lakevault.db import models
 from lakevault.db._database import Database
 from lakevault.db._migrations import check_schema, current_revision, head_revision, upgrade
 

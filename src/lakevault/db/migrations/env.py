@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from lakevault.db._models import Base
+from lakevault.db.models import Base
 
 database = context.config.attributes["database"]
 

@@ -1,0 +1,28 @@
+"""Every table of the metadata store, one namespace: ``from lakevault.db import models``.
+
+Tables live in one module per concept (``_models.py`` for tenants, identities and the audit
+log; further capabilities add ``_models_<concept>.py``), all on the same ``Base`` so that one
+Alembic migration tree covers them. Add a new module's names here.
+"""
+
+from lakevault.db._models import (
+    AuditEvent,
+    AuditHead,
+    Base,
+    PlatformState,
+    Policy,
+    Tenant,
+    User,
+    UserPolicyAttachment,
+)
+
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "PlatformState",
+    "Policy",
+    "Tenant",
+    "User",
+    "UserPolicyAttachment",
+]
