@@ -1,0 +1,406 @@
+"""Compile policies once into matchers, and index a policy set by action.
+
+A :class:`CompiledStatement` holds everything a decision needs with no further parsing: action
+patterns as a set of exact lower-cased names plus precompiled regexes, resource patterns as a
+set of normalised ARNs plus regexes (templates with variables are compiled per request and
+cached), the principal element as sets, and compiled conditions.
+
+A :class:`CompiledPolicySet` indexes the statements of every policy of a set by action: exact
+action names in a dict, patterns with a literal service (``s3:Get*``) by service, and the rest
+(``*``, ``NotAction``) in one list that every request scans. The statements that can apply to an
+action are computed once per action and cached, already split into denies (checked first) and
+allows grouped by the gate they belong to.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from lakevault.iam._conditions import CompiledCondition, compile_condition
+from lakevault.iam._match import ArnPattern, compile_arn, compile_glob, has_wildcard
+from lakevault.iam._policy import Policy, PrincipalEntry, Statement
+from lakevault.iam._request import EvaluationRequest, Principal
+from lakevault.iam._types import Effect, PolicyKind, PrincipalKind, PrincipalType
+from lakevault.iam._variables import UNRESOLVED, Template, TemplatePart, parse_template
+
+__all__ = [
+    "CompiledPolicy",
+    "CompiledPolicySet",
+    "CompiledStatement",
+    "PrincipalMatch",
+    "StatementRef",
+    "compile_policy",
+]
+
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_ROOT_ARN = re.compile(r"arn:[^:]+:iam::([0-9]{12}):root")
+#: Kinds whose short resource ARNs are padded with ``*`` (rule R12).
+_PADDING_KINDS = frozenset(
+    {PolicyKind.IDENTITY, PolicyKind.PERMISSION_BOUNDARY, PolicyKind.SESSION}
+)
+#: Kinds where a short resource ARN matches only if it holds a wildcard (rule R12).
+_WILDCARD_PADDING_KINDS = frozenset(
+    {PolicyKind.RESOURCE, PolicyKind.ENDPOINT, PolicyKind.GUARDRAIL}
+)
+_CANDIDATE_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatementRef:
+    """Names one statement in decisions and audit events: policy, ``Sid``, position, effect."""
+
+    policy_id: str
+    sid: str
+    index: int
+    effect: Effect
+
+
+class PrincipalMatch(enum.IntEnum):
+    """How a ``Principal`` element names the caller, weakest first.
+
+    ``ACCOUNT`` (the caller's tenant) delegates to the tenant's identity policies; ``ROLE`` (the
+    role of a session, or the role itself) grants but leaves the role's boundary in force;
+    ``DIRECT`` (the exact user or session, a service, or ``*``) grants past a boundary in the
+    same tenant (rule R3).
+    """
+
+    NONE = 0
+    ACCOUNT = 1
+    ROLE = 2
+    DIRECT = 3
+
+
+class PrincipalMatcher:
+    """A ``Principal``/``NotPrincipal`` element as sets."""
+
+    __slots__ = ("accounts", "arns", "is_any", "others", "services")
+
+    def __init__(self, entries: Sequence[PrincipalEntry]) -> None:
+        self.is_any = False
+        arns: set[str] = set()
+        accounts: set[str] = set()
+        services: set[str] = set()
+        others: set[str] = set()
+        for entry in entries:
+            if entry.type is PrincipalType.ANY or (
+                entry.type is PrincipalType.AWS and entry.value == "*"
+            ):
+                self.is_any = True
+            elif entry.type is PrincipalType.AWS:
+                root = _ROOT_ARN.fullmatch(entry.value)
+                if root is not None:
+                    accounts.add(root.group(1))
+                elif _ACCOUNT_ID.fullmatch(entry.value):
+                    accounts.add(entry.value)
+                else:
+                    arns.add(entry.value)
+            elif entry.type is PrincipalType.SERVICE:
+                services.add(entry.value)
+            else:
+                others.add(entry.value)
+        self.arns = frozenset(arns)
+        self.accounts = frozenset(accounts)
+        self.services = frozenset(services)
+        self.others = frozenset(others)
+
+    def match(self, principal: Principal) -> PrincipalMatch:
+        """How strongly this element names ``principal``."""
+        if self.is_any:
+            return PrincipalMatch.DIRECT
+        kind = principal.kind
+        if kind is PrincipalKind.ANONYMOUS:
+            return PrincipalMatch.NONE
+        if kind is PrincipalKind.SERVICE:
+            return PrincipalMatch.DIRECT if principal.arn in self.services else PrincipalMatch.NONE
+        if principal.arn in self.arns or principal.arn in self.others:
+            return PrincipalMatch.ROLE if kind is PrincipalKind.ROLE else PrincipalMatch.DIRECT
+        if kind is PrincipalKind.ROLE_SESSION and principal.session_role_arn in self.arns:
+            return PrincipalMatch.ROLE
+        if principal.account in self.accounts:
+            return PrincipalMatch.ACCOUNT
+        return PrincipalMatch.NONE
+
+
+@lru_cache(maxsize=8192)
+def _variable_arn(parts: tuple[TemplatePart, ...], pad_short: bool) -> ArnPattern:
+    return compile_arn(parts, pad_short=pad_short)
+
+
+class ResourceMatcher:
+    """A ``Resource``/``NotResource`` element: ``*``, exact ARNs, regexes and templates."""
+
+    __slots__ = ("exact", "has_star", "kind", "regexes", "templates")
+
+    def __init__(self, patterns: Sequence[str], *, kind: PolicyKind, has_variables: bool) -> None:
+        self.kind = kind
+        self.has_star = "*" in patterns
+        exact: set[str] = set()
+        regexes: list[re.Pattern[str]] = []
+        templates: list[Template] = []
+        for text in patterns:
+            if text == "*":
+                continue
+            template = parse_template(text, has_variables=has_variables)
+            if template.has_variables:
+                templates.append(template)
+                continue
+            pattern = compile_arn(template.parts, pad_short=self.pads(template.text))
+            if pattern.exact is not None:
+                exact.add(pattern.exact)
+            elif pattern.regex is not None:
+                regexes.append(pattern.regex)
+        self.exact = frozenset(exact)
+        self.regexes = tuple(regexes)
+        self.templates = tuple(templates)
+
+    def pads(self, text: str) -> bool:
+        """Rule R12: whether a short ARN is padded with ``*`` (otherwise it matches nothing)."""
+        if self.kind in _PADDING_KINDS:
+            return True
+        return self.kind in _WILDCARD_PADDING_KINDS and has_wildcard(text)
+
+    def contains(self, request: EvaluationRequest) -> bool:
+        """Whether the request's resource is among the patterns."""
+        if self.has_star:
+            return True
+        normalized = request.normalized_resource
+        if normalized is None:
+            return False
+        if normalized in self.exact:
+            return True
+        for regex in self.regexes:
+            if regex.fullmatch(normalized) is not None:
+                return True
+        for template in self.templates:
+            parts = template.resolve(request.normalized_context)
+            if parts is UNRESOLVED or not isinstance(parts, tuple):
+                continue
+            if _variable_arn(parts, self.pads(template.text)).matches(normalized):
+                return True
+        return False
+
+
+class CompiledStatement:
+    """One statement, compiled. ``position`` orders statements across a policy set."""
+
+    __slots__ = (
+        "action_exact",
+        "action_regexes",
+        "conditions",
+        "has_principal_element",
+        "is_allow",
+        "is_not_action",
+        "is_not_principal",
+        "is_not_resource",
+        "kind",
+        "level",
+        "position",
+        "principals",
+        "ref",
+        "resources",
+        "scope",
+        "statement",
+    )
+
+    def __init__(self, statement: Statement, policy: Policy) -> None:
+        self.statement = statement
+        self.kind = policy.kind
+        self.scope = policy.scope
+        self.level = 0
+        self.position = 0
+        self.is_allow = statement.effect is Effect.ALLOW
+        self.ref = StatementRef(
+            policy_id=policy.policy_id,
+            sid=statement.sid,
+            index=statement.index,
+            effect=statement.effect,
+        )
+        self.is_not_action = statement.actions is None
+        action_patterns = (
+            statement.actions if statement.actions is not None else statement.not_actions or ()
+        )
+        self.action_exact = frozenset(p.lower() for p in action_patterns if not has_wildcard(p))
+        self.action_regexes = tuple(
+            (p.lower(), compile_glob((TemplatePart(text=p.lower(), is_pattern=True),)))
+            for p in action_patterns
+            if has_wildcard(p)
+        )
+        self.is_not_resource = statement.not_resources is not None
+        resource_patterns = (
+            statement.resources if statement.resources is not None else statement.not_resources
+        )
+        self.resources = (
+            None
+            if resource_patterns is None
+            else ResourceMatcher(
+                resource_patterns, kind=policy.kind, has_variables=policy.has_variables
+            )
+        )
+        principal_entries = (
+            statement.principals if statement.principals is not None else statement.not_principals
+        )
+        self.has_principal_element = principal_entries is not None and policy.kind.names_principals
+        self.is_not_principal = statement.not_principals is not None
+        self.principals = (
+            PrincipalMatcher(principal_entries)
+            if principal_entries is not None and policy.kind.names_principals
+            else None
+        )
+        self.conditions: tuple[CompiledCondition, ...] = tuple(
+            compile_condition(condition, has_variables=policy.has_variables)
+            for condition in statement.conditions
+        )
+
+    def placed(self, *, level: int, position: int) -> CompiledStatement:
+        """A copy of this statement at a gate level and position of one policy set."""
+        copy = CompiledStatement.__new__(CompiledStatement)
+        for name in CompiledStatement.__slots__:
+            setattr(copy, name, getattr(self, name))
+        copy.level = level
+        copy.position = position
+        return copy
+
+    def matches_action(self, action: str) -> bool:
+        """Whether the (lower-cased) action is covered, honouring ``NotAction``."""
+        listed = action in self.action_exact or any(
+            regex.fullmatch(action) is not None for _, regex in self.action_regexes
+        )
+        return listed != self.is_not_action
+
+    def matches_resource(self, request: EvaluationRequest) -> bool:
+        """Whether the resource is covered, honouring ``NotResource``; no element covers all."""
+        if self.resources is None:
+            return True
+        return self.resources.contains(request) != self.is_not_resource
+
+    def principal_match(self, principal: Principal, *, has_boundary: bool) -> PrincipalMatch:
+        """How the statement names the caller; ``DIRECT`` for kinds without principals.
+
+        A resource-policy statement without a principal element never applies (rule R13).
+        ``NotPrincipal`` applies to everyone not listed, with AWS's exception: a ``Deny`` with
+        ``NotPrincipal`` also applies to a listed caller that has a permission boundary.
+        """
+        matcher = self.principals
+        if matcher is None:
+            if self.kind is PolicyKind.RESOURCE:
+                return PrincipalMatch.NONE
+            return PrincipalMatch.DIRECT
+        if not self.is_not_principal:
+            return matcher.match(principal)
+        if not self.is_allow and has_boundary:
+            return PrincipalMatch.DIRECT
+        return PrincipalMatch.NONE if matcher.match(principal) else PrincipalMatch.DIRECT
+
+    def conditions_hold(self, request: EvaluationRequest) -> bool:
+        """Whether every condition holds (rule R6: conditions AND together)."""
+        context = request.normalized_context
+        return all(condition.evaluate(context) for condition in self.conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    """The compiled statements of one policy."""
+
+    statements: tuple[CompiledStatement, ...]
+
+
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    """Compile ``policy`` once; later calls return the same object (kept on the policy)."""
+    cached = policy._compiled
+    if isinstance(cached, CompiledPolicy):
+        return cached
+    compiled = CompiledPolicy(
+        tuple(CompiledStatement(statement, policy) for statement in policy.statements)
+    )
+    object.__setattr__(policy, "_compiled", compiled)
+    return compiled
+
+
+GateKey = tuple[PolicyKind, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The statements whose action matches one action: denies, and allows by gate."""
+
+    denies: tuple[CompiledStatement, ...]
+    allows: dict[GateKey, tuple[CompiledStatement, ...]]
+    unmatched_count: int
+
+
+class CompiledPolicySet:
+    """Every statement of a policy set, indexed by action. Built once per policy set."""
+
+    def __init__(self, groups: Sequence[tuple[PolicyKind, int, str, Sequence[Policy]]]) -> None:
+        """``groups`` are ``(kind, level, scope, policies)``; every kind other than identity and
+        resource is a gate, one per ``(kind, level)``."""
+        self.statements: list[CompiledStatement] = []
+        self.gate_levels: dict[PolicyKind, int] = {}
+        self.gates: list[tuple[PolicyKind, int, str]] = [
+            (kind, level, scope)
+            for kind, level, scope, _ in groups
+            if kind not in (PolicyKind.IDENTITY, PolicyKind.RESOURCE)
+        ]
+        for kind, level, _, policies in groups:
+            self.gate_levels[kind] = max(self.gate_levels.get(kind, 0), level + 1)
+            for policy in policies:
+                for statement in compile_policy(policy).statements:
+                    self.statements.append(
+                        statement.placed(level=level, position=len(self.statements))
+                    )
+        self.exact: dict[str, list[CompiledStatement]] = {}
+        self.by_service: dict[str, list[tuple[CompiledStatement, re.Pattern[str]]]] = {}
+        # Statements whose action patterns need a scan on every new action: NotAction, and
+        # patterns whose service part has a wildcard (``*``, ``s3*:Get``).
+        self.scanned: list[CompiledStatement] = []
+        for statement in self.statements:
+            self._index(statement)
+        self._candidates: dict[str, Candidates] = {}
+
+    def _index(self, statement: CompiledStatement) -> None:
+        if statement.is_not_action:
+            self.scanned.append(statement)
+            return
+        for action in statement.action_exact:
+            self.exact.setdefault(action, []).append(statement)
+        for pattern, regex in statement.action_regexes:
+            service, colon, _ = pattern.partition(":")
+            if colon and not has_wildcard(service):
+                self.by_service.setdefault(service, []).append((statement, regex))
+            elif statement not in self.scanned:
+                self.scanned.append(statement)
+
+    def candidates(self, action: str) -> Candidates:
+        """The statements that can apply to ``action`` (case-insensitive), cached per action."""
+        lowered = action.lower()
+        cached = self._candidates.get(lowered)
+        if cached is not None:
+            return cached
+        found: dict[int, CompiledStatement] = {}
+        for statement in self.exact.get(lowered, ()):
+            found[statement.position] = statement
+        service = lowered.partition(":")[0]
+        for statement, regex in self.by_service.get(service, ()):
+            if regex.fullmatch(lowered) is not None:
+                found[statement.position] = statement
+        for statement in self.scanned:
+            if statement.matches_action(lowered):
+                found[statement.position] = statement
+        ordered = [found[position] for position in sorted(found)]
+        allows: dict[GateKey, list[CompiledStatement]] = {}
+        for statement in ordered:
+            if statement.is_allow:
+                allows.setdefault((statement.kind, statement.level), []).append(statement)
+        result = Candidates(
+            denies=tuple(statement for statement in ordered if not statement.is_allow),
+            allows={key: tuple(value) for key, value in allows.items()},
+            unmatched_count=len(self.statements) - len(ordered),
+        )
+        if len(self._candidates) >= _CANDIDATE_CACHE_SIZE:
+            self._candidates.clear()
+        self._candidates[lowered] = result
+        return result
