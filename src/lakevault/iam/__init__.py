@@ -11,6 +11,7 @@ from lakevault.iam._conditions import ConditionOutcome
 from lakevault.iam._errors import PolicyDocumentError
 from lakevault.iam._evaluate import Evaluation, Evaluator, PolicySet, evaluate
 from lakevault.iam._explain import Explanation, GateExplanation, StatementExplanation
+from lakevault.iam._lint import LAKEVAULT_ACTIONS, Finding, FindingCode, Severity, lint_policy
 from lakevault.iam._parse import parse_policy
 from lakevault.iam._policy import (
     Condition,
@@ -21,6 +22,7 @@ from lakevault.iam._policy import (
     Statement,
 )
 from lakevault.iam._request import ANONYMOUS, EvaluationRequest, Principal
+from lakevault.iam._simulate import SimulationResult, simulate_case
 from lakevault.iam._types import (
     ContextValue,
     DecisionKind,
@@ -33,6 +35,7 @@ from lakevault.iam._types import (
 
 __all__ = [
     "ANONYMOUS",
+    "LAKEVAULT_ACTIONS",
     "Condition",
     "ConditionOperator",
     "ConditionOutcome",
@@ -43,6 +46,8 @@ __all__ = [
     "EvaluationRequest",
     "Evaluator",
     "Explanation",
+    "Finding",
+    "FindingCode",
     "GateExplanation",
     "Policy",
     "PolicyDocumentError",
@@ -53,10 +58,14 @@ __all__ = [
     "PrincipalKind",
     "PrincipalType",
     "SetQualifier",
+    "Severity",
+    "SimulationResult",
     "Statement",
     "StatementExplanation",
     "StatementRef",
     "Strictness",
     "evaluate",
+    "lint_policy",
     "parse_policy",
+    "simulate_case",
 ]
