@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 import lakevault
 from lakevault.api._errors import install_error_handlers
@@ -34,7 +33,6 @@ def create_app(platform: Platform) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
     )
     install_error_handlers(app)

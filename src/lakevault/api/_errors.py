@@ -11,7 +11,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lakevault.core import current_request_id
@@ -32,8 +32,8 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> ORJSONResponse:
-    return ORJSONResponse(
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
         status_code=status,
         content={
             "error": {"code": code, "message": message, "requestId": current_request_id.get()}
@@ -41,14 +41,14 @@ def error_response(status: int, code: str, message: str) -> ORJSONResponse:
     )
 
 
-async def _lakevault_error(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _lakevault_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LakevaultError)
     if exc.http_status >= 500:
         logger.error("request failed: %s", exc.code, extra={"errorCode": exc.code})
     return error_response(exc.http_status, exc.code, exc.message)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for error in exc.errors():
@@ -57,7 +57,7 @@ async def _validation_error(_request: Request, exc: Exception) -> ORJSONResponse
     return error_response(400, "ValidationError", "; ".join(problems) or "invalid request")
 
 
-async def _http_error(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "InternalFailure")
     message = exc.detail if isinstance(exc.detail, str) else code
@@ -66,7 +66,7 @@ async def _http_error(_request: Request, exc: Exception) -> ORJSONResponse:
     return error_response(exc.status_code, code, message)
 
 
-async def _unexpected_error(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     logger.error("unexpected failure", exc_info=exc)
     return error_response(
         500, "InternalFailure", "the request failed unexpectedly; quote the requestId to support"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import signal
 import socket
+from types import FrameType
 
 import typer
 import uvicorn
@@ -96,8 +98,25 @@ def serve(
         server_header=False,
         proxy_headers=False,
     )
+    server = uvicorn.Server(config)
+    # uvicorn finishes in-flight requests on SIGTERM/SIGINT, then re-raises the signal; these
+    # handlers turn that re-raise into a normal exit, so a requested stop exits with status 0.
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
+    except _Stopped:
+        pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         sock.close()
         platform.close()
+    error_console.print("lakevault stopped")
+
+
+class _Stopped(Exception):
+    """Raised by the signal handler once uvicorn has shut down gracefully."""
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped

@@ -260,8 +260,8 @@ class Gate:
 
 def _iam_principal(principal: Principal) -> iam.Principal:
     if principal.is_anonymous:
-        return iam.Principal.anonymous()
-    return iam.Principal(arn=principal.arn, account=principal.account_id)
+        return iam.ANONYMOUS
+    return iam.Principal.from_arn(principal.arn)
 
 
 def _denial_message(request: Request, decision: iam.DecisionKind) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from lakevault import iam
 from lakevault.audit import DatabaseAuditLog
 from lakevault.core import Clock, RandomSource, Settings, SystemClock, SystemRandom
+from lakevault.core.errors import SchemaMismatch
 from lakevault.db import Database, check_schema, current_revision, upgrade
 from lakevault.gate import Gate
 from lakevault.identity import BootstrapCredentials, DatabasePolicySource, bootstrap_platform
@@ -54,7 +55,17 @@ class Platform:
         )
 
     def check_ready(self) -> str:
-        """Raise unless the database answers and its schema is this code's; return the revision."""
+        """Raise unless the database answers and its schema is this code's; return the revision.
+
+        A missing SQLite file is reported, not created: opening it would leave an empty
+        database behind in a directory that is not an installation.
+        """
+        path = self.database.sqlite_path
+        if path is not None and not path.exists():
+            raise SchemaMismatch(
+                f"there is no metadata database at {path}; run 'lakevault init' (or 'lakevault "
+                "serve --init') to create an installation, or set LAKEVAULT_HOME to an existing one"
+            )
         self.database.ping()
         return check_schema(self.database)
 

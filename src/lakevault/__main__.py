@@ -1,0 +1,5 @@
+"""``python -m lakevault``: the same as the ``lakevault`` command."""
+
+from lakevault.cli import main
+
+main()
