@@ -15,11 +15,16 @@ from lakevault.db._models import (
     User,
     UserPolicyAttachment,
 )
+from lakevault.db._models_jobs import Job, JobEffect, JobFailure, JobIdempotencyKey
 
 __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Job",
+    "JobEffect",
+    "JobFailure",
+    "JobIdempotencyKey",
     "PlatformState",
     "Policy",
     "Tenant",
