@@ -3,8 +3,7 @@
 
 # Install everything needed and start the platform on embedded defaults (127.0.0.1:8080).
 run:
-	@bash scripts/venv.sh
-	.venv/bin/lakevault serve --init
+	@bash scripts/run.sh
 
 # Install what the tests need and run the whole suite (SQLite and a real PostgreSQL).
 test:

@@ -153,7 +153,9 @@ def test_serve_refuses_a_database_newer_than_the_code(home: Path, tmp_path: Path
     assert run(["init"], home, tmp_path).returncode == 0
     database = Database(f"sqlite:///{home / 'metadata.db'}")
     with database.session() as session:
-        session.execute(__import__("sqlalchemy").text("UPDATE alembic_version SET version_num='9999'"))
+        session.execute(
+            __import__("sqlalchemy").text("UPDATE alembic_version SET version_num='9999'")
+        )
     database.dispose()
     result = run(["serve", "--port", str(free_port())], home, tmp_path)
     assert result.returncode == 3
@@ -173,7 +175,7 @@ def test_port_in_use_is_one_clear_sentence(home: Path, tmp_path: Path) -> None:
 
 
 def test_unknown_config_key_exits_3_naming_it(home: Path, tmp_path: Path) -> None:
-    (tmp_path / "lakevault.toml").write_text('prot = 8080\n')
+    (tmp_path / "lakevault.toml").write_text("prot = 8080\n")
     result = run(["config", "show"], home, tmp_path)
     assert result.returncode == 3
     assert "unknown setting 'prot'" in result.stderr
@@ -229,7 +231,16 @@ def test_db_upgrade_then_status(database_url: str, home: Path, tmp_path: Path) -
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["serve"], ["init"], ["db"], ["db", "upgrade"], ["db", "status"], ["config", "show"], ["version"]],
+    [
+        [],
+        ["serve"],
+        ["init"],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "status"],
+        ["config", "show"],
+        ["version"],
+    ],
     ids=lambda c: " ".join(c) or "root",
 )
 def test_every_command_has_help(command: list[str], home: Path, tmp_path: Path) -> None:

@@ -80,10 +80,17 @@ def test_imports_point_down_to_public_names(path: Path) -> None:
             continue
         if importer:
             if LAYER[imported] > LAYER[importer]:
-                problems.append(f"line {line}: {importer} (layer {LAYER[importer]}) imports "
-                                f"{imported} (layer {LAYER[imported]}), which is above it")
-            elif LAYER[imported] == LAYER[importer] and (importer, imported) not in ALLOWED_SAME_LAYER:
+                problems.append(
+                    f"line {line}: {importer} (layer {LAYER[importer]}) imports "
+                    f"{imported} (layer {LAYER[imported]}), which is above it"
+                )
+            elif (
+                LAYER[imported] == LAYER[importer]
+                and (importer, imported) not in ALLOWED_SAME_LAYER
+            ):
                 problems.append(f"line {line}: {importer} imports {imported} of the same layer")
         if len(parts) > 2 and parts[2].startswith("_"):
-            problems.append(f"line {line}: imports the private module {name}; use lakevault.{imported}")
+            problems.append(
+                f"line {line}: imports the private module {name}; use lakevault.{imported}"
+            )
     assert not problems, "\n".join(problems)

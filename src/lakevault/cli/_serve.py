@@ -23,8 +23,7 @@ def _init_platform(settings: Settings) -> Platform:
     result = initialise(platform)
     if result.created_schema:
         error_console.print(
-            f"created a new installation in {settings.resolved_home} "
-            f"(schema {result.revision})"
+            f"created a new installation in {settings.resolved_home} (schema {result.revision})"
         )
     if result.credentials is not None:
         print_credentials(result.credentials)

@@ -14,7 +14,7 @@ import contextvars
 import logging
 import sys
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any, TextIO
 
 import orjson
@@ -29,7 +29,7 @@ _STANDARD_ATTRIBUTES = frozenset(
 )
 
 
-class LogFormat(str, Enum):
+class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pydantic
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from lakevault.core._logging import LogFormat
@@ -42,7 +42,14 @@ DEFAULT_CONFIG_FILE = "lakevault.toml"
 _NOT_SETTINGS = ("LAKEVAULT_CONFIG", "LAKEVAULT_TEST_", "LAKEVAULT_CONFORMANCE_DIR")
 
 
-class LogLevel(str, Enum):
+class JobBackend(StrEnum):
+    """Which job queue runs background work (docs/jobs.md)."""
+
+    EMBEDDED = "embedded"
+    PROCRASTINATE = "procrastinate"
+
+
+class LogLevel(StrEnum):
     DEBUG = "debug"
     INFO = "info"
     WARNING = "warning"
@@ -99,6 +106,12 @@ class Settings(BaseSettings):
         description="Background job worker processes started by 'lakevault serve'.",
         json_schema_extra={"example": 1},
     )
+    job_backend: JobBackend = Field(
+        default=JobBackend.EMBEDDED,
+        description="Job queue: embedded (a table in the metadata database) or procrastinate "
+        "(PostgreSQL only, for workers on many machines).",
+        json_schema_extra={"example": "procrastinate"},
+    )
     region: str = Field(
         default="local",
         pattern=r"^[a-z0-9-]{1,32}$",
@@ -113,7 +126,7 @@ class Settings(BaseSettings):
             return None
         text = value.get_secret_value()
         scheme = urlsplit(text).scheme
-        if scheme == "postgresql" or scheme == "postgres":
+        if scheme in {"postgresql", "postgres"}:
             return SecretStr("postgresql+psycopg" + text[len(scheme) :])
         if scheme not in ("sqlite", "postgresql+psycopg"):
             raise ValueError(
@@ -127,6 +140,17 @@ class Settings(BaseSettings):
     def _check_object_store_url(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in ("file", "s3"):
             raise ValueError("must be a file:// or s3:// URL")
+        return value
+
+    @field_validator("job_backend")
+    @classmethod
+    def _check_job_backend(cls, value: JobBackend, info: ValidationInfo) -> JobBackend:
+        url = info.data.get("database_url")
+        is_postgresql = url is not None and url.get_secret_value().startswith("postgresql")
+        if value is JobBackend.PROCRASTINATE and not is_postgresql:
+            raise ValueError(
+                "'procrastinate' needs a PostgreSQL database_url; use \"embedded\" with SQLite"
+            )
         return value
 
     @classmethod
@@ -238,7 +262,7 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(
                 f"{config_name} is not valid TOML ({exc}); write one 'key = value' per line, "
-                'for example: port = 8080'
+                "for example: port = 8080"
             ) from exc
         for key, value in document.items():
             if key not in _setting_names():

@@ -107,7 +107,9 @@ class Gate:
         now = self._clock.now()
         principal = request.principal
         found = (
-            PrincipalPolicies() if principal.is_anonymous else self._policies.policies_for(principal)
+            PrincipalPolicies()
+            if principal.is_anonymous
+            else self._policies.policies_for(principal)
         )
         policy_set = iam.PolicySet(
             identity=found.identity,
@@ -217,7 +219,9 @@ class Gate:
                     event_id=event_id if recipient == recipients[0] else f"{event_id}-{recipient}",
                     event_time=self._clock.now(),
                     event_source=(
-                        f"{service}.amazonaws.com" if service in _AWS_SERVICES else "lakevault.local"
+                        f"{service}.amazonaws.com"
+                        if service in _AWS_SERVICES
+                        else "lakevault.local"
                     ),
                     event_name=name,
                     region=self._region,
@@ -271,4 +275,5 @@ def _denial_message(request: Request, decision: iam.DecisionKind) -> str:
         if decision is iam.DecisionKind.EXPLICITLY_DENIED
         else f"because no policy allows the {request.action} action"
     )
-    return f"{who} is not authorized to perform: {request.action} on resource: {request.resource} {why}"
+    action, resource = request.action, request.resource
+    return f"{who} is not authorized to perform: {action} on resource: {resource} {why}"

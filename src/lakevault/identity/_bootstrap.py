@@ -129,7 +129,9 @@ def bootstrap_platform(
                     request_id=new_request_id(random),
                     read_only=False,
                     recipient_account_id=PLATFORM_ACCOUNT_ID,
-                    resources=(EventResource(arn=arn, account_id=PLATFORM_ACCOUNT_ID, type="User"),),
+                    resources=(
+                        EventResource(arn=arn, account_id=PLATFORM_ACCOUNT_ID, type="User"),
+                    ),
                     response_elements={"userName": ADMIN_USER_NAME, "userId": user_id},
                 ),
             )

@@ -27,8 +27,12 @@ class DatabasePolicySource:
     def policies_for(self, principal: Principal) -> PrincipalPolicies:
         with self._database.read_session() as session:
             rows = session.execute(
-                select(models.Policy.policy_id, models.Policy.arn, models.Policy.version,
-                       models.Policy.document)
+                select(
+                    models.Policy.policy_id,
+                    models.Policy.arn,
+                    models.Policy.version,
+                    models.Policy.document,
+                )
                 .join(
                     models.UserPolicyAttachment,
                     models.UserPolicyAttachment.policy_id == models.Policy.policy_id,
@@ -37,8 +41,9 @@ class DatabasePolicySource:
                 .order_by(models.Policy.policy_id)
             ).all()
         return PrincipalPolicies(
-            identity=tuple(self._parsed(arn, version, document)
-                           for _id, arn, version, document in rows)
+            identity=tuple(
+                self._parsed(arn, version, document) for _id, arn, version, document in rows
+            )
         )
 
     def _parsed(self, arn: str, version: int, document: str) -> iam.Policy:

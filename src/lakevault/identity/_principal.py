@@ -38,8 +38,6 @@ class Principal:
         return self.identity_type is IdentityType.ANONYMOUS
 
 
-
-
 ANONYMOUS = Principal(
     arn="*",
     account_id="",

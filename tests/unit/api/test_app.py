@@ -78,7 +78,9 @@ def test_unknown_path_gets_the_error_shape(client: TestClient) -> None:
 
 
 def test_unexpected_failure_is_500_without_details(database: Database, tmp_path: Path) -> None:
-    settings = load_settings({"LAKEVAULT_HOME": str(tmp_path), "LAKEVAULT_DATABASE_URL": database.url})
+    settings = load_settings(
+        {"LAKEVAULT_HOME": str(tmp_path), "LAKEVAULT_DATABASE_URL": database.url}
+    )
     app = create_app(Platform.build(settings))
 
     @app.get("/boom")

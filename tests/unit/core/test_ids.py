@@ -28,7 +28,9 @@ class CountingRandom:
 
 def test_request_id_has_the_uuid4_shape() -> None:
     request_id = new_request_id(SystemRandom())
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", request_id)
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", request_id
+    )
 
 
 def test_ids_come_from_the_injected_random_source() -> None:

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lakevault.core import LogFormat, load_settings, mask_url_password
-from lakevault.core import config_file_path
+from lakevault.core import LogFormat, config_file_path, load_settings, mask_url_password
 from lakevault.core.errors import ConfigurationError
 
 

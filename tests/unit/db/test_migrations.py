@@ -1,4 +1,4 @@
-"""Migrations on SQLite and a real PostgreSQL: create, check, refuse mismatches, match the models."""
+"""Migrations on SQLite and a real PostgreSQL: create, check, refuse mismatches, match models."""
 
 from __future__ import annotations
 

@@ -131,12 +131,19 @@ def test_implicit_denial_issues_no_proof_and_is_audited() -> None:
 
 
 def test_explicit_deny_wins_and_the_event_names_the_deny_statement() -> None:
-    deny = {"Sid": "NoReports", "Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::red-data/report*"}
+    deny = {
+        "Sid": "NoReports",
+        "Effect": "Deny",
+        "Action": "s3:*",
+        "Resource": "arn:aws:s3:::red-data/report*",
+    }
     gate, audit = make_gate(policy(ALLOW_READ), policy(deny, policy_id="p2"))
     with pytest.raises(AccessDenied, match="explicit deny"):
         gate.require(read_request())
     statements = audit.events[0].to_record()["decision"]["statements"]
-    assert [(s["policy"], s["sid"], s["effect"]) for s in statements] == [("p2", "NoReports", "Deny")]
+    assert [(s["policy"], s["sid"], s["effect"]) for s in statements] == [
+        ("p2", "NoReports", "Deny")
+    ]
 
 
 def test_gate_fills_principal_tags_for_abac_conditions() -> None:
@@ -149,8 +156,12 @@ def test_gate_fills_principal_tags_for_abac_conditions() -> None:
     gate, _ = make_gate(policy(abac))
     assert gate.authorize(read_request()).is_allowed
     blue = Principal(
-        arn=f"arn:aws:iam::{ACCOUNT}:user/bob", account_id=ACCOUNT, principal_id="LVUSBOBBOBBOBBOBBOB2",
-        identity_type=IdentityType.IAM_USER, username="bob", tags={"team": "blue"},
+        arn=f"arn:aws:iam::{ACCOUNT}:user/bob",
+        account_id=ACCOUNT,
+        principal_id="LVUSBOBBOBBOBBOBBOB2",
+        identity_type=IdentityType.IAM_USER,
+        username="bob",
+        tags={"team": "blue"},
     )
     assert not gate.authorize(read_request(principal=blue)).is_allowed
 
@@ -163,7 +174,8 @@ def test_gate_fills_source_ip_from_the_connection() -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["aws:PrincipalArn", "AWS:SOURCEIP", "aws:PrincipalTag/team", "aws:userid", "aws:CurrentTime"]
+    "key",
+    ["aws:PrincipalArn", "AWS:SOURCEIP", "aws:PrincipalTag/team", "aws:userid", "aws:CurrentTime"],
 )
 def test_callers_cannot_supply_the_keys_that_say_who_and_where(key: str) -> None:
     with pytest.raises(InvalidParameterValue, match="filled by the gate"):
@@ -205,15 +217,24 @@ def test_malformed_action_is_refused_before_deciding() -> None:
 
 
 def test_administrator_policies_come_from_the_database(database: Database) -> None:
-    credentials = bootstrap_platform(database, clock=FixedClock(), random=SystemRandom(), region="local")
+    credentials = bootstrap_platform(
+        database, clock=FixedClock(), random=SystemRandom(), region="local"
+    )
     assert credentials is not None
     admin = authenticate_password(
-        database, account_id="000000000000", user_name=ADMIN_USER_NAME, password=credentials.password
+        database,
+        account_id="000000000000",
+        user_name=ADMIN_USER_NAME,
+        password=credentials.password,
     )
     log = DatabaseAuditLog(database)
     gate = Gate(
-        engine=iam.Evaluator(), policies=DatabasePolicySource(database), audit=log,
-        clock=FixedClock(), random=SystemRandom(), region="local",
+        engine=iam.Evaluator(),
+        policies=DatabasePolicySource(database),
+        audit=log,
+        clock=FixedClock(),
+        random=SystemRandom(),
+        region="local",
     )
     decision = gate.authorize(read_request(principal=admin, resource_account="000000000000"))
     assert decision.is_allowed

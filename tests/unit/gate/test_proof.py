@@ -22,14 +22,21 @@ def _allowed_proof() -> tuple[object, Proof]:
 
 
 def test_calling_the_class_cannot_make_a_proof() -> None:
-    with pytest.raises(TypeError, match="issued only by Gate.authorize"):
+    with pytest.raises(TypeError, match=r"issued only by Gate\.authorize"):
         Proof()
 
 
 def test_a_proof_built_around_the_constructor_is_refused() -> None:
     gate, real = _allowed_proof()
     forged = object.__new__(Proof)
-    for name in ("_action", "_resource", "_principal_arn", "_request_id", "_event_id", "_issued_at"):
+    for name in (
+        "_action",
+        "_resource",
+        "_principal_arn",
+        "_request_id",
+        "_event_id",
+        "_issued_at",
+    ):
         object.__setattr__(forged, name, getattr(real, name))
     with pytest.raises(AccessDenied, match="no proof of an allowed decision"):
         gate.verify(forged, action="s3:GetObject", resource=OBJECT)  # type: ignore[attr-defined]

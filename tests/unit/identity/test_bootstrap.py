@@ -45,7 +45,9 @@ def test_second_bootstrap_hands_out_nothing(database: Database) -> None:
 
 def test_concurrent_bootstraps_hand_out_credentials_exactly_once(database: Database) -> None:
     results: list[BootstrapCredentials | None] = []
-    threads = [threading.Thread(target=lambda: results.append(_bootstrap(database))) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(_bootstrap(database))) for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

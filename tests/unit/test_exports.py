@@ -1,0 +1,97 @@
+"""Each package's ``__all__`` is its whole public surface; this pins it, so that a change to it is
+a deliberate, reviewed change (model: httpx's tests/test_exported_members.py)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPORTS = {
+    "lakevault.core": [
+        "CONFIG_FILE_VARIABLE",
+        "PLATFORM_ACCOUNT_ID",
+        "AccountId",
+        "Clock",
+        "EntityId",
+        "FixedClock",
+        "LogFormat",
+        "LogLevel",
+        "RandomSource",
+        "RequestId",
+        "Settings",
+        "SystemClock",
+        "SystemRandom",
+        "config_file_path",
+        "configure_logging",
+        "current_request_id",
+        "errors",
+        "load_settings",
+        "mask_url_password",
+        "new_account_id",
+        "new_entity_id",
+        "new_request_id",
+        "parse_account_id",
+    ],
+    "lakevault.db": [
+        "Database",
+        "check_schema",
+        "current_revision",
+        "head_revision",
+        "models",
+        "upgrade",
+    ],
+    "lakevault.gate": [
+        "GATE_CONTEXT_KEYS",
+        "ContextValue",
+        "Decision",
+        "Gate",
+        "PolicyEngine",
+        "PolicySource",
+        "Proof",
+        "ProofVerifier",
+        "Request",
+    ],
+    "lakevault.identity": [
+        "ADMINISTRATOR_POLICY_DOCUMENT",
+        "ADMINISTRATOR_POLICY_NAME",
+        "ADMIN_USER_NAME",
+        "ANONYMOUS",
+        "BootstrapCredentials",
+        "DatabasePolicySource",
+        "Principal",
+        "PrincipalPolicies",
+        "authenticate_password",
+        "bootstrap_platform",
+        "is_bootstrapped",
+        "policy_arn",
+        "user_arn",
+    ],
+    "lakevault.runtime": ["InitResult", "Platform", "initialise", "prepare_home", "require_home"],
+    "lakevault.api": ["create_app"],
+    "lakevault.cli": ["app", "main"],
+}
+
+
+@pytest.mark.parametrize("package", sorted(EXPORTS))
+def test_public_names_are_pinned(package: str) -> None:
+    module = importlib.import_module(package)
+    assert sorted(module.__all__) == sorted(EXPORTS[package])
+    for name in module.__all__:
+        assert hasattr(module, name), f"{package}.__all__ names {name!r}, which does not exist"
+
+
+def test_importing_lakevault_has_no_side_effects() -> None:
+    """Importing every package reads no settings and opens nothing (STYLE.md §8)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys; before = set(os.listdir('/proc/self/fd'));"
+        + "".join(f"import {p};" for p in EXPORTS)
+        + "after = set(os.listdir('/proc/self/fd')); sys.exit(len(after - before))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
