@@ -13,7 +13,7 @@ def print_credentials(credentials: BootstrapCredentials) -> None:
         f"account id  {credentials.account_id}\n"
         f"user name   {credentials.user_name}\n"
         f"password    {credentials.password}\n\n"
-        "These credentials are shown ONCE and are not stored anywhere in readable form.\n"
-        "Keep the password in your password manager now."
+        "These credentials are shown ONCE: the password is\n"
+        "stored only as a hash. Put it in your password manager now."
     )
     console.print(Panel(body, title="lakevault platform administrator", expand=False))

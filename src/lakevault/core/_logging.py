@@ -24,8 +24,10 @@ current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "lakevault_request_id", default=None
 )
 
+#: Record attributes that are not extras; ``color_message`` is uvicorn's ANSI-coloured copy.
 _STANDARD_ATTRIBUTES = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message"}
 )
 
 
