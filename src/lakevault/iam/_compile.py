@@ -25,7 +25,7 @@ from lakevault.iam._match import ArnPattern, compile_arn, compile_glob, has_wild
 from lakevault.iam._policy import Policy, PrincipalEntry, Statement
 from lakevault.iam._request import EvaluationRequest, Principal
 from lakevault.iam._types import Effect, PolicyKind, PrincipalKind, PrincipalType
-from lakevault.iam._variables import UNRESOLVED, Template, TemplatePart, parse_template
+from lakevault.iam._variables import UNRESOLVED, Pieces, Template, parse_template
 
 __all__ = [
     "CompiledPolicy",
@@ -47,6 +47,9 @@ _WILDCARD_PADDING_KINDS = frozenset(
     {PolicyKind.RESOURCE, PolicyKind.ENDPOINT, PolicyKind.GUARDRAIL}
 )
 _CANDIDATE_CACHE_SIZE = 4096
+#: ``CompiledStatement.gate`` of identity and resource statements; gates count from 0.
+IDENTITY_GATE = -2
+RESOURCE_GATE = -1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,35 +128,73 @@ class PrincipalMatcher:
         return PrincipalMatch.NONE
 
 
+class ActionPattern:
+    """A lower-cased action pattern with a wildcard: a prefix test for the common ``s3:Get*``,
+    a regex otherwise."""
+
+    __slots__ = ("prefix", "regex", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        is_prefix = text.endswith("*") and not has_wildcard(text[:-1])
+        self.prefix = text[:-1] if is_prefix else None
+        self.regex = None if is_prefix else compile_glob(((text, True),))
+
+    def matches(self, action: str) -> bool:
+        """Whether the lower-cased action matches."""
+        if self.prefix is not None:
+            return action.startswith(self.prefix)
+        return self.regex is not None and self.regex.fullmatch(action) is not None
+
+
 @lru_cache(maxsize=8192)
-def _variable_arn(parts: tuple[TemplatePart, ...], pad_short: bool) -> ArnPattern:
+def _variable_arn(parts: Pieces, pad_short: bool) -> ArnPattern:
     return compile_arn(parts, pad_short=pad_short)
+
+
+def _literal_prefix(text: str) -> str:
+    """The normalised literal start of a resource pattern, up to its first variable or wildcard;
+    every ARN it matches starts with it."""
+    cut = len(text)
+    for marker in ("${", "*", "?"):
+        found = text.find(marker)
+        if found != -1:
+            cut = min(cut, found)
+    prefix = text[:cut]
+    parts = prefix.split(":", 5)
+    if len(parts) < 6:
+        return prefix.lower()
+    return ":".join(part.lower() for part in parts[:5]) + ":" + parts[5]
 
 
 class ResourceMatcher:
     """A ``Resource``/``NotResource`` element: ``*``, exact ARNs, regexes and templates."""
 
-    __slots__ = ("exact", "has_star", "kind", "regexes", "templates")
+    __slots__ = ("exact", "has_star", "kind", "prefixes", "regexes", "templates")
 
     def __init__(self, patterns: Sequence[str], *, kind: PolicyKind, has_variables: bool) -> None:
         self.kind = kind
         self.has_star = "*" in patterns
         exact: set[str] = set()
+        prefixes: list[str] = []
         regexes: list[re.Pattern[str]] = []
-        templates: list[Template] = []
+        templates: list[tuple[str, Template]] = []
         for text in patterns:
             if text == "*":
                 continue
             template = parse_template(text, has_variables=has_variables)
             if template.has_variables:
-                templates.append(template)
+                templates.append((_literal_prefix(text), template))
                 continue
-            pattern = compile_arn(template.parts, pad_short=self.pads(template.text))
+            pattern = compile_arn(template.pieces, pad_short=self.pads(template.text))
             if pattern.exact is not None:
                 exact.add(pattern.exact)
+            elif pattern.prefix is not None:
+                prefixes.append(pattern.prefix)
             elif pattern.regex is not None:
                 regexes.append(pattern.regex)
         self.exact = frozenset(exact)
+        self.prefixes = tuple(prefixes)
         self.regexes = tuple(regexes)
         self.templates = tuple(templates)
 
@@ -172,10 +213,14 @@ class ResourceMatcher:
             return False
         if normalized in self.exact:
             return True
+        if self.prefixes and normalized.startswith(self.prefixes):
+            return True
         for regex in self.regexes:
             if regex.fullmatch(normalized) is not None:
                 return True
-        for template in self.templates:
+        for prefix, template in self.templates:
+            if not normalized.startswith(prefix):
+                continue  # The text before the first variable or wildcard already differs.
             parts = template.resolve(request.normalized_context)
             if parts is UNRESOLVED or not isinstance(parts, tuple):
                 continue
@@ -189,15 +234,17 @@ class CompiledStatement:
 
     __slots__ = (
         "action_exact",
-        "action_regexes",
+        "action_patterns",
         "conditions",
+        "gate",
         "has_principal_element",
         "is_allow",
+        "is_guardrail",
         "is_not_action",
         "is_not_principal",
         "is_not_resource",
         "kind",
-        "level",
+        "needs_principal",
         "position",
         "principals",
         "ref",
@@ -210,7 +257,10 @@ class CompiledStatement:
         self.statement = statement
         self.kind = policy.kind
         self.scope = policy.scope
-        self.level = 0
+        self.is_guardrail = policy.kind is PolicyKind.GUARDRAIL
+        # A resource-policy statement must name a principal to apply (rule R13).
+        self.needs_principal = policy.kind is PolicyKind.RESOURCE
+        self.gate = IDENTITY_GATE if policy.kind is PolicyKind.IDENTITY else RESOURCE_GATE
         self.position = 0
         self.is_allow = statement.effect is Effect.ALLOW
         self.ref = StatementRef(
@@ -224,10 +274,8 @@ class CompiledStatement:
             statement.actions if statement.actions is not None else statement.not_actions or ()
         )
         self.action_exact = frozenset(p.lower() for p in action_patterns if not has_wildcard(p))
-        self.action_regexes = tuple(
-            (p.lower(), compile_glob((TemplatePart(text=p.lower(), is_pattern=True),)))
-            for p in action_patterns
-            if has_wildcard(p)
+        self.action_patterns = tuple(
+            ActionPattern(p.lower()) for p in action_patterns if has_wildcard(p)
         )
         self.is_not_resource = statement.not_resources is not None
         resource_patterns = (
@@ -255,19 +303,20 @@ class CompiledStatement:
             for condition in statement.conditions
         )
 
-    def placed(self, *, level: int, position: int) -> CompiledStatement:
-        """A copy of this statement at a gate level and position of one policy set."""
+    def placed(self, *, gate: int, position: int) -> CompiledStatement:
+        """A copy of this statement for one policy set: its gate index (or ``IDENTITY_GATE``,
+        ``RESOURCE_GATE``) and its position in the set."""
         copy = CompiledStatement.__new__(CompiledStatement)
         for name in CompiledStatement.__slots__:
             setattr(copy, name, getattr(self, name))
-        copy.level = level
+        copy.gate = gate
         copy.position = position
         return copy
 
     def matches_action(self, action: str) -> bool:
         """Whether the (lower-cased) action is covered, honouring ``NotAction``."""
         listed = action in self.action_exact or any(
-            regex.fullmatch(action) is not None for _, regex in self.action_regexes
+            pattern.matches(action) for pattern in self.action_patterns
         )
         return listed != self.is_not_action
 
@@ -320,16 +369,23 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     return compiled
 
 
-GateKey = tuple[PolicyKind, int]
-
-
 @dataclass(frozen=True, slots=True)
 class Candidates:
-    """The statements whose action matches one action: denies, and allows by gate."""
+    """The statements whose action matches one action: denies, and allows by where they count
+    (``gate_allows`` is indexed like ``CompiledPolicySet.gates``)."""
 
     denies: tuple[CompiledStatement, ...]
-    allows: dict[GateKey, tuple[CompiledStatement, ...]]
+    identity_allows: tuple[CompiledStatement, ...]
+    resource_allows: tuple[CompiledStatement, ...]
+    gate_allows: tuple[tuple[CompiledStatement, ...], ...]
     unmatched_count: int
+
+    def all_statements(self) -> list[CompiledStatement]:
+        """Every candidate, in policy-set order."""
+        statements = [*self.denies, *self.identity_allows, *self.resource_allows]
+        for group in self.gate_allows:
+            statements.extend(group)
+        return sorted(statements, key=lambda statement: statement.position)
 
 
 class CompiledPolicySet:
@@ -339,21 +395,24 @@ class CompiledPolicySet:
         """``groups`` are ``(kind, level, scope, policies)``; every kind other than identity and
         resource is a gate, one per ``(kind, level)``."""
         self.statements: list[CompiledStatement] = []
-        self.gate_levels: dict[PolicyKind, int] = {}
-        self.gates: list[tuple[PolicyKind, int, str]] = [
-            (kind, level, scope)
-            for kind, level, scope, _ in groups
-            if kind not in (PolicyKind.IDENTITY, PolicyKind.RESOURCE)
-        ]
-        for kind, level, _, policies in groups:
-            self.gate_levels[kind] = max(self.gate_levels.get(kind, 0), level + 1)
+        self.gates: list[tuple[PolicyKind, int, str]] = []
+        self.has_boundary = False
+        for kind, level, scope, policies in groups:
+            if kind is PolicyKind.IDENTITY:
+                gate = IDENTITY_GATE
+            elif kind is PolicyKind.RESOURCE:
+                gate = RESOURCE_GATE
+            else:
+                gate = len(self.gates)
+                self.gates.append((kind, level, scope))
+                self.has_boundary = self.has_boundary or kind is PolicyKind.PERMISSION_BOUNDARY
             for policy in policies:
                 for statement in compile_policy(policy).statements:
                     self.statements.append(
-                        statement.placed(level=level, position=len(self.statements))
+                        statement.placed(gate=gate, position=len(self.statements))
                     )
         self.exact: dict[str, list[CompiledStatement]] = {}
-        self.by_service: dict[str, list[tuple[CompiledStatement, re.Pattern[str]]]] = {}
+        self.by_service: dict[str, list[tuple[CompiledStatement, ActionPattern]]] = {}
         # Statements whose action patterns need a scan on every new action: NotAction, and
         # patterns whose service part has a wildcard (``*``, ``s3*:Get``).
         self.scanned: list[CompiledStatement] = []
@@ -367,10 +426,10 @@ class CompiledPolicySet:
             return
         for action in statement.action_exact:
             self.exact.setdefault(action, []).append(statement)
-        for pattern, regex in statement.action_regexes:
-            service, colon, _ = pattern.partition(":")
+        for pattern in statement.action_patterns:
+            service, colon, _ = pattern.text.partition(":")
             if colon and not has_wildcard(service):
-                self.by_service.setdefault(service, []).append((statement, regex))
+                self.by_service.setdefault(service, []).append((statement, pattern))
             elif statement not in self.scanned:
                 self.scanned.append(statement)
 
@@ -384,20 +443,22 @@ class CompiledPolicySet:
         for statement in self.exact.get(lowered, ()):
             found[statement.position] = statement
         service = lowered.partition(":")[0]
-        for statement, regex in self.by_service.get(service, ()):
-            if regex.fullmatch(lowered) is not None:
+        for statement, pattern in self.by_service.get(service, ()):
+            if pattern.matches(lowered):
                 found[statement.position] = statement
         for statement in self.scanned:
             if statement.matches_action(lowered):
                 found[statement.position] = statement
         ordered = [found[position] for position in sorted(found)]
-        allows: dict[GateKey, list[CompiledStatement]] = {}
+        gate_allows: list[list[CompiledStatement]] = [[] for _ in self.gates]
         for statement in ordered:
-            if statement.is_allow:
-                allows.setdefault((statement.kind, statement.level), []).append(statement)
+            if statement.is_allow and statement.gate >= 0:
+                gate_allows[statement.gate].append(statement)
         result = Candidates(
             denies=tuple(statement for statement in ordered if not statement.is_allow),
-            allows={key: tuple(value) for key, value in allows.items()},
+            identity_allows=tuple(s for s in ordered if s.is_allow and s.gate == IDENTITY_GATE),
+            resource_allows=tuple(s for s in ordered if s.is_allow and s.gate == RESOURCE_GATE),
+            gate_allows=tuple(tuple(group) for group in gate_allows),
             unmatched_count=len(self.statements) - len(ordered),
         )
         if len(self._candidates) >= _CANDIDATE_CACHE_SIZE:

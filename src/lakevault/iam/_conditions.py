@@ -31,13 +31,13 @@ from functools import lru_cache
 
 from lakevault.iam._match import ArnPattern, compile_arn, compile_glob, normalize_arn
 from lakevault.iam._policy import Condition, ConditionOperator, SetQualifier
-from lakevault.iam._variables import UNRESOLVED, Template, TemplatePart, parse_template
+from lakevault.iam._variables import UNRESOLVED, Pieces, Template, parse_template
 
 __all__ = ["CompiledCondition", "ConditionOutcome", "compile_condition"]
 
 Context = Mapping[str, tuple[str, ...]]
 #: Compares one request value with one policy value: True/False, or None when either is invalid.
-Comparator = Callable[[str, str, tuple[TemplatePart, ...]], bool | None]
+Comparator = Callable[[str, str, Pieces], bool | None]
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _EPOCH = re.compile(r"[+-]?[0-9]+")
@@ -82,24 +82,24 @@ def _parse_address(text: str) -> _IPAddress | None:
 
 
 @lru_cache(maxsize=4096)
-def _glob(parts: tuple[TemplatePart, ...]) -> re.Pattern[str]:
+def _glob(parts: Pieces) -> re.Pattern[str]:
     return compile_glob(parts)
 
 
-def _string_equals(value: str, policy: str, _: tuple[TemplatePart, ...]) -> bool:
+def _string_equals(value: str, policy: str, _: Pieces) -> bool:
     return value == policy
 
 
-def _string_equals_ignore_case(value: str, policy: str, _: tuple[TemplatePart, ...]) -> bool:
+def _string_equals_ignore_case(value: str, policy: str, _: Pieces) -> bool:
     return value.casefold() == policy.casefold()
 
 
-def _string_like(value: str, _: str, parts: tuple[TemplatePart, ...]) -> bool:
+def _string_like(value: str, _: str, parts: Pieces) -> bool:
     return _glob(parts).fullmatch(value) is not None
 
 
 def _numeric(test: Callable[[float, float], bool]) -> Comparator:
-    def compare(value: str, policy: str, _: tuple[TemplatePart, ...]) -> bool | None:
+    def compare(value: str, policy: str, _: Pieces) -> bool | None:
         left, right = _parse_number(value), _parse_number(policy)
         if left is None or right is None or math.isnan(left) or math.isnan(right):
             return None
@@ -109,7 +109,7 @@ def _numeric(test: Callable[[float, float], bool]) -> Comparator:
 
 
 def _date(test: Callable[[float, float], bool]) -> Comparator:
-    def compare(value: str, policy: str, _: tuple[TemplatePart, ...]) -> bool | None:
+    def compare(value: str, policy: str, _: Pieces) -> bool | None:
         left, right = _parse_date(value), _parse_date(policy)
         if left is None or right is None:
             return None
@@ -118,18 +118,18 @@ def _date(test: Callable[[float, float], bool]) -> Comparator:
     return compare
 
 
-def _bool(value: str, policy: str, _: tuple[TemplatePart, ...]) -> bool | None:
+def _bool(value: str, policy: str, _: Pieces) -> bool | None:
     left, right = value.lower(), policy.lower()
     if left not in ("true", "false") or right not in ("true", "false"):
         return None
     return left == right
 
 
-def _binary(value: str, policy: str, _: tuple[TemplatePart, ...]) -> bool:
+def _binary(value: str, policy: str, _: Pieces) -> bool:
     return value == policy
 
 
-def _ip(value: str, policy: str, _: tuple[TemplatePart, ...]) -> bool | None:
+def _ip(value: str, policy: str, _: Pieces) -> bool | None:
     address, network = _parse_address(value), _parse_network(policy)
     if address is None or network is None:
         return None
@@ -137,15 +137,15 @@ def _ip(value: str, policy: str, _: tuple[TemplatePart, ...]) -> bool | None:
 
 
 @lru_cache(maxsize=4096)
-def _arn_pattern(parts: tuple[TemplatePart, ...]) -> ArnPattern:
+def _arn_pattern(parts: Pieces) -> ArnPattern:
     return compile_arn(parts, pad_short=False)
 
 
-def _arn(value: str, _: str, parts: tuple[TemplatePart, ...]) -> bool | None:
+def _arn(value: str, _: str, parts: Pieces) -> bool | None:
     """ARN operators; a request or policy value that is not a full ARN is invalid."""
     normalized = normalize_arn(value)
     pattern = _arn_pattern(parts)
-    if normalized is None or (pattern.exact is None and pattern.regex is None):
+    if normalized is None or pattern.is_void:
         return None
     return pattern.matches(normalized)
 
@@ -220,31 +220,44 @@ class ConditionOutcome:
 class CompiledCondition:
     """One condition, ready to test against a request context."""
 
-    __slots__ = ("comparator", "condition", "is_negated", "key", "templates")
+    __slots__ = (
+        "comparator",
+        "condition",
+        "is_negated",
+        "key",
+        "operator_name",
+        "static_values",
+        "templates",
+    )
 
     def __init__(self, condition: Condition, *, has_variables: bool) -> None:
         self.condition = condition
         self.key = condition.key.lower()
+        self.operator_name = condition.operator_name
         self.templates: tuple[Template, ...] = tuple(
             parse_template(value, has_variables=has_variables) for value in condition.values
         )
         operator = condition.operator
         self.comparator = _COMPARATORS.get(operator)
         self.is_negated = operator.is_negated
+        # Values without variables are resolved once, here, not per request.
+        self.static_values: list[tuple[str, Pieces] | None] | None = None
+        if not any(template.has_variables for template in self.templates):
+            self.static_values = self._resolve({})
 
-    def _resolve(self, context: Context) -> list[tuple[str, tuple[TemplatePart, ...]] | None]:
-        resolved: list[tuple[str, tuple[TemplatePart, ...]] | None] = []
+    def _resolve(self, context: Context) -> list[tuple[str, Pieces] | None]:
+        if self.static_values is not None:
+            return self.static_values
+        resolved: list[tuple[str, Pieces] | None] = []
         for template in self.templates:
             parts = template.resolve(context)
             if parts is UNRESOLVED or not isinstance(parts, tuple):
                 resolved.append(None)
             else:
-                resolved.append(("".join(part.text for part in parts), parts))
+                resolved.append(("".join(text for text, _ in parts), parts))
         return resolved
 
-    def _matches_one(
-        self, value: str, policy_values: list[tuple[str, tuple[TemplatePart, ...]] | None]
-    ) -> bool:
+    def _matches_one(self, value: str, policy_values: list[tuple[str, Pieces] | None]) -> bool:
         """Positive operator: any value matches. Negated: none matches and nothing is invalid."""
         comparator = self.comparator
         if comparator is None:  # Only Null has no comparator, and it never comes here.
@@ -306,7 +319,7 @@ class CompiledCondition:
         else:
             reason = "the request value does not match"
         return ConditionOutcome(
-            operator=condition.operator_name,
+            operator=self.operator_name,
             key=condition.key,
             request_values=values,
             policy_values=resolved,

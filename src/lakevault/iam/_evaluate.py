@@ -35,6 +35,7 @@ from lakevault.iam._compile import (
     PrincipalMatch,
     StatementRef,
 )
+from lakevault.iam._conditions import ConditionOutcome
 from lakevault.iam._explain import Explanation, GateExplanation, StatementExplanation
 from lakevault.iam._policy import Policy
 from lakevault.iam._request import EvaluationRequest
@@ -181,26 +182,29 @@ class _Run:
 
     def match(self, statement: CompiledStatement) -> PrincipalMatch:
         """How the statement applies: ``NONE`` unless principal, resource and conditions match."""
-        if statement.kind is PolicyKind.GUARDRAIL and self.is_guardrail_exempt:
+        if statement.is_guardrail and self.is_guardrail_exempt:
             return PrincipalMatch.NONE
-        how = statement.principal_match(self.request.principal, has_boundary=self.has_boundary)
-        if how is PrincipalMatch.NONE:
-            return how
+        if statement.principals is None and not statement.needs_principal:
+            how = PrincipalMatch.DIRECT
+        else:
+            how = statement.principal_match(self.request.principal, has_boundary=self.has_boundary)
+            if how is PrincipalMatch.NONE:
+                return how
         if not statement.matches_resource(self.request) or not statement.conditions_hold(
             self.request
         ):
             return PrincipalMatch.NONE
         return how
 
-    def first_allow(self, kind: PolicyKind, level: int = 0) -> CompiledStatement | None:
-        for statement in self.candidates.allows.get((kind, level), ()):
+    def first_allow(self, statements: tuple[CompiledStatement, ...]) -> CompiledStatement | None:
+        for statement in statements:
             if self.match(statement) is not PrincipalMatch.NONE:
                 return statement
         return None
 
     def best_resource_allow(self) -> tuple[PrincipalMatch, CompiledStatement | None]:
         best, chosen = PrincipalMatch.NONE, None
-        for statement in self.candidates.allows.get((PolicyKind.RESOURCE, 0), ()):
+        for statement in self.candidates.resource_allows:
             how = self.match(statement)
             if how > best:
                 best, chosen = how, statement
@@ -211,9 +215,9 @@ class _Run:
 
 def _decide(
     request: EvaluationRequest, compiled: CompiledPolicySet, *, explain: bool
-) -> tuple[DecisionKind, tuple[StatementRef, ...], dict[tuple[PolicyKind, int], bool]]:
+) -> tuple[DecisionKind, tuple[StatementRef, ...], dict[int, bool]]:
     candidates = compiled.candidates(request.action)
-    has_boundary = PolicyKind.PERMISSION_BOUNDARY in compiled.gate_levels
+    has_boundary = compiled.has_boundary
     run = _Run(request, candidates, has_boundary=has_boundary)
     denies = []
     for statement in candidates.denies:
@@ -221,18 +225,18 @@ def _decide(
             denies.append(statement.ref)
             if not explain:
                 break
-    gate_results: dict[tuple[PolicyKind, int], bool] = {}
+    gate_results: dict[int, bool] = {}
     if denies and not explain:
         return DecisionKind.EXPLICITLY_DENIED, tuple(denies), gate_results
 
     granting: list[StatementRef] = []
     is_gated_open = True
     boundary: CompiledStatement | None = None
-    for kind, level, _ in compiled.gates:
+    for gate, (kind, _, _) in enumerate(compiled.gates):
         if kind is PolicyKind.GUARDRAIL and run.is_guardrail_exempt:
             continue
-        allow = run.first_allow(kind, level)
-        gate_results[(kind, level)] = allow is not None
+        allow = run.first_allow(candidates.gate_allows[gate])
+        gate_results[gate] = allow is not None
         if kind is PolicyKind.PERMISSION_BOUNDARY:
             boundary = allow
             continue
@@ -268,7 +272,7 @@ def _grant(
         if resource_statement is not None:
             granting.append(resource_statement.ref)
         return resource_match is not PrincipalMatch.NONE
-    identity_statement = run.first_allow(PolicyKind.IDENTITY)
+    identity_statement = run.first_allow(run.candidates.identity_allows)
     is_boundary_open = not has_boundary or boundary is not None
     if boundary is not None:
         granting.append(boundary.ref)
@@ -299,32 +303,40 @@ def _explain(
     compiled: CompiledPolicySet,
     decision: DecisionKind,
     deciding: tuple[StatementRef, ...],
-    gate_results: dict[tuple[PolicyKind, int], bool],
+    gate_results: dict[int, bool],
 ) -> Explanation:
     candidates = compiled.candidates(request.action)
-    has_boundary = PolicyKind.PERMISSION_BOUNDARY in compiled.gate_levels
+    has_boundary = compiled.has_boundary
     run = _Run(request, candidates, has_boundary=has_boundary)
-    ordered = sorted(
-        [*candidates.denies, *(s for group in candidates.allows.values() for s in group)],
-        key=lambda statement: statement.position,
-    )
+    ordered = candidates.all_statements()
     context = request.normalized_context
+    principal = request.principal
     statements = []
     for statement in ordered:
         if statement.principals is None and statement.kind is not PolicyKind.RESOURCE:
-            principal = "n/a"
+            how = PrincipalMatch.DIRECT
+            principal_text = "n/a"
         else:
-            how = statement.principal_match(request.principal, has_boundary=has_boundary)
-            principal = how.name.lower()
+            how = statement.principal_match(principal, has_boundary=has_boundary)
+            principal_text = how.name.lower()
+        is_resource_match = statement.matches_resource(request)
+        conditions: tuple[ConditionOutcome, ...] = ()
+        is_applicable = False
+        # Conditions are only worth reporting where resource and principal matched: elsewhere
+        # the statement could not apply whatever they say.
+        if is_resource_match and how is not PrincipalMatch.NONE:
+            conditions = tuple(condition.explain(context) for condition in statement.conditions)
+            is_exempt = statement.kind is PolicyKind.GUARDRAIL and run.is_guardrail_exempt
+            is_applicable = not is_exempt and all(outcome.is_match for outcome in conditions)
         statements.append(
             StatementExplanation(
                 statement=statement.ref,
                 policy_kind=statement.kind,
                 scope=statement.scope,
-                is_resource_match=statement.matches_resource(request),
-                principal_match=principal,
-                conditions=tuple(condition.explain(context) for condition in statement.conditions),
-                is_applicable=run.match(statement) is not PrincipalMatch.NONE,
+                is_resource_match=is_resource_match,
+                principal_match=principal_text,
+                conditions=conditions,
+                is_applicable=is_applicable,
             )
         )
     gates = tuple(
@@ -332,9 +344,9 @@ def _explain(
             policy_kind=kind,
             level=level,
             scope=scope,
-            is_satisfied=gate_results.get((kind, level), True),
+            is_satisfied=gate_results.get(gate, True),
         )
-        for kind, level, scope in compiled.gates
+        for gate, (kind, level, scope) in enumerate(compiled.gates)
     )
     return Explanation(
         decision=decision,

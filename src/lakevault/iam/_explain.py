@@ -24,7 +24,9 @@ class StatementExplanation:
     """One statement whose action matched, and how the rest of it fared.
 
     ``principal_match`` is ``"n/a"`` for kinds without principals, else ``"none"``,
-    ``"account"``, ``"role"`` or ``"direct"``.
+    ``"account"``, ``"role"`` or ``"direct"``. ``conditions`` are evaluated (and listed) only
+    when resource and principal matched; otherwise the statement cannot apply and they are
+    left out.
     """
 
     statement: StatementRef

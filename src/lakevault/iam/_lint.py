@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from lakevault.iam._match import compile_glob, has_wildcard
 from lakevault.iam._policy import Policy, PrincipalEntry, Statement
 from lakevault.iam._types import Effect, PolicyKind, PrincipalType
-from lakevault.iam._variables import TemplatePart
 
 __all__ = ["LAKEVAULT_ACTIONS", "Finding", "FindingCode", "Severity", "lint_policy"]
 
@@ -171,7 +170,7 @@ class Finding:
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
-    return compile_glob((TemplatePart(text=pattern, is_pattern=True),), ignore_case=True)
+    return compile_glob(((pattern, True),), ignore_case=True)
 
 
 def _unknown_actions(
@@ -234,10 +233,7 @@ def _is_missing_external_id(statement: Statement, tenant: str) -> bool:
 def _covers(
     deny_patterns: tuple[str, ...], allow_patterns: tuple[str, ...], *, ignore_case: bool
 ) -> bool:
-    regexes = [
-        compile_glob((TemplatePart(text=p, is_pattern=True),), ignore_case=ignore_case)
-        for p in deny_patterns
-    ]
+    regexes = [compile_glob(((p, True),), ignore_case=ignore_case) for p in deny_patterns]
     return all(any(regex.fullmatch(pattern) for regex in regexes) for pattern in allow_patterns)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from lakevault.iam._variables import TemplatePart
+from lakevault.iam._variables import Piece
 
 __all__ = [
     "ARN_SEGMENTS",
@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 ARN_SEGMENTS = 6
+_TOKENS = re.compile(r"([:*?])")
+_GLOB_TOKENS = re.compile(r"([*?])")
 
 
 def has_wildcard(text: str) -> bool:
@@ -37,25 +39,25 @@ def has_wildcard(text: str) -> bool:
     return "*" in text or "?" in text
 
 
-def compile_glob(parts: Iterable[TemplatePart], *, ignore_case: bool = False) -> re.Pattern[str]:
+def compile_glob(pieces: Iterable[Piece], *, ignore_case: bool = False) -> re.Pattern[str]:
     """An anchored regex for a glob: ``*`` is any run of characters, ``?`` any one character.
 
     Only pattern parts carry wildcards; literal (substituted) parts are escaped.
     """
-    pieces: list[str] = []
-    for part in parts:
-        if not part.is_pattern:
-            pieces.append(re.escape(part.text))
+    regex: list[str] = []
+    for text, is_pattern in pieces:
+        if not is_pattern:
+            regex.append(re.escape(text))
             continue
-        for character in part.text:
-            if character == "*":
-                pieces.append(".*")
-            elif character == "?":
-                pieces.append(".")
-            else:
-                pieces.append(re.escape(character))
+        for chunk in _GLOB_TOKENS.split(text):
+            if chunk == "*":
+                regex.append(".*")
+            elif chunk == "?":
+                regex.append(".")
+            elif chunk:
+                regex.append(re.escape(chunk))
     flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.compile("".join(pieces), flags)
+    return re.compile("".join(regex), flags)
 
 
 def normalize_arn(value: str) -> str | None:
@@ -67,28 +69,44 @@ def normalize_arn(value: str) -> str | None:
 
 
 class ArnPattern:
-    """A compiled ARN pattern: ``exact`` (normalised ARN) or ``regex``, or it matches nothing.
+    """A compiled ARN pattern: ``exact`` (normalised ARN), ``prefix`` (the common ``.../*``
+    form, a ``startswith`` test), or ``regex`` — or none of them, and it matches nothing.
 
     ``is_short`` tells that the pattern had fewer than six segments; whether such a pattern is
     padded with ``*`` or matches nothing depends on the policy kind (rule R12) and is decided by
     the caller through ``pad_short``.
     """
 
-    __slots__ = ("exact", "is_short", "regex")
+    __slots__ = ("exact", "is_short", "prefix", "regex")
 
-    def __init__(self, exact: str | None, regex: re.Pattern[str] | None, *, is_short: bool) -> None:
+    def __init__(
+        self,
+        exact: str | None,
+        regex: re.Pattern[str] | None,
+        *,
+        is_short: bool,
+        prefix: str | None = None,
+    ) -> None:
         self.exact = exact
         self.regex = regex
+        self.prefix = prefix
         self.is_short = is_short
+
+    @property
+    def is_void(self) -> bool:
+        """Whether the pattern can match nothing at all (a short ARN that is not padded)."""
+        return self.exact is None and self.prefix is None and self.regex is None
 
     def matches(self, normalized: str) -> bool:
         """Whether a normalised request ARN matches."""
         if self.exact is not None:
             return self.exact == normalized
+        if self.prefix is not None:
+            return normalized.startswith(self.prefix)
         return self.regex is not None and self.regex.fullmatch(normalized) is not None
 
 
-def compile_arn(parts: Iterable[TemplatePart], *, pad_short: bool) -> ArnPattern:
+def compile_arn(parts: Iterable[Piece], *, pad_short: bool) -> ArnPattern:
     """Compile an ARN pattern; see :class:`ArnPattern`.
 
     ``pad_short``: pad a pattern with fewer than six segments with ``*`` segments; when false,
@@ -98,20 +116,26 @@ def compile_arn(parts: Iterable[TemplatePart], *, pad_short: bool) -> ArnPattern
     exact: list[str] = []
     segment = 0
     is_wild = False
-    for part in parts:
-        for character in part.text:
-            if character == ":" and segment < ARN_SEGMENTS - 1:
+    wild_count = 0
+    last = ARN_SEGMENTS - 1
+    for text, is_pattern in parts:
+        for chunk in _TOKENS.split(text):
+            if not chunk:
+                continue
+            if chunk == ":" and segment < last:
                 segment += 1
                 pieces.append(":")
                 exact.append(":")
-            elif part.is_pattern and character == "*":
+            elif is_pattern and chunk == "*":
                 is_wild = True
-                pieces.append("[^:]*" if segment < ARN_SEGMENTS - 1 else ".*")
-            elif part.is_pattern and character == "?":
+                wild_count += 1
+                pieces.append("[^:]*" if segment < last else ".*")
+            elif is_pattern and chunk == "?":
                 is_wild = True
-                pieces.append("[^:]" if segment < ARN_SEGMENTS - 1 else ".")
+                wild_count += 2
+                pieces.append("[^:]" if segment < last else ".")
             else:
-                folded = character.lower() if segment < ARN_SEGMENTS - 1 else character
+                folded = chunk.lower() if segment < last else chunk
                 pieces.append(re.escape(folded))
                 exact.append(folded)
     is_short = segment < ARN_SEGMENTS - 1
@@ -123,4 +147,7 @@ def compile_arn(parts: Iterable[TemplatePart], *, pad_short: bool) -> ArnPattern
         is_wild = True
     if not is_wild:
         return ArnPattern("".join(exact), None, is_short=is_short)
+    if not is_short and pieces[-1] == ".*" and wild_count == 1:
+        # The common ``arn:...:bucket/prefix/*``: a prefix test, no regex to build or run.
+        return ArnPattern(None, None, is_short=False, prefix="".join(exact))
     return ArnPattern(None, re.compile("".join(pieces), re.DOTALL), is_short=is_short)

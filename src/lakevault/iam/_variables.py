@@ -19,7 +19,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["UNRESOLVED", "Template", "TemplatePart", "parse_template"]
+__all__ = ["UNRESOLVED", "Piece", "Pieces", "Template", "TemplatePart", "parse_template"]
+
+#: ``(text, is_pattern)``: a piece of a resolved value. Only pattern pieces (policy text) carry
+#: wildcards; substituted values and escapes are literal.
+Piece = tuple[str, bool]
+Pieces = tuple[Piece, ...]
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _DEFAULT = re.compile(r"^\s*([^,]*?)\s*,\s*'([^']*)'\s*$")
@@ -56,26 +61,25 @@ class Template:
     text: str
     plain_text: str
     parts: tuple[TemplatePart, ...]
+    pieces: Pieces
     has_variables: bool
 
-    def resolve(
-        self, context: Mapping[str, tuple[str, ...]]
-    ) -> tuple[TemplatePart, ...] | _Unresolved:
-        """The parts with every variable replaced by a literal part, or ``UNRESOLVED``."""
+    def resolve(self, context: Mapping[str, tuple[str, ...]]) -> Pieces | _Unresolved:
+        """The pieces with every variable replaced by a literal piece, or ``UNRESOLVED``."""
         if not self.has_variables:
-            return self.parts
-        resolved: list[TemplatePart] = []
+            return self.pieces
+        resolved: list[Piece] = []
         for part in self.parts:
             if not part.variable:
-                resolved.append(part)
+                resolved.append((part.text, part.is_pattern))
                 continue
             values = context.get(part.variable)
             if values is None or len(values) == 0:
                 if part.default is None:
                     return UNRESOLVED
-                resolved.append(TemplatePart(text=part.default))
+                resolved.append((part.default, False))
             elif len(values) == 1:
-                resolved.append(TemplatePart(text=values[0]))
+                resolved.append((values[0], False))
             else:
                 return UNRESOLVED
         return tuple(resolved)
@@ -84,10 +88,10 @@ class Template:
         """The value as plain text (for operators without wildcards), or ``UNRESOLVED``."""
         if not self.has_variables:
             return self.plain_text
-        parts = self.resolve(context)
-        if isinstance(parts, _Unresolved):
-            return parts
-        return "".join(part.text for part in parts)
+        pieces = self.resolve(context)
+        if isinstance(pieces, _Unresolved):
+            return pieces
+        return "".join(text for text, _ in pieces)
 
 
 def parse_template(text: str, *, has_variables: bool) -> Template:
@@ -97,6 +101,7 @@ def parse_template(text: str, *, has_variables: bool) -> Template:
             text=text,
             plain_text=text,
             parts=(TemplatePart(text=text, is_pattern=True),),
+            pieces=((text, True),),
             has_variables=False,
         )
     parts: list[TemplatePart] = []
@@ -124,5 +129,6 @@ def parse_template(text: str, *, has_variables: bool) -> Template:
         text=text,
         plain_text="".join(part.text for part in parts),
         parts=tuple(parts),
+        pieces=tuple((part.text, part.is_pattern) for part in parts),
         has_variables=any(part.variable for part in parts),
     )
