@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from lakevault.core.errors import InvalidParameterValue
 
@@ -31,7 +33,7 @@ _FORBIDDEN_PARAMETER_FRAGMENTS = (
 )
 
 
-class IdentityType(str, Enum):
+class IdentityType(StrEnum):
     """CloudTrail's ``userIdentity.type`` values that lakevault produces."""
 
     ROOT = "Root"
@@ -148,3 +150,20 @@ class AuditEvent:
         if self.additional:
             record["additionalEventData"] = dict(self.additional)
         return record
+
+
+def encode_event(event: AuditEvent) -> bytes:
+    """The canonical bytes of ``event``: the leaf data of the Merkle log and the stored body.
+
+    Canonical means one byte string per record: orjson's compact JSON (UTF-8, no whitespace)
+    with keys sorted at every level, so that anyone can re-derive a leaf hash from the record.
+    A value JSON cannot carry (a set, bytes, an integer beyond 64 bits, a non-string key) is
+    refused here, in the caller's thread, rather than by the log writer.
+    """
+    try:
+        return orjson.dumps(event.to_record(), option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
+        raise InvalidParameterValue(
+            f"audit event {event.event_name}: a parameter value is not JSON (strings, numbers, "
+            f"booleans, null, lists and objects with string keys only): {exc}"
+        ) from exc

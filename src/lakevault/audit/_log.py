@@ -1,84 +1,108 @@
 """Appending events to the per-account audit log in the metadata store.
 
-Every account has its own dense sequence of events (0, 1, 2, ...). An append increments the
-account's head row under a row lock and inserts the event in one transaction, so concurrent
-appenders on PostgreSQL and SQLite never share or skip a sequence number, and a crash leaves
-either both or neither. The RFC 9162 Merkle tree and signed checkpoints are built over exactly
-these sequences (docs/audit.md).
+Every account has its own dense sequence of events (0, 1, 2, ...), and each event is a leaf
+of that account's RFC 9162 Merkle tree: leaf ``i`` is the event with sequence ``i``, its leaf
+data the canonical event bytes (:func:`encode_event`), stored with its leaf hash.
+
+Appends increment the account's head row under a row lock and insert the events in the same
+transaction. Two paths share that head (docs/decisions/0061-one-head-two-appenders.md):
+
+* :class:`DatabaseAuditLog` — the single group-commit writer of this process
+  (:mod:`lakevault.audit._writer`): events of many threads become durable in one transaction;
+* :func:`append_in` — inside the caller's transaction, for an event that must exist if and only
+  if a state change commits.
+
+Because a sequence number is taken under the head's row lock and the lock is held until commit,
+the committed sequences of an account are always a dense prefix 0..n-1, whichever path wrote
+them. The tree, and every checkpoint, is computed over exactly that committed prefix.
 """
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Future
 from typing import Protocol
 
 import orjson
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
+from lakevault.audit._append import encode_for_log
+from lakevault.audit._checkpointer import Checkpointer
 from lakevault.audit._events import AuditEvent
+from lakevault.audit._writer import GroupCommitWriter
 from lakevault.db import Database, models
 
 
 class AuditSink(Protocol):
-    """Where the gate and the services record events. Returns each event's sequence number."""
+    """Where the gate and the services record events. Returns each event's sequence number.
+
+    ``append`` returns only once the event is durable: a decision that is not recorded is
+    never acted on.
+    """
 
     def append(self, event: AuditEvent) -> int: ...
 
 
 class DatabaseAuditLog:
-    """The audit log kept in the metadata database, one sequence per recipient account."""
+    """The audit log kept in the metadata database, one sequence per recipient account.
 
-    def __init__(self, database: Database) -> None:
+    Appends go through one group-commit writer thread (started on first use, stopped by
+    :meth:`close`). ``max_batch`` bounds how many events share one transaction. With a
+    ``checkpointer`` and ``checkpoint_interval_seconds``, every log that grew gets a signed
+    checkpoint at that interval (on demand: ``checkpointer.checkpoint(account_id)``).
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        max_batch: int = 8192,
+        checkpointer: Checkpointer | None = None,
+        checkpoint_interval_seconds: float | None = None,
+    ) -> None:
         self._database = database
+        self._writer = GroupCommitWriter(
+            database,
+            max_batch=max_batch,
+            checkpointer=checkpointer,
+            checkpoint_interval_seconds=checkpoint_interval_seconds,
+        )
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        """How many events each committed transaction carried (observability, benchmark)."""
+        return self._writer.batch_sizes
 
     def append(self, event: AuditEvent) -> int:
-        """Durably record ``event``; return its sequence number in its account's log."""
-        with self._database.session() as session:
-            return append_in(session, event)
+        """Durably record ``event``; return its sequence number in its account's log.
 
-    def read(self, account_id: str, *, start: int = 0, limit: int = 1000) -> list[dict[str, object]]:
+        Blocks until the transaction holding the event has committed (with SQLite, synced to
+        disk). Raises what the writer raised for that transaction; the event is then not logged.
+        """
+        return self._writer.submit(encode_for_log(event)).result()
+
+    def submit(self, event: AuditEvent) -> Future[int]:
+        """Queue ``event`` and return at once; the future resolves when it is durable."""
+        return self._writer.submit(encode_for_log(event))
+
+    async def append_async(self, event: AuditEvent) -> int:
+        """``append`` for async code: awaits durability without blocking the event loop."""
+        return await asyncio.wrap_future(self.submit(event))
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer thread. Later appends raise."""
+        self._writer.close()
+
+    def read(
+        self, account_id: str, *, start: int = 0, limit: int = 1000
+    ) -> list[dict[str, object]]:
         """Events of one account in sequence order, as the JSON records that were written."""
         with self._database.read_session() as session:
             rows = session.scalars(
-                select(models.AuditEvent)
+                select(models.AuditEvent.body)
                 .where(models.AuditEvent.account_id == account_id)
                 .where(models.AuditEvent.sequence >= start)
                 .order_by(models.AuditEvent.sequence)
                 .limit(limit)
             ).all()
-            return [orjson.loads(row.body) for row in rows]
-
-
-def append_in(session: Session, event: AuditEvent) -> int:
-    """Append ``event`` inside the caller's transaction (for state changes and their events).
-
-    Use this when the event must exist if and only if a state change commits.
-    """
-    account_id = event.recipient_account_id
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # Create the head row if this is the account's first event; a concurrent first append
-    # conflicts harmlessly, then both queue on the row lock of the UPDATE below.
-    session.execute(
-        insert(models.AuditHead).values(account_id=account_id, size=0).on_conflict_do_nothing()
-    )
-    sequence = session.execute(
-        update(models.AuditHead)
-        .where(models.AuditHead.account_id == account_id)
-        .values(size=models.AuditHead.size + 1)
-        .returning(models.AuditHead.size)
-    ).scalar_one()
-    record = event.to_record()
-    session.add(
-        models.AuditEvent(
-            event_id=event.event_id,
-            account_id=account_id,
-            sequence=sequence - 1,
-            event_time=event.event_time,
-            event_name=event.event_name,
-            body=orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode("utf-8"),
-        )
-    )
-    session.flush()
-    return sequence - 1
+            return [orjson.loads(body) for body in rows]

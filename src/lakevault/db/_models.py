@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -110,6 +111,8 @@ class AuditEvent(Base):
     event_time: Mapped[datetime]
     event_name: Mapped[str] = mapped_column(String(128))
     body: Mapped[str] = mapped_column(Text)
+    #: SHA-256(0x00 || body): the event's RFC 9162 leaf hash (migration 0003, docs/audit.md).
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class PlatformState(Base):

@@ -15,9 +15,11 @@ from lakevault.db._models import (
     User,
     UserPolicyAttachment,
 )
+from lakevault.db._models_audit import AuditCheckpoint
 from lakevault.db._models_jobs import Job, JobEffect, JobFailure, JobIdempotencyKey
 
 __all__ = [
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
     "Base",

@@ -1,0 +1,207 @@
+"""The single writer of the audit logs of this process, with group commit.
+
+Callers encode their event in their own thread and queue it; one writer thread takes everything
+queued (up to ``max_batch``), appends it in ONE transaction and resolves every caller's future
+when that transaction has committed. While it commits, new events queue up and form the next
+batch, so under load each commit carries many events and the cost of making a commit durable
+is shared (group commit); at low load a batch is a single event and nobody waits for a timer.
+
+Durability: on SQLite the writer keeps its own connection with ``PRAGMA synchronous = FULL``,
+so a commit is on disk (WAL fsynced) before any future resolves; the platform's other
+connections keep ``NORMAL``. PostgreSQL commits are durable by default.
+
+With a :class:`~lakevault.audit._checkpointer.Checkpointer` and an interval, the same thread
+signs a checkpoint of every log that grew, at most once per interval, also when appends stop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+
+import sqlalchemy.exc
+from sqlalchemy import Connection
+
+from lakevault.audit._append import EncodedEvent, insert_events
+from lakevault.audit._checkpointer import Checkpointer
+from lakevault.core.errors import InternalFailure, LakevaultError, ServiceUnavailable
+from lakevault.db import Database
+
+_Pending = tuple[EncodedEvent, "Future[int]"]
+
+
+class GroupCommitWriter:
+    """One writer thread for all logs of this process; see the module docstring."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        max_batch: int = 8192,
+        checkpointer: Checkpointer | None = None,
+        checkpoint_interval_seconds: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        if (checkpointer is None) != (checkpoint_interval_seconds is None):
+            raise ValueError("give both checkpointer and checkpoint_interval_seconds, or neither")
+        self._database = database
+        self._max_batch = max_batch
+        self._checkpointer = checkpointer
+        self._interval = checkpoint_interval_seconds
+        self._monotonic = monotonic
+        self._condition = threading.Condition()
+        self._pending: list[_Pending] = []
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._connection: Connection | None = None
+        #: Accounts appended to since their last checkpoint.
+        self._grown: set[str] = set()
+        self._next_checkpoint = monotonic() + (checkpoint_interval_seconds or 0.0)
+        #: Sizes of the batches committed so far (for the benchmark and tests).
+        self.batch_sizes: list[int] = []
+
+    def submit(self, event: EncodedEvent) -> Future[int]:
+        """Queue an encoded event; the future gives its sequence once durable."""
+        future: Future[int] = Future()
+        with self._condition:
+            if self._closed:
+                raise ServiceUnavailable(
+                    "the audit log writer is closed; no event can be recorded, so the request "
+                    "is refused"
+                )
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="lakevault-audit-writer", daemon=True
+                )
+                self._thread.start()
+            self._pending.append((event, future))
+            self._condition.notify()
+        return future
+
+    def close(self) -> None:
+        """Commit what is queued, sign a last checkpoint if due, and stop the thread."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+        if self._checkpointer is not None:
+            self._checkpoint_grown()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._condition:
+                    while not self._pending and not self._closed:
+                        if not self._condition.wait(timeout=self._wait_seconds()):
+                            break
+                    batch = self._pending[: self._max_batch]
+                    del self._pending[: self._max_batch]
+                    stop = self._closed and not self._pending
+                if batch:
+                    self._commit(batch)
+                if self._checkpointer is not None and self._monotonic() >= self._next_checkpoint:
+                    self._checkpoint_grown()
+                if stop:
+                    return
+        finally:
+            self._close_connection()
+
+    def _wait_seconds(self) -> float | None:
+        if self._interval is None:
+            return None
+        return max(self._next_checkpoint - self._monotonic(), 0.0)
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            connection = self._writer_connection()
+            with connection.begin():
+                sequences = insert_events(connection, [event for event, _ in batch])
+        except LakevaultError as exc:
+            self._fail(batch, exc)
+            return
+        except sqlalchemy.exc.IntegrityError as exc:
+            self._close_connection()
+            if len(batch) > 1:
+                # One bad event (a reused event id) must not fail its neighbours: retry each
+                # alone, so only the offending caller gets the error.
+                for pending in batch:
+                    self._commit([pending])
+                return
+            self._fail(batch, _translate(exc))
+            return
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            self._close_connection()
+            self._fail(batch, _translate(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - every waiting caller must get an answer
+            self._close_connection()
+            self._fail(batch, InternalFailure(f"the audit log writer failed: {type(exc).__name__}"))
+            return
+        self.batch_sizes.append(len(batch))
+        self._grown.update(event.account_id for event, _ in batch)
+        for (_, future), sequence in zip(batch, sequences, strict=True):
+            future.set_result(sequence)
+
+    def _fail(self, batch: list[_Pending], error: Exception) -> None:
+        for _, future in batch:
+            future.set_exception(error)
+
+    def _checkpoint_grown(self) -> None:
+        checkpointer = self._checkpointer
+        assert checkpointer is not None  # only called when configured
+        accounts, self._grown = sorted(self._grown), set()
+        for account_id in accounts:
+            try:
+                checkpointer.checkpoint(account_id)
+            except (LakevaultError, sqlalchemy.exc.SQLAlchemyError):
+                # Retried at the next interval: the events themselves are committed, and the
+                # next checkpoint covers them. Losing the thread would stop all auditing.
+                self._grown.add(account_id)
+        self._next_checkpoint = self._monotonic() + (self._interval or 0.0)
+
+    def _writer_connection(self) -> Connection:
+        if self._connection is None:
+            connection = self._database.engine.connect()
+            if self._database.is_sqlite:
+                # Set outside any transaction (SQLite refuses it inside one).
+                connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                    "PRAGMA synchronous = FULL"
+                )
+            self._connection = connection
+        return self._connection
+
+    def _close_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if self._database.is_sqlite:
+                connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                    "PRAGMA synchronous = NORMAL"
+                )
+        except (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error):
+            connection.invalidate()  # A broken connection is discarded either way.
+        connection.close()
+
+
+def _translate(exc: sqlalchemy.exc.SQLAlchemyError) -> LakevaultError:
+    if isinstance(exc, sqlalchemy.exc.IntegrityError):
+        return InternalFailure(
+            "the audit event could not be written: an event with the same eventID is already "
+            "logged; every event needs a fresh id (new_request_id)"
+        )
+    if isinstance(exc, sqlalchemy.exc.OperationalError):
+        return ServiceUnavailable(
+            "the audit log could not be written because the metadata database failed "
+            f"({type(exc.orig).__name__}); the request is refused. Check the database and retry"
+        )
+    return InternalFailure(
+        f"the audit log could not be written ({type(exc).__name__}); the request is refused"
+    )
