@@ -54,6 +54,9 @@ def test_readyz_reports_the_database_and_schema(client: TestClient, database: Da
 def test_readyz_is_503_in_the_error_shape_on_an_unmigrated_database(
     database_url: str, tmp_path: Path
 ) -> None:
+    empty = Database(database_url)
+    empty.ping()  # an existing, empty database (for SQLite: the file exists)
+    empty.dispose()
     with _client(database_url, tmp_path) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
@@ -92,3 +95,11 @@ def test_unexpected_failure_is_500_without_details(database: Database, tmp_path:
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "InternalFailure"
     assert "secret-path" not in response.text
+
+
+def test_readyz_says_to_run_init_when_there_is_no_database_file(tmp_path: Path) -> None:
+    with _client(f"sqlite:///{tmp_path / 'absent.db'}", tmp_path) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "lakevault init" in response.json()["error"]["message"]
+    assert not (tmp_path / "absent.db").exists()
