@@ -379,13 +379,7 @@ class Candidates:
     resource_allows: tuple[CompiledStatement, ...]
     gate_allows: tuple[tuple[CompiledStatement, ...], ...]
     unmatched_count: int
-
-    def all_statements(self) -> list[CompiledStatement]:
-        """Every candidate, in policy-set order."""
-        statements = [*self.denies, *self.identity_allows, *self.resource_allows]
-        for group in self.gate_allows:
-            statements.extend(group)
-        return sorted(statements, key=lambda statement: statement.position)
+    ordered: tuple[CompiledStatement, ...]
 
 
 class CompiledPolicySet:
@@ -460,6 +454,7 @@ class CompiledPolicySet:
             resource_allows=tuple(s for s in ordered if s.is_allow and s.gate == RESOURCE_GATE),
             gate_allows=tuple(tuple(group) for group in gate_allows),
             unmatched_count=len(self.statements) - len(ordered),
+            ordered=tuple(ordered),
         )
         if len(self._candidates) >= _CANDIDATE_CACHE_SIZE:
             self._candidates.clear()

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.iam._compile import (
-    Candidates,
     CompiledPolicySet,
     CompiledStatement,
     PrincipalMatch,
@@ -170,18 +169,21 @@ def _is_authoritative_resource(request: EvaluationRequest) -> bool:
 class _Run:
     """One evaluation: lazily finds the statements that apply, caching per statement."""
 
-    __slots__ = ("candidates", "has_boundary", "is_guardrail_exempt", "request")
+    __slots__ = ("candidates", "has_boundary", "is_guardrail_exempt", "memo", "request")
 
-    def __init__(
-        self, request: EvaluationRequest, candidates: Candidates, *, has_boundary: bool
-    ) -> None:
+    def __init__(self, request: EvaluationRequest, compiled: CompiledPolicySet) -> None:
         self.request = request
-        self.candidates = candidates
-        self.has_boundary = has_boundary
+        self.candidates = compiled.candidates(request.action)
+        self.has_boundary = compiled.has_boundary
         self.is_guardrail_exempt = request.principal.kind in _GUARDRAIL_EXEMPT
+        #: Filled by an explanation, which has looked at every candidate already.
+        self.memo: dict[int, PrincipalMatch] = {}
 
     def match(self, statement: CompiledStatement) -> PrincipalMatch:
         """How the statement applies: ``NONE`` unless principal, resource and conditions match."""
+        memo = self.memo
+        if memo:
+            return memo[statement.position]
         if statement.is_guardrail and self.is_guardrail_exempt:
             return PrincipalMatch.NONE
         if statement.principals is None and not statement.needs_principal:
@@ -214,11 +216,11 @@ class _Run:
 
 
 def _decide(
-    request: EvaluationRequest, compiled: CompiledPolicySet, *, explain: bool
+    run: _Run, compiled: CompiledPolicySet, *, explain: bool
 ) -> tuple[DecisionKind, tuple[StatementRef, ...], dict[int, bool]]:
-    candidates = compiled.candidates(request.action)
-    has_boundary = compiled.has_boundary
-    run = _Run(request, candidates, has_boundary=has_boundary)
+    request = run.request
+    candidates = run.candidates
+    has_boundary = run.has_boundary
     denies = []
     for statement in candidates.denies:
         if run.match(statement) is not PrincipalMatch.NONE:
@@ -298,47 +300,55 @@ def _grant(
     return False
 
 
-def _explain(
-    request: EvaluationRequest,
-    compiled: CompiledPolicySet,
-    decision: DecisionKind,
-    deciding: tuple[StatementRef, ...],
-    gate_results: dict[int, bool],
-) -> Explanation:
-    candidates = compiled.candidates(request.action)
-    has_boundary = compiled.has_boundary
-    run = _Run(request, candidates, has_boundary=has_boundary)
-    ordered = candidates.all_statements()
+def _detail(run: _Run) -> tuple[tuple[StatementExplanation, ...], tuple[StatementRef, ...]]:
+    """Look at every candidate once, for the explanation; fills ``run.memo`` so that the
+    decision that follows reuses the outcomes instead of recomputing them."""
+    request = run.request
     context = request.normalized_context
     principal = request.principal
     statements = []
-    for statement in ordered:
-        if statement.principals is None and statement.kind is not PolicyKind.RESOURCE:
+    elsewhere: list[StatementRef] = []
+    memo: dict[int, PrincipalMatch] = {}
+    for statement in run.candidates.ordered:
+        memo[statement.position] = PrincipalMatch.NONE
+        if not statement.matches_resource(request):
+            # About another resource: named, not detailed (it could not apply whatever else).
+            elsewhere.append(statement.ref)
+            continue
+        if statement.principals is None and not statement.needs_principal:
             how = PrincipalMatch.DIRECT
             principal_text = "n/a"
         else:
-            how = statement.principal_match(principal, has_boundary=has_boundary)
+            how = statement.principal_match(principal, has_boundary=run.has_boundary)
             principal_text = how.name.lower()
-        is_resource_match = statement.matches_resource(request)
         conditions: tuple[ConditionOutcome, ...] = ()
         is_applicable = False
-        # Conditions are only worth reporting where resource and principal matched: elsewhere
-        # the statement could not apply whatever they say.
-        if is_resource_match and how is not PrincipalMatch.NONE:
+        # Conditions are only worth reporting where the principal matched too: elsewhere the
+        # statement could not apply whatever they say.
+        if how is not PrincipalMatch.NONE:
             conditions = tuple(condition.explain(context) for condition in statement.conditions)
-            is_exempt = statement.kind is PolicyKind.GUARDRAIL and run.is_guardrail_exempt
+            is_exempt = statement.is_guardrail and run.is_guardrail_exempt
             is_applicable = not is_exempt and all(outcome.is_match for outcome in conditions)
+        if is_applicable:
+            memo[statement.position] = how
         statements.append(
             StatementExplanation(
                 statement=statement.ref,
                 policy_kind=statement.kind,
                 scope=statement.scope,
-                is_resource_match=is_resource_match,
                 principal_match=principal_text,
                 conditions=conditions,
                 is_applicable=is_applicable,
             )
         )
+    run.memo = memo
+    return tuple(statements), tuple(elsewhere)
+
+
+def _explain(run: _Run, compiled: CompiledPolicySet) -> tuple[Explanation, Evaluation]:
+    """Decide with every candidate examined, and say why."""
+    statements, elsewhere = _detail(run)
+    decision, deciding, gate_results = _decide(run, compiled, explain=True)
     gates = tuple(
         GateExplanation(
             policy_kind=kind,
@@ -348,21 +358,35 @@ def _explain(
         )
         for gate, (kind, level, scope) in enumerate(compiled.gates)
     )
-    return Explanation(
+    explanation = Explanation(
         decision=decision,
-        statements=tuple(statements),
-        unmatched_statement_count=candidates.unmatched_count,
+        statements=statements,
+        statements_for_other_resources=elsewhere,
+        unmatched_statement_count=run.candidates.unmatched_count,
         gates=gates,
         deciding_statements=deciding,
-        hints=_hints(request, decision, deciding, tuple(statements), gates),
+        hints=_hints(
+            run.request,
+            decision,
+            deciding=deciding,
+            statements=statements,
+            elsewhere=elsewhere,
+            gates=gates,
+        ),
     )
+    evaluation = Evaluation(
+        decision=decision, deciding_statements=deciding, explanation=explanation
+    )
+    return explanation, evaluation
 
 
 def _hints(
     request: EvaluationRequest,
     decision: DecisionKind,
+    *,
     deciding: tuple[StatementRef, ...],
     statements: tuple[StatementExplanation, ...],
+    elsewhere: tuple[StatementRef, ...],
     gates: tuple[GateExplanation, ...],
 ) -> tuple[str, ...]:
     """What would change the outcome of a denial, in plain words."""
@@ -390,8 +414,6 @@ def _hints(
             for outcome in explained.conditions
             if not outcome.is_match
         ]
-        if not explained.is_resource_match:
-            failed.insert(0, "its resource")
         if explained.principal_match == "none":
             failed.insert(0, "its principal")
         name = explained.statement.sid or explained.statement.index
@@ -399,6 +421,16 @@ def _hints(
         hints.append(
             f"statement {name} of policy {policy_name} would allow, "
             f"but {', '.join(failed) or 'the grant rules'} did not match"
+        )
+    other_allows = [ref for ref in elsewhere if ref.effect.value == "Allow"]
+    if other_allows:
+        names = ", ".join(
+            f"{ref.policy_id or '(unnamed)'}#{ref.sid or ref.index}" for ref in other_allows[:5]
+        )
+        more = f" and {len(other_allows) - 5} more" if len(other_allows) > 5 else ""
+        hints.append(
+            f"statements allowing {request.action} on other resources: {names}{more}; "
+            f"add {request.resource} to the Resource of one of them"
         )
     grants = [s for s in statements if s.statement.effect.value == "Allow" and s.is_applicable]
     if not grants:
@@ -452,11 +484,11 @@ class Evaluator:
     ) -> Evaluation:
         """Decide ``request`` against ``policies``; with ``explain`` also say why."""
         compiled = self.compile(policies, cache_key=cache_key)
-        decision, deciding, gate_results = _decide(request, compiled, explain=explain)
-        if not explain:
-            return Evaluation(decision=decision, deciding_statements=deciding)
-        explanation = _explain(request, compiled, decision, deciding, gate_results)
-        return Evaluation(decision=decision, deciding_statements=deciding, explanation=explanation)
+        run = _Run(request, compiled)
+        if explain:
+            return _explain(run, compiled)[1]
+        decision, deciding, _ = _decide(run, compiled, explain=False)
+        return Evaluation(decision=decision, deciding_statements=deciding)
 
 
 _DEFAULT_EVALUATOR = Evaluator()

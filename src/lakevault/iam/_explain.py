@@ -1,10 +1,12 @@
 """Explanations: why a decision came out as it did, statement by statement.
 
-An explanation lists every statement whose action matched the request (the others are only
-counted: with a thousand statements, listing those that are about other actions helps nobody),
-and for each one whether the resource, the principal and each condition matched — with policy
-variables resolved — plus each gate (boundary, session, guardrail level...) and whether it
-allowed. A denial carries hints: what kind of statement would allow the request.
+An explanation details every statement whose action and resource matched the request: whether
+the principal and each condition matched, with policy variables resolved. Statements whose
+action matched but whose resource did not are named (they could not apply whatever else they
+say), and those about other actions are only counted: with a thousand statements, detailing
+the ones about other actions and resources helps nobody and costs most of the time. Each gate
+(boundary, session, guardrail level...) says whether it allowed. A denial carries hints: what
+would allow the request.
 """
 
 from __future__ import annotations
@@ -19,9 +21,18 @@ from lakevault.iam._types import DecisionKind, PolicyKind
 __all__ = ["Explanation", "GateExplanation", "StatementExplanation"]
 
 
+def _ref_document(ref: StatementRef) -> dict[str, Any]:
+    return {
+        "policy_id": ref.policy_id,
+        "sid": ref.sid,
+        "index": ref.index,
+        "effect": ref.effect.value,
+    }
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StatementExplanation:
-    """One statement whose action matched, and how the rest of it fared.
+    """One statement whose action and resource matched, and how the rest of it fared.
 
     ``principal_match`` is ``"n/a"`` for kinds without principals, else ``"none"``,
     ``"account"``, ``"role"`` or ``"direct"``. ``conditions`` are evaluated (and listed) only
@@ -32,7 +43,6 @@ class StatementExplanation:
     statement: StatementRef
     policy_kind: PolicyKind
     scope: str
-    is_resource_match: bool
     principal_match: str
     conditions: tuple[ConditionOutcome, ...]
     is_applicable: bool
@@ -47,7 +57,7 @@ class StatementExplanation:
             "index": self.statement.index,
             "effect": self.statement.effect.value,
             "action": True,
-            "resource": self.is_resource_match,
+            "resource": True,
             "principal": self.principal_match,
             "conditions": [
                 {
@@ -82,6 +92,7 @@ class Explanation:
 
     decision: DecisionKind
     statements: tuple[StatementExplanation, ...]
+    statements_for_other_resources: tuple[StatementRef, ...]
     unmatched_statement_count: int
     gates: tuple[GateExplanation, ...]
     deciding_statements: tuple[StatementRef, ...]
@@ -92,6 +103,9 @@ class Explanation:
         return {
             "decision": self.decision.value,
             "statements": [statement.to_document() for statement in self.statements],
+            "statements_for_other_resources": [
+                _ref_document(ref) for ref in self.statements_for_other_resources
+            ],
             "statements_not_matching_action": self.unmatched_statement_count,
             "gates": [
                 {
@@ -102,14 +116,6 @@ class Explanation:
                 }
                 for gate in self.gates
             ],
-            "deciding_statements": [
-                {
-                    "policy_id": ref.policy_id,
-                    "sid": ref.sid,
-                    "index": ref.index,
-                    "effect": ref.effect.value,
-                }
-                for ref in self.deciding_statements
-            ],
+            "deciding_statements": [_ref_document(ref) for ref in self.deciding_statements],
             "hints": list(self.hints),
         }
