@@ -182,11 +182,15 @@ class ResourceMatcher:
         for text in patterns:
             if text == "*":
                 continue
-            template = parse_template(text, has_variables=has_variables)
-            if template.has_variables:
-                templates.append((_literal_prefix(text), template))
-                continue
-            pattern = compile_arn(template.pieces, pad_short=self.pads(template.text))
+            if has_variables and "${" in text:
+                template = parse_template(text, has_variables=True)
+                if template.has_variables:
+                    templates.append((_literal_prefix(text), template))
+                    continue
+                pieces = template.pieces
+            else:
+                pieces = ((text, True),)
+            pattern = compile_arn(pieces, pad_short=self.pads(text))
             if pattern.exact is not None:
                 exact.add(pattern.exact)
             elif pattern.prefix is not None:
@@ -230,13 +234,12 @@ class ResourceMatcher:
 
 
 class CompiledStatement:
-    """One statement, compiled. ``position`` orders statements across a policy set."""
+    """One statement, compiled once per policy and shared by every set holding the policy."""
 
     __slots__ = (
         "action_exact",
         "action_patterns",
         "conditions",
-        "gate",
         "has_principal_element",
         "is_allow",
         "is_guardrail",
@@ -245,7 +248,6 @@ class CompiledStatement:
         "is_not_resource",
         "kind",
         "needs_principal",
-        "position",
         "principals",
         "ref",
         "resources",
@@ -260,8 +262,6 @@ class CompiledStatement:
         self.is_guardrail = policy.kind is PolicyKind.GUARDRAIL
         # A resource-policy statement must name a principal to apply (rule R13).
         self.needs_principal = policy.kind is PolicyKind.RESOURCE
-        self.gate = IDENTITY_GATE if policy.kind is PolicyKind.IDENTITY else RESOURCE_GATE
-        self.position = 0
         self.is_allow = statement.effect is Effect.ALLOW
         self.ref = StatementRef(
             policy_id=policy.policy_id,
@@ -302,16 +302,6 @@ class CompiledStatement:
             compile_condition(condition, has_variables=policy.has_variables)
             for condition in statement.conditions
         )
-
-    def placed(self, *, gate: int, position: int) -> CompiledStatement:
-        """A copy of this statement for one policy set: its gate index (or ``IDENTITY_GATE``,
-        ``RESOURCE_GATE``) and its position in the set."""
-        copy = CompiledStatement.__new__(CompiledStatement)
-        for name in CompiledStatement.__slots__:
-            setattr(copy, name, getattr(self, name))
-        copy.gate = gate
-        copy.position = position
-        return copy
 
     def matches_action(self, action: str) -> bool:
         """Whether the (lower-cased) action is covered, honouring ``NotAction``."""
@@ -383,12 +373,17 @@ class Candidates:
 
 
 class CompiledPolicySet:
-    """Every statement of a policy set, indexed by action. Built once per policy set."""
+    """Every statement of a policy set, indexed by action. Built once per policy set.
+
+    Compiled statements are shared with their ``Policy`` (never copied); what depends on the
+    set — a statement's position and gate — lives here, keyed by the statement's position.
+    """
 
     def __init__(self, groups: Sequence[tuple[PolicyKind, int, str, Sequence[Policy]]]) -> None:
         """``groups`` are ``(kind, level, scope, policies)``; every kind other than identity and
         resource is a gate, one per ``(kind, level)``."""
         self.statements: list[CompiledStatement] = []
+        self.gate_of: list[int] = []
         self.gates: list[tuple[PolicyKind, int, str]] = []
         self.has_boundary = False
         for kind, level, scope, policies in groups:
@@ -401,31 +396,30 @@ class CompiledPolicySet:
                 self.gates.append((kind, level, scope))
                 self.has_boundary = self.has_boundary or kind is PolicyKind.PERMISSION_BOUNDARY
             for policy in policies:
-                for statement in compile_policy(policy).statements:
-                    self.statements.append(
-                        statement.placed(gate=gate, position=len(self.statements))
-                    )
-        self.exact: dict[str, list[CompiledStatement]] = {}
-        self.by_service: dict[str, list[tuple[CompiledStatement, ActionPattern]]] = {}
+                compiled = compile_policy(policy).statements
+                self.statements.extend(compiled)
+                self.gate_of.extend([gate] * len(compiled))
+        self.exact: dict[str, list[int]] = {}
+        self.by_service: dict[str, list[tuple[int, ActionPattern]]] = {}
         # Statements whose action patterns need a scan on every new action: NotAction, and
         # patterns whose service part has a wildcard (``*``, ``s3*:Get``).
-        self.scanned: list[CompiledStatement] = []
-        for statement in self.statements:
-            self._index(statement)
+        self.scanned: list[int] = []
+        for position, statement in enumerate(self.statements):
+            self._index(position, statement)
         self._candidates: dict[str, Candidates] = {}
 
-    def _index(self, statement: CompiledStatement) -> None:
+    def _index(self, position: int, statement: CompiledStatement) -> None:
         if statement.is_not_action:
-            self.scanned.append(statement)
+            self.scanned.append(position)
             return
         for action in statement.action_exact:
-            self.exact.setdefault(action, []).append(statement)
+            self.exact.setdefault(action, []).append(position)
         for pattern in statement.action_patterns:
             service, colon, _ = pattern.text.partition(":")
             if colon and not has_wildcard(service):
-                self.by_service.setdefault(service, []).append((statement, pattern))
-            elif statement not in self.scanned:
-                self.scanned.append(statement)
+                self.by_service.setdefault(service, []).append((position, pattern))
+            elif not self.scanned or self.scanned[-1] != position:
+                self.scanned.append(position)
 
     def candidates(self, action: str) -> Candidates:
         """The statements that can apply to ``action`` (case-insensitive), cached per action."""
@@ -433,28 +427,38 @@ class CompiledPolicySet:
         cached = self._candidates.get(lowered)
         if cached is not None:
             return cached
-        found: dict[int, CompiledStatement] = {}
-        for statement in self.exact.get(lowered, ()):
-            found[statement.position] = statement
+        statements = self.statements
+        found: set[int] = set(self.exact.get(lowered, ()))
         service = lowered.partition(":")[0]
-        for statement, pattern in self.by_service.get(service, ()):
+        for position, pattern in self.by_service.get(service, ()):
             if pattern.matches(lowered):
-                found[statement.position] = statement
-        for statement in self.scanned:
-            if statement.matches_action(lowered):
-                found[statement.position] = statement
-        ordered = [found[position] for position in sorted(found)]
+                found.add(position)
+        for position in self.scanned:
+            if statements[position].matches_action(lowered):
+                found.add(position)
+        positions = sorted(found)
         gate_allows: list[list[CompiledStatement]] = [[] for _ in self.gates]
-        for statement in ordered:
-            if statement.is_allow and statement.gate >= 0:
-                gate_allows[statement.gate].append(statement)
+        identity_allows: list[CompiledStatement] = []
+        resource_allows: list[CompiledStatement] = []
+        denies: list[CompiledStatement] = []
+        for position in positions:
+            statement = statements[position]
+            gate = self.gate_of[position]
+            if not statement.is_allow:
+                denies.append(statement)
+            elif gate == IDENTITY_GATE:
+                identity_allows.append(statement)
+            elif gate == RESOURCE_GATE:
+                resource_allows.append(statement)
+            else:
+                gate_allows[gate].append(statement)
         result = Candidates(
-            denies=tuple(statement for statement in ordered if not statement.is_allow),
-            identity_allows=tuple(s for s in ordered if s.is_allow and s.gate == IDENTITY_GATE),
-            resource_allows=tuple(s for s in ordered if s.is_allow and s.gate == RESOURCE_GATE),
+            denies=tuple(denies),
+            identity_allows=tuple(identity_allows),
+            resource_allows=tuple(resource_allows),
             gate_allows=tuple(tuple(group) for group in gate_allows),
-            unmatched_count=len(self.statements) - len(ordered),
-            ordered=tuple(ordered),
+            unmatched_count=len(statements) - len(positions),
+            ordered=tuple(statements[position] for position in positions),
         )
         if len(self._candidates) >= _CANDIDATE_CACHE_SIZE:
             self._candidates.clear()

@@ -243,7 +243,9 @@ class CompiledCondition:
         # Values without variables are resolved once, here, not per request.
         self.static_values: list[tuple[str, Pieces] | None] | None = None
         if not any(template.has_variables for template in self.templates):
-            self.static_values = self._resolve({})
+            self.static_values = [
+                (template.plain_text, template.pieces) for template in self.templates
+            ]
 
     def _resolve(self, context: Context) -> list[tuple[str, Pieces] | None]:
         if self.static_values is not None:

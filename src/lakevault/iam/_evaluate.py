@@ -183,7 +183,7 @@ class _Run:
         """How the statement applies: ``NONE`` unless principal, resource and conditions match."""
         memo = self.memo
         if memo:
-            return memo[statement.position]
+            return memo[id(statement)]
         if statement.is_guardrail and self.is_guardrail_exempt:
             return PrincipalMatch.NONE
         if statement.principals is None and not statement.needs_principal:
@@ -310,7 +310,7 @@ def _detail(run: _Run) -> tuple[tuple[StatementExplanation, ...], tuple[Statemen
     elsewhere: list[StatementRef] = []
     memo: dict[int, PrincipalMatch] = {}
     for statement in run.candidates.ordered:
-        memo[statement.position] = PrincipalMatch.NONE
+        memo[id(statement)] = PrincipalMatch.NONE
         if not statement.matches_resource(request):
             # About another resource: named, not detailed (it could not apply whatever else).
             elsewhere.append(statement.ref)
@@ -330,7 +330,7 @@ def _detail(run: _Run) -> tuple[tuple[StatementExplanation, ...], tuple[Statemen
             is_exempt = statement.is_guardrail and run.is_guardrail_exempt
             is_applicable = not is_exempt and all(outcome.is_match for outcome in conditions)
         if is_applicable:
-            memo[statement.position] = how
+            memo[id(statement)] = how
         statements.append(
             StatementExplanation(
                 statement=statement.ref,

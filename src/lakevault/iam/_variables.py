@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["UNRESOLVED", "Piece", "Pieces", "Template", "TemplatePart", "parse_template"]
 
@@ -94,16 +95,21 @@ class Template:
         return "".join(text for text, _ in pieces)
 
 
+@lru_cache(maxsize=4096)
+def _plain_template(text: str) -> Template:
+    return Template(
+        text=text,
+        plain_text=text,
+        parts=(TemplatePart(text=text, is_pattern=True),),
+        pieces=((text, True),),
+        has_variables=False,
+    )
+
+
 def parse_template(text: str, *, has_variables: bool) -> Template:
     """Split ``text`` into parts; with ``has_variables`` false the whole text is policy text."""
     if not has_variables or "${" not in text:
-        return Template(
-            text=text,
-            plain_text=text,
-            parts=(TemplatePart(text=text, is_pattern=True),),
-            pieces=((text, True),),
-            has_variables=False,
-        )
+        return _plain_template(text)
     parts: list[TemplatePart] = []
     position = 0
     for match in _VARIABLE.finditer(text):
