@@ -106,12 +106,31 @@ class ArnPattern:
         return self.regex is not None and self.regex.fullmatch(normalized) is not None
 
 
+def _compile_plain_arn(text: str) -> ArnPattern | None:
+    """The fast path for a full-length pattern that is exact or ends in its only ``*``."""
+    if text.count(":") < ARN_SEGMENTS - 1 or "?" in text:
+        return None
+    stars = text.count("*")
+    if stars == 0:
+        return ArnPattern(normalize_arn(text), None, is_short=False)
+    if stars == 1 and text.endswith("*"):
+        head = text[:-1]
+        if head.count(":") >= ARN_SEGMENTS - 1:
+            return ArnPattern(None, None, is_short=False, prefix=normalize_arn(head))
+    return None
+
+
 def compile_arn(parts: Iterable[Piece], *, pad_short: bool) -> ArnPattern:
     """Compile an ARN pattern; see :class:`ArnPattern`.
 
     ``pad_short``: pad a pattern with fewer than six segments with ``*`` segments; when false,
     such a pattern matches nothing.
     """
+    parts = tuple(parts)
+    if len(parts) == 1 and parts[0][1]:
+        fast = _compile_plain_arn(parts[0][0])
+        if fast is not None:
+            return fast
     pieces: list[str] = []
     exact: list[str] = []
     segment = 0
