@@ -31,6 +31,14 @@ from lakevault.audit._events import (
     UserIdentity,
     encode_event,
 )
+from lakevault.audit._export import DEFAULT_SEGMENT_EVENTS, ExportedLog, export_log, logged_accounts
+from lakevault.audit._keys import (
+    SIGNING_KEY_FILE,
+    VERIFIER_KEY_FILE,
+    ensure_signing_key,
+    load_signing_key,
+    load_verifier,
+)
 from lakevault.audit._log import AuditSink, DatabaseAuditLog
 from lakevault.audit._merkle import (
     EMPTY_ROOT,
@@ -44,22 +52,43 @@ from lakevault.audit._merkle import (
     verify_inclusion,
 )
 from lakevault.audit._note import NoteSigner, NoteVerifier
+from lakevault.audit._proofs import AuditProofs, ConsistencyProof, InclusionProof
+from lakevault.audit._query import (
+    DecisionFilter,
+    EventPage,
+    EventQuery,
+    LoggedEvent,
+    parse_since,
+    query_events,
+)
+from lakevault.audit._verify import VerifiedLog, verify_export, verify_log
 
 __all__ = [
+    "DEFAULT_SEGMENT_EVENTS",
     "EMPTY_ROOT",
     "EVENT_VERSION",
+    "SIGNING_KEY_FILE",
+    "VERIFIER_KEY_FILE",
     "AuditEvent",
+    "AuditProofs",
     "AuditSink",
     "Checkpoint",
     "CheckpointStore",
     "Checkpointer",
+    "ConsistencyProof",
     "DatabaseAuditLog",
+    "DecisionFilter",
     "DecisionRecord",
+    "EventPage",
+    "EventQuery",
     "EventResource",
     "ExportVerificationFailed",
+    "ExportedLog",
     "IdentityType",
+    "InclusionProof",
     "InvalidCheckpoint",
     "InvalidProof",
+    "LoggedEvent",
     "NoteSigner",
     "NoteVerifier",
     "PreviousCheckpoint",
@@ -67,16 +96,26 @@ __all__ = [
     "SigningKeyUnavailable",
     "TreeBuilder",
     "UserIdentity",
+    "VerifiedLog",
     "append_in",
     "consistency_proof",
     "encode_event",
+    "ensure_signing_key",
+    "export_log",
     "inclusion_proof",
     "leaf_hash",
+    "load_signing_key",
+    "load_verifier",
+    "logged_accounts",
     "node_hash",
     "open_checkpoint",
     "origin_for",
+    "parse_since",
+    "query_events",
     "root_hash",
     "sign_checkpoint",
     "verify_consistency",
+    "verify_export",
     "verify_inclusion",
+    "verify_log",
 ]

@@ -88,7 +88,7 @@ class Checkpointer(CheckpointStore):
 
     def __init__(self, database: Database, signer: NoteSigner, clock: Clock) -> None:
         super().__init__(database, signer.verifier)
-        self._signer = signer
+        self.signer = signer
         self._clock = clock
 
     def checkpoint(self, account_id: str) -> SignedCheckpoint:
@@ -122,7 +122,7 @@ class Checkpointer(CheckpointStore):
                     root_hash=builder.root(),
                     previous=None if previous is None else previous.link(),
                 ),
-                self._signer,
+                self.signer,
             )
             session.add(
                 models.AuditCheckpoint(

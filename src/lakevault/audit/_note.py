@@ -76,7 +76,7 @@ class NoteVerifier:
     @classmethod
     def from_verifier_key(cls, text: str) -> NoteVerifier:
         """Parse a verifier-key string; raise ``InvalidCheckpoint`` if it is malformed."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)
         if len(parts) != 3:
             raise InvalidCheckpoint(
                 "a note verifier key has the form <name>+<key id hex>+<base64 key>; got "
@@ -144,7 +144,7 @@ class NoteSigner:
         """Parse a ``PRIVATE+KEY+...`` string. The error never echoes the text."""
         if not text.startswith(_PRIVATE_PREFIX):
             raise InvalidCheckpoint("a note signer key starts with PRIVATE+KEY+")
-        parts = text.strip()[len(_PRIVATE_PREFIX) :].split("+")
+        parts = text.strip()[len(_PRIVATE_PREFIX) :].split("+", 2)
         if len(parts) != 3:
             raise InvalidCheckpoint("a note signer key has the form PRIVATE+KEY+<name>+<id>+<key>")
         name, id_hex, encoded = parts

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lakevault import iam
-from lakevault.audit import DatabaseAuditLog
+from lakevault.audit import DatabaseAuditLog, ensure_signing_key
 from lakevault.core import Clock, RandomSource, Settings, SystemClock, SystemRandom
 from lakevault.core.errors import SchemaMismatch
 from lakevault.db import Database, check_schema, current_revision, upgrade
@@ -88,7 +88,9 @@ def initialise(platform: Platform) -> InitResult:
     * schema older or newer than the code: raise ``SchemaMismatch`` — upgrading existing data
       is an explicit step (``lakevault db upgrade``), taken after a backup.
     """
-    prepare_home(platform.settings)
+    home = prepare_home(platform.settings)
+    # The audit checkpoint signing key lives in its own file, apart from the database.
+    ensure_signing_key(home)
     created = False
     if current_revision(platform.database) is None:
         upgrade(platform.database)

@@ -1,0 +1,87 @@
+"""The checkpoint signing key: its own file under the data directory, never in the database.
+
+``LAKEVAULT_HOME/keys/audit-signing.key`` holds the Ed25519 private key as a C2SP signer-key
+string, mode 0600; ``audit-signing.pub`` beside it holds the verifier key, which is public and
+goes into every export. Someone who can write the metadata database still cannot sign a
+checkpoint: the key is separate from the database credentials (docs/decisions/0064).
+
+``ensure_signing_key`` runs on ``lakevault init``: it creates the pair if absent (atomically:
+temporary file, fsync, rename) and otherwise leaves it alone.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from lakevault.audit._errors import InvalidCheckpoint, SigningKeyUnavailable
+from lakevault.audit._files import write_atomically
+from lakevault.audit._note import NoteSigner, NoteVerifier
+
+KEY_NAME = "lakevault-audit"
+SIGNING_KEY_FILE = Path("keys") / "audit-signing.key"
+VERIFIER_KEY_FILE = Path("keys") / "audit-signing.pub"
+
+
+def ensure_signing_key(home: Path, *, key_name: str = KEY_NAME) -> NoteVerifier:
+    """Create the signing key pair under ``home`` unless it exists; return its verifier."""
+    private_path = home / SIGNING_KEY_FILE
+    if private_path.exists():
+        signer = load_signing_key(home)
+    else:
+        try:
+            private_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            signer = NoteSigner.generate(key_name)
+            write_atomically(
+                private_path, (signer.signer_key_text_unsafe() + "\n").encode("ascii"), mode=0o600
+            )
+        except OSError as exc:
+            raise SigningKeyUnavailable(
+                f"cannot create the audit signing key {private_path} ({exc.strerror}); make "
+                f"{private_path.parent} writable by the lakevault user"
+            ) from exc
+    verifier = signer.verifier
+    public_path = home / VERIFIER_KEY_FILE
+    if not public_path.exists() or public_path.read_text("ascii").strip() != verifier.verifier_key:
+        write_atomically(public_path, (verifier.verifier_key + "\n").encode("ascii"))
+    return verifier
+
+
+def load_signing_key(home: Path) -> NoteSigner:
+    """Read the signing key; refuse a missing file or one others may read (fail closed)."""
+    path = home / SIGNING_KEY_FILE
+    try:
+        mode = os.stat(path).st_mode
+        text = path.read_text("ascii")
+    except FileNotFoundError as exc:
+        raise SigningKeyUnavailable(
+            f"the audit signing key {path} does not exist; run 'lakevault init' to create it"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SigningKeyUnavailable(
+            f"cannot read the audit signing key {path}; check its owner and that it is the "
+            "file 'lakevault init' wrote"
+        ) from exc
+    if stat.S_IMODE(mode) & 0o077:
+        raise SigningKeyUnavailable(
+            f"the audit signing key {path} may be read by other users (mode "
+            f"{stat.S_IMODE(mode):04o}); run 'chmod 600 {path}' and consider the key exposed"
+        )
+    try:
+        return NoteSigner.from_signer_key(text.strip())
+    except InvalidCheckpoint as exc:
+        raise SigningKeyUnavailable(
+            f"the file {path} is not a lakevault audit signing key ({exc.message})"
+        ) from exc
+
+
+def load_verifier(home: Path) -> NoteVerifier:
+    """The public verifier key of this installation (from ``audit-signing.pub``)."""
+    path = home / VERIFIER_KEY_FILE
+    try:
+        return NoteVerifier.from_verifier_key(path.read_text("ascii"))
+    except OSError as exc:
+        raise SigningKeyUnavailable(
+            f"cannot read the audit verifier key {path}; run 'lakevault init'"
+        ) from exc

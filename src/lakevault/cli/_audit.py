@@ -1,0 +1,211 @@
+"""``lakevault audit``: checkpoints, proofs, export, offline verification and event lookup.
+
+These commands run on the operator's machine with the installation's settings (the database
+and the signing key under LAKEVAULT_HOME). ``verify`` needs neither: it reads an export alone.
+The HTTP API for tenants, behind the gate's permission checks, is a separate face.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from lakevault.audit import (
+    AuditProofs,
+    Checkpointer,
+    DecisionFilter,
+    EventQuery,
+    NoteVerifier,
+    export_log,
+    load_signing_key,
+    load_verifier,
+    logged_accounts,
+    parse_since,
+    query_events,
+    verify_export,
+)
+from lakevault.cli._common import command, console, error_console, read_settings
+from lakevault.core import PLATFORM_ACCOUNT_ID, Settings, SystemClock, parse_account_id
+from lakevault.db import Database, check_schema
+
+app = typer.Typer(
+    help="The audit trail: checkpoints, proofs, export, verification, events.",
+    no_args_is_help=True,
+)
+
+_TENANT_HELP = "Account id (12 digits) of the log; the platform's own log is 000000000000."
+_Tenant = Annotated[str, typer.Option("--tenant", help=_TENANT_HELP)]
+_Since = Annotated[
+    str | None, typer.Option("--since", help="From this time on: 30m, 1h, 7d or ISO 8601.")
+]
+
+
+def _open_database(settings: Settings) -> Database:
+    database = Database(settings.effective_database_url)
+    check_schema(database)
+    return database
+
+
+def _checkpointer(settings: Settings, database: Database) -> Checkpointer:
+    return Checkpointer(database, load_signing_key(settings.resolved_home), SystemClock())
+
+
+@app.command("checkpoint")
+@command
+def checkpoint_command(tenant: _Tenant = PLATFORM_ACCOUNT_ID) -> None:
+    """Sign a checkpoint of the log now (on demand) and print it."""
+    settings = read_settings()
+    database = _open_database(settings)
+    try:
+        signed = _checkpointer(settings, database).checkpoint(parse_account_id(tenant))
+    finally:
+        database.dispose()
+    console.print(signed.note.decode("utf-8"), end="", markup=False)
+
+
+@app.command("prove")
+@command
+def prove_command(
+    event_id: Annotated[str, typer.Argument(help="The eventID of the event to prove.")],
+    tenant: _Tenant = PLATFORM_ACCOUNT_ID,
+) -> None:
+    """Print an inclusion proof of one event against the newest checkpoint, as JSON."""
+    settings = read_settings()
+    database = _open_database(settings)
+    account_id = parse_account_id(tenant)
+    verifier = load_verifier(settings.resolved_home)
+    try:
+        proofs = AuditProofs(database, verifier)
+        proof = proofs.inclusion(account_id, proofs.sequence_of(account_id, event_id))
+    finally:
+        database.dispose()
+    proof.verify(verifier)  # Never print a proof this installation cannot verify itself.
+    document = {
+        "accountId": account_id,
+        "eventID": event_id,
+        "leafIndex": proof.sequence,
+        "treeSize": proof.checkpoint.checkpoint.tree_size,
+        "leafHash": base64.b64encode(proof.leaf_hash).decode("ascii"),
+        "proof": [base64.b64encode(h).decode("ascii") for h in proof.hashes],
+        "checkpoint": proof.checkpoint.note.decode("utf-8"),
+    }
+    console.print(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode(), markup=False)
+
+
+@app.command("export")
+@command
+def export_command(
+    directory: Annotated[Path, typer.Argument(help="Directory to write into (created if needed).")],
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help=_TENANT_HELP + " Default: every log.")
+    ] = None,
+    since: _Since = None,
+) -> None:
+    """Checkpoint and export logs (segments, signed digests, checkpoints, public key)."""
+    settings = read_settings()
+    start = parse_since(since, SystemClock().now()) if since is not None else None
+    database = _open_database(settings)
+    try:
+        checkpointer = _checkpointer(settings, database)
+        accounts = [parse_account_id(tenant)] if tenant else logged_accounts(database)
+        for account_id in accounts:
+            exported = export_log(database, checkpointer, directory, account_id, since=start)
+            console.print(
+                f"{account_id}: events {exported.first_sequence} to {exported.tree_size - 1} "
+                f"in {exported.segments} segment(s), {exported.checkpoints} checkpoint(s) "
+                f"-> {exported.directory}"
+            )
+    finally:
+        database.dispose()
+    if not accounts:
+        error_console.print("no audit log has any event yet; nothing was exported")
+
+
+@app.command("verify")
+@command
+def verify_command(
+    directory: Annotated[
+        Path, typer.Argument(help="An export written by 'lakevault audit export'.")
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="The verifier key to trust (a file or the key string). Default: the export's "
+            "own audit-signing.pub, which proves integrity but not who signed.",
+        ),
+    ] = None,
+) -> None:
+    """Check an export offline; exit 1 naming the first inconsistency and its position."""
+    verifier = None
+    if key is not None:
+        text = Path(key).read_text("ascii") if Path(key).is_file() else key
+        verifier = NoteVerifier.from_verifier_key(text)
+    logs = verify_export(directory, verifier=verifier)
+    for log in logs:
+        console.print(
+            f"{log.account_id}: OK — events {log.first_sequence} to {log.tree_size - 1}, "
+            f"{log.segments} segment(s), {log.checkpoints} checkpoint(s), signed root "
+            f"{base64.b64encode(log.root_hash).decode('ascii')} (key id {log.key_id})"
+        )
+    if key is None:
+        error_console.print(
+            "note: verified with the export's own public key; pass --key with the "
+            "installation's keys/audit-signing.pub to also prove who signed"
+        )
+
+
+@app.command("events")
+@command
+def events_command(
+    *,
+    tenant: Annotated[str, typer.Option("--tenant", help=_TENANT_HELP)],
+    since: _Since = None,
+    principal: Annotated[str | None, typer.Option(help="ARN or principal id.")] = None,
+    action: Annotated[str | None, typer.Option(help="For example s3:GetObject.")] = None,
+    decision: Annotated[DecisionFilter | None, typer.Option(help="allowed or denied.")] = None,
+    resource: Annotated[str | None, typer.Option(help="ARN; a trailing * matches.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Events per page.")] = 50,
+    next_token: Annotated[str | None, typer.Option(help="Continue a listing.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not a table.")] = False,
+) -> None:
+    """List events of one log, oldest first, one page at a time."""
+    settings = read_settings()
+    now = SystemClock().now()
+    query = EventQuery(
+        account_id=parse_account_id(tenant),
+        since=parse_since(since, now) if since is not None else None,
+        principal=principal,
+        action=action,
+        decision=decision,
+        resource=resource,
+        limit=limit,
+        next_token=next_token,
+    )
+    database = _open_database(settings)
+    try:
+        page = query_events(database, query)
+    finally:
+        database.dispose()
+    if as_json:
+        document = {
+            "events": [dict(e.record, sequence=e.sequence) for e in page.events],
+            "nextToken": page.next_token,
+        }
+        console.print(orjson.dumps(document).decode(), markup=False)
+        return
+    for event in page.events:
+        record = event.record
+        identity = record.get("userIdentity") or {}
+        effect = (record.get("decision") or {}).get("effect", "-")
+        console.print(
+            f"{event.sequence:>8}  {record.get('eventTime')}  {effect:<17} "
+            f"{record.get('eventSource')}:{record.get('eventName')}  {identity.get('arn')}",
+            markup=False,
+        )
+    if page.next_token is not None:
+        error_console.print(f"more: --next-token {page.next_token}", markup=False)
