@@ -18,7 +18,6 @@ import argparse
 import json
 import random
 import re
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,26 +27,106 @@ from lakevault import iam
 ACCOUNT = "123456789012"
 TEAMS = ("red", "blue", "green", "gold", "grey")
 SERVICES: dict[str, tuple[str, ...]] = {
-    "s3": ("GetObject", "PutObject", "DeleteObject", "ListBucket", "GetObjectTagging",
-           "PutObjectTagging", "GetBucketPolicy", "AbortMultipartUpload"),
-    "kms": ("Decrypt", "Encrypt", "GenerateDataKey", "DescribeKey", "ReEncryptFrom",
-            "CreateGrant", "ListKeys", "ScheduleKeyDeletion"),
-    "secretsmanager": ("GetSecretValue", "PutSecretValue", "DescribeSecret", "ListSecrets",
-                       "RotateSecret", "DeleteSecret", "TagResource", "UntagResource"),
-    "lakevault": ("GetDataset", "ListDatasets", "CreateDataset", "DeleteDataset", "RequestShare",
-                  "ApproveShare", "StartPipeline", "SearchCatalog"),
-    "sqs": ("SendMessage", "ReceiveMessage", "DeleteMessage", "GetQueueUrl", "ListQueues",
-            "PurgeQueue", "CreateQueue", "TagQueue"),
-    "sns": ("Publish", "Subscribe", "Unsubscribe", "ListTopics", "CreateTopic", "DeleteTopic",
-            "GetTopicAttributes", "TagResource"),
-    "dynamodb": ("GetItem", "PutItem", "Query", "Scan", "DeleteItem", "UpdateItem",
-                 "DescribeTable", "BatchGetItem"),
-    "logs": ("PutLogEvents", "CreateLogStream", "GetLogEvents", "FilterLogEvents",
-             "DescribeLogGroups", "DeleteLogGroup", "CreateLogGroup", "TagLogGroup"),
-    "ec2": ("DescribeInstances", "StartInstances", "StopInstances", "RunInstances",
-            "TerminateInstances", "CreateTags", "DescribeVolumes", "AttachVolume"),
-    "lambda": ("InvokeFunction", "GetFunction", "ListFunctions", "UpdateFunctionCode",
-               "CreateFunction", "DeleteFunction", "TagResource", "PublishVersion"),
+    "s3": (
+        "GetObject",
+        "PutObject",
+        "DeleteObject",
+        "ListBucket",
+        "GetObjectTagging",
+        "PutObjectTagging",
+        "GetBucketPolicy",
+        "AbortMultipartUpload",
+    ),
+    "kms": (
+        "Decrypt",
+        "Encrypt",
+        "GenerateDataKey",
+        "DescribeKey",
+        "ReEncryptFrom",
+        "CreateGrant",
+        "ListKeys",
+        "ScheduleKeyDeletion",
+    ),
+    "secretsmanager": (
+        "GetSecretValue",
+        "PutSecretValue",
+        "DescribeSecret",
+        "ListSecrets",
+        "RotateSecret",
+        "DeleteSecret",
+        "TagResource",
+        "UntagResource",
+    ),
+    "lakevault": (
+        "GetDataset",
+        "ListDatasets",
+        "CreateDataset",
+        "DeleteDataset",
+        "RequestShare",
+        "ApproveShare",
+        "StartPipeline",
+        "SearchCatalog",
+    ),
+    "sqs": (
+        "SendMessage",
+        "ReceiveMessage",
+        "DeleteMessage",
+        "GetQueueUrl",
+        "ListQueues",
+        "PurgeQueue",
+        "CreateQueue",
+        "TagQueue",
+    ),
+    "sns": (
+        "Publish",
+        "Subscribe",
+        "Unsubscribe",
+        "ListTopics",
+        "CreateTopic",
+        "DeleteTopic",
+        "GetTopicAttributes",
+        "TagResource",
+    ),
+    "dynamodb": (
+        "GetItem",
+        "PutItem",
+        "Query",
+        "Scan",
+        "DeleteItem",
+        "UpdateItem",
+        "DescribeTable",
+        "BatchGetItem",
+    ),
+    "logs": (
+        "PutLogEvents",
+        "CreateLogStream",
+        "GetLogEvents",
+        "FilterLogEvents",
+        "DescribeLogGroups",
+        "DeleteLogGroup",
+        "CreateLogGroup",
+        "TagLogGroup",
+    ),
+    "ec2": (
+        "DescribeInstances",
+        "StartInstances",
+        "StopInstances",
+        "RunInstances",
+        "TerminateInstances",
+        "CreateTags",
+        "DescribeVolumes",
+        "AttachVolume",
+    ),
+    "lambda": (
+        "InvokeFunction",
+        "GetFunction",
+        "ListFunctions",
+        "UpdateFunctionCode",
+        "CreateFunction",
+        "DeleteFunction",
+        "TagResource",
+        "PublishVersion",
+    ),
 }
 TARGET_DECISION_US = 50.0
 TARGET_EXPLAIN_US = 150.0
@@ -77,31 +156,48 @@ def _resource(rng: random.Random, service: str, bucket: str, *, pattern: bool) -
                 f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}/${{aws:PrincipalTag/team}}-*",
             ]
         )
-    return f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}/{rng.choice([bucket, rng.choice(TEAMS)])}-{rng.randrange(50)}"
+    owner = rng.choice([bucket, rng.choice(TEAMS)])
+    return f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}/{owner}-{rng.randrange(50)}"
 
 
 CONDITIONS: tuple[tuple[str, str, Any, str], ...] = (
     # (operator, key, policy value, Cedar expression)
     ("StringEquals", "aws:PrincipalTag/team", "TEAM", 'context.team == "TEAM"'),
-    ("IpAddress", "aws:SourceIp", ["10.0.0.0/8", "192.168.0.0/16"],
-     'ip(context.source_ip).isInRange(ip("10.0.0.0/8")) || '
-     'ip(context.source_ip).isInRange(ip("192.168.0.0/16"))'),
+    (
+        "IpAddress",
+        "aws:SourceIp",
+        ["10.0.0.0/8", "192.168.0.0/16"],
+        'ip(context.source_ip).isInRange(ip("10.0.0.0/8")) || '
+        'ip(context.source_ip).isInRange(ip("192.168.0.0/16"))',
+    ),
     ("DateLessThan", "aws:CurrentTime", "2030-01-01T00:00:00Z", "context.epoch < 1893456000"),
     ("Bool", "aws:SecureTransport", "true", "context.secure == true"),
-    ("StringLike", "s3:prefix", "home/${aws:username}/*",
-     'context.prefix like "home/*" && context.prefix_owner == context.username'),
+    (
+        "StringLike",
+        "s3:prefix",
+        "home/${aws:username}/*",
+        'context.prefix like "home/*" && context.prefix_owner == context.username',
+    ),
     ("NumericLessThanEquals", "s3:max-keys", "1000", "context.max_keys <= 1000"),
-    ("ForAnyValue:StringEquals", "aws:TagKeys", ["env", "team"],
-     'context.tag_keys.containsAny(["env", "team"])'),
+    (
+        "ForAnyValue:StringEquals",
+        "aws:TagKeys",
+        ["env", "team"],
+        'context.tag_keys.containsAny(["env", "team"])',
+    ),
 )
 
 
 DENY_CONDITIONS: tuple[tuple[str, str, Any, str], ...] = (
     # Guardrail-style denies: they bite only when something is off.
     ("Bool", "aws:SecureTransport", "false", "context.secure == false"),
-    ("NotIpAddress", "aws:SourceIp", ["10.0.0.0/8", "192.168.0.0/16"],
-     '!(ip(context.source_ip).isInRange(ip("10.0.0.0/8")) || '
-     'ip(context.source_ip).isInRange(ip("192.168.0.0/16")))'),
+    (
+        "NotIpAddress",
+        "aws:SourceIp",
+        ["10.0.0.0/8", "192.168.0.0/16"],
+        '!(ip(context.source_ip).isInRange(ip("10.0.0.0/8")) || '
+        'ip(context.source_ip).isInRange(ip("192.168.0.0/16")))',
+    ),
     ("NumericGreaterThan", "s3:max-keys", "10000", "context.max_keys > 10000"),
 )
 
@@ -137,10 +233,14 @@ def build_policies(seed: int = 7) -> tuple[list[dict[str, Any]], str]:
             if chosen:
                 block: dict[str, dict[str, Any]] = {}
                 for operator, key, value, _ in chosen:
-                    block.setdefault(operator, {})[key] = value.replace("TEAM", team) if isinstance(value, str) else value
+                    block.setdefault(operator, {})[key] = (
+                        value.replace("TEAM", team) if isinstance(value, str) else value
+                    )
                 statement["Condition"] = block
             statements.append(statement)
-            cedar.append(_cedar(effect, actions, resources[0], [c[3].replace("TEAM", team) for c in chosen]))
+            cedar.append(
+                _cedar(effect, actions, resources[0], [c[3].replace("TEAM", team) for c in chosen])
+            )
         documents.append({"Version": "2012-10-17", "Statement": statements})
     return documents, "\n".join(cedar)
 
@@ -159,7 +259,10 @@ def _cedar(effect: str, actions: Sequence[str], resource: str, conditions: Seque
             action_tests.append(f'context.action like "{lowered}"')
         else:
             action_tests.append(f'context.action == "{lowered}"')
-    parts = ["(" + " || ".join(action_tests) + ")", f'context.resource like "{_cedar_glob(resource)}"']
+    parts = [
+        "(" + " || ".join(action_tests) + ")",
+        f'context.resource like "{_cedar_glob(resource)}"',
+    ]
     if "${aws:PrincipalTag/team}" in resource:
         parts.append("context.resource_team == context.team")
     parts.extend(f"({condition})" for condition in conditions)
@@ -167,7 +270,9 @@ def _cedar(effect: str, actions: Sequence[str], resource: str, conditions: Seque
     return f"{keyword}(principal, action, resource) when {{ {' && '.join(parts)} }};"
 
 
-def build_requests(count: int, seed: int = 11) -> list[tuple[iam.EvaluationRequest, dict[str, Any]]]:
+def build_requests(
+    count: int, seed: int = 11
+) -> list[tuple[iam.EvaluationRequest, dict[str, Any]]]:
     rng = random.Random(seed)
     requests = []
     for _ in range(count):
@@ -203,7 +308,9 @@ def build_requests(count: int, seed: int = 11) -> list[tuple[iam.EvaluationReque
             "context": {
                 "action": action.lower(),
                 "resource": resource,
-                "resource_team": resource_part.split("/")[1] if resource_part.count("/") >= 2 else "",
+                "resource_team": resource_part.split("/")[1]
+                if resource_part.count("/") >= 2
+                else "",
                 "team": team,
                 "username": username,
                 "source_ip": ip,
@@ -230,7 +337,9 @@ def _cpu_us_per_call(function: Callable[[], object], calls: int, rounds: int) ->
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench iam", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench iam", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
@@ -291,17 +400,39 @@ def main(argv: list[str]) -> int:
     allowed = sum(1 for d in decisions if d is iam.DecisionKind.ALLOWED)
     explicit = sum(1 for d in decisions if d is iam.DecisionKind.EXPLICITLY_DENIED)
     rows = [
-        ("decision, no explanation (us CPU)", decision_us, f"<= {TARGET_DECISION_US:g}", decision_us <= TARGET_DECISION_US),
-        ("decision with explanation (us CPU)", explain_us, f"<= {TARGET_EXPLAIN_US:g}", explain_us <= TARGET_EXPLAIN_US),
-        (f"compile {statement_count} statements (ms CPU)", compile_ms, f"<= {TARGET_COMPILE_MS:g}", compile_ms <= TARGET_COMPILE_MS),
+        (
+            "decision, no explanation (us CPU)",
+            decision_us,
+            f"<= {TARGET_DECISION_US:g}",
+            decision_us <= TARGET_DECISION_US,
+        ),
+        (
+            "decision with explanation (us CPU)",
+            explain_us,
+            f"<= {TARGET_EXPLAIN_US:g}",
+            explain_us <= TARGET_EXPLAIN_US,
+        ),
+        (
+            f"compile {statement_count} statements (ms CPU)",
+            compile_ms,
+            f"<= {TARGET_COMPILE_MS:g}",
+            compile_ms <= TARGET_COMPILE_MS,
+        ),
         ("parse + compile (ms CPU, info)", parse_and_compile_ms, "-", None),
         ("cedarpy, one call per request (us CPU)", cedar_single_us, "-", None),
         ("cedarpy, batched (us CPU)", cedar_batch_us, "-", None),
-        ("speed-up vs best cedarpy (x)", ratio, f">= {TARGET_CEDAR_RATIO:g}", ratio >= TARGET_CEDAR_RATIO),
+        (
+            "speed-up vs best cedarpy (x)",
+            ratio,
+            f">= {TARGET_CEDAR_RATIO:g}",
+            ratio >= TARGET_CEDAR_RATIO,
+        ),
     ]
-    print(f"policy set: {len(policies)} policies, {statement_count} statements; "
-          f"{len(requests)} requests ({allowed} allowed, {explicit} explicitly denied); "
-          f"best of {options.rounds} rounds")
+    print(
+        f"policy set: {len(policies)} policies, {statement_count} statements; "
+        f"{len(requests)} requests ({allowed} allowed, {explicit} explicitly denied); "
+        f"best of {options.rounds} rounds"
+    )
     print(f"{'measure':44} {'value':>10}  {'target':>8}  result")
     for name, value, target, is_pass in rows:
         verdict = "" if is_pass is None else ("PASS" if is_pass else "FAIL")
@@ -309,5 +440,4 @@ def main(argv: list[str]) -> int:
     if options.json:
         print(json.dumps({name: round(value, 3) for name, value, _, _ in rows}))
     failures = [row for row in rows if row[3] is False]
-    _ = statistics  # Kept for readers who extend the report with medians.
     return 1 if failures else 0

@@ -73,7 +73,9 @@ def test_null_true_means_the_key_is_absent() -> None:
 
 
 def test_condition_key_names_ignore_case() -> None:
-    assert condition_holds("StringEquals", "red", {"AWS:PrincipalTag/Team": "red"}, key="aws:principaltag/team")
+    assert condition_holds(
+        "StringEquals", "red", {"AWS:PrincipalTag/Team": "red"}, key="aws:principaltag/team"
+    )
 
 
 def test_condition_values_are_case_sensitive_except_ignore_case_operators() -> None:
@@ -114,7 +116,9 @@ def test_string_like_wildcards_match_any_run_including_slashes() -> None:
 
 
 def test_arn_like_is_case_sensitive_in_the_resource_part() -> None:
-    assert not condition_holds("ArnLike", "arn:aws:s3:::Bucket", {"test:key": "arn:aws:s3:::bucket"})
+    assert not condition_holds(
+        "ArnLike", "arn:aws:s3:::Bucket", {"test:key": "arn:aws:s3:::bucket"}
+    )
 
 
 def test_binary_equals_compares_base64_text() -> None:

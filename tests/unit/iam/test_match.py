@@ -42,14 +42,21 @@ def test_comma_is_part_of_the_action_name() -> None:
 
 def test_not_action_with_whitespace_matches_every_action() -> None:
     allow = iam.parse_policy(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "s3:GetObject ", "Resource": "*"}]}
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "NotAction": "s3:GetObject ", "Resource": "*"}],
+        }
     )
     assert decide(identity=[allow]).is_allowed
 
 
-def resource_allowed(pattern: str, resource: str, kind: iam.PolicyKind = iam.PolicyKind.IDENTITY) -> bool:
+def resource_allowed(
+    pattern: str, resource: str, kind: iam.PolicyKind = iam.PolicyKind.IDENTITY
+) -> bool:
     if kind is iam.PolicyKind.IDENTITY:
-        return decide(identity=[policy(statement(resource=pattern))], resource_arn=resource).is_allowed
+        return decide(
+            identity=[policy(statement(resource=pattern))], resource_arn=resource
+        ).is_allowed
     resource_policy = policy(statement(resource=pattern, Principal="*"), kind=kind)
     return decide(resource=[resource_policy], resource_arn=resource).is_allowed
 
@@ -58,11 +65,15 @@ def test_arn_wildcards_do_not_cross_the_first_five_colons() -> None:
     assert resource_allowed("arn:aws:*:::bucket/key", "arn:aws:s3:::bucket/key")
     assert not resource_allowed("arn:aws:*:::bucket/key", "arn:aws:s3:us-east-1::bucket/key")
     assert resource_allowed("arn:aws:*:*:*:*", "arn:aws:s3:::bucket/key")
-    assert not condition_holds("ArnLike", "arn:aws:*:bucket/key", {"test:key": "arn:aws:s3:::bucket/key"})
+    assert not condition_holds(
+        "ArnLike", "arn:aws:*:bucket/key", {"test:key": "arn:aws:s3:::bucket/key"}
+    )
 
 
 def test_the_resource_part_may_contain_colons_and_star_crosses_them() -> None:
-    assert resource_allowed("arn:aws:logs:*:*:log-group:*", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:app:stream")
+    assert resource_allowed(
+        "arn:aws:logs:*:*:log-group:*", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:app:stream"
+    )
 
 
 def test_first_five_segments_ignore_case_and_the_resource_part_does_not() -> None:
@@ -71,8 +82,12 @@ def test_first_five_segments_ignore_case_and_the_resource_part_does_not() -> Non
 
 
 def test_question_mark_matches_one_character_within_a_segment() -> None:
-    assert resource_allowed("arn:aws:s3:::bucket/report-??.csv", "arn:aws:s3:::bucket/report-07.csv")
-    assert not resource_allowed("arn:aws:s3:::bucket/report-??.csv", "arn:aws:s3:::bucket/report-7.csv")
+    assert resource_allowed(
+        "arn:aws:s3:::bucket/report-??.csv", "arn:aws:s3:::bucket/report-07.csv"
+    )
+    assert not resource_allowed(
+        "arn:aws:s3:::bucket/report-??.csv", "arn:aws:s3:::bucket/report-7.csv"
+    )
 
 
 def test_request_resource_star_is_matched_only_by_a_literal_star() -> None:
@@ -94,12 +109,20 @@ def test_short_arn_in_resource_policy_needs_a_wildcard() -> None:
 
 def test_short_arn_in_resource_guardrail_never_matches() -> None:
     guardrail = iam.parse_policy(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "arn:aws:sqs:*"}]},
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "arn:aws:sqs:*"}
+            ],
+        },
         kind=iam.PolicyKind.RESOURCE_GUARDRAIL,
         scope="org",
     )
     allow_all = iam.parse_policy(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]},
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+        },
         kind=iam.PolicyKind.RESOURCE_GUARDRAIL,
         scope="org",
     )

@@ -34,8 +34,10 @@ def test_error_names_the_json_path_of_the_element() -> None:
 
 
 def test_duplicate_json_keys_are_a_syntax_error() -> None:
-    text = '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Effect": "Deny",' \
+    text = (
+        '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Effect": "Deny",'
         ' "Action": "s3:GetObject", "Resource": "*"}}'
+    )
     assert error_of(text).message == "Syntax errors in policy."
 
 
@@ -87,7 +89,9 @@ def test_principal_in_identity_policy_is_refused_with_aws_message() -> None:
 
 
 def test_bare_arn_principal_is_refused_in_strict_mode() -> None:
-    error = error_of(document(statement(Principal=f"arn:aws:iam::{'1' * 12}:root")), kind=iam.PolicyKind.RESOURCE)
+    error = error_of(
+        document(statement(Principal=f"arn:aws:iam::{'1' * 12}:root")), kind=iam.PolicyKind.RESOURCE
+    )
     assert error.message == "Invalid principal in policy"
 
 
@@ -107,7 +111,10 @@ def test_trust_policy_needs_no_resource_but_identity_policy_does() -> None:
 
 def test_action_without_vendor_is_refused_before_missing_resource() -> None:
     error = error_of(document(statement(action="invalid", resource=None)))
-    assert error.message == "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+    assert (
+        error.message
+        == "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+    )
 
 
 def test_null_entries_in_a_resource_list_are_dropped() -> None:
@@ -117,7 +124,11 @@ def test_null_entries_in_a_resource_list_are_dropped() -> None:
 
 def test_condition_booleans_and_numbers_become_aws_strings() -> None:
     policy = iam.parse_policy(
-        document(statement(Condition={"Bool": {"aws:SecureTransport": True}, "NumericLessThan": {"n": 10}}))
+        document(
+            statement(
+                Condition={"Bool": {"aws:SecureTransport": True}, "NumericLessThan": {"n": 10}}
+            )
+        )
     )
     values = [condition.values for condition in policy.statements[0].conditions]
     assert values == [("true",), ("10",)]
