@@ -6,6 +6,7 @@ callers pass them in (``SystemClock``/``SystemRandom`` are the thin real wrapper
 
 from lakevault.core import errors
 from lakevault.core._clock import Clock, FixedClock, RandomSource, SystemClock, SystemRandom
+from lakevault.core._files import sync_directory, write_atomically
 from lakevault.core._ids import (
     PLATFORM_ACCOUNT_ID,
     AccountId,
@@ -50,4 +51,6 @@ __all__ = [
     "new_entity_id",
     "new_request_id",
     "parse_account_id",
+    "sync_directory",
+    "write_atomically",
 ]

@@ -42,8 +42,8 @@ def current_revision(database: Database) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(database: Database) -> tuple[str | None, str]:
-    """Migrate the database to the head revision; return (revision before, revision after).
+def upgrade(database: Database, *, revision: str = "head") -> tuple[str | None, str]:
+    """Migrate the database to ``revision`` (default: the newest); return (before, after).
 
     Each migration runs in a transaction (SQLite and PostgreSQL both have transactional DDL),
     so a failure leaves the database at the last completed revision. Raises ``SchemaMismatch``
@@ -53,8 +53,9 @@ def upgrade(database: Database) -> tuple[str | None, str]:
     if before is not None:
         _require_known(database, before)
     with translate_errors(database):
-        command.upgrade(_alembic_config(database), "head")
-    return before, head_revision(database)
+        command.upgrade(_alembic_config(database), revision)
+    after = current_revision(database)
+    return before, after if after is not None else head_revision(database)
 
 
 def check_schema(database: Database) -> str:

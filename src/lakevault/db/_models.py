@@ -49,6 +49,9 @@ class Tenant(Base):
     account_id: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     is_platform: Mapped[bool] = mapped_column(Boolean, default=False)
+    organization_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organizations.organization_id", ondelete="RESTRICT"), nullable=True
+    )
     created_at: Mapped[datetime]
 
 
@@ -64,12 +67,13 @@ class User(Base):
     path: Mapped[str] = mapped_column(String(512), default="/")
     arn: Mapped[str] = mapped_column(String(2048), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    permissions_boundary_arn: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
 
 
 class Policy(Base):
-    """A managed policy document of a tenant (IAM JSON, stored as the text it was given)."""
+    """A managed policy of a tenant. Its documents are its versions (``PolicyVersion``)."""
 
     __tablename__ = "policies"
     __table_args__ = (UniqueConstraint("account_id", "name", name="uq_policies_account_id_name"),)
@@ -77,9 +81,25 @@ class Policy(Base):
     policy_id: Mapped[str] = mapped_column(String(20), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("tenants.account_id", ondelete="RESTRICT"))
     name: Mapped[str] = mapped_column(String(128))
+    path: Mapped[str] = mapped_column(String(512), default="/")
+    description: Mapped[str] = mapped_column(String(1000), default="")
     arn: Mapped[str] = mapped_column(String(2048), unique=True)
+    default_version_id: Mapped[str] = mapped_column(String(8))
+    next_version_number: Mapped[int] = mapped_column(Integer, default=2)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PolicyVersion(Base):
+    """One version of a managed policy (``v1``, ``v2``...); at most five are kept."""
+
+    __tablename__ = "policy_versions"
+
+    policy_id: Mapped[str] = mapped_column(
+        ForeignKey("policies.policy_id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[str] = mapped_column(String(8), primary_key=True)
     document: Mapped[str] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
 
 

@@ -11,11 +11,22 @@ from lakevault.db._models import (
     Base,
     PlatformState,
     Policy,
+    PolicyVersion,
     Tenant,
     User,
     UserPolicyAttachment,
 )
 from lakevault.db._models_audit import AuditCheckpoint
+from lakevault.db._models_identity import (
+    Group,
+    GroupMembership,
+    GroupPolicyAttachment,
+    GuardrailAttachment,
+    InlinePolicy,
+    Organization,
+    Role,
+    RolePolicyAttachment,
+)
 from lakevault.db._models_jobs import Job, JobEffect, JobFailure, JobIdempotencyKey
 
 __all__ = [
@@ -23,12 +34,21 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Group",
+    "GroupMembership",
+    "GroupPolicyAttachment",
+    "GuardrailAttachment",
+    "InlinePolicy",
     "Job",
     "JobEffect",
     "JobFailure",
     "JobIdempotencyKey",
+    "Organization",
     "PlatformState",
     "Policy",
+    "PolicyVersion",
+    "Role",
+    "RolePolicyAttachment",
     "Tenant",
     "User",
     "UserPolicyAttachment",

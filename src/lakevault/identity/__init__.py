@@ -1,11 +1,11 @@
-"""Identity: principals, credentials and the policies attached to them.
+"""Identity: tenants, principals, credentials, and the policies attached to them.
 
-Issue #4 grows this into users, groups, roles, the user pool, tokens, federation, API keys and
-STS; the foundation provides the platform administrator, password sign-in and the policy source
-the gate reads.
+The functions that change entities act inside the caller's database session and do not
+authorise: the directory (a domain service above the gate) asks the gate first, then calls them
+and records the change in the same transaction.
 """
 
-from lakevault.identity._authenticate import authenticate_password
+from lakevault.identity._authenticate import authenticate_password, principal_for_token
 from lakevault.identity._bootstrap import (
     ADMIN_USER_NAME,
     ADMINISTRATOR_POLICY_DOCUMENT,
@@ -16,8 +16,93 @@ from lakevault.identity._bootstrap import (
     policy_arn,
     user_arn,
 )
+from lakevault.identity._entities import (
+    GroupInfo,
+    OrganizationInfo,
+    PolicyInfo,
+    PolicyVersionInfo,
+    RoleInfo,
+    TenantInfo,
+    UserInfo,
+)
+from lakevault.identity._errors import (
+    HeadersNotSigned,
+    IncompleteSignature,
+    InvalidAccessKeyId,
+    InvalidClientTokenId,
+    MissingAuthenticationToken,
+    RequestExpired,
+    RequestTimeTooSkewed,
+    SignatureDoesNotMatch,
+    SigV4Failure,
+    XAmzContentSHA256Mismatch,
+)
+from lakevault.identity._names import EntityKind, entity_arn, parse_policy_arn
+from lakevault.identity._passwords import generate_password, hash_password
+from lakevault.identity._policies import (
+    attach_guardrail,
+    attach_policy,
+    create_policy,
+    create_policy_version,
+    delete_inline_policy,
+    delete_policy,
+    delete_policy_version,
+    detach_guardrail,
+    detach_policy,
+    get_inline_policy,
+    get_policy,
+    get_policy_version,
+    list_attached_policies,
+    list_inline_policies,
+    list_policies,
+    list_policy_versions,
+    put_inline_policy,
+    set_default_policy_version,
+    set_permissions_boundary,
+)
 from lakevault.identity._policy_source import DatabasePolicySource
 from lakevault.identity._principal import ANONYMOUS, Principal, PrincipalPolicies
+from lakevault.identity._roles import (
+    create_role,
+    delete_role,
+    get_role,
+    list_roles,
+    update_trust_policy,
+)
+from lakevault.identity._sigv4_canonical import (
+    CredentialScope,
+    SignatureForm,
+    SignatureParts,
+    SigningRules,
+    SigV4Request,
+    rules_for_service,
+)
+from lakevault.identity._sigv4_sign import SignedRequest, sign_request
+from lakevault.identity._sigv4_verify import SigningCredential, VerifiedRequest, verify_sigv4
+from lakevault.identity._tenants import (
+    create_organization,
+    create_tenant,
+    get_organization,
+    get_tenant,
+    list_organizations,
+    list_tenants,
+)
+from lakevault.identity._tokens import IssuedToken, SigningKeys, TokenClaims, TokenService
+from lakevault.identity._users import (
+    add_user_to_group,
+    create_group,
+    create_user,
+    delete_group,
+    delete_user,
+    get_group,
+    get_user,
+    list_groups,
+    list_groups_for_user,
+    list_users,
+    remove_user_from_group,
+    set_user_password,
+    tag_user,
+)
 
 __all__ = [
     "ADMINISTRATOR_POLICY_DOCUMENT",
@@ -25,12 +110,93 @@ __all__ = [
     "ADMIN_USER_NAME",
     "ANONYMOUS",
     "BootstrapCredentials",
+    "CredentialScope",
     "DatabasePolicySource",
+    "EntityKind",
+    "GroupInfo",
+    "HeadersNotSigned",
+    "IncompleteSignature",
+    "InvalidAccessKeyId",
+    "InvalidClientTokenId",
+    "IssuedToken",
+    "MissingAuthenticationToken",
+    "OrganizationInfo",
+    "PolicyInfo",
+    "PolicyVersionInfo",
     "Principal",
     "PrincipalPolicies",
+    "RequestExpired",
+    "RequestTimeTooSkewed",
+    "RoleInfo",
+    "SigV4Failure",
+    "SigV4Request",
+    "SignatureDoesNotMatch",
+    "SignatureForm",
+    "SignatureParts",
+    "SignedRequest",
+    "SigningCredential",
+    "SigningKeys",
+    "SigningRules",
+    "TenantInfo",
+    "TokenClaims",
+    "TokenService",
+    "UserInfo",
+    "VerifiedRequest",
+    "XAmzContentSHA256Mismatch",
+    "add_user_to_group",
+    "attach_guardrail",
+    "attach_policy",
     "authenticate_password",
     "bootstrap_platform",
+    "create_group",
+    "create_organization",
+    "create_policy",
+    "create_policy_version",
+    "create_role",
+    "create_tenant",
+    "create_user",
+    "delete_group",
+    "delete_inline_policy",
+    "delete_policy",
+    "delete_policy_version",
+    "delete_role",
+    "delete_user",
+    "detach_guardrail",
+    "detach_policy",
+    "entity_arn",
+    "generate_password",
+    "get_group",
+    "get_inline_policy",
+    "get_organization",
+    "get_policy",
+    "get_policy_version",
+    "get_role",
+    "get_tenant",
+    "get_user",
+    "hash_password",
     "is_bootstrapped",
+    "list_attached_policies",
+    "list_groups",
+    "list_groups_for_user",
+    "list_inline_policies",
+    "list_organizations",
+    "list_policies",
+    "list_policy_versions",
+    "list_roles",
+    "list_tenants",
+    "list_users",
+    "parse_policy_arn",
     "policy_arn",
+    "principal_for_token",
+    "put_inline_policy",
+    "remove_user_from_group",
+    "rules_for_service",
+    "set_default_policy_version",
+    "set_permissions_boundary",
+    "set_user_password",
+    "sign_request",
+    "tag_user",
+    "update_trust_policy",
     "user_arn",
+    "verify_sigv4",
 ]

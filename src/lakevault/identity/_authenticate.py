@@ -16,6 +16,7 @@ from lakevault.core.errors import AccessDenied
 from lakevault.db import Database, models
 from lakevault.identity._passwords import hash_password, is_password_valid
 from lakevault.identity._principal import Principal
+from lakevault.identity._tokens import TokenClaims
 
 _SIGN_IN_FAILED = "sign-in failed: the account id, user name or password is wrong"
 
@@ -41,6 +42,23 @@ def authenticate_password(
         raise AccessDenied(_SIGN_IN_FAILED)
     if not is_password_valid(user.password_hash, password):
         raise AccessDenied(_SIGN_IN_FAILED)
+    return _user_principal(user)
+
+
+def principal_for_token(database: Database, claims: TokenClaims) -> Principal:
+    """The principal a verified token speaks for, looked up afresh on every request.
+
+    A user deleted (or renamed) after the token was issued no longer matches, so its tokens
+    stop working at once, before they expire.
+    """
+    with database.read_session() as session:
+        user = session.get(models.User, claims.principal_id)
+    if user is None or user.arn != claims.principal_arn:
+        raise AccessDenied("the access token is not valid; sign in again", code="InvalidToken")
+    return _user_principal(user)
+
+
+def _user_principal(user: models.User) -> Principal:
     return Principal(
         arn=user.arn,
         account_id=user.account_id,

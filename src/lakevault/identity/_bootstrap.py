@@ -101,13 +101,24 @@ def bootstrap_platform(
                     policy_id=policy_id,
                     account_id=PLATFORM_ACCOUNT_ID,
                     name=ADMINISTRATOR_POLICY_NAME,
+                    path="/",
+                    description="Full access to the platform (created at installation).",
                     arn=policy_arn(PLATFORM_ACCOUNT_ID, ADMINISTRATOR_POLICY_NAME),
-                    document=orjson.dumps(ADMINISTRATOR_POLICY_DOCUMENT).decode("utf-8"),
-                    version=1,
+                    default_version_id="v1",
+                    next_version_number=2,
                     created_at=now,
+                    updated_at=now,
                 )
             )
             session.flush()
+            session.add(
+                models.PolicyVersion(
+                    policy_id=policy_id,
+                    version_id="v1",
+                    document=orjson.dumps(ADMINISTRATOR_POLICY_DOCUMENT).decode("utf-8"),
+                    created_at=now,
+                )
+            )
             session.add(models.UserPolicyAttachment(user_id=user_id, policy_id=policy_id))
             session.add(models.PlatformState(id=1, bootstrapped_at=now, admin_user_id=user_id))
             append_in(

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from lakevault.core import RandomSource
+from lakevault.core.errors import InvalidParameterValue
 
 _HASHER = PasswordHasher()
 
@@ -30,5 +31,37 @@ def is_password_valid(password_hash: str, password: str) -> bool:
 
 
 def generate_password(random: RandomSource, *, length_bytes: int = 18) -> str:
-    """A random password of ``length_bytes`` bytes of entropy (144 bits by default), URL-safe."""
-    return base64.urlsafe_b64encode(random.token_bytes(length_bytes)).decode("ascii").rstrip("=")
+    """A random password of ``length_bytes`` bytes of entropy (144 bits by default), URL-safe.
+
+    Drawn again until it has an upper-case letter, a lower-case letter and a digit, so that it
+    meets the default password policy (almost every draw does).
+    """
+    while True:
+        raw = random.token_bytes(length_bytes)
+        password = base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        if (
+            any(c.isupper() for c in password)
+            and any(c.islower() for c in password)
+            and any(c.isdigit() for c in password)
+        ):
+            return password
+
+
+def check_password_policy(password: str) -> None:
+    """The default password policy: at least 8 characters with an upper-case letter, a
+    lower-case letter and a digit, at most 256. Raises ``PasswordPolicyViolation``-coded
+    ``InvalidParameterValue`` naming the rules, never the password."""
+    problems = []
+    if not 8 <= len(password) <= 256:
+        problems.append("8 to 256 characters")
+    if not any(c.isupper() for c in password):
+        problems.append("an upper-case letter")
+    if not any(c.islower() for c in password):
+        problems.append("a lower-case letter")
+    if not any(c.isdigit() for c in password):
+        problems.append("a digit")
+    if problems:
+        raise InvalidParameterValue(
+            "the password does not meet the password policy; it needs " + ", ".join(problems),
+            code="PasswordPolicyViolation",
+        )

@@ -1,60 +1,225 @@
 """Where the gate finds a principal's policies: the metadata store, parsed once per version.
 
-Parsed (and compiled) policies are cached by policy id and version, so a policy document is
-parsed once per change, not once per request; a new version of a policy is a new cache key.
+For a user: the managed policies attached to the user and to each of its groups (their default
+versions) and their inline policies are the identity policies; the user's permissions boundary
+is the boundary; the guardrails of the user's organization and tenant are the guardrails, one
+level each (the platform account has none, like an AWS management account). A principal that no
+longer exists has no policies, so every request it still makes is implicitly denied.
+
+Parsed (and compiled) policies are cached by what identifies a version — managed policy ARN and
+version id, or inline policy owner, name and update time — so a document is parsed once per
+change, never once per request, and a change is never served stale.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from lakevault import iam
+from lakevault.audit import IdentityType
+from lakevault.core import PLATFORM_ACCOUNT_ID
 from lakevault.db import Database, models
+from lakevault.identity._names import EntityKind
 from lakevault.identity._principal import Principal, PrincipalPolicies
 
 
 class DatabasePolicySource:
-    """Finds the identity policies attached to a user in the metadata store."""
+    """Finds the policies of users (and, with STS, role sessions) in the metadata store."""
 
     def __init__(self, database: Database, *, cache_size: int = 4096) -> None:
         self._database = database
-        self._cache: dict[tuple[str, int], iam.Policy] = {}
+        self._cache: OrderedDict[Hashable, iam.Policy] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     def policies_for(self, principal: Principal) -> PrincipalPolicies:
+        if principal.identity_type is not IdentityType.IAM_USER:
+            return PrincipalPolicies()
         with self._database.read_session() as session:
-            rows = session.execute(
-                select(
-                    models.Policy.policy_id,
-                    models.Policy.arn,
-                    models.Policy.version,
-                    models.Policy.document,
+            user = session.get(models.User, principal.principal_id)
+            if user is None or user.arn != principal.arn:
+                return PrincipalPolicies()
+            group_ids = list(
+                session.scalars(
+                    select(models.GroupMembership.group_id).where(
+                        models.GroupMembership.user_id == user.user_id
+                    )
                 )
-                .join(
-                    models.UserPolicyAttachment,
-                    models.UserPolicyAttachment.policy_id == models.Policy.policy_id,
-                )
-                .where(models.UserPolicyAttachment.user_id == principal.principal_id)
-                .order_by(models.Policy.policy_id)
-            ).all()
-        return PrincipalPolicies(
-            identity=tuple(
-                self._parsed(arn, version, document) for _id, arn, version, document in rows
             )
+            identity = self._managed(session, user.user_id, group_ids)
+            identity += self._inline(session, user.user_id, group_ids)
+            boundaries: tuple[iam.Policy, ...] = ()
+            if user.permissions_boundary_arn is not None:
+                boundary = self._managed_by_arn(
+                    session, user.permissions_boundary_arn, iam.PolicyKind.PERMISSION_BOUNDARY
+                )
+                # A boundary that names a deleted policy allows nothing (fail closed).
+                boundaries = (boundary,) if boundary is not None else (_deny_all_boundary(),)
+            guardrails = self._guardrails(session, user.account_id)
+        return PrincipalPolicies(
+            identity=identity, permission_boundaries=boundaries, guardrails=guardrails
         )
 
-    def _parsed(self, arn: str, version: int, document: str) -> iam.Policy:
-        key = (arn, version)
+    def _managed(
+        self, session: Session, user_id: str, group_ids: list[str]
+    ) -> tuple[iam.Policy, ...]:
+        attached = (
+            select(
+                models.Policy.arn, models.PolicyVersion.version_id, models.PolicyVersion.document
+            )
+            .join(
+                models.PolicyVersion,
+                (models.PolicyVersion.policy_id == models.Policy.policy_id)
+                & (models.PolicyVersion.version_id == models.Policy.default_version_id),
+            )
+            .where(
+                or_(
+                    models.Policy.policy_id.in_(
+                        select(models.UserPolicyAttachment.policy_id).where(
+                            models.UserPolicyAttachment.user_id == user_id
+                        )
+                    ),
+                    models.Policy.policy_id.in_(
+                        select(models.GroupPolicyAttachment.policy_id).where(
+                            models.GroupPolicyAttachment.group_id.in_(group_ids)
+                        )
+                    ),
+                )
+            )
+            .order_by(models.Policy.arn)
+        )
+        return tuple(
+            self._parsed((arn, version), document, arn, iam.PolicyKind.IDENTITY)
+            for arn, version, document in session.execute(attached)
+        )
+
+    def _inline(
+        self, session: Session, user_id: str, group_ids: list[str]
+    ) -> tuple[iam.Policy, ...]:
+        rows = session.execute(
+            select(
+                models.InlinePolicy.principal_kind,
+                models.InlinePolicy.principal_id,
+                models.InlinePolicy.name,
+                models.InlinePolicy.updated_at,
+                models.InlinePolicy.document,
+            )
+            .where(
+                or_(
+                    (models.InlinePolicy.principal_kind == EntityKind.USER.value)
+                    & (models.InlinePolicy.principal_id == user_id),
+                    (models.InlinePolicy.principal_kind == EntityKind.GROUP.value)
+                    & (models.InlinePolicy.principal_id.in_(group_ids)),
+                )
+            )
+            .order_by(models.InlinePolicy.principal_kind, models.InlinePolicy.name)
+        )
+        return tuple(
+            self._parsed(
+                ("inline", kind, owner, name, updated),
+                document,
+                f"inline:{kind}/{owner}/{name}",
+                iam.PolicyKind.IDENTITY,
+            )
+            for kind, owner, name, updated, document in rows
+        )
+
+    def _managed_by_arn(
+        self, session: Session, arn: str, kind: iam.PolicyKind
+    ) -> iam.Policy | None:
+        row = session.execute(
+            select(models.PolicyVersion.version_id, models.PolicyVersion.document)
+            .join(models.Policy, models.Policy.policy_id == models.PolicyVersion.policy_id)
+            .where(
+                models.Policy.arn == arn,
+                models.PolicyVersion.version_id == models.Policy.default_version_id,
+            )
+        ).first()
+        if row is None:
+            return None
+        return self._parsed((arn, row.version_id, kind), row.document, arn, kind)
+
+    def _guardrails(self, session: Session, account_id: str) -> tuple[iam.Policy, ...]:
+        if account_id == PLATFORM_ACCOUNT_ID:
+            return ()
+        tenant = session.get(models.Tenant, account_id)
+        if tenant is None:
+            return ()
+        targets = [("tenant", account_id)]
+        if tenant.organization_id is not None:
+            targets.append(("organization", tenant.organization_id))
+        found: list[iam.Policy] = []
+        for target_kind, target_id in targets:
+            rows = session.execute(
+                select(
+                    models.Policy.arn,
+                    models.PolicyVersion.version_id,
+                    models.PolicyVersion.document,
+                )
+                .join(
+                    models.GuardrailAttachment,
+                    models.GuardrailAttachment.policy_id == models.Policy.policy_id,
+                )
+                .join(
+                    models.PolicyVersion,
+                    (models.PolicyVersion.policy_id == models.Policy.policy_id)
+                    & (models.PolicyVersion.version_id == models.Policy.default_version_id),
+                )
+                .where(
+                    models.GuardrailAttachment.target_kind == target_kind,
+                    models.GuardrailAttachment.target_id == target_id,
+                )
+                .order_by(models.Policy.arn)
+            )
+            scope = f"{target_kind}:{target_id}"
+            found.extend(
+                self._parsed(
+                    (arn, version, "guardrail", scope),
+                    document,
+                    arn,
+                    iam.PolicyKind.GUARDRAIL,
+                    scope=scope,
+                )
+                for arn, version, document in rows
+            )
+        return tuple(found)
+
+    def _parsed(
+        self,
+        key: Hashable,
+        document: str,
+        policy_id: str,
+        kind: iam.PolicyKind,
+        *,
+        scope: str = "",
+    ) -> iam.Policy:
         with self._lock:
             cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        policy = iam.parse_policy(document, policy_id=arn)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        policy = iam.parse_policy(document, policy_id=policy_id, kind=kind, scope=scope)
         with self._lock:
-            if len(self._cache) >= self._cache_size:
-                self._cache.clear()
             self._cache[key] = policy
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return policy
+
+
+@functools.cache
+def _deny_all_boundary() -> iam.Policy:
+    """The boundary used when a user's boundary policy no longer exists: it allows nothing."""
+    return iam.parse_policy(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}],
+        },
+        policy_id="lakevault:missing-permissions-boundary",
+        kind=iam.PolicyKind.PERMISSION_BOUNDARY,
+    )

@@ -1,21 +1,43 @@
-"""Alembic environment: runs migrations on the connection of the lakevault ``Database``."""
+"""Alembic environment: runs migrations on the connection of the lakevault ``Database``.
+
+On SQLite, batch migrations rebuild a table (copy, drop, rename); with foreign keys enforced,
+dropping the old table would cascade or fail on the rows that reference it. SQLite's documented
+procedure is followed instead: foreign keys off for the migration (the pragma only works outside
+a transaction, so it is set on the raw connection before SQLAlchemy begins), then
+``PRAGMA foreign_key_check`` must find no violation before they are turned back on.
+"""
 
 from __future__ import annotations
 
 from alembic import context
 
+from lakevault.core.errors import InternalFailure
 from lakevault.db.models import Base
 
 database = context.config.attributes["database"]
 
 with database.engine.connect() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        render_as_batch=database.is_sqlite,
-        transaction_per_migration=True,
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-    connection.commit()
+    raw = connection.connection.driver_connection if database.is_sqlite else None
+    if raw is not None:
+        raw.execute("PRAGMA foreign_keys = OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=database.is_sqlite,
+            transaction_per_migration=True,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+        if raw is not None:
+            violations = raw.execute("PRAGMA foreign_key_check").fetchall()
+            if violations:
+                raise InternalFailure(
+                    f"a migration left {len(violations)} foreign key violations (first: "
+                    f"{violations[0]!r}); restore the backup taken before 'lakevault db upgrade'"
+                )
+    finally:
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys = ON")
