@@ -1,0 +1,298 @@
+"""Moving chunked ciphertext between streams: constant memory, reused buffers, overlapped writes.
+
+This is the framing half of C2SP chunked encryption: which bytes form which chunk, which chunk is
+final, and what a wrong length means. The cryptographic half (keys, nonces, AEAD calls) is
+:class:`~lakevault.kms._primitives.ChunkCipher`, which this module drives by chunk index only.
+
+Throughput. pyca/cryptography 50 holds the GIL while AES-GCM runs (measured: two threads sealing
+16 KiB chunks are no faster than one), but ``write`` and ``readinto`` on files and sockets
+release it. So a stream that spans more than one block hands sealed or opened blocks to one
+helper thread that writes them, while the calling thread reads and does the cryptography: the
+write of block *n* overlaps the read and AEAD of block *n + 1* (docs/decisions/0093). Memory is
+one input block plus :data:`WRITE_BUFFERS` output blocks, whatever the object size. An object
+that fits in one block is done inline, without the thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from types import TracebackType
+
+from lakevault.core.errors import InvalidParameterValue
+from lakevault.kms._errors import IntegrityError, IntegrityFailure, InvalidRange
+from lakevault.kms._primitives import (
+    CHUNK_CIPHERTEXT_BYTES,
+    CHUNK_PLAINTEXT_BYTES,
+    TAG_BYTES,
+    ChunkCipher,
+    plaintext_length,
+)
+from lakevault.kms._types import RangeReadable, Readable, Writable
+
+#: Chunks per read and per write: 1 MiB of plaintext; big enough to amortise a system call and
+#: a thread hand-off, small enough that the working set stays in the L2 cache.
+BLOCK_CHUNKS = 64
+#: Output blocks in flight between the calling thread and the writer thread.
+WRITE_BUFFERS = 3
+
+_PLAIN_BLOCK_BYTES = BLOCK_CHUNKS * CHUNK_PLAINTEXT_BYTES
+_CIPHER_BLOCK_BYTES = BLOCK_CHUNKS * CHUNK_CIPHERTEXT_BYTES
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamTotals:
+    """How many bytes one streaming call moved.
+
+    ``ciphertext_bytes`` counts every stored byte: object header, salt, commitment and chunks.
+    """
+
+    plaintext_bytes: int
+    ciphertext_bytes: int
+
+
+def read_full(reader: Readable, buffer: memoryview) -> int:
+    """Fill ``buffer`` from ``reader``; return the count, short only at the end of the stream.
+
+    Raises ``InvalidParameterValue`` when ``readinto`` returns ``None`` (a non-blocking stream
+    with no data): treating that as the end would silently truncate an object.
+    """
+    filled = 0
+    size = len(buffer)
+    while filled < size:
+        count = reader.readinto(buffer[filled:])
+        if count is None:
+            raise InvalidParameterValue(
+                "the reader returned None (non-blocking stream with no data); "
+                "pass a blocking binary stream"
+            )
+        if count == 0:
+            break
+        filled += count
+    return filled
+
+
+def write_all(writer: Writable, data: memoryview) -> None:
+    """Write all of ``data``, retrying the rest when ``write`` reports a short count."""
+    while len(data):
+        count = writer.write(data)
+        if count is None or count >= len(data):
+            return
+        data = data[count:]
+
+
+class _BlockWriter:
+    """Writes filled output blocks from a helper thread, in order, and recycles their buffers.
+
+    A failure of ``write`` (disk full, connection reset) is re-raised in the calling thread at
+    its next :meth:`acquire` or at :meth:`finish`. Leaving the ``with`` block on an exception
+    stops the thread without writing what is still queued.
+    """
+
+    def __init__(self, writer: Writable, buffer_bytes: int) -> None:
+        self._writer = writer
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._pending: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+        for _ in range(WRITE_BUFFERS):
+            self._free.put(bytearray(buffer_bytes))
+        self._error: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="lakevault-kms-writer", daemon=True)
+
+    def __enter__(self) -> _BlockWriter:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self._stopping = True
+        self._pending.put(None)
+        self._thread.join()
+        if exc_type is None and self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (item := self._pending.get()) is not None:
+            buffer, length = item
+            if self._error is None and not self._stopping:
+                try:
+                    with memoryview(buffer) as view:
+                        write_all(self._writer, view[:length])
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    self._error = exc
+            self._free.put(buffer)
+
+    def acquire(self) -> bytearray:
+        """Return a free output buffer; re-raise a failure of the writer thread."""
+        buffer = self._free.get()
+        if self._error is not None:
+            raise self._error
+        return buffer
+
+    def submit(self, buffer: bytearray, length: int) -> None:
+        """Queue the first ``length`` bytes of ``buffer`` for writing."""
+        self._pending.put((buffer, length))
+
+
+def seal_stream(
+    cipher: ChunkCipher, reader: Readable, writer: Writable, *, prefix: bytes
+) -> StreamTotals:
+    """Write ``prefix``, then every plaintext byte of ``reader`` sealed chunk by chunk."""
+    write_all(writer, memoryview(prefix))
+    plain = bytearray(_PLAIN_BLOCK_BYTES)
+    with memoryview(plain) as plain_view:
+        length = read_full(reader, plain_view)
+        if length < _PLAIN_BLOCK_BYTES:
+            sealed = bytearray(length + (length // CHUNK_PLAINTEXT_BYTES + 1) * TAG_BYTES)
+            written = cipher.seal_chunks(0, plain_view[:length], memoryview(sealed), is_final=True)
+            write_all(writer, memoryview(sealed))
+            return StreamTotals(plaintext_bytes=length, ciphertext_bytes=len(prefix) + written)
+        plaintext_total = 0
+        ciphertext_total = len(prefix)
+        index = 0
+        with _BlockWriter(writer, _CIPHER_BLOCK_BYTES) as block_writer:
+            while True:
+                is_final = length < _PLAIN_BLOCK_BYTES
+                out = block_writer.acquire()
+                written = cipher.seal_chunks(
+                    index, plain_view[:length], memoryview(out), is_final=is_final
+                )
+                block_writer.submit(out, written)
+                plaintext_total += length
+                ciphertext_total += written
+                if is_final:
+                    break
+                index += BLOCK_CHUNKS
+                length = read_full(reader, plain_view)
+    return StreamTotals(plaintext_bytes=plaintext_total, ciphertext_bytes=ciphertext_total)
+
+
+def open_stream(
+    cipher: ChunkCipher, reader: Readable, writer: Writable, *, consumed_bytes: int
+) -> StreamTotals:
+    """Verify and decrypt the chunks of ``reader`` into ``writer``.
+
+    ``consumed_bytes`` (header and prefix, already read) only counts into the totals. On an
+    :class:`~lakevault.kms.IntegrityError` the writer has received at most the plaintext of
+    chunks that verified before the failing one, as C2SP allows; the caller discards it.
+    """
+    sealed = bytearray(_CIPHER_BLOCK_BYTES)
+    with memoryview(sealed) as sealed_view:
+        length = read_full(reader, sealed_view)
+        if length < _CIPHER_BLOCK_BYTES:
+            plain = bytearray(max(length - TAG_BYTES, 0))
+            written = cipher.open_chunks(0, sealed_view[:length], memoryview(plain), is_final=True)
+            write_all(writer, memoryview(plain)[:written])
+            return StreamTotals(plaintext_bytes=written, ciphertext_bytes=consumed_bytes + length)
+        plaintext_total = 0
+        ciphertext_total = consumed_bytes
+        index = 0
+        with _BlockWriter(writer, _PLAIN_BLOCK_BYTES) as block_writer:
+            while True:
+                is_final = length < _CIPHER_BLOCK_BYTES
+                out = block_writer.acquire()
+                written = cipher.open_chunks(
+                    index, sealed_view[:length], memoryview(out), is_final=is_final
+                )
+                block_writer.submit(out, written)
+                plaintext_total += written
+                ciphertext_total += length
+                if is_final:
+                    break
+                index += BLOCK_CHUNKS
+                length = read_full(reader, sealed_view)
+    return StreamTotals(plaintext_bytes=plaintext_total, ciphertext_bytes=ciphertext_total)
+
+
+def open_range(
+    cipher: ChunkCipher,
+    source: RangeReadable,
+    *,
+    chunks_offset: int,
+    chunks_length: int,
+    offset: int,
+    length: int,
+) -> bytes:
+    """Verify and decrypt plaintext bytes ``[offset, offset + length)`` from stored chunks.
+
+    ``chunks_offset`` is where chunk 0 starts in ``source``; ``chunks_length`` how many stored
+    bytes of chunks follow (from the stored object's size). The final chunk is always read and
+    verified first, which authenticates the message length (C2SP, "Implementation notes"):
+    a truncated or extended object fails even when the range lies in good chunks. Then only the
+    chunks that overlap the range are read, one block at a time. A range running past the end
+    is clipped; one starting past the end raises :class:`~lakevault.kms.InvalidRange`.
+    """
+    if offset < 0 or length < 0:
+        raise InvalidParameterValue(
+            f"a range needs a non-negative offset and length, got offset={offset} length={length}"
+        )
+    message_length = plaintext_length(chunks_length)
+    final_index, final_sealed_length = divmod(chunks_length, CHUNK_CIPHERTEXT_BYTES)
+    final_plain = bytearray(final_sealed_length - TAG_BYTES)
+    final_sealed = source.read_range(
+        chunks_offset + final_index * CHUNK_CIPHERTEXT_BYTES, final_sealed_length
+    )
+    if len(final_sealed) != final_sealed_length:
+        raise IntegrityError(IntegrityFailure.INVALID_LENGTH)
+    cipher.open_chunks(
+        final_index, memoryview(final_sealed), memoryview(final_plain), is_final=True
+    )
+    if offset > message_length:
+        raise InvalidRange(
+            f"the range starts at byte {offset}, after the end of the object "
+            f"({message_length} bytes); ask for a range that starts at most at {message_length}"
+        )
+    end = min(offset + length, message_length)
+    result = bytearray(end - offset)
+    first = offset // CHUNK_PLAINTEXT_BYTES
+    last_full = min((end - 1) // CHUNK_PLAINTEXT_BYTES, final_index - 1)
+    plain = bytearray(_PLAIN_BLOCK_BYTES) if first <= last_full else bytearray()
+    for block_first in range(first, last_full + 1, BLOCK_CHUNKS):
+        count = min(BLOCK_CHUNKS, last_full + 1 - block_first)
+        wanted = count * CHUNK_CIPHERTEXT_BYTES
+        sealed = source.read_range(chunks_offset + block_first * CHUNK_CIPHERTEXT_BYTES, wanted)
+        if len(sealed) != wanted:
+            raise IntegrityError(IntegrityFailure.INVALID_LENGTH)
+        opened = cipher.open_chunks(
+            block_first, memoryview(sealed), memoryview(plain), is_final=False
+        )
+        _copy_overlap(
+            result,
+            offset=offset,
+            end=end,
+            piece_start=block_first * CHUNK_PLAINTEXT_BYTES,
+            piece=plain,
+            piece_length=opened,
+        )
+    if end > final_index * CHUNK_PLAINTEXT_BYTES:
+        _copy_overlap(
+            result,
+            offset=offset,
+            end=end,
+            piece_start=final_index * CHUNK_PLAINTEXT_BYTES,
+            piece=final_plain,
+            piece_length=len(final_plain),
+        )
+    return bytes(result)
+
+
+def _copy_overlap(
+    result: bytearray,
+    *,
+    offset: int,
+    end: int,
+    piece_start: int,
+    piece: bytearray,
+    piece_length: int,
+) -> None:
+    """Copy the part of ``piece`` (plaintext from ``piece_start``) inside ``[offset, end)``."""
+    start = max(offset, piece_start)
+    stop = min(end, piece_start + piece_length)
+    if start < stop:
+        result[start - offset : stop - offset] = piece[start - piece_start : stop - piece_start]

@@ -1,0 +1,103 @@
+"""The encryption context: the non-secret names a ciphertext is bound to.
+
+As in AWS KMS, an encryption context is a map of strings to strings. It is not secret (it is
+recorded in audit events and usable in policy conditions) but it must match exactly for a
+decryption to succeed. An object version's context names the tenant, the bucket, the key and the
+version id (:meth:`EncryptionContext.for_object`).
+
+Canonical serialisation (version 1), the input of the SHA-256 stored in an object header::
+
+    "lakevault.kms/encryption-context/v1" ‖ 0x00
+    ‖ u32(number of pairs)
+    ‖ for each pair, in ascending order of the name's UTF-8 bytes:
+          u32(len(name)) ‖ name ‖ u32(len(value)) ‖ value
+
+where ``u32`` is a 4-byte big-endian unsigned integer and names and values are UTF-8. Lengths
+make the encoding injective (no separator can be forged inside a value); sorting makes it
+independent of insertion order. No Unicode normalisation is applied: two spellings of a name
+that differ in code points are different contexts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lakevault.core.errors import InvalidParameterValue
+
+_DOMAIN = b"lakevault.kms/encryption-context/v1\x00"
+_MAX_FIELD_BYTES = 2**16
+
+
+def _utf8(text: str, *, field: str) -> bytes:
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidParameterValue(
+            f"encryption context {field} must be valid Unicode text (it holds a lone surrogate)"
+        ) from exc
+    if len(encoded) > _MAX_FIELD_BYTES:
+        raise InvalidParameterValue(
+            f"encryption context {field} may be at most {_MAX_FIELD_BYTES} bytes of UTF-8, "
+            f"got {len(encoded)} bytes"
+        )
+    return encoded
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EncryptionContext:
+    """An immutable, canonically ordered map of context names to values.
+
+    Build one with :meth:`from_mapping` or :meth:`for_object`. Raises
+    ``InvalidParameterValue`` for an empty name, a non-string, text that is not valid Unicode,
+    or a name or value over 64 KiB.
+    """
+
+    pairs: tuple[tuple[str, str], ...]
+
+    def __post_init__(self) -> None:
+        encoded_names = []
+        for name, value in self.pairs:
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise InvalidParameterValue("encryption context names and values must be strings")
+            if not name:
+                raise InvalidParameterValue("encryption context names must not be empty")
+            encoded_names.append(_utf8(name, field="names"))
+            _utf8(value, field=f"value of {name!r}")
+        if encoded_names != sorted(set(encoded_names)):
+            raise InvalidParameterValue(
+                "encryption context pairs must be unique and sorted; build it with from_mapping"
+            )
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, str]) -> EncryptionContext:
+        """Build a context from any mapping, in canonical order."""
+        return cls(pairs=tuple(sorted(mapping.items(), key=lambda pair: pair[0].encode())))
+
+    @classmethod
+    def for_object(
+        cls, *, tenant: str, bucket: str, key: str, version_id: str
+    ) -> EncryptionContext:
+        """The context of one object version: ``tenant``, ``bucket``, ``key``, ``version-id``."""
+        return cls.from_mapping(
+            {"tenant": tenant, "bucket": bucket, "key": key, "version-id": version_id}
+        )
+
+    def as_dict(self) -> dict[str, str]:
+        """The pairs as a plain dict (for audit events and policy condition keys)."""
+        return dict(self.pairs)
+
+    def canonical_bytes(self) -> bytes:
+        """The canonical serialisation described in the module docstring."""
+        parts = [_DOMAIN, len(self.pairs).to_bytes(4, "big")]
+        for name, value in self.pairs:
+            for text in (name, value):
+                encoded = text.encode("utf-8")
+                parts.append(len(encoded).to_bytes(4, "big"))
+                parts.append(encoded)
+        return b"".join(parts)
+
+    def sha256(self) -> bytes:
+        """SHA-256 of :meth:`canonical_bytes`: what an object header records."""
+        return hashlib.sha256(self.canonical_bytes()).digest()
