@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -27,6 +28,7 @@ from lakevault.kms._primitives import (
     CHUNK_PLAINTEXT_BYTES,
     TAG_BYTES,
     ChunkCipher,
+    encrypted_length,
     plaintext_length,
 )
 from lakevault.kms._types import RangeReadable, Readable, Writable
@@ -140,37 +142,66 @@ class _BlockWriter:
         self._pending.put((buffer, length))
 
 
+_BlockOperation = Callable[[int, memoryview, memoryview, bool], int]
+
+
+def _pump(
+    reader: Readable,
+    writer: Writable,
+    operation: _BlockOperation,
+    *,
+    input_block_bytes: int,
+    output_block_bytes: int,
+    single_block_output_bytes: Callable[[int], int],
+) -> tuple[int, int]:
+    """Feed ``reader`` block by block through ``operation`` into ``writer``.
+
+    ``operation(first_chunk_index, block, out, is_final)`` seals or opens the chunks of one
+    block and returns the bytes it wrote to ``out``. A block shorter than ``input_block_bytes``
+    is the last one (possibly empty). Returns (bytes read, bytes written).
+    """
+    block = bytearray(input_block_bytes)
+    with memoryview(block) as block_view:
+        length = read_full(reader, block_view)
+        if length < input_block_bytes:
+            out = bytearray(single_block_output_bytes(length))
+            written = operation(0, block_view[:length], memoryview(out), True)
+            write_all(writer, memoryview(out)[:written])
+            return length, written
+        read_total = written_total = 0
+        index = 0
+        with _BlockWriter(writer, output_block_bytes) as block_writer:
+            while True:
+                is_final = length < input_block_bytes
+                out = block_writer.acquire()
+                written = operation(index, block_view[:length], memoryview(out), is_final)
+                block_writer.submit(out, written)
+                read_total += length
+                written_total += written
+                if is_final:
+                    return read_total, written_total
+                index += BLOCK_CHUNKS
+                length = read_full(reader, block_view)
+
+
 def seal_stream(
     cipher: ChunkCipher, reader: Readable, writer: Writable, *, prefix: bytes
 ) -> StreamTotals:
     """Write ``prefix``, then every plaintext byte of ``reader`` sealed chunk by chunk."""
     write_all(writer, memoryview(prefix))
-    plain = bytearray(_PLAIN_BLOCK_BYTES)
-    with memoryview(plain) as plain_view:
-        length = read_full(reader, plain_view)
-        if length < _PLAIN_BLOCK_BYTES:
-            sealed = bytearray(length + (length // CHUNK_PLAINTEXT_BYTES + 1) * TAG_BYTES)
-            written = cipher.seal_chunks(0, plain_view[:length], memoryview(sealed), is_final=True)
-            write_all(writer, memoryview(sealed))
-            return StreamTotals(plaintext_bytes=length, ciphertext_bytes=len(prefix) + written)
-        plaintext_total = 0
-        ciphertext_total = len(prefix)
-        index = 0
-        with _BlockWriter(writer, _CIPHER_BLOCK_BYTES) as block_writer:
-            while True:
-                is_final = length < _PLAIN_BLOCK_BYTES
-                out = block_writer.acquire()
-                written = cipher.seal_chunks(
-                    index, plain_view[:length], memoryview(out), is_final=is_final
-                )
-                block_writer.submit(out, written)
-                plaintext_total += length
-                ciphertext_total += written
-                if is_final:
-                    break
-                index += BLOCK_CHUNKS
-                length = read_full(reader, plain_view)
-    return StreamTotals(plaintext_bytes=plaintext_total, ciphertext_bytes=ciphertext_total)
+    plaintext_total, sealed_total = _pump(
+        reader,
+        writer,
+        lambda index, block, out, is_final: cipher.seal_chunks(
+            index, block, out, is_final=is_final
+        ),
+        input_block_bytes=_PLAIN_BLOCK_BYTES,
+        output_block_bytes=_CIPHER_BLOCK_BYTES,
+        single_block_output_bytes=encrypted_length,
+    )
+    return StreamTotals(
+        plaintext_bytes=plaintext_total, ciphertext_bytes=len(prefix) + sealed_total
+    )
 
 
 def open_stream(
@@ -182,32 +213,19 @@ def open_stream(
     :class:`~lakevault.kms.IntegrityError` the writer has received at most the plaintext of
     chunks that verified before the failing one, as C2SP allows; the caller discards it.
     """
-    sealed = bytearray(_CIPHER_BLOCK_BYTES)
-    with memoryview(sealed) as sealed_view:
-        length = read_full(reader, sealed_view)
-        if length < _CIPHER_BLOCK_BYTES:
-            plain = bytearray(max(length - TAG_BYTES, 0))
-            written = cipher.open_chunks(0, sealed_view[:length], memoryview(plain), is_final=True)
-            write_all(writer, memoryview(plain)[:written])
-            return StreamTotals(plaintext_bytes=written, ciphertext_bytes=consumed_bytes + length)
-        plaintext_total = 0
-        ciphertext_total = consumed_bytes
-        index = 0
-        with _BlockWriter(writer, _PLAIN_BLOCK_BYTES) as block_writer:
-            while True:
-                is_final = length < _CIPHER_BLOCK_BYTES
-                out = block_writer.acquire()
-                written = cipher.open_chunks(
-                    index, sealed_view[:length], memoryview(out), is_final=is_final
-                )
-                block_writer.submit(out, written)
-                plaintext_total += written
-                ciphertext_total += length
-                if is_final:
-                    break
-                index += BLOCK_CHUNKS
-                length = read_full(reader, sealed_view)
-    return StreamTotals(plaintext_bytes=plaintext_total, ciphertext_bytes=ciphertext_total)
+    sealed_total, plaintext_total = _pump(
+        reader,
+        writer,
+        lambda index, block, out, is_final: cipher.open_chunks(
+            index, block, out, is_final=is_final
+        ),
+        input_block_bytes=_CIPHER_BLOCK_BYTES,
+        output_block_bytes=_PLAIN_BLOCK_BYTES,
+        single_block_output_bytes=lambda length: max(length - TAG_BYTES, 0),
+    )
+    return StreamTotals(
+        plaintext_bytes=plaintext_total, ciphertext_bytes=consumed_bytes + sealed_total
+    )
 
 
 def open_range(
