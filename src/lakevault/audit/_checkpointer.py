@@ -62,7 +62,8 @@ class CheckpointStore:
             if row is None:
                 raise InvalidCheckpoint(
                     f"the audit log of account {account_id} has no checkpoint of tree size "
-                    f"{tree_size}; list them with 'lakevault audit checkpoints'"
+                    f"{tree_size}; proofs are against existing checkpoints ('lakevault audit "
+                    "checkpoint' signs the current size)"
                 )
             return self._open(row)
 
