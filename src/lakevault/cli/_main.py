@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import lakevault
-from lakevault.cli import _audit, _config, _db, _iam
+from lakevault.cli import _audit, _config, _db, _iam, _jobs
 from lakevault.cli._common import console
 from lakevault.cli._serve import init, serve
 
@@ -22,6 +22,8 @@ app.add_typer(_db.app, name="db")
 app.add_typer(_config.app, name="config")
 app.add_typer(_audit.app, name="audit")
 app.add_typer(_iam.app, name="iam")
+app.add_typer(_jobs.app, name="jobs")
+app.command("worker")(_jobs.worker)
 
 
 @app.command("version")

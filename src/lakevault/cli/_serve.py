@@ -13,8 +13,10 @@ import uvicorn
 from lakevault.api import create_app
 from lakevault.cli._common import command, error_console, read_settings
 from lakevault.cli._credentials import print_credentials
+from lakevault.cli._jobs import worker_argv
 from lakevault.core import Settings, configure_logging
 from lakevault.core.errors import ConfigurationError
+from lakevault.jobs import WorkerPool
 from lakevault.runtime import Platform, initialise, require_home
 
 
@@ -74,7 +76,7 @@ def serve(
         False, "--init", help="Initialise a new installation first when there is none."
     ),
 ) -> None:
-    """Start the platform: the HTTP API (and, later, its workers) on one machine."""
+    """Start the platform: the HTTP API and its background job workers on one machine."""
     settings = read_settings({"host": host, "port": port})
     configure_logging(level=settings.log_level.value, log_format=settings.log_format)
     if init:
@@ -98,6 +100,9 @@ def serve(
         proxy_headers=False,
     )
     server = uvicorn.Server(config)
+    # Background jobs run in worker processes beside the API (settings.workers of them).
+    workers = WorkerPool(worker_argv(), count=settings.workers)
+    workers.start()
     # uvicorn finishes in-flight requests on SIGTERM/SIGINT, then re-raises the signal; these
     # handlers turn that re-raise into a normal exit, so a requested stop exits with status 0.
     previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -109,6 +114,7 @@ def serve(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
+        workers.stop()
         platform.close()
     error_console.print("lakevault stopped")
 

@@ -16,6 +16,7 @@ from lakevault.jobs._errors import (
     TaskTimedOut,
     UnknownTask,
 )
+from lakevault.jobs._housekeeping import PURGE_TASK, PurgeFinishedJobs, housekeeping_tasks
 from lakevault.jobs._pool import WorkerPool
 from lakevault.jobs._procrastinate import ProcrastinateQueue
 from lakevault.jobs._queue import FINAL_STATES, JobQueue
@@ -28,6 +29,7 @@ from lakevault.jobs._types import JobId, JobRecord, JobState, QueueStats
 __all__ = [
     "BACKENDS",
     "FINAL_STATES",
+    "PURGE_TASK",
     "CronSchedule",
     "EmbeddedQueue",
     "InvalidJobPayload",
@@ -39,6 +41,7 @@ __all__ = [
     "NoSuchJob",
     "PeriodicTask",
     "ProcrastinateQueue",
+    "PurgeFinishedJobs",
     "QueueStats",
     "QueueingLockHeld",
     "RetryPolicy",
@@ -48,5 +51,6 @@ __all__ = [
     "TaskTimedOut",
     "UnknownTask",
     "WorkerPool",
+    "housekeeping_tasks",
     "open_queue",
 ]

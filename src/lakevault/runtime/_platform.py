@@ -13,8 +13,16 @@ from lakevault.audit import DatabaseAuditLog, ensure_signing_key
 from lakevault.core import Clock, RandomSource, Settings, SystemClock, SystemRandom
 from lakevault.core.errors import SchemaMismatch
 from lakevault.db import Database, check_schema, current_revision, upgrade
+from lakevault.directory import Directory
 from lakevault.gate import Gate
-from lakevault.identity import BootstrapCredentials, DatabasePolicySource, bootstrap_platform
+from lakevault.identity import (
+    BootstrapCredentials,
+    DatabasePolicySource,
+    SigningKeys,
+    TokenService,
+    bootstrap_platform,
+)
+from lakevault.jobs import JobQueue, TaskRegistry, housekeeping_tasks, open_queue
 from lakevault.runtime._home import prepare_home
 
 
@@ -28,6 +36,9 @@ class Platform:
     database: Database
     audit: DatabaseAuditLog
     gate: Gate
+    jobs: JobQueue
+    directory: Directory
+    tokens: TokenService
 
     @classmethod
     def build(
@@ -51,7 +62,24 @@ class Platform:
             region=settings.region,
         )
         return cls(
-            settings=settings, clock=clock, random=random, database=database, audit=audit, gate=gate
+            settings=settings,
+            clock=clock,
+            random=random,
+            database=database,
+            audit=audit,
+            gate=gate,
+            jobs=_job_queue(settings, database, clock, random),
+            directory=Directory(
+                database=database, gate=gate, clock=clock, random=random, region=settings.region
+            ),
+            tokens=TokenService(
+                lambda: SigningKeys.load_or_create(
+                    settings.resolved_home, random=random, clock=clock
+                ),
+                clock=clock,
+                random=random,
+                issuer=f"lakevault:{settings.region}",
+            ),
         )
 
     def check_ready(self) -> str:
@@ -73,6 +101,28 @@ class Platform:
         self.database.dispose()
 
 
+def _job_queue(
+    settings: Settings, database: Database, clock: Clock, random: RandomSource
+) -> JobQueue:
+    """The configured job backend with every task of the platform, listed here explicitly.
+
+    Services that need background work add their task definitions and schedules to these
+    lists (docs/jobs.md, "Adding a task").
+    """
+    backend = settings.job_backend.value
+    tasks, periodic = housekeeping_tasks(
+        backend=backend, database=database, clock=clock, random=random, region=settings.region
+    )
+    return open_queue(
+        backend,
+        database=database,
+        registry=TaskRegistry(tasks, periodic),
+        clock=clock,
+        random=random,
+        region=settings.region,
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InitResult:
     created_schema: bool
@@ -91,6 +141,8 @@ def initialise(platform: Platform) -> InitResult:
     home = prepare_home(platform.settings)
     # The audit checkpoint signing key lives in its own file, apart from the database.
     ensure_signing_key(home)
+    # So are the access-token signing keys.
+    SigningKeys.load_or_create(home, random=platform.random, clock=platform.clock)
     created = False
     if current_revision(platform.database) is None:
         upgrade(platform.database)
