@@ -226,6 +226,7 @@ class CompiledCondition:
         "is_negated",
         "key",
         "operator_name",
+        "static_texts",
         "static_values",
         "templates",
     )
@@ -242,10 +243,12 @@ class CompiledCondition:
         self.is_negated = operator.is_negated
         # Values without variables are resolved once, here, not per request.
         self.static_values: list[tuple[str, Pieces] | None] | None = None
+        self.static_texts: tuple[str | None, ...] | None = None
         if not any(template.has_variables for template in self.templates):
             self.static_values = [
                 (template.plain_text, template.pieces) for template in self.templates
             ]
+            self.static_texts = tuple(template.plain_text for template in self.templates)
 
     def _resolve(self, context: Context) -> list[tuple[str, Pieces] | None]:
         if self.static_values is not None:
@@ -287,7 +290,14 @@ class CompiledCondition:
 
     def evaluate(self, context: Context) -> bool:
         """Whether the condition holds for the request."""
-        values = context.get(self.key)
+        return self._evaluate(context, context.get(self.key), None)
+
+    def _evaluate(
+        self,
+        context: Context,
+        values: tuple[str, ...] | None,
+        policy_values: list[tuple[str, Pieces] | None] | None,
+    ) -> bool:
         condition = self.condition
         if condition.operator is _OPS.NULL:
             return self._null(values)
@@ -297,7 +307,8 @@ class CompiledCondition:
             if condition.qualifier is SetQualifier.FOR_ANY_VALUE:
                 return False
             return self.is_negated
-        policy_values = self._resolve(context)
+        if policy_values is None:
+            policy_values = self._resolve(context)
         if condition.qualifier is SetQualifier.FOR_ALL_VALUES:
             return all(self._matches_one(value, policy_values) for value in values)
         if condition.qualifier is SetQualifier.FOR_ANY_VALUE or len(values) == 1:
@@ -309,11 +320,13 @@ class CompiledCondition:
     def explain(self, context: Context) -> ConditionOutcome:
         """The outcome with the resolved values and a one-line reason."""
         values = context.get(self.key)
-        is_match = self.evaluate(context)
-        resolved = tuple(None if entry is None else entry[0] for entry in self._resolve(context))
-        condition = self.condition
+        policy_values = self._resolve(context)
+        is_match = self._evaluate(context, values, policy_values)
+        resolved = self.static_texts
+        if resolved is None:
+            resolved = tuple([None if entry is None else entry[0] for entry in policy_values])
         if values is None or len(values) == 0:
-            reason = f"key {condition.key} is missing from the request"
+            reason = f"key {self.condition.key} is missing from the request"
         elif None in resolved:
             reason = "a policy value holds a variable the request does not resolve"
         elif is_match:
@@ -322,7 +335,7 @@ class CompiledCondition:
             reason = "the request value does not match"
         return ConditionOutcome(
             operator=self.operator_name,
-            key=condition.key,
+            key=self.condition.key,
             request_values=values,
             policy_values=resolved,
             is_match=is_match,

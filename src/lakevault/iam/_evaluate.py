@@ -326,9 +326,12 @@ def _detail(run: _Run) -> tuple[tuple[StatementExplanation, ...], tuple[Statemen
         # Conditions are only worth reporting where the principal matched too: elsewhere the
         # statement could not apply whatever they say.
         if how is not PrincipalMatch.NONE:
-            conditions = tuple(condition.explain(context) for condition in statement.conditions)
-            is_exempt = statement.is_guardrail and run.is_guardrail_exempt
-            is_applicable = not is_exempt and all(outcome.is_match for outcome in conditions)
+            conditions = tuple([condition.explain(context) for condition in statement.conditions])
+            is_applicable = not (statement.is_guardrail and run.is_guardrail_exempt)
+            for outcome in conditions:
+                if not outcome.is_match:
+                    is_applicable = False
+                    break
         if is_applicable:
             memo[id(statement)] = how
         statements.append(
