@@ -7,7 +7,7 @@ secret; nothing is read from the environment or the clock.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from lakevault.identity._sigv4_canonical import (
@@ -35,9 +35,48 @@ DEFAULT_UNSIGNED_HEADERS = frozenset({"authorization", "expect", "user-agent", "
 #: The longest validity of a pre-signed request: seven days, as in AWS.
 MAX_EXPIRES_SECONDS = 7 * 24 * 3600
 
-_SIGNING_HEADERS = frozenset(
-    {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-signature"}
+_SIGNING_HEADERS = frozenset({"authorization", "x-amz-date", "x-amz-security-token"})
+_SIGNING_QUERY_PARAMETERS = frozenset(
+    {b"X-Amz-Algorithm", b"X-Amz-Credential", b"X-Amz-Signature", b"X-Amz-Security-Token"}
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Signer:
+    """What both forms need to sign: who signs, for which scope, under which rules."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None
+    amz_date: str
+    scope: CredentialScope
+    rules: SigningRules
+    sign_session_token: bool
+    unsigned_header_names: frozenset[str]
+
+    def sign(
+        self,
+        request: SigV4Request,
+        *,
+        query_pairs: list[tuple[bytes, bytes]],
+        headers: Iterable[tuple[str, str]],
+        payload_hash: str,
+    ) -> tuple[list[str], SignatureParts]:
+        """Sign ``request`` with these query pairs and headers; return the signed names too."""
+        headers = tuple(headers)
+        signed_headers = sorted({name.lower() for name, _ in headers} - self.unsigned_header_names)
+        parts = compute_signature(
+            request,
+            rules=self.rules,
+            query_pairs=query_pairs,
+            grouped_headers=group_headers(headers),
+            signed_headers=signed_headers,
+            payload_hash=payload_hash,
+            amz_date=self.amz_date,
+            scope=self.scope,
+            secret_access_key=self.secret_access_key,
+        )
+        return signed_headers, parts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,20 +93,20 @@ class SignedRequest:
         return self.parts.signature
 
 
-def _signed_header_names(
-    headers: Iterable[tuple[str, str]], unsigned_header_names: frozenset[str]
-) -> list[str]:
-    return sorted({name.lower() for name, _ in headers} - unsigned_header_names)
-
-
-def _check_unsigned(request: SigV4Request, form: SignatureForm) -> None:
+def _check_unsigned(request: SigV4Request) -> None:
     present = {name.lower() for name, _ in request.headers} & _SIGNING_HEADERS
-    query_names = {name.lower() for name, _ in parse_query(request.raw_query)}
-    if present or (form is SignatureForm.QUERY and query_names & {b"x-amz-signature"}):
+    present |= {
+        name.decode("utf-8", "replace")
+        for name, _ in parse_query(request.raw_query)
+        if name in _SIGNING_QUERY_PARAMETERS
+    }
+    if present:
         raise ValueError(
             "sign_request: the request already carries signature parts "
-            f"({', '.join(sorted(present)) or 'X-Amz-Signature'}); sign the unsigned request"
+            f"({', '.join(sorted(present))}); sign the unsigned request"
         )
+    if not request.header_values("host"):
+        raise ValueError("sign_request: the request has no Host header, which SigV4 signs")
 
 
 def sign_request(
@@ -103,46 +142,37 @@ def sign_request(
     accept. lakevault's verifier refuses such requests (an unsigned ``x-amz-*`` header, or a
     query parameter the signature does not cover), so use it only to talk to those services.
 
-    Raises ``ValueError`` for a request that is already signed, an out-of-range
-    ``expires_seconds``, ``unsigned_payload`` outside S3 rules, or a naive ``now``.
+    Raises ``ValueError`` for a request that is already signed or has no ``Host`` header, an
+    out-of-range ``expires_seconds``, ``unsigned_payload`` outside S3 rules, or a naive ``now``.
     """
     rules = rules_for_service(service) if rules is None else rules
-    _check_unsigned(request, form)
+    _check_unsigned(request)
     if unsigned_payload and not rules.is_payload_hash_in_header:
         raise ValueError("unsigned_payload is only allowed under S3 signing rules")
     amz_date = format_amz_date(now)
-    scope = CredentialScope(date=amz_date[:8], region=region, service=service)
+    signer = _Signer(
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+        session_token=session_token,
+        amz_date=amz_date,
+        scope=CredentialScope(date=amz_date[:8], region=region, service=service),
+        rules=rules,
+        sign_session_token=sign_session_token,
+        unsigned_header_names=unsigned_header_names,
+    )
     if form is SignatureForm.HEADER:
         return _sign_header_form(
             request,
-            access_key_id=access_key_id,
-            secret_access_key=secret_access_key,
-            session_token=session_token,
-            amz_date=amz_date,
-            scope=scope,
-            rules=rules,
+            signer,
             add_content_sha256_header=add_content_sha256_header,
             unsigned_payload=unsigned_payload,
-            sign_session_token=sign_session_token,
-            unsigned_header_names=unsigned_header_names,
         )
     if not 1 <= expires_seconds <= MAX_EXPIRES_SECONDS:
         raise ValueError(
             f"expires_seconds must be between 1 and {MAX_EXPIRES_SECONDS} (7 days); "
             f"got {expires_seconds}"
         )
-    return _sign_query_form(
-        request,
-        access_key_id=access_key_id,
-        secret_access_key=secret_access_key,
-        session_token=session_token,
-        amz_date=amz_date,
-        scope=scope,
-        rules=rules,
-        expires_seconds=expires_seconds,
-        sign_session_token=sign_session_token,
-        unsigned_header_names=unsigned_header_names,
-    )
+    return _sign_query_form(request, signer, expires_seconds=expires_seconds)
 
 
 def _payload_hash(request: SigV4Request, rules: SigningRules, *, unsigned_payload: bool) -> str:
@@ -156,106 +186,66 @@ def _payload_hash(request: SigV4Request, rules: SigningRules, *, unsigned_payloa
 
 def _sign_header_form(
     request: SigV4Request,
+    signer: _Signer,
     *,
-    access_key_id: str,
-    secret_access_key: str,
-    session_token: str | None,
-    amz_date: str,
-    scope: CredentialScope,
-    rules: SigningRules,
     add_content_sha256_header: bool,
     unsigned_payload: bool,
-    sign_session_token: bool,
-    unsigned_header_names: frozenset[str],
 ) -> SignedRequest:
-    payload_hash = _payload_hash(request, rules, unsigned_payload=unsigned_payload)
-    token_header = [("X-Amz-Security-Token", session_token)] if session_token is not None else []
-    added = [("X-Amz-Date", amz_date)]
+    payload_hash = _payload_hash(request, signer.rules, unsigned_payload=unsigned_payload)
+    token = signer.session_token
+    token_header = [("X-Amz-Security-Token", token)] if token is not None else []
+    added = [("X-Amz-Date", signer.amz_date)]
     has_content_header = bool(request.header_values(CONTENT_SHA256_HEADER))
-    if (rules.is_payload_hash_in_header or add_content_sha256_header) and not has_content_header:
+    wants_content_header = signer.rules.is_payload_hash_in_header or add_content_sha256_header
+    if wants_content_header and not has_content_header:
         added.append((CONTENT_SHA256_HEADER, payload_hash))
-    to_sign = [*request.headers, *(token_header if sign_session_token else []), *added]
-    signed_headers = _signed_header_names(to_sign, unsigned_header_names)
-    parts = compute_signature(
+    signed_headers, parts = signer.sign(
         request,
-        rules=rules,
         query_pairs=parse_query(request.raw_query),
-        grouped_headers=group_headers(to_sign),
-        signed_headers=signed_headers,
+        headers=[*request.headers, *(token_header if signer.sign_session_token else []), *added],
         payload_hash=payload_hash,
-        amz_date=amz_date,
-        scope=scope,
-        secret_access_key=secret_access_key,
     )
     authorization = (
-        f"{ALGORITHM} Credential={access_key_id}/{scope}, "
+        f"{ALGORITHM} Credential={signer.access_key_id}/{signer.scope}, "
         f"SignedHeaders={';'.join(signed_headers)}, Signature={parts.signature}"
     )
     headers = (*request.headers, *token_header, *added, ("Authorization", authorization))
-    signed = SigV4Request(
-        method=request.method,
-        raw_path=request.raw_path,
-        raw_query=request.raw_query,
-        headers=headers,
-        body=request.body,
-        payload_sha256=request.payload_sha256,
+    return SignedRequest(
+        request=replace(request, headers=headers), form=SignatureForm.HEADER, parts=parts
     )
-    return SignedRequest(request=signed, form=SignatureForm.HEADER, parts=parts)
 
 
 def _sign_query_form(
-    request: SigV4Request,
-    *,
-    access_key_id: str,
-    secret_access_key: str,
-    session_token: str | None,
-    amz_date: str,
-    scope: CredentialScope,
-    rules: SigningRules,
-    expires_seconds: int,
-    sign_session_token: bool,
-    unsigned_header_names: frozenset[str],
+    request: SigV4Request, signer: _Signer, *, expires_seconds: int
 ) -> SignedRequest:
-    payload_hash = _payload_hash(request, rules, unsigned_payload=rules.is_payload_hash_in_header)
-    signed_headers = _signed_header_names(request.headers, unsigned_header_names)
+    payload_hash = _payload_hash(
+        request, signer.rules, unsigned_payload=signer.rules.is_payload_hash_in_header
+    )
+    signed_header_names = sorted(
+        {name.lower() for name, _ in request.headers} - signer.unsigned_header_names
+    )
     parameters = [
         ("X-Amz-Algorithm", ALGORITHM),
-        ("X-Amz-Credential", f"{access_key_id}/{scope}"),
-        ("X-Amz-Date", amz_date),
-        ("X-Amz-SignedHeaders", ";".join(signed_headers)),
+        ("X-Amz-Credential", f"{signer.access_key_id}/{signer.scope}"),
+        ("X-Amz-Date", signer.amz_date),
+        ("X-Amz-SignedHeaders", ";".join(signed_header_names)),
         ("X-Amz-Expires", str(expires_seconds)),
     ]
-    token_parameter = [("X-Amz-Security-Token", session_token)] if session_token is not None else []
-    signed_parameters = [*parameters, *(token_parameter if sign_session_token else [])]
-    query_pairs = parse_query(request.raw_query) + [
-        (name.encode("utf-8"), value.encode("utf-8")) for name, value in signed_parameters
-    ]
-    parts = compute_signature(
+    token = signer.session_token
+    token_parameter = [("X-Amz-Security-Token", token)] if token is not None else []
+    signed_parameters = [*parameters, *(token_parameter if signer.sign_session_token else [])]
+    _, parts = signer.sign(
         request,
-        rules=rules,
-        query_pairs=query_pairs,
-        grouped_headers=group_headers(request.headers),
-        signed_headers=signed_headers,
+        query_pairs=parse_query(request.raw_query)
+        + [(name.encode("utf-8"), value.encode("utf-8")) for name, value in signed_parameters],
+        headers=request.headers,
         payload_hash=payload_hash,
-        amz_date=amz_date,
-        scope=scope,
-        secret_access_key=secret_access_key,
     )
     appended = "&".join(
         f"{name}={uri_encode(value)}"
-        for name, value in [
-            *parameters,
-            *token_parameter,
-            ("X-Amz-Signature", parts.signature),
-        ]
+        for name, value in [*parameters, *token_parameter, ("X-Amz-Signature", parts.signature)]
     )
     raw_query = f"{request.raw_query}&{appended}" if request.raw_query else appended
-    signed = SigV4Request(
-        method=request.method,
-        raw_path=request.raw_path,
-        raw_query=raw_query,
-        headers=request.headers,
-        body=request.body,
-        payload_sha256=request.payload_sha256,
+    return SignedRequest(
+        request=replace(request, raw_query=raw_query), form=SignatureForm.QUERY, parts=parts
     )
-    return SignedRequest(request=signed, form=SignatureForm.QUERY, parts=parts)
