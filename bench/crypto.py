@@ -1,0 +1,236 @@
+"""Benchmark of the encrypted object format: ``python -m bench crypto [--size-mib N] [--rounds R]``.
+
+Two comparisons, each against an anchor measured in the same run on the same machine:
+
+(a) Streaming a file through ``kms.encrypt_stream`` and ``kms.decrypt_stream`` against a plain
+    streaming copy of the same file (``readinto`` a 1 MiB buffer, ``write`` it, one thread, no
+    fsync). The source is a fresh file of ``--size-mib`` MiB (default 1024) in a temporary
+    directory; every run writes a new output file. Target: at least 0.8 x the copy.
+(b) Encrypting 16 KiB chunks in memory on one core — ``encrypt_stream`` from an in-memory reader
+    to a sink that discards — against ``openssl speed -evp aes-256-gcm -bytes 16384`` (run as a
+    subprocess with an argv list; skipped with a message when ``openssl`` is absent).
+    Target: at least 0.7 x openssl.
+
+The machines are shared and noisy, so each figure is the best of ``--rounds`` runs (the median
+is printed beside it), and the runs of (a) are interleaved so that drift hits all three alike.
+The temporary directory is removed at the end, also on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakevault import kms
+from lakevault.core import SystemRandom
+
+MIB = 1024 * 1024
+COPY_BUFFER_BYTES = MIB
+STREAM_TARGET = 0.8
+OPENSSL_TARGET = 0.7
+_OPENSSL_LINE = re.compile(r"^aes-256-gcm\s+([0-9.]+)k\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Figure:
+    """Throughputs of one measured operation over several rounds, in bytes per second."""
+
+    name: str
+    rates: tuple[float, ...]
+
+    @property
+    def best(self) -> float:
+        return max(self.rates)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rates)
+
+
+def _gb(rate: float) -> str:
+    return f"{rate / 1e9:6.2f} GB/s"
+
+
+def _make_source(path: Path, size: int) -> None:
+    pattern = os.urandom(MIB)
+    with path.open("wb") as file:
+        for start in range(0, size, MIB):
+            file.write(pattern[: min(MIB, size - start)])
+
+
+def _plain_copy(source: Path, target: Path) -> None:
+    buffer = bytearray(COPY_BUFFER_BYTES)
+    view = memoryview(buffer)
+    with source.open("rb", buffering=0) as reader, target.open("wb", buffering=0) as writer:
+        while count := reader.readinto(buffer):
+            writer.write(view[:count])
+
+
+def _time(operation: Callable[[], object], size: int) -> float:
+    started = time.perf_counter()
+    operation()
+    return size / (time.perf_counter() - started)
+
+
+class _MemoryReader:
+    """Yields ``size`` bytes from a 1 MiB pattern: no file, one memcpy per block."""
+
+    def __init__(self, pattern: bytes, size: int) -> None:
+        self._pattern = memoryview(pattern)
+        self._remaining = size
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        count = min(len(buffer), len(self._pattern), self._remaining)
+        buffer[:count] = self._pattern[:count]
+        self._remaining -= count
+        return count
+
+
+class _Discard:
+    def write(self, data: memoryview, /) -> int:
+        return len(data)
+
+
+def _stream_figures(directory: Path, size: int, rounds: int) -> tuple[Figure, Figure, Figure]:
+    source = directory / "source.bin"
+    _make_source(source, size)
+    context = kms.EncryptionContext.for_object(
+        tenant="123456789012", bucket="bench", key="source.bin", version_id="1"
+    )
+    header = kms.ObjectHeader.create(
+        key_id="bench-key", key_version=1, wrapped_data_key=bytes(60), encryption_context=context
+    )
+    data_key = kms.PlaintextDataKey.generate(SystemRandom())
+    encrypted = directory / "encrypted.bin"
+    rates: dict[str, list[float]] = {"copy": [], "encrypt": [], "decrypt": []}
+
+    def copy() -> None:
+        target = directory / "copy.bin"
+        target.unlink(missing_ok=True)
+        _plain_copy(source, target)
+
+    def encrypt() -> None:
+        encrypted.unlink(missing_ok=True)
+        with source.open("rb", buffering=0) as reader, encrypted.open("wb", buffering=0) as out:
+            kms.encrypt_stream(reader, out, data_key=data_key, header=header)
+
+    def decrypt() -> None:
+        target = directory / "decrypted.bin"
+        target.unlink(missing_ok=True)
+        with encrypted.open("rb", buffering=0) as reader, target.open("wb", buffering=0) as out:
+            stored_header = kms.read_object_header(reader)
+            kms.decrypt_stream(
+                reader, out, data_key=data_key, header=stored_header, encryption_context=context
+            )
+
+    encrypt()  # warm the page cache and the code paths once
+    for _ in range(rounds):
+        for name, operation in (("copy", copy), ("encrypt", encrypt), ("decrypt", decrypt)):
+            rates[name].append(_time(operation, size))
+    if (directory / "decrypted.bin").read_bytes()[:MIB] != source.read_bytes()[:MIB]:
+        raise SystemExit("decrypt_stream did not give back the source file")
+    return (
+        Figure(name="plain streaming copy", rates=tuple(rates["copy"])),
+        Figure(name="kms.encrypt_stream file->file", rates=tuple(rates["encrypt"])),
+        Figure(name="kms.decrypt_stream file->file", rates=tuple(rates["decrypt"])),
+    )
+
+
+def _memory_figure(size: int, rounds: int) -> Figure:
+    pattern = os.urandom(MIB)
+    context = kms.EncryptionContext.from_mapping({"bench": "memory"})
+    header = kms.ObjectHeader.create(
+        key_id="bench-key", key_version=1, wrapped_data_key=bytes(60), encryption_context=context
+    )
+    data_key = kms.PlaintextDataKey.generate(SystemRandom())
+    rates = [
+        _time(
+            lambda: kms.encrypt_stream(
+                _MemoryReader(pattern, size), _Discard(), data_key=data_key, header=header
+            ),
+            size,
+        )
+        for _ in range(rounds)
+    ]
+    return Figure(name="kms.encrypt_stream in memory, 16 KiB chunks", rates=tuple(rates))
+
+
+def openssl_speed(seconds: int) -> float | None:
+    """Bytes per second of ``openssl speed -evp aes-256-gcm -bytes 16384``; None if absent."""
+    executable = shutil.which("openssl")
+    if executable is None:
+        return None
+    argv = [executable, "speed", "-evp", "aes-256-gcm", "-bytes", "16384"]
+    argv += ["-seconds", str(seconds)]
+    result = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=120)
+    match = _OPENSSL_LINE.search(result.stdout)
+    if match is None:
+        raise SystemExit(
+            f"could not find the AES-256-GCM line in openssl's output:\n{result.stdout}"
+        )
+    return float(match.group(1)) * 1000
+
+
+def _row(figure: Figure, anchor: float | None, target: float | None) -> str:
+    ratio = f"{figure.best / anchor:5.2f}x" if anchor else "     "
+    verdict = ""
+    if anchor and target is not None:
+        verdict = f">= {target:.1f}x  {'PASS' if figure.best / anchor >= target else 'FAIL'}"
+    return (
+        f"  {figure.name:<44} best {_gb(figure.best)}  median {_gb(figure.median)}  "
+        f"{ratio}  {verdict}"
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench crypto", description=__doc__)
+    parser.add_argument("--size-mib", type=int, default=1024, help="file size (default 1024)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per figure (default 3)")
+    parser.add_argument("--memory-mib", type=int, default=2048, help="in-memory bytes per run")
+    parser.add_argument("--openssl-seconds", type=int, default=3)
+    parser.add_argument("--directory", type=Path, default=None, help="where the temp dir goes")
+    options = parser.parse_args(argv)
+    size = options.size_mib * MIB
+
+    print(f"lakevault object encryption, {os.cpu_count()} CPUs, best of {options.rounds} runs")
+    print(f"(a) streaming a {options.size_mib} MiB file (page cache, no fsync)")
+    directory = Path(tempfile.mkdtemp(prefix="lakevault-bench-crypto-", dir=options.directory))
+    try:
+        copy, encrypt, decrypt = _stream_figures(directory, size, options.rounds)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    print(_row(copy, None, None) + "(anchor)")
+    print(_row(encrypt, copy.best, STREAM_TARGET))
+    print(_row(decrypt, copy.best, STREAM_TARGET))
+
+    print("(b) encrypting 16 KiB chunks in memory on one core")
+    memory = _memory_figure(options.memory_mib * MIB, options.rounds)
+    openssl = openssl_speed(options.openssl_seconds)
+    passed = [
+        encrypt.best / copy.best >= STREAM_TARGET,
+        decrypt.best / copy.best >= STREAM_TARGET,
+    ]
+    if openssl is None:
+        print("  openssl not found on PATH: the comparison with 'openssl speed' is skipped")
+        print(_row(memory, None, None))
+    else:
+        print(f"  {'openssl speed -evp aes-256-gcm -bytes 16384':<44} {_gb(openssl)}  (anchor)")
+        print(_row(memory, openssl, OPENSSL_TARGET))
+        passed.append(memory.best / openssl >= OPENSSL_TARGET)
+    print("all targets met" if all(passed) else "SOME TARGETS MISSED")
+    return 0 if all(passed) else 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
