@@ -44,10 +44,12 @@ _EPOCH = re.compile(r"[+-]?[0-9]+")
 _OPS = ConditionOperator
 
 
+@lru_cache(maxsize=4096)
 def _parse_number(text: str) -> float | None:
     return float(text) if _NUMBER.fullmatch(text.strip()) else None
 
 
+@lru_cache(maxsize=4096)
 def _parse_date(text: str) -> float | None:
     """Seconds since the epoch for an ISO 8601 date/time or an epoch number; ``None`` if invalid."""
     if _EPOCH.fullmatch(text):
@@ -309,9 +311,12 @@ class CompiledCondition:
             return self.is_negated
         if policy_values is None:
             policy_values = self._resolve(context)
+        if len(values) == 1:
+            # One request value: every set qualifier reduces to testing it.
+            return self._matches_one(values[0], policy_values)
         if condition.qualifier is SetQualifier.FOR_ALL_VALUES:
             return all(self._matches_one(value, policy_values) for value in values)
-        if condition.qualifier is SetQualifier.FOR_ANY_VALUE or len(values) == 1:
+        if condition.qualifier is SetQualifier.FOR_ANY_VALUE:
             return any(self._matches_one(value, policy_values) for value in values)
         if self.is_negated:
             return all(self._matches_one(value, policy_values) for value in values)

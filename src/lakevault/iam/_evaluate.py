@@ -175,15 +175,16 @@ class _Run:
         self.request = request
         self.candidates = compiled.candidates(request.action)
         self.has_boundary = compiled.has_boundary
-        self.is_guardrail_exempt = request.principal.kind in _GUARDRAIL_EXEMPT
+        kind = request.principal.kind
+        self.is_guardrail_exempt = kind is PrincipalKind.ANONYMOUS or kind is PrincipalKind.SERVICE
         #: Filled by an explanation, which has looked at every candidate already.
-        self.memo: dict[int, PrincipalMatch] = {}
+        self.memo: dict[CompiledStatement, PrincipalMatch] = {}
 
     def match(self, statement: CompiledStatement) -> PrincipalMatch:
         """How the statement applies: ``NONE`` unless principal, resource and conditions match."""
         memo = self.memo
         if memo:
-            return memo[id(statement)]
+            return memo[statement]
         if statement.is_guardrail and self.is_guardrail_exempt:
             return PrincipalMatch.NONE
         if statement.principals is None and not statement.needs_principal:
@@ -308,9 +309,9 @@ def _detail(run: _Run) -> tuple[tuple[StatementExplanation, ...], tuple[Statemen
     principal = request.principal
     statements = []
     elsewhere: list[StatementRef] = []
-    memo: dict[int, PrincipalMatch] = {}
+    memo: dict[CompiledStatement, PrincipalMatch] = {}
     for statement in run.candidates.ordered:
-        memo[id(statement)] = PrincipalMatch.NONE
+        memo[statement] = PrincipalMatch.NONE
         if not statement.matches_resource(request):
             # About another resource: named, not detailed (it could not apply whatever else).
             elsewhere.append(statement.ref)
@@ -333,7 +334,7 @@ def _detail(run: _Run) -> tuple[tuple[StatementExplanation, ...], tuple[Statemen
                     is_applicable = False
                     break
         if is_applicable:
-            memo[id(statement)] = how
+            memo[statement] = how
         statements.append(
             StatementExplanation(
                 statement=statement.ref,
