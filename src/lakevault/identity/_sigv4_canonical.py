@@ -32,6 +32,8 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 CONTENT_SHA256_HEADER = "x-amz-content-sha256"
 SIGNING_KEY_CACHE_SIZE = 1024
+#: The longest validity of a pre-signed request: seven days, as in AWS.
+MAX_EXPIRES_SECONDS = 7 * 24 * 3600
 
 #: Services that follow S3's rules; every other service follows the general SigV4 rules.
 S3_SERVICES = frozenset({"s3", "s3-object-lambda", "s3express"})

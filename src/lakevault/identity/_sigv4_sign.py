@@ -13,6 +13,7 @@ from datetime import datetime
 from lakevault.identity._sigv4_canonical import (
     ALGORITHM,
     CONTENT_SHA256_HEADER,
+    MAX_EXPIRES_SECONDS,
     UNSIGNED_PAYLOAD,
     CredentialScope,
     SignatureForm,
@@ -31,9 +32,6 @@ from lakevault.identity._sigv4_canonical import (
 #: Headers a signer leaves out by default, because proxies and clients change them in flight
 #: (the same choice as botocore) or because they carry the signature itself.
 DEFAULT_UNSIGNED_HEADERS = frozenset({"authorization", "expect", "user-agent", "x-amzn-trace-id"})
-
-#: The longest validity of a pre-signed request: seven days, as in AWS.
-MAX_EXPIRES_SECONDS = 7 * 24 * 3600
 
 _SIGNING_HEADERS = frozenset({"authorization", "x-amz-date", "x-amz-security-token"})
 _SIGNING_QUERY_PARAMETERS = frozenset(

@@ -452,6 +452,13 @@ def test_a_naive_now_is_a_caller_bug() -> None:
         verify(signed(), now=NOW.replace(tzinfo=None))
 
 
+def test_a_streamed_body_without_its_hash_is_a_caller_bug() -> None:
+    request = replace(signed(unsigned("PUT", "/datasets/sales", b"rows")), body=None)
+    with pytest.raises(ValueError, match="payload_sha256"):
+        verify(request)
+    verify(replace(request, payload_sha256=hashlib.sha256(b"rows").hexdigest()))
+
+
 def test_a_negative_skew_is_a_caller_bug() -> None:
     with pytest.raises(ValueError, match="max_skew_seconds"):
         verify(signed(), max_skew_seconds=-1)
