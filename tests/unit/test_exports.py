@@ -53,6 +53,7 @@ EXPORTS = {
         "Proof",
         "ProofVerifier",
         "Request",
+        "event_source",
     ],
     "lakevault.identity": [
         "ADMINISTRATOR_POLICY_DOCUMENT",
@@ -173,6 +174,14 @@ EXPORTS = {
     "lakevault.runtime": ["InitResult", "Platform", "initialise", "prepare_home", "require_home"],
     "lakevault.api": ["create_app"],
     "lakevault.cli": ["app", "main"],
+    "lakevault.directory": [
+        "CallContext",
+        "Directory",
+        "DirectoryCore",
+        "NewTenant",
+        "organization_arn",
+        "tenant_arn",
+    ],
 }
 
 

@@ -28,6 +28,7 @@ LAYER = {
     "secrets": 6,
     "catalog": 6,
     "pipelines": 6,
+    "directory": 6,
     "sandbox": 6,
     "runtime": 7,
     "api": 8,

@@ -15,6 +15,10 @@ import lakevault
 from lakevault.api._errors import install_error_handlers
 from lakevault.api._health import health_router
 from lakevault.api._request_id import RequestIdMiddleware
+from lakevault.api._routes_policies import attachments_router, policies_router
+from lakevault.api._routes_principals import principals_router, roles_router
+from lakevault.api._routes_tenants import tenants_router
+from lakevault.api._sessions import sessions_router
 from lakevault.runtime import Platform
 
 
@@ -37,5 +41,14 @@ def create_app(platform: Platform) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health_router(platform))
+    app.include_router(sessions_router(platform))
+    for router in (
+        tenants_router,
+        principals_router,
+        roles_router,
+        policies_router,
+        attachments_router,
+    ):
+        app.include_router(router(platform))
     app.add_middleware(RequestIdMiddleware, random=platform.random)
     return app

@@ -10,6 +10,7 @@ from lakevault.gate._gate import (
     PolicyEngine,
     PolicySource,
     ProofVerifier,
+    event_source,
 )
 from lakevault.gate._proof import Proof
 from lakevault.gate._request import GATE_CONTEXT_KEYS, ContextValue, Request
@@ -24,4 +25,5 @@ __all__ = [
     "Proof",
     "ProofVerifier",
     "Request",
+    "event_source",
 ]

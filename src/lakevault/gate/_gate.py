@@ -35,6 +35,12 @@ from lakevault.identity import Principal, PrincipalPolicies
 _AWS_SERVICES = frozenset({"s3", "kms", "iam", "sts", "secretsmanager", "organizations"})
 
 
+def event_source(action: str) -> str:
+    """The CloudTrail ``eventSource`` of an action such as ``s3:GetObject``."""
+    service = action.partition(":")[0]
+    return f"{service}.amazonaws.com" if service in _AWS_SERVICES else "lakevault.local"
+
+
 class PolicySource(Protocol):
     """Finds the identity policies, boundary and guardrails of a principal."""
 
@@ -207,7 +213,7 @@ class Gate:
         message: str,
     ) -> None:
         principal = request.principal
-        service, _, name = request.action.partition(":")
+        name = request.action.partition(":")[2]
         resource_account = request.resource_account or principal.account_id
         recipients = [resource_account]
         if principal.account_id and principal.account_id != resource_account:
@@ -216,13 +222,13 @@ class Gate:
         for recipient in recipients:
             self._audit.append(
                 AuditEvent(
-                    event_id=event_id if recipient == recipients[0] else f"{event_id}-{recipient}",
+                    # A cross-account decision is recorded in both accounts' logs; like
+                    # CloudTrail, each copy has its own id and both share the first one.
+                    event_id=event_id
+                    if recipient == recipients[0]
+                    else new_request_id(self._random),
                     event_time=self._clock.now(),
-                    event_source=(
-                        f"{service}.amazonaws.com"
-                        if service in _AWS_SERVICES
-                        else "lakevault.local"
-                    ),
+                    event_source=event_source(request.action),
                     event_name=name,
                     region=self._region,
                     source_ip_address=request.source_ip,
@@ -246,6 +252,7 @@ class Gate:
                     request_parameters=request.request_parameters,
                     error_code=None if allowed else AccessDenied.code,
                     error_message=None if allowed else message,
+                    additional={"sharedEventID": event_id} if len(recipients) > 1 else {},
                     decision=DecisionRecord(
                         effect=evaluation.decision.value,
                         statements=tuple(

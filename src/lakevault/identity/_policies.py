@@ -6,7 +6,9 @@ force), like AWS. Every document is validated for the role it will play before i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -51,7 +53,7 @@ def create_policy(
     *,
     account_id: str,
     name: str,
-    document: str | dict[str, object],
+    document: str | Mapping[str, Any],
     path: str = "/",
     description: str = "",
     now: datetime,
@@ -118,7 +120,7 @@ def _version_info(row: models.PolicyVersion, policy: models.Policy) -> PolicyVer
 def create_policy_version(
     session: Session,
     arn: str,
-    document: str | dict[str, object],
+    document: str | Mapping[str, Any],
     *,
     set_as_default: bool,
     now: datetime,
@@ -318,7 +320,7 @@ def put_inline_policy(
     principal_name: str,
     *,
     policy_name: str,
-    document: str | dict[str, object],
+    document: str | Mapping[str, Any],
     now: datetime,
 ) -> None:
     check_name(EntityKind.POLICY, policy_name, parameter="policyName")

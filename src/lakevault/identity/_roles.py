@@ -6,7 +6,9 @@ name a ``Principal``), so a role can never hold a trust document the engine woul
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import func, select
@@ -47,18 +49,18 @@ def role_row(session: Session, account_id: str, name: str) -> models.Role:
     return row
 
 
-def normalise_document(document: str | dict[str, object], kind: iam.PolicyKind) -> str:
+def normalise_document(document: str | Mapping[str, Any], kind: iam.PolicyKind) -> str:
     """Validate a policy document for ``kind``; return it as the JSON text that is stored.
 
     Text is kept as given (AWS returns documents as they were written); a mapping is
     serialised. Raises ``MalformedPolicyDocument`` with the JSON path of the first problem.
     """
-    text = document if isinstance(document, str) else orjson.dumps(document).decode("utf-8")
+    text = document if isinstance(document, str) else orjson.dumps(dict(document)).decode("utf-8")
     iam.parse_policy(text, kind=kind)
     return text
 
 
-def normalise_trust_policy(document: str | dict[str, object]) -> str:
+def normalise_trust_policy(document: str | Mapping[str, Any]) -> str:
     """A trust policy is a resource policy whose every statement names who may assume the role
     (AWS refuses one without ``Principal`` with "Missing required field Principal")."""
     text = normalise_document(document, iam.PolicyKind.RESOURCE)
@@ -75,7 +77,7 @@ def create_role(
     *,
     account_id: str,
     name: str,
-    trust_policy: str | dict[str, object],
+    trust_policy: str | Mapping[str, Any],
     path: str = "/",
     description: str = "",
     max_session_duration_seconds: int = 3600,
@@ -129,7 +131,7 @@ def list_roles(session: Session, account_id: str) -> list[RoleInfo]:
 
 
 def update_trust_policy(
-    session: Session, account_id: str, name: str, trust_policy: str | dict[str, object]
+    session: Session, account_id: str, name: str, trust_policy: str | Mapping[str, Any]
 ) -> RoleInfo:
     row = role_row(session, account_id, name)
     row.trust_policy = normalise_trust_policy(trust_policy)

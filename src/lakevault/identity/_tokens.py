@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import base64
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -121,11 +123,15 @@ def _serialise(keys: list[ECKey]) -> bytes:
 
 
 class TokenService:
-    """Issues and verifies access tokens for principals."""
+    """Issues and verifies access tokens for principals.
+
+    The signing keys are read on first use (``keys`` is a loader), so building the service
+    touches no file; ``lakevault init`` creates the key file ahead of the first request.
+    """
 
     def __init__(
         self,
-        keys: SigningKeys,
+        keys: Callable[[], SigningKeys],
         *,
         clock: Clock,
         random: RandomSource,
@@ -137,7 +143,9 @@ class TokenService:
                 f"token lifetime must be {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS} seconds; got "
                 f"{ttl_seconds}"
             )
-        self._keys = keys
+        self._load_keys = keys
+        self._loaded: SigningKeys | None = None
+        self._lock = threading.Lock()
         self._clock = clock
         self._random = random
         self._issuer = issuer
@@ -145,7 +153,11 @@ class TokenService:
 
     @property
     def keys(self) -> SigningKeys:
-        return self._keys
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = self._load_keys()
+        return self._loaded
 
     def issue(self, principal: Principal) -> IssuedToken:
         now = self._clock.now()
@@ -164,7 +176,7 @@ class TokenService:
             "lakevault:account": principal.account_id,
             "username": principal.username or "",
         }
-        key = self._keys.signing_key
+        key = self.keys.signing_key
         token = jwt.encode({"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}, claims, key)
         return IssuedToken(token=token, expires_at=expires, token_id=token_id)
 
@@ -172,7 +184,7 @@ class TokenService:
         """Check signature, algorithm, issuer, audience and times; return the claims."""
         invalid = AccessDenied("the access token is not valid; sign in again", code="InvalidToken")
         try:
-            decoded = jwt.decode(token, self._keys.key_set, algorithms=[ALGORITHM])
+            decoded = jwt.decode(token, self.keys.key_set, algorithms=[ALGORITHM])
         except (JoseError, ValueError, TypeError) as exc:
             raise invalid from exc
         if decoded.header.get("alg") != ALGORITHM or "kid" not in decoded.header:

@@ -192,6 +192,10 @@ def test_cross_account_decisions_are_recorded_in_both_accounts() -> None:
     gate, audit = make_gate()
     gate.authorize(read_request(resource_account="210987654321"))
     assert [e.recipient_account_id for e in audit.events] == ["210987654321", ACCOUNT]
+    first, second = audit.events
+    assert first.event_id != second.event_id
+    assert first.additional["sharedEventID"] == second.additional["sharedEventID"] == first.event_id
+    assert len(second.event_id) == 36
 
 
 def test_anonymous_caller_has_no_identity_policies() -> None:

@@ -1,0 +1,132 @@
+"""The directory: the IAM and tenant management API as a domain service.
+
+Every operation is one AWS-named action (``iam:CreateUser``, ``lakevault:CreateTenant``...) on
+one resource ARN. It asks the gate (which records the decision), then changes the metadata store
+and records the change (with its non-secret response elements) in the same transaction as the
+change itself: the change exists if and only if its audit event does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from lakevault.audit import AuditEvent, EventResource, UserIdentity, append_in
+from lakevault.core import PLATFORM_ACCOUNT_ID, Clock, RandomSource, new_request_id
+from lakevault.db import Database
+from lakevault.directory._context import CallContext
+from lakevault.gate import Gate, Request, event_source
+
+T = TypeVar("T")
+
+
+def tenant_arn(account_id: str) -> str:
+    return f"arn:aws:lakevault::{PLATFORM_ACCOUNT_ID}:tenant/{account_id}"
+
+
+def organization_arn(organization_id: str) -> str:
+    return f"arn:aws:lakevault::{PLATFORM_ACCOUNT_ID}:organization/{organization_id}"
+
+
+class DirectoryCore:
+    """Authorise through the gate, act in a transaction, record the change."""
+
+    def __init__(
+        self, *, database: Database, gate: Gate, clock: Clock, random: RandomSource, region: str
+    ) -> None:
+        self.database = database
+        self.gate = gate
+        self.clock = clock
+        self.random = random
+        self.region = region
+
+    def perform(
+        self,
+        call: CallContext,
+        *,
+        action: str,
+        resource: str,
+        resource_account: str,
+        resource_type: str,
+        operation: Callable[[Session], T],
+        read_only: bool,
+        parameters: Mapping[str, Any] | None = None,
+        response: Callable[[T], Mapping[str, Any]] | None = None,
+    ) -> T:
+        """Run ``operation`` if the gate allows ``action`` on ``resource`` for the caller.
+
+        Raises ``AccessDenied`` (nothing runs) or whatever the operation raises (nothing is
+        committed, and no change event is recorded).
+        """
+        self.gate.require(
+            Request(
+                principal=call.principal,
+                action=action,
+                resource=resource,
+                resource_account=resource_account,
+                resource_type=resource_type,
+                request_id=call.request_id,
+                source_ip=call.source_ip,
+                user_agent=call.user_agent,
+                secure_transport=call.secure_transport,
+                read_only=read_only,
+                request_parameters=parameters,
+            )
+        )
+        if read_only:
+            with self.database.read_session() as session:
+                return operation(session)
+        with self.database.session() as session:
+            result = operation(session)
+            append_in(
+                session,
+                self._change_event(
+                    call,
+                    action=action,
+                    resource=resource,
+                    resource_account=resource_account,
+                    resource_type=resource_type,
+                    parameters=parameters,
+                    elements=response(result) if response is not None else None,
+                ),
+            )
+            return result
+
+    def _change_event(
+        self,
+        call: CallContext,
+        *,
+        action: str,
+        resource: str,
+        resource_account: str,
+        resource_type: str,
+        parameters: Mapping[str, Any] | None,
+        elements: Mapping[str, Any] | None,
+    ) -> AuditEvent:
+        principal = call.principal
+        return AuditEvent(
+            event_id=new_request_id(self.random),
+            event_time=self.clock.now(),
+            event_source=event_source(action),
+            event_name=action.partition(":")[2],
+            region=self.region,
+            source_ip_address=call.source_ip,
+            user_agent=call.user_agent,
+            user_identity=UserIdentity(
+                type=principal.identity_type,
+                principal_id=principal.principal_id,
+                arn=principal.arn,
+                account_id=principal.account_id,
+            ),
+            request_id=call.request_id,
+            read_only=False,
+            recipient_account_id=resource_account,
+            resources=(
+                EventResource(arn=resource, account_id=resource_account, type=resource_type),
+            ),
+            request_parameters=parameters,
+            response_elements=elements,
+            additional={"stateChange": True},
+        )
