@@ -310,12 +310,6 @@ class CompiledStatement:
         )
         return listed != self.is_not_action
 
-    def matches_resource(self, request: EvaluationRequest) -> bool:
-        """Whether the resource is covered, honouring ``NotResource``; no element covers all."""
-        if self.resources is None:
-            return True
-        return self.resources.contains(request) != self.is_not_resource
-
     def principal_match(self, principal: Principal, *, has_boundary: bool) -> PrincipalMatch:
         """How the statement names the caller; ``DIRECT`` for kinds without principals.
 
@@ -333,11 +327,6 @@ class CompiledStatement:
         if not self.is_allow and has_boundary:
             return PrincipalMatch.DIRECT
         return PrincipalMatch.NONE if matcher.match(principal) else PrincipalMatch.DIRECT
-
-    def conditions_hold(self, request: EvaluationRequest) -> bool:
-        """Whether every condition holds (rule R6: conditions AND together)."""
-        context = request.normalized_context
-        return all(condition.evaluate(context) for condition in self.conditions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,7 @@ class PolicySet:
     guardrails: tuple[Policy, ...] = ()
     resource_guardrails: tuple[Policy, ...] = ()
     endpoints: tuple[Policy, ...] = ()
-    _compiled: object = field(default=None, compare=False, repr=False, hash=False)
+    _compiled: object = field(default=None, init=False, compare=False, repr=False, hash=False)
 
     def __post_init__(self) -> None:
         for name, kind in _FIELD_KINDS:
@@ -166,6 +166,9 @@ def _is_authoritative_resource(request: EvaluationRequest) -> bool:
     return action.startswith("kms:") and parts[2] == "kms" and parts[5].startswith("key/")
 
 
+_PRINCIPAL_TEXT = {how: how.name.lower() for how in PrincipalMatch}
+
+
 class _Run:
     """One evaluation: lazily finds the statements that apply, caching per statement."""
 
@@ -193,10 +196,16 @@ class _Run:
             how = statement.principal_match(self.request.principal, has_boundary=self.has_boundary)
             if how is PrincipalMatch.NONE:
                 return how
-        if not statement.matches_resource(self.request) or not statement.conditions_hold(
-            self.request
-        ):
+        request = self.request
+        # No resource element (a trust policy) covers everything; NotResource inverts the test.
+        resources = statement.resources
+        if resources is not None and resources.contains(request) is statement.is_not_resource:
             return PrincipalMatch.NONE
+        # Conditions AND together (rule R6).
+        context = request.normalized_context
+        for condition in statement.conditions:
+            if not condition.evaluate(context):
+                return PrincipalMatch.NONE
         return how
 
     def first_allow(self, statements: tuple[CompiledStatement, ...]) -> CompiledStatement | None:
@@ -312,7 +321,8 @@ def _detail(run: _Run) -> tuple[tuple[StatementExplanation, ...], tuple[Statemen
     memo: dict[CompiledStatement, PrincipalMatch] = {}
     for statement in run.candidates.ordered:
         memo[statement] = PrincipalMatch.NONE
-        if not statement.matches_resource(request):
+        resources = statement.resources
+        if resources is not None and resources.contains(request) is statement.is_not_resource:
             # About another resource: named, not detailed (it could not apply whatever else).
             elsewhere.append(statement.ref)
             continue
@@ -321,7 +331,7 @@ def _detail(run: _Run) -> tuple[tuple[StatementExplanation, ...], tuple[Statemen
             principal_text = "n/a"
         else:
             how = statement.principal_match(principal, has_boundary=run.has_boundary)
-            principal_text = how.name.lower()
+            principal_text = _PRINCIPAL_TEXT[how]
         conditions: tuple[ConditionOutcome, ...] = ()
         is_applicable = False
         # Conditions are only worth reporting where the principal matched too: elsewhere the

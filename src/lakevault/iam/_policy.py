@@ -191,7 +191,7 @@ class Policy:
     document_id: str = ""
     scope: str = ""
     statements: tuple[Statement, ...]
-    _compiled: object = field(default=None, compare=False, repr=False, hash=False)
+    _compiled: object = field(default=None, init=False, compare=False, repr=False, hash=False)
 
     @property
     def has_variables(self) -> bool:
