@@ -33,9 +33,9 @@ from lakevault.kms._primitives import (
 )
 from lakevault.kms._types import RangeReadable, Readable, Writable
 
-#: Chunks per read and per write: 1 MiB of plaintext; big enough to amortise a system call and
+#: Chunks per read and per write: 512 KiB of plaintext; big enough to amortise a system call and
 #: a thread hand-off, small enough that the working set stays in the L2 cache.
-BLOCK_CHUNKS = 64
+BLOCK_CHUNKS = 32
 #: Output blocks in flight between the calling thread and the writer thread.
 WRITE_BUFFERS = 3
 

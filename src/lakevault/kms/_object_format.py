@@ -50,7 +50,7 @@ def encrypt_stream(
 ) -> StreamTotals:
     """Encrypt everything ``reader`` yields into ``writer`` as one object: header first.
 
-    Memory stays constant (about 4 MiB) whatever the size. For objects over 1 MiB, ``writer``
+    Memory stays constant (about 2 MiB) whatever the size. For objects over 512 KiB, ``writer``
     is called from one helper thread (in order) while this thread reads and encrypts; it must
     not be used by anyone else meanwhile. ``random`` gives the 24-byte C2SP salt (defaults to
     the OS CSPRNG). ``header`` must name the key that wraps ``data_key``; nothing here can

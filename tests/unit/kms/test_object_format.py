@@ -29,6 +29,7 @@ from lakevault.kms import (
     read_object_header,
     read_object_header_at,
 )
+from lakevault.kms._chunk_stream import BLOCK_CHUNKS
 from lakevault.kms._errors import INTEGRITY_FAILURE_MESSAGE
 from tests.unit.kms.helpers import (
     CONTEXT,
@@ -43,7 +44,7 @@ from tests.unit.kms.helpers import (
 
 CHUNK = 16384
 SEALED_CHUNK = CHUNK + 16
-BLOCK = 64 * CHUNK
+BLOCK = BLOCK_CHUNKS * CHUNK
 HEADER_LENGTH = make_header().encoded_length
 CHUNKS_START = HEADER_LENGTH + 56
 
@@ -180,7 +181,7 @@ def test_truncated_to_whole_chunks_drops_the_final_chunk() -> None:
 
 def test_truncated_at_a_block_boundary() -> None:
     stored = encrypt_bytes(payload_text(BLOCK + CHUNK))
-    _fails(stored[: _chunk_slice(64).start], IntegrityFailure.INVALID_LENGTH)
+    _fails(stored[: _chunk_slice(BLOCK_CHUNKS).start], IntegrityFailure.INVALID_LENGTH)
 
 
 def test_truncated_inside_the_prefix() -> None:
@@ -329,7 +330,7 @@ def test_a_streaming_failure_releases_only_verified_chunks() -> None:
     """A corrupt chunk in the third block: the writer got the first two blocks and no more."""
     plaintext = payload_text(3 * BLOCK)
     stored = bytearray(encrypt_bytes(plaintext))
-    stored[_chunk_slice(2 * 64 + 3).start + 100] ^= 0x01
+    stored[_chunk_slice(2 * BLOCK_CHUNKS + 3).start + 100] ^= 0x01
     reader = io.BytesIO(bytes(stored))
     header = read_object_header(reader)
     released = io.BytesIO()
@@ -338,7 +339,7 @@ def test_a_streaming_failure_releases_only_verified_chunks() -> None:
             reader, released, data_key=make_data_key(), header=header, encryption_context=CONTEXT
         )
     assert plaintext.startswith(released.getvalue())
-    assert len(released.getvalue()) <= (2 * 64 + 3) * CHUNK
+    assert len(released.getvalue()) <= (2 * BLOCK_CHUNKS + 3) * CHUNK
 
 
 # --- Random access -------------------------------------------------------------------------
@@ -591,8 +592,8 @@ class _Discard:
 
 def test_streaming_256_mib_stays_in_constant_memory() -> None:
     """Encrypt into a pipe while another thread decrypts from it: 256 MiB through, and the
-    traced peak stays below 10 MiB (each side holds one input and three output blocks of about
-    1 MiB, whatever the size of the object)."""
+    traced peak stays below 6 MiB (each side holds one input and three output blocks of about
+    512 KiB, whatever the size of the object)."""
     size = 256 * 1024 * 1024
     read_end, write_end = os.pipe()
     plaintext_out = _Discard()
@@ -626,4 +627,4 @@ def test_streaming_256_mib_stays_in_constant_memory() -> None:
         tracemalloc.stop()
     assert not errors
     assert totals.plaintext_bytes == plaintext_out.total == size
-    assert peak < 10 * 1024 * 1024, f"peak traced memory {peak} bytes"
+    assert peak < 6 * 1024 * 1024, f"peak traced memory {peak} bytes"
