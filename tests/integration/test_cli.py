@@ -11,10 +11,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,38 +18,14 @@ import pytest
 
 from lakevault.db import Database, head_revision
 from lakevault.identity import authenticate_password
+from tests.integration.conftest import free_port, run
 
 PASSWORD_LINE = re.compile(r"password {2,}(\S+)")
-
-
-def lakevault_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEVAULT_")}
-    env.update({"LAKEVAULT_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"})
-    env.update(extra)
-    return env
-
-
-def run(args: list[str], home: Path, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lakevault", *args],
-        cwd=cwd,
-        env=lakevault_env(home, **extra),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_init_prints_credentials_once_and_they_sign_in(home: Path, tmp_path: Path) -> None:
@@ -74,48 +46,6 @@ def test_init_prints_credentials_once_and_they_sign_in(home: Path, tmp_path: Pat
     database.dispose()
     assert principal.username == "admin"
     assert oct(home.stat().st_mode & 0o777) == "0o700"
-
-
-class Server:
-    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
-        self.process = process
-        self.url = url
-
-
-@pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[object]:
-    started: list[subprocess.Popen[str]] = []
-
-    def start(home: Path, *args: str, **extra: str) -> tuple[Server, str]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "lakevault", "serve", "--port", "0", *args],
-            cwd=tmp_path,
-            env=lakevault_env(home, **extra),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        started.append(process)
-        assert process.stderr is not None
-        seen = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = process.stderr.readline()
-            if not line:
-                break
-            seen.append(line)
-            found = re.search(r"listening on (http://\S+)", line)
-            if found:
-                return Server(process, found.group(1)), "".join(seen)
-        process.kill()
-        out, err = process.communicate()
-        raise AssertionError(f"server did not start: {''.join(seen)}{err}\nstdout: {out}")
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_serve_init_starts_the_platform_and_stops_gracefully(

@@ -1,0 +1,349 @@
+"""``lakevault login``, ``lakevault orgs``, ``lakevault tenants`` and ``lakevault iam ...``:
+the management API from the command line. Results are printed as JSON."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+
+from lakevault.cli._client import (
+    ApiClient,
+    SavedSession,
+    load_session,
+    save_session,
+    session_path,
+)
+from lakevault.cli._common import command, console, error_console
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
+
+
+def _print(value: Any) -> None:
+    if value is not None:
+        console.print_json(orjson.dumps(value).decode("utf-8"))
+
+
+def _document(text_or_path: str) -> Any:
+    """A policy document given inline as JSON, or as ``@file.json``."""
+    text = (
+        Path(text_or_path[1:]).read_text(encoding="utf-8")
+        if text_or_path.startswith("@")
+        else text_or_path
+    )
+    return text
+
+
+def _account(account: str | None) -> str:
+    return account if account is not None else load_session().account_id
+
+
+def _client() -> ApiClient:
+    return ApiClient.from_saved_session()
+
+
+@command
+def login(
+    account: str = typer.Option(..., "--account", help="12-digit account (tenant) id."),
+    user: str = typer.Option(..., "--user", help="User name."),
+    endpoint: str = typer.Option(DEFAULT_ENDPOINT, help="Where lakevault answers."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input (for scripts)."
+    ),
+) -> None:
+    """Sign in and save an access token for the following commands (file mode 0600)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True)
+    answer = ApiClient(endpoint).call(
+        "POST", "/sessions", {"accountId": account, "userName": user, "password": password}
+    )
+    path = save_session(
+        SavedSession(
+            endpoint=endpoint,
+            account_id=account,
+            user_name=user,
+            access_token=answer["accessToken"],
+            expires_at=answer["expiresAt"],
+        )
+    )
+    error_console.print(
+        f"signed in as {account}/{user} until {answer['expiresAt']}; session in {path}"
+    )
+
+
+@command
+def logout() -> None:
+    """Forget the saved session."""
+    session_path().unlink(missing_ok=True)
+    error_console.print("signed out")
+
+
+orgs_app = typer.Typer(help="Organizations (platform administrators).", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants (platform administrators).", no_args_is_help=True)
+
+
+@orgs_app.command("create")
+@command
+def create_org(name: str) -> None:
+    """Create an organization."""
+    _print(_client().call("POST", "/organizations", {"name": name}))
+
+
+@orgs_app.command("list")
+@command
+def list_orgs() -> None:
+    """List organizations."""
+    _print(_client().call("GET", "/organizations"))
+
+
+@tenants_app.command("create")
+@command
+def create_tenant(
+    name: str,
+    organization: str | None = typer.Option(None, help="Organization id (o-...)."),
+    admin_user: str = typer.Option("admin", help="Name of the tenant's first administrator."),
+) -> None:
+    """Create a tenant; its administrator's password is printed this once."""
+    _print(
+        _client().call(
+            "POST",
+            "/tenants",
+            {"name": name, "organizationId": organization, "adminUserName": admin_user},
+        )
+    )
+
+
+@tenants_app.command("list")
+@command
+def list_tenants() -> None:
+    """List tenants."""
+    _print(_client().call("GET", "/tenants"))
+
+
+@tenants_app.command("attach-guardrail")
+@command
+def attach_guardrail(
+    policy_arn: str,
+    tenant: str | None = typer.Option(None, help="Tenant account id."),
+    organization: str | None = typer.Option(None, help="Organization id."),
+) -> None:
+    """Attach a platform policy as a guardrail of a tenant or an organization."""
+    if (tenant is None) == (organization is None):
+        raise typer.BadParameter("give exactly one of --tenant and --organization")
+    path = (
+        f"/tenants/{tenant}/guardrails" if tenant else f"/organizations/{organization}/guardrails"
+    )
+    _print(_client().call("PUT", path, {"policyArn": policy_arn}))
+
+
+ACCOUNT = typer.Option(None, "--account", help="Tenant account id [default: your own].")
+
+users_app = typer.Typer(help="Users of a tenant.", no_args_is_help=True)
+groups_app = typer.Typer(help="Groups (teams) of a tenant.", no_args_is_help=True)
+roles_app = typer.Typer(help="Roles of a tenant.", no_args_is_help=True)
+policies_app = typer.Typer(help="Managed policies of a tenant.", no_args_is_help=True)
+
+
+@users_app.command("create")
+@command
+def create_user(name: str, path: str = "/", account: str | None = ACCOUNT) -> None:
+    """Create a user."""
+    _print(
+        _client().call(
+            "POST", f"/tenants/{_account(account)}/users", {"userName": name, "path": path}
+        )
+    )
+
+
+@users_app.command("list")
+@command
+def list_users(account: str | None = ACCOUNT) -> None:
+    """List users."""
+    _print(_client().call("GET", f"/tenants/{_account(account)}/users"))
+
+
+@users_app.command("get")
+@command
+def get_user(name: str, account: str | None = ACCOUNT) -> None:
+    """Show a user."""
+    _print(_client().call("GET", f"/tenants/{_account(account)}/users/{name}"))
+
+
+@users_app.command("delete")
+@command
+def delete_user(name: str, account: str | None = ACCOUNT) -> None:
+    """Delete a user (detach its policies and remove it from groups first)."""
+    _client().call("DELETE", f"/tenants/{_account(account)}/users/{name}")
+
+
+@users_app.command("set-password")
+@command
+def set_password(
+    name: str,
+    account: str | None = ACCOUNT,
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read it from stdin."),
+) -> None:
+    """Give a user a sign-in password."""
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    )
+    _client().call(
+        "PUT", f"/tenants/{_account(account)}/users/{name}/password", {"password": password}
+    )
+
+
+@groups_app.command("create")
+@command
+def create_group(name: str, path: str = "/", account: str | None = ACCOUNT) -> None:
+    """Create a group."""
+    _print(
+        _client().call(
+            "POST", f"/tenants/{_account(account)}/groups", {"groupName": name, "path": path}
+        )
+    )
+
+
+@groups_app.command("list")
+@command
+def list_groups(account: str | None = ACCOUNT) -> None:
+    """List groups."""
+    _print(_client().call("GET", f"/tenants/{_account(account)}/groups"))
+
+
+@groups_app.command("add-user")
+@command
+def add_user(group: str, user: str, account: str | None = ACCOUNT) -> None:
+    """Add a user to a group."""
+    _client().call("PUT", f"/tenants/{_account(account)}/groups/{group}/members/{user}")
+
+
+@groups_app.command("remove-user")
+@command
+def remove_user(group: str, user: str, account: str | None = ACCOUNT) -> None:
+    """Remove a user from a group."""
+    _client().call("DELETE", f"/tenants/{_account(account)}/groups/{group}/members/{user}")
+
+
+@roles_app.command("create")
+@command
+def create_role(
+    name: str,
+    trust_policy: str = typer.Option(..., help="Trust policy JSON, or @file.json."),
+    account: str | None = ACCOUNT,
+) -> None:
+    """Create a role with a trust policy."""
+    body = {"roleName": name, "assumeRolePolicyDocument": _document(trust_policy)}
+    _print(_client().call("POST", f"/tenants/{_account(account)}/roles", body))
+
+
+@roles_app.command("list")
+@command
+def list_roles(account: str | None = ACCOUNT) -> None:
+    """List roles."""
+    _print(_client().call("GET", f"/tenants/{_account(account)}/roles"))
+
+
+@policies_app.command("create")
+@command
+def create_policy(
+    name: str,
+    document: str = typer.Option(..., help="Policy JSON, or @file.json."),
+    account: str | None = ACCOUNT,
+) -> None:
+    """Create a managed policy."""
+    body = {"policyName": name, "policyDocument": _document(document)}
+    _print(_client().call("POST", f"/tenants/{_account(account)}/policies", body))
+
+
+@policies_app.command("list")
+@command
+def list_policies(account: str | None = ACCOUNT) -> None:
+    """List managed policies."""
+    _print(_client().call("GET", f"/tenants/{_account(account)}/policies"))
+
+
+@policies_app.command("create-version")
+@command
+def create_policy_version(
+    name: str,
+    document: str = typer.Option(..., help="Policy JSON, or @file.json."),
+    set_default: bool = typer.Option(False, "--set-default", help="Make it the version in force."),
+    account: str | None = ACCOUNT,
+) -> None:
+    """Add a version to a managed policy (at most five are kept)."""
+    body = {"policyDocument": _document(document), "setAsDefault": set_default}
+    _print(_client().call("POST", f"/tenants/{_account(account)}/policies/{name}/versions", body))
+
+
+def _principal_path(user: str | None, group: str | None, role: str | None) -> str:
+    chosen = [
+        (kind, name) for kind, name in (("users", user), ("groups", group), ("roles", role)) if name
+    ]
+    if len(chosen) != 1:
+        raise typer.BadParameter("give exactly one of --user, --group and --role")
+    kind, name = chosen[0]
+    return f"/{kind}/{name}"
+
+
+@command
+def attach_policy(
+    policy_arn: str,
+    user: str | None = typer.Option(None),
+    group: str | None = typer.Option(None),
+    role: str | None = typer.Option(None),
+    account: str | None = ACCOUNT,
+) -> None:
+    """Attach a managed policy to a user, group or role."""
+    path = f"/tenants/{_account(account)}{_principal_path(user, group, role)}/attached-policies"
+    _client().call("PUT", path, {"policyArn": policy_arn})
+
+
+@command
+def detach_policy(
+    policy_arn: str,
+    user: str | None = typer.Option(None),
+    group: str | None = typer.Option(None),
+    role: str | None = typer.Option(None),
+    account: str | None = ACCOUNT,
+) -> None:
+    """Detach a managed policy from a user, group or role."""
+    path = f"/tenants/{_account(account)}{_principal_path(user, group, role)}/attached-policies"
+    _client().call("DELETE", path, policyArn=policy_arn)
+
+
+@command
+def put_inline_policy(  # noqa: PLR0917 - Typer passes options by name
+    policy_name: str,
+    document: str = typer.Option(..., help="Policy JSON, or @file.json."),
+    user: str | None = typer.Option(None),
+    group: str | None = typer.Option(None),
+    role: str | None = typer.Option(None),
+    account: str | None = ACCOUNT,
+) -> None:
+    """Embed (or replace) an inline policy in a user, group or role."""
+    path = (
+        f"/tenants/{_account(account)}{_principal_path(user, group, role)}/policies/{policy_name}"
+    )
+    _client().call("PUT", path, {"policyDocument": _document(document)})
+
+
+def register(iam_app: typer.Typer, root: typer.Typer) -> None:
+    """Add the management commands to ``lakevault`` and ``lakevault iam`` (explicitly)."""
+    root.command("login")(login)
+    root.command("logout")(logout)
+    root.add_typer(orgs_app, name="orgs")
+    root.add_typer(tenants_app, name="tenants")
+    iam_app.add_typer(users_app, name="users")
+    iam_app.add_typer(groups_app, name="groups")
+    iam_app.add_typer(roles_app, name="roles")
+    iam_app.add_typer(policies_app, name="policies")
+    iam_app.command("attach-policy")(attach_policy)
+    iam_app.command("detach-policy")(detach_policy)
+    iam_app.command("put-inline-policy")(put_inline_policy)

@@ -1,0 +1,84 @@
+"""Running the ``lakevault`` command and server as a user would, for the integration tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def lakevault_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEVAULT_")}
+    env.update({"LAKEVAULT_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"})
+    env.update(extra)
+    return env
+
+
+def run(
+    args: list[str], home: Path, cwd: Path, *, stdin: str | None = None, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lakevault", *args],
+        cwd=cwd,
+        env=lakevault_env(home, **extra),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+        self.process = process
+        self.url = url
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[object]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(home: Path, *args: str, **extra: str) -> tuple[Server, str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lakevault", "serve", "--port", "0", *args],
+            cwd=tmp_path,
+            env=lakevault_env(home, **extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stderr is not None
+        seen = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            found = re.search(r"listening on (http://\S+)", line)
+            if found:
+                return Server(process, found.group(1)), "".join(seen)
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"server did not start: {''.join(seen)}{err}\nstdout: {out}")
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
