@@ -21,6 +21,7 @@ from lakevault.core._logging import LogFormat, configure_logging, current_reques
 from lakevault.core._settings import (
     CONFIG_FILE_VARIABLE,
     LogLevel,
+    RootKeyProvider,
     Settings,
     config_file_path,
     load_settings,
@@ -38,6 +39,7 @@ __all__ = [
     "LogLevel",
     "RandomSource",
     "RequestId",
+    "RootKeyProvider",
     "Settings",
     "SystemClock",
     "SystemRandom",

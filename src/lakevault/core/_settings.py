@@ -42,6 +42,13 @@ DEFAULT_CONFIG_FILE = "lakevault.toml"
 _NOT_SETTINGS = ("LAKEVAULT_CONFIG", "LAKEVAULT_TEST_", "LAKEVAULT_CONFORMANCE_DIR")
 
 
+class RootKeyProvider(StrEnum):
+    """Where the platform root key comes from (docs/keys.md)."""
+
+    LOCAL = "local"
+    ENV = "env"
+
+
 class JobBackend(StrEnum):
     """Which job queue runs background work (docs/jobs.md)."""
 
@@ -105,6 +112,17 @@ class Settings(BaseSettings):
         le=64,
         description="Background job worker processes started by 'lakevault serve'.",
         json_schema_extra={"example": 1},
+    )
+    root_key_provider: RootKeyProvider = Field(
+        default=RootKeyProvider.LOCAL,
+        description="Platform root key: local (key file in home/keys, made by init) or env "
+        "(base64 of 32 bytes in LAKEVAULT_ROOT_KEY).",
+        json_schema_extra={"example": "local"},
+    )
+    root_key: SecretStr | None = Field(
+        default=None,
+        description="With root_key_provider = env: the root key, base64 of 32 random bytes.",
+        json_schema_extra={"example": "(base64 of 32 random bytes: openssl rand -base64 32)"},
     )
     job_backend: JobBackend = Field(
         default=JobBackend.EMBEDDED,
@@ -190,7 +208,7 @@ class Settings(BaseSettings):
             if isinstance(value, Enum):
                 shown[name] = str(value.value)
             elif isinstance(value, SecretStr):
-                shown[name] = mask_url_password(value.get_secret_value())
+                shown[name] = "***"
             elif value is None:
                 shown[name] = "(default)"
             else:

@@ -23,6 +23,7 @@ from lakevault.kms._object_header import (
     read_object_header_at,
 )
 from lakevault.kms._primitives import PlaintextDataKey
+from lakevault.kms._root_key import PlatformRootKey, ensure_root_key, root_key_path
 from lakevault.kms._types import RangeReadable, Readable, Writable
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "ObjectFormatVersion",
     "ObjectHeader",
     "PlaintextDataKey",
+    "PlatformRootKey",
     "RangeReadable",
     "Readable",
     "StreamTotals",
@@ -41,7 +43,9 @@ __all__ = [
     "decrypt_stream",
     "encrypt_stream",
     "encrypted_size",
+    "ensure_root_key",
     "plaintext_size",
     "read_object_header",
     "read_object_header_at",
+    "root_key_path",
 ]
