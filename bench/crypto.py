@@ -221,7 +221,10 @@ def main(argv: list[str]) -> int:
     options = parser.parse_args(argv)
     size = options.size_mib * MIB
 
-    print(f"lakevault object encryption, {os.cpu_count()} CPUs, best of {options.rounds} runs")
+    print(
+        f"lakevault object encryption, {os.cpu_count()} CPUs, best of {options.rounds} runs, "
+        f"load average {os.getloadavg()[0]:.1f} at start"
+    )
     print(f"(a) streaming a {options.size_mib} MiB file (page cache, no fsync)")
     directory = Path(tempfile.mkdtemp(prefix="lakevault-bench-crypto-", dir=options.directory))
     try:
@@ -247,6 +250,7 @@ def main(argv: list[str]) -> int:
         print(_row(openssl, None, None) + "(anchor)")
         print(_row(memory, openssl.best, OPENSSL_TARGET))
         passed.append(memory.best / openssl.best >= OPENSSL_TARGET)
+    print(f"load average {os.getloadavg()[0]:.1f} at end")
     print("all targets met" if all(passed) else "SOME TARGETS MISSED")
     return 0 if all(passed) else 1
 
