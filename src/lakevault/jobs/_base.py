@@ -95,6 +95,8 @@ class QueueBase:
             priority=definition.priority if priority is None else priority,
             queueing_lock=queueing_lock,
         )
+        if idempotency_key is None and queueing_lock is None:
+            return self._insert(session, job)  # Nothing can refuse it: no savepoint needed.
         # A savepoint: a refused enqueue (held lock) must not spoil the caller's transaction.
         with session.begin_nested():
             if idempotency_key is not None:

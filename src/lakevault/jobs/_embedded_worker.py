@@ -5,6 +5,11 @@ so that :func:`deadline` can interrupt a handler that overruns). A heartbeat thr
 lease every third of its length while the handler runs; if the process dies, renewals stop, the
 lease expires, and another worker runs the job again.
 
+On a deep queue of short tasks a worker claims jobs in batches (doubling up to ``MAX_BATCH``)
+and marks the finished ones done in the transaction of its next claim: SQLite allows one writer
+at a time, so writes per job decide throughput. Jobs of a batch that would wait more than
+``BATCH_HOLD_SECONDS`` behind a slow one are released for other workers.
+
 When no job is due the worker polls with a cheap read (no write lock) every
 ``poll_interval_seconds``: pickup latency when idle is about half that interval plus a claim.
 """
@@ -28,6 +33,11 @@ logger = logging.getLogger("lakevault.jobs")
 
 #: How often a worker checks the periodic schedules.
 PERIODIC_CHECK_SECONDS = 1.0
+#: The most jobs one claim takes, when the queue is deep and its tasks are short.
+MAX_BATCH = 32
+#: How long claimed jobs may wait behind the ones before them in their batch; after that the
+#: rest are released for other workers, so a slow task never holds others back for long.
+BATCH_HOLD_SECONDS = 0.05
 
 
 class EmbeddedWorker:
@@ -40,32 +50,74 @@ class EmbeddedWorker:
         self._name = name
         self._clock = clock
         self._random = random
+        self._lease_token: str | None = None
+        self._lock = threading.Lock()
 
     def run(self, *, stop: threading.Event | None = None, until_idle: bool = False) -> int:
         """Run attempts until ``stop`` is set, or until none is due with ``until_idle``."""
         stop = stop if stop is not None else threading.Event()
+        heartbeat_stop = threading.Event()
+        heartbeat = threading.Thread(
+            target=self._heartbeat, args=(heartbeat_stop,), daemon=True, name="lease"
+        )
+        heartbeat.start()
+        try:
+            return self._loop(stop, until_idle)
+        finally:
+            heartbeat_stop.set()
+            heartbeat.join()
+
+    def _loop(self, stop: threading.Event, until_idle: bool) -> int:
         attempts = 0
+        succeeded: list[ClaimedJob] = []
+        unstarted: list[ClaimedJob] = []
+        limit = 1
         next_periodic_check = 0.0
         while not stop.is_set():
             if time.monotonic() >= next_periodic_check:
                 self._queue.enqueue_due_periods()
                 next_periodic_check = time.monotonic() + PERIODIC_CHECK_SECONDS
-            job = self._queue.claim()
-            if job is None:
+            batch = self._queue.claim(limit=limit, finished=succeeded, released=unstarted)
+            succeeded, unstarted = [], []
+            if not batch:
+                limit = 1
                 if until_idle:
                     break
-                while not stop.is_set() and not self._queue.has_due_job():
-                    if stop.wait(self._queue.poll_interval_seconds):
-                        break
-                    if time.monotonic() >= next_periodic_check:
-                        break
+                self._idle(stop, next_periodic_check)
                 continue
-            self.run_attempt(job)
-            attempts += 1
+            with self._lock:
+                self._lease_token = batch[0].lease_token
+            claimed_at = time.monotonic()
+            for position, job in enumerate(batch):
+                held_too_long = time.monotonic() - claimed_at > BATCH_HOLD_SECONDS
+                if position and (held_too_long or stop.is_set()):
+                    unstarted = batch[position:]
+                    break
+                attempts += 1
+                if self.run_attempt(job):
+                    succeeded.append(job)
+            with self._lock:
+                self._lease_token = None
+            # A full batch that ran quickly means a deep queue of short tasks: claim more at a
+            # time. Anything else (a slow task, a short queue) goes back to one at a time.
+            is_quick = time.monotonic() - claimed_at <= BATCH_HOLD_SECONDS
+            limit = min(MAX_BATCH, limit * 2) if len(batch) == limit and is_quick else 1
+        if succeeded or unstarted:
+            self._queue.claim(limit=0, finished=succeeded, released=unstarted)
         return attempts
 
-    def run_attempt(self, job: ClaimedJob) -> None:
-        """Run one claimed attempt and record its outcome (never raises for a task's error)."""
+    def _idle(self, stop: threading.Event, next_periodic_check: float) -> None:
+        """Wait for a due job with cheap reads, waking for the periodic check and for stop."""
+        while not stop.wait(self._queue.poll_interval_seconds):
+            if time.monotonic() >= next_periodic_check or self._queue.has_due_job():
+                return
+
+    def run_attempt(self, job: ClaimedJob) -> bool:
+        """Run one claimed attempt; record a failure, and return whether it succeeded.
+
+        A success is not recorded here: the caller marks the job done, together with its next
+        claim. Never raises for a task's error.
+        """
         if job.attempt > job.max_attempts:
             # The previous attempt's worker died holding the lease, and it was the last.
             self._queue.fail(
@@ -74,12 +126,12 @@ class EmbeddedWorker:
                 "finished (its lease expired)",
                 retry_at=None,
             )
-            return
+            return False
         try:
             definition = self._queue.registry.get(job.task_name)
         except UnknownTask as exc:
             self._queue.fail(job, error_text=describe_error(exc), retry_at=None)
-            return
+            return False
         context = TaskContext(
             job_id=job.job_id,
             task_name=job.task_name,
@@ -87,27 +139,14 @@ class EmbeddedWorker:
             effect_key=f"job:{self._queue.backend_name}:{job.job_id}",
             now=self._clock.now(),
         )
-        heartbeat_stop = threading.Event()
-        heartbeat = threading.Thread(
-            target=self._heartbeat, args=(job, heartbeat_stop), daemon=True, name="lease"
-        )
-        heartbeat.start()
         try:
             payload = definition.payload_model.model_validate(job.payload)
             with deadline(definition.timeout_seconds, task_name=job.task_name):
                 definition.handler(context, payload)
         except Exception as exc:  # noqa: BLE001 - a task's failure of any kind is recorded.
-            heartbeat_stop.set()
-            heartbeat.join()
             self._record_failure(job, exc)
-            return
-        heartbeat_stop.set()
-        heartbeat.join()
-        if not self._queue.complete(job):
-            logger.warning(
-                "job finished after its lease was lost; another worker may run it again",
-                extra={"jobId": job.job_id, "taskName": job.task_name, "worker": self._name},
-            )
+            return False
+        return True
 
     def _record_failure(self, job: ClaimedJob, error: Exception) -> None:
         policy = self._queue.registry.get(job.task_name).retry
@@ -128,8 +167,13 @@ class EmbeddedWorker:
         )
         self._queue.fail(job, error_text=describe_error(error), retry_at=retry_at)
 
-    def _heartbeat(self, job: ClaimedJob, stop: threading.Event) -> None:
-        interval = self._queue.lease_seconds / 3.0
-        while not stop.wait(interval):
-            if not self._queue.renew_lease(job):
-                return
+    def _heartbeat(self, stop: threading.Event) -> None:
+        """Renew the lease of the held jobs every third of the lease's length."""
+        while not stop.wait(self._queue.lease_seconds / 3.0):
+            with self._lock:
+                token = self._lease_token
+            if token is not None and self._queue.renew_lease(token) == 0:
+                logger.warning(
+                    "lost the lease of the jobs being run; another worker may run them again",
+                    extra={"worker": self._name},
+                )
