@@ -107,9 +107,18 @@ def _plain_template(text: str) -> Template:
 
 
 def parse_template(text: str, *, has_variables: bool) -> Template:
-    """Split ``text`` into parts; with ``has_variables`` false the whole text is policy text."""
+    """Split ``text`` into parts; with ``has_variables`` false the whole text is policy text.
+
+    Templates are immutable and cached: the same value recurs across the statements and
+    policies of a tenant.
+    """
     if not has_variables or "${" not in text:
         return _plain_template(text)
+    return _variable_template(text)
+
+
+@lru_cache(maxsize=4096)
+def _variable_template(text: str) -> Template:
     parts: list[TemplatePart] = []
     position = 0
     for match in _VARIABLE.finditer(text):
