@@ -39,6 +39,11 @@ Context = Mapping[str, tuple[str, ...]]
 #: Compares one request value with one policy value: True/False, or None when either is invalid.
 Comparator = Callable[[str, str, Pieces], bool | None]
 
+#: Keys whose values explanations never show: an ``sts:ExternalId`` is the shared secret of a
+#: cross-tenant trust, and explanations go to logs and the audit trail.
+MASKED_KEYS = frozenset({"sts:externalid"})
+MASK = "[masked]"
+
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _EPOCH = re.compile(r"[+-]?[0-9]+")
 _OPS = ConditionOperator
@@ -209,6 +214,7 @@ class ConditionOutcome:
 
     ``request_values`` is ``None`` when the key is missing; ``policy_values`` are the values
     after variable substitution (``None`` for an entry whose variable could not be resolved).
+    Values of ``sts:ExternalId`` are shown as ``[masked]``.
     """
 
     operator: str
@@ -338,6 +344,9 @@ class CompiledCondition:
             reason = "the request value matches"
         else:
             reason = "the request value does not match"
+        if self.key in MASKED_KEYS:
+            values = None if values is None else tuple(MASK for _ in values)
+            resolved = tuple(MASK for _ in resolved)
         return ConditionOutcome(
             operator=self.operator_name,
             key=self.condition.key,

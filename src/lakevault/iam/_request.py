@@ -129,14 +129,15 @@ class EvaluationRequest:
 
     ``resource_account`` is the tenant that owns the resource; ``None`` means the caller's own
     tenant. ``resource`` is an ARN, or ``"*"`` for actions without resource-level permissions
-    (then only policy resources that are exactly ``"*"`` match).
+    (then only policy resources that are exactly ``"*"`` match). The context is left out of
+    ``repr``: it may hold values (an external id) that logs must not carry.
     """
 
     principal: Principal
     action: str
     resource: str
     resource_account: str | None = None
-    context: Mapping[str, ContextValue] = field(default_factory=dict)
+    context: Mapping[str, ContextValue] = field(default_factory=dict, repr=False)
     normalized_context: Mapping[str, tuple[str, ...]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )

@@ -87,3 +87,27 @@ def test_explanation_document_is_json_ready() -> None:
     text = json.dumps(explanation_of(result).to_document())
     assert '"operator": "Bool"' in text
     assert '"key": "aws:SecureTransport"' in text
+
+
+def test_external_id_values_are_masked_in_explanations() -> None:
+    trust_statement = statement(
+        action="sts:AssumeRole",
+        resource=None,
+        Principal={"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"},
+        Condition={"StringEquals": {"sts:ExternalId": "shared-secret-id"}},
+    )
+    trust = policy(trust_statement, kind=iam.PolicyKind.RESOURCE)
+    result = decide(
+        principal=f"arn:aws:iam::{OTHER_ACCOUNT}:user/bob",
+        identity=[policy(statement(action="sts:AssumeRole"))],
+        resource=[trust],
+        action="sts:AssumeRole",
+        resource_arn="arn:aws:iam::123456789012:role/shared",
+        context={"sts:ExternalId": "guess"},
+        explain=True,
+    )
+    [outcome] = [c for s in explanation_of(result).statements for c in s.conditions]
+    assert outcome.request_values == ("[masked]",)
+    assert outcome.policy_values == ("[masked]",)
+    assert "shared-secret-id" not in repr(result)
+    assert "guess" not in repr(result)
