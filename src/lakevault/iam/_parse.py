@@ -142,8 +142,8 @@ def _decode(document: str | Mapping[str, Any], kind: PolicyKind) -> Any:
         raise PolicyDocumentError(
             f"Cannot exceed quota for PolicySize: {limit}", code="LimitExceeded"
         )
-    if not isinstance(document, str):
-        return document
+    # A mapping is decoded from its own JSON too, so that whatever it holds (tuples, integer
+    # keys) becomes exactly what a JSON document could say.
     try:
         return json.loads(
             text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant

@@ -164,3 +164,11 @@ def test_canonical_form_round_trips() -> None:
     del source["Statement"][1]["Action"]
     policy = iam.parse_policy(source, policy_id="p")
     assert iam.parse_policy(policy.to_document(), policy_id="p") == policy
+
+
+def test_mapping_with_non_json_keys_is_read_as_its_json() -> None:
+    error = error_of({"Version": "2012-10-17", "Statement": {1: "x"}})
+    assert error.message == "Syntax errors in policy."
+    assert error.json_path == "$.Statement.1"
+    parsed = iam.parse_policy({"Version": "2012-10-17", "Statement": (statement(),)})
+    assert parsed.statements[0].actions == ("s3:GetObject",)
