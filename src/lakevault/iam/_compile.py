@@ -1,9 +1,10 @@
 """Compile policies once into matchers, and index a policy set by action.
 
 A :class:`CompiledStatement` holds everything a decision needs with no further parsing: action
-patterns as a set of exact lower-cased names plus precompiled regexes, resource patterns as a
-set of normalised ARNs plus regexes (templates with variables are compiled per request and
-cached), the principal element as sets, and compiled conditions.
+patterns as a set of exact lower-cased names, prefixes for ``s3:Get*`` and precompiled regexes
+for the rest; resource patterns as a set of normalised ARNs, prefixes for ``.../*`` and regexes
+(templates with variables are compiled per request, after a check of their literal prefix, and
+cached); the principal element as sets; and compiled conditions.
 
 A :class:`CompiledPolicySet` indexes the statements of every policy of a set by action: exact
 action names in a dict, patterns with a literal service (``s3:Get*``) by service, and the rest
@@ -47,7 +48,7 @@ _WILDCARD_PADDING_KINDS = frozenset(
     {PolicyKind.RESOURCE, PolicyKind.ENDPOINT, PolicyKind.GUARDRAIL}
 )
 _CANDIDATE_CACHE_SIZE = 4096
-#: ``CompiledStatement.gate`` of identity and resource statements; gates count from 0.
+#: ``CompiledPolicySet.gate_of`` for identity and resource statements; gates count from 0.
 IDENTITY_GATE = -2
 RESOURCE_GATE = -1
 
