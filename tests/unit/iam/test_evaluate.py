@@ -346,3 +346,29 @@ def test_evaluate_with_and_without_explanation_agree() -> None:
         assert plain.decision is explained.decision
         assert plain.explanation is None
         assert explained.explanation is not None
+
+
+def test_federated_principal_is_matched_by_the_callers_name() -> None:
+    provider = iam.Principal(arn="accounts.example.com", kind=iam.PrincipalKind.FEDERATED_USER)
+    trust = resource_policy(
+        {"Federated": "accounts.example.com"}, action="sts:AssumeRoleWithWebIdentity"
+    )
+    web_identity = {
+        "action": "sts:AssumeRoleWithWebIdentity",
+        "resource_arn": f"arn:aws:iam::{ACCOUNT}:role/web",
+    }
+    assert decide(principal=provider, resource=[trust], **web_identity).decision is ALLOWED  # type: ignore[arg-type]
+    other = resource_policy(
+        {"Federated": "other.example.com"}, action="sts:AssumeRoleWithWebIdentity"
+    )
+    assert decide(principal=provider, resource=[other], **web_identity).decision is IMPLICIT  # type: ignore[arg-type]
+
+
+def test_allowed_decision_names_the_gate_allows_too() -> None:
+    boundary = policy(statement(Sid="Cap", action="s3:*"), kind=BOUNDARY, policy_id="boundary")
+    result = decide(identity=[policy(statement(Sid="Read"), policy_id="id")], boundaries=[boundary])
+    assert result.decision is ALLOWED
+    assert {(ref.policy_id, ref.sid) for ref in result.deciding_statements} == {
+        ("boundary", "Cap"),
+        ("id", "Read"),
+    }
