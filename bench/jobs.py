@@ -1,4 +1,4 @@
-"""Benchmark of the job queue: ``python -m bench jobs [--jobs N] [--samples N] [--postgres-url URL]``.
+"""Benchmark of the job queue: ``python -m bench jobs [--jobs N] [--samples N] [--postgres-url U]``.
 
 Measured, each with 2 worker processes already running and idle:
 
@@ -117,16 +117,22 @@ def run_plain_worker(url: str) -> int:
     return 0
 
 
+#: The worker processes of the measurement in progress; a wait fails fast if one dies.
+_RUNNING: list[subprocess.Popen[bytes]] = []
+
+
 @contextmanager
 def workers(argv_tail: list[str]) -> Iterator[None]:
     processes = [
         subprocess.Popen([sys.executable, "-m", "bench", "jobs", *argv_tail], cwd=REPO_ROOT)
         for _ in range(WORKERS)
     ]
+    _RUNNING[:] = processes
     try:
         time.sleep(2.0)  # let them connect and go idle
         yield
     finally:
+        _RUNNING.clear()
         for process in processes:
             process.send_signal(signal.SIGTERM)
         for process in processes:
@@ -145,6 +151,8 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> None:
     while not condition():
         if time.monotonic() > deadline:
             raise TimeoutError("the workers did not finish in time")
+        if any(process.poll() is not None for process in _RUNNING):
+            raise RuntimeError("a worker process exited; see its error above")
         time.sleep(0.01)
 
 
@@ -272,7 +280,10 @@ def main(argv: list[str]) -> int:
     if options.plain_worker:
         return run_plain_worker(options.plain_worker)
 
-    print(f"jobs benchmark: {options.jobs} no-op jobs, {WORKERS} worker processes, {os.cpu_count()} cores")
+    print(
+        f"jobs benchmark: {options.jobs} no-op jobs, {WORKERS} worker processes, "
+        f"{os.cpu_count()} cores"
+    )
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as directory:
         results["embedded-sqlite"] = run_backend(
