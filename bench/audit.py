@@ -116,9 +116,9 @@ def bench_appends(
     batches_before = len(log.batch_sizes)
 
     def producer(offset: int) -> None:
-        futures = [log.submit(prepared[n]) for n in range(offset, events, producers)]
-        for future in futures:
-            future.result()
+        receipts = [log.submit(prepared[n]) for n in range(offset, events, producers)]
+        for receipt in receipts:
+            receipt.result()
 
     threads = [threading.Thread(target=producer, args=(i,)) for i in range(producers)]
     began, cpu_began = time.perf_counter(), time.process_time()

@@ -62,6 +62,7 @@ from lakevault.audit._query import (
     query_events,
 )
 from lakevault.audit._verify import VerifiedLog, verify_export, verify_log
+from lakevault.audit._writer import AppendReceipt
 
 __all__ = [
     "DEFAULT_SEGMENT_EVENTS",
@@ -69,6 +70,7 @@ __all__ = [
     "EVENT_VERSION",
     "SIGNING_KEY_FILE",
     "VERIFIER_KEY_FILE",
+    "AppendReceipt",
     "AuditEvent",
     "AuditProofs",
     "AuditSink",

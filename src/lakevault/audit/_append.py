@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Dialect, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -22,9 +22,12 @@ from lakevault.audit._merkle import leaf_hash
 from lakevault.db import models
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EncodedEvent:
-    """An event as the log stores it: canonical bytes and leaf hash, computed once."""
+class EncodedEvent(NamedTuple):
+    """An event as the log stores it: canonical bytes and leaf hash, computed once.
+
+    A named tuple rather than a frozen dataclass: it is built once per event on the hot path,
+    where the dataclass's ``object.__setattr__`` per field was measurable (bench/audit.py).
+    """
 
     account_id: str
     event_id: str

@@ -20,7 +20,6 @@ them. The tree, and every checkpoint, is computed over exactly that committed pr
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import Future
 from typing import Protocol
 
 import orjson
@@ -29,7 +28,8 @@ from sqlalchemy import select
 from lakevault.audit._append import encode_for_log
 from lakevault.audit._checkpointer import Checkpointer
 from lakevault.audit._events import AuditEvent
-from lakevault.audit._writer import GroupCommitWriter
+from lakevault.audit._writer import AppendReceipt, GroupCommitWriter
+from lakevault.core.errors import LakevaultError
 from lakevault.db import Database, models
 
 
@@ -81,13 +81,28 @@ class DatabaseAuditLog:
         """
         return self._writer.submit(encode_for_log(event)).result()
 
-    def submit(self, event: AuditEvent) -> Future[int]:
-        """Queue ``event`` and return at once; the future resolves when it is durable."""
+    def submit(self, event: AuditEvent) -> AppendReceipt:
+        """Queue ``event`` and return at once; ``receipt.result()`` waits until it is durable."""
         return self._writer.submit(encode_for_log(event))
 
     async def append_async(self, event: AuditEvent) -> int:
         """``append`` for async code: awaits durability without blocking the event loop."""
-        return await asyncio.wrap_future(self.submit(event))
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[int] = loop.create_future()
+
+        def settle(receipt: AppendReceipt) -> None:
+            if outcome.cancelled():
+                return
+            try:
+                outcome.set_result(receipt.result(timeout=0))
+            except LakevaultError as exc:
+                outcome.set_exception(exc)
+
+        def wake(receipt: AppendReceipt) -> None:
+            loop.call_soon_threadsafe(settle, receipt)
+
+        self.submit(event).add_done_callback(wake)
+        return await outcome
 
     def close(self) -> None:
         """Write what is queued, then stop the writer thread. Later appends raise."""

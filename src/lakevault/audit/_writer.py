@@ -1,13 +1,13 @@
 """The single writer of the audit logs of this process, with group commit.
 
 Callers encode their event in their own thread and queue it; one writer thread takes everything
-queued (up to ``max_batch``), appends it in ONE transaction and resolves every caller's future
-when that transaction has committed. While it commits, new events queue up and form the next
+queued (up to ``max_batch``), appends it in ONE transaction and wakes every caller of that batch
+when the transaction has committed. While it commits, new events queue up and form the next
 batch, so under load each commit carries many events and the cost of making a commit durable
 is shared (group commit); at low load a batch is a single event and nobody waits for a timer.
 
 Durability: on SQLite the writer keeps its own connection with ``PRAGMA synchronous = FULL``,
-so a commit is on disk (WAL fsynced) before any future resolves; the platform's other
+so a commit is on disk (WAL fsynced) before any caller is told; the platform's other
 connections keep ``NORMAL``. PostgreSQL commits are durable by default.
 
 With a :class:`~lakevault.audit._checkpointer.Checkpointer` and an interval, the same thread
@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
 
 import sqlalchemy.exc
 from sqlalchemy import Connection
@@ -30,7 +30,60 @@ from lakevault.audit._checkpointer import Checkpointer
 from lakevault.core.errors import InternalFailure, LakevaultError, ServiceUnavailable
 from lakevault.db import Database
 
-_Pending = tuple[EncodedEvent, "Future[int]"]
+
+class AppendReceipt:
+    """Where the outcome of one queued event arrives: its sequence once durable, or the error.
+
+    Lighter than a ``concurrent.futures.Future`` (which builds a lock and a condition per event,
+    measured as the largest per-event cost of the writer): all events of a batch share one
+    ``threading.Event``.
+    """
+
+    __slots__ = ("_batch", "_index")
+
+    def __init__(self, batch: _Batch, index: int) -> None:
+        self._batch = batch
+        self._index = index
+
+    def result(self, timeout: float | None = None) -> int:
+        """Wait until the event is durable and return its sequence; raise the write's error."""
+        batch = self._batch
+        if not batch.done.wait(timeout):
+            raise TimeoutError(f"the audit event was not durable within {timeout} s")
+        outcome = batch.outcomes[self._index]
+        if isinstance(outcome, LakevaultError):
+            raise type(outcome)(outcome.message, code=outcome.code)
+        return outcome
+
+    def add_done_callback(self, callback: Callable[[AppendReceipt], None]) -> None:
+        """Call ``callback(receipt)`` once the outcome is known (at once if it already is)."""
+        batch = self._batch
+        with batch.lock:
+            if not batch.done.is_set():
+                batch.callbacks.append(lambda: callback(self))
+                return
+        callback(self)
+
+
+class _Batch:
+    """Events that will share one transaction, and their outcomes once it has ended."""
+
+    __slots__ = ("callbacks", "done", "events", "lock", "outcomes")
+
+    def __init__(self) -> None:
+        self.events: list[EncodedEvent] = []
+        self.outcomes: list[int | LakevaultError] = []
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+        self.callbacks: list[Callable[[], None]] = []
+
+    def settle(self, outcomes: list[int | LakevaultError]) -> None:
+        self.outcomes = outcomes
+        with self.lock:
+            self.done.set()
+            callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback()
 
 
 class GroupCommitWriter:
@@ -55,7 +108,9 @@ class GroupCommitWriter:
         self._interval = checkpoint_interval_seconds
         self._monotonic = monotonic
         self._condition = threading.Condition()
-        self._pending: list[_Pending] = []
+        #: The batch new events join, and full batches waiting for the writer, oldest first.
+        self._open = _Batch()
+        self._full: deque[_Batch] = deque()
         self._thread: threading.Thread | None = None
         self._closed = False
         self._connection: Connection | None = None
@@ -65,9 +120,8 @@ class GroupCommitWriter:
         #: Sizes of the batches committed so far (for the benchmark and tests).
         self.batch_sizes: list[int] = []
 
-    def submit(self, event: EncodedEvent) -> Future[int]:
-        """Queue an encoded event; the future gives its sequence once durable."""
-        future: Future[int] = Future()
+    def submit(self, event: EncodedEvent) -> AppendReceipt:
+        """Queue an encoded event; the receipt gives its sequence once durable."""
         with self._condition:
             if self._closed:
                 raise ServiceUnavailable(
@@ -79,9 +133,14 @@ class GroupCommitWriter:
                     target=self._run, name="lakevault-audit-writer", daemon=True
                 )
                 self._thread.start()
-            self._pending.append((event, future))
+            batch = self._open
+            if len(batch.events) >= self._max_batch:
+                self._full.append(batch)
+                batch = self._open = _Batch()
+            batch.events.append(event)
+            receipt = AppendReceipt(batch, len(batch.events) - 1)
             self._condition.notify()
-        return future
+        return receipt
 
     def close(self) -> None:
         """Commit what is queued, sign a last checkpoint if due, and stop the thread."""
@@ -98,14 +157,18 @@ class GroupCommitWriter:
         try:
             while True:
                 with self._condition:
-                    while not self._pending and not self._closed:
+                    while not self._full and not self._open.events and not self._closed:
                         if not self._condition.wait(timeout=self._wait_seconds()):
                             break
-                    batch = self._pending[: self._max_batch]
-                    del self._pending[: self._max_batch]
-                    stop = self._closed and not self._pending
-                if batch:
-                    self._commit(batch)
+                    if self._full:
+                        batch: _Batch | None = self._full.popleft()
+                    elif self._open.events:
+                        batch, self._open = self._open, _Batch()
+                    else:
+                        batch = None
+                    stop = self._closed and not self._full and not self._open.events
+                if batch is not None:
+                    batch.settle(self._commit(batch.events))
                 if self._checkpointer is not None and self._monotonic() >= self._next_checkpoint:
                     self._checkpoint_grown()
                 if stop:
@@ -118,40 +181,31 @@ class GroupCommitWriter:
             return None
         return max(self._next_checkpoint - self._monotonic(), 0.0)
 
-    def _commit(self, batch: list[_Pending]) -> None:
+    def _commit(self, events: list[EncodedEvent]) -> list[int | LakevaultError]:
+        """Append ``events`` in one transaction; return each one's sequence or error."""
         try:
             connection = self._writer_connection()
             with connection.begin():
-                sequences = insert_events(connection, [event for event, _ in batch])
+                sequences = insert_events(connection, events)
         except LakevaultError as exc:
-            self._fail(batch, exc)
-            return
+            return [exc] * len(events)
         except sqlalchemy.exc.IntegrityError as exc:
             self._close_connection()
-            if len(batch) > 1:
+            if len(events) > 1:
                 # One bad event (a reused event id) must not fail its neighbours: retry each
                 # alone, so only the offending caller gets the error.
-                for pending in batch:
-                    self._commit([pending])
-                return
-            self._fail(batch, _translate(exc))
-            return
+                return [self._commit([event])[0] for event in events]
+            return [_translate(exc)]
         except sqlalchemy.exc.SQLAlchemyError as exc:
             self._close_connection()
-            self._fail(batch, _translate(exc))
-            return
+            return [_translate(exc)] * len(events)
         except Exception as exc:  # noqa: BLE001 - every waiting caller must get an answer
             self._close_connection()
-            self._fail(batch, InternalFailure(f"the audit log writer failed: {type(exc).__name__}"))
-            return
-        self.batch_sizes.append(len(batch))
-        self._grown.update(event.account_id for event, _ in batch)
-        for (_, future), sequence in zip(batch, sequences, strict=True):
-            future.set_result(sequence)
-
-    def _fail(self, batch: list[_Pending], error: Exception) -> None:
-        for _, future in batch:
-            future.set_exception(error)
+            error = InternalFailure(f"the audit log writer failed: {type(exc).__name__}")
+            return [error] * len(events)
+        self.batch_sizes.append(len(events))
+        self._grown.update(event.account_id for event in events)
+        return list(sequences)
 
     def _checkpoint_grown(self) -> None:
         checkpointer = self._checkpointer

@@ -10,6 +10,7 @@ PUBLIC = [
     "EVENT_VERSION",
     "SIGNING_KEY_FILE",
     "VERIFIER_KEY_FILE",
+    "AppendReceipt",
     "AuditEvent",
     "AuditProofs",
     "AuditSink",
