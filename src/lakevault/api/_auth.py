@@ -1,39 +1,66 @@
 """Who is calling: the request's credentials become a ``CallContext`` for the directory.
 
-Today: ``Authorization: Bearer <access token>`` (from ``POST /api/v1/sessions``) or no
-credentials at all (anonymous, which the gate denies unless a resource policy allows it). A
-request with credentials that do not verify is refused outright — it is never downgraded to
-anonymous. SigV4 and API keys join here (issue #4).
+* ``Authorization: Bearer <access token>`` — from ``POST /api/v1/sessions``;
+* AWS Signature Version 4 (header or pre-signed query) with an access key or temporary
+  credentials from ``sts:AssumeRole``, scoped to service ``lakevault`` and the platform's
+  region; the body is part of the signature;
+* nothing — anonymous, which the gate denies unless a resource policy allows it.
+
+A request with credentials that do not verify is refused outright; it is never downgraded to
+anonymous. Every lookup reads the database, so a deleted user, key or revoked session stops
+working at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
 from lakevault import identity
 from lakevault.core.errors import AccessDenied
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
 
+#: The SigV4 service name of the management API.
+SIGV4_SERVICE = "lakevault"
+TEMPORARY_KEY_PREFIX = "LSIA"
 
-def caller_dependency(platform: Platform) -> Callable[[Request], CallContext]:
-    """A FastAPI dependency (sync: it reads the database) that authenticates the request."""
 
-    def caller(request: Request) -> CallContext:
+def caller_dependency(platform: Platform) -> Callable[[Request], Awaitable[CallContext]]:
+    """A FastAPI dependency that authenticates the request (database work off the loop)."""
+
+    async def caller(request: Request) -> CallContext:
         header = request.headers.get("authorization")
+        is_presigned = "x-amz-algorithm" in (key.lower() for key in request.query_params)
         principal = identity.ANONYMOUS
-        if header is not None:
+        if is_presigned or (header is not None and header.startswith("AWS4-HMAC-SHA256")):
+            signed = identity.SigV4Request(
+                method=request.method,
+                raw_path=request.scope["raw_path"].decode("utf-8", "surrogateescape")
+                if request.scope.get("raw_path")
+                else request.url.path,
+                raw_query=request.scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
+                headers=tuple(
+                    (name.decode("latin-1"), value.decode("latin-1"))
+                    for name, value in request.scope["headers"]
+                ),
+                body=await request.body(),
+            )
+            principal = await run_in_threadpool(_verify_signature, platform, signed)
+        elif header is not None:
             scheme, _, credentials = header.partition(" ")
             if scheme.lower() != "bearer" or not credentials.strip():
                 raise AccessDenied(
                     "unsupported Authorization header; send 'Authorization: Bearer <token>' "
-                    "with a token from POST /api/v1/sessions",
+                    "with a token from POST /api/v1/sessions, or sign the request with SigV4",
                     code="IncompleteSignature",
                 )
             claims = platform.tokens.verify(credentials.strip())
-            principal = identity.principal_for_token(platform.database, claims)
+            principal = await run_in_threadpool(
+                identity.principal_for_token, platform.database, claims
+            )
         return CallContext(
             principal=principal,
             request_id=str(request.scope.get("state", {}).get("request_id", "")),
@@ -43,3 +70,21 @@ def caller_dependency(platform: Platform) -> Callable[[Request], CallContext]:
         )
 
     return caller
+
+
+def _verify_signature(platform: Platform, request: identity.SigV4Request) -> identity.Principal:
+    now = platform.clock.now()
+
+    def lookup(access_key_id: str) -> identity.SigningCredential[identity.Principal]:
+        if access_key_id.startswith(TEMPORARY_KEY_PREFIX):
+            return identity.session_credential(
+                platform.database, platform.root_key(), access_key_id, now=now
+            )
+        return identity.access_key_credential(platform.database, platform.root_key(), access_key_id)
+
+    verified = identity.verify_sigv4(
+        request, lookup=lookup, now=now, region=platform.settings.region, service=SIGV4_SERVICE
+    )
+    if not verified.is_temporary_credential:
+        identity.record_access_key_use(platform.database, verified.access_key_id, now=now)
+    return verified.principal

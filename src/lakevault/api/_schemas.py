@@ -237,3 +237,57 @@ class InlinePolicy(Body):
 class InlinePolicyDocument(BaseModel):
     policyName: str
     policyDocument: str
+
+
+class AccessKey(BaseModel):
+    accessKeyId: str
+    userName: str
+    status: str
+    createDate: datetime
+    lastUsedDate: datetime | None
+
+    @classmethod
+    def of(cls, value: identity.AccessKeyInfo) -> AccessKey:
+        return cls(
+            accessKeyId=value.access_key_id,
+            userName=value.user_name,
+            status=value.status.value,
+            createDate=value.created_at,
+            lastUsedDate=value.last_used_at,
+        )
+
+
+class CreatedAccessKey(AccessKey):
+    """The new key with its secret, which is shown in this response only."""
+
+    secretAccessKey: str
+
+
+class AccessKeyStatusUpdate(Body):
+    status: identity.AccessKeyStatus
+
+
+class AssumeRole(Body):
+    roleArn: str
+    roleSessionName: str
+    durationSeconds: int = 3600
+    externalId: str | None = None
+    policy: dict[str, Any] | str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Credentials(BaseModel):
+    """Temporary credentials: secret and session token are shown in this response only."""
+
+    accessKeyId: str
+    secretAccessKey: str
+    sessionToken: str
+    expiration: datetime
+    assumedRoleArn: str
+    assumedRoleId: str
+
+
+class CallerIdentity(BaseModel):
+    account: str
+    arn: str
+    userId: str

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -25,6 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from lakevault.db._types import UTCDateTime
 
 #: Constraint names are fixed so that migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -38,7 +39,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
 class Tenant(Base):

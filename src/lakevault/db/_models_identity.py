@@ -66,6 +66,7 @@ class Role(Base):
     max_session_duration_seconds: Mapped[int] = mapped_column(Integer, default=3600)
     permissions_boundary_arn: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    sessions_revoked_before: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime]
 
 
@@ -113,3 +114,37 @@ class GuardrailAttachment(Base):
     )
     target_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     target_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class AccessKey(Base):
+    """A user's long-term access key. Its secret is derived from the platform root key and the
+    key id, never stored (docs/decisions/0008-credential-secrets.md)."""
+
+    __tablename__ = "access_keys"
+
+    access_key_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class RoleSession(Base):
+    """Temporary credentials of an assumed role. Secret and session token are derived too."""
+
+    __tablename__ = "role_sessions"
+
+    access_key_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    role_id: Mapped[str] = mapped_column(
+        ForeignKey("roles.role_id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(String(12))
+    session_name: Mapped[str] = mapped_column(String(64))
+    source_arn: Mapped[str] = mapped_column(String(2048))
+    session_policy: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -18,6 +18,7 @@ from lakevault.db._models import (
 )
 from lakevault.db._models_audit import AuditCheckpoint
 from lakevault.db._models_identity import (
+    AccessKey,
     Group,
     GroupMembership,
     GroupPolicyAttachment,
@@ -26,10 +27,12 @@ from lakevault.db._models_identity import (
     Organization,
     Role,
     RolePolicyAttachment,
+    RoleSession,
 )
 from lakevault.db._models_jobs import Job, JobEffect, JobFailure, JobIdempotencyKey
 
 __all__ = [
+    "AccessKey",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
@@ -49,6 +52,7 @@ __all__ = [
     "PolicyVersion",
     "Role",
     "RolePolicyAttachment",
+    "RoleSession",
     "Tenant",
     "User",
     "UserPolicyAttachment",

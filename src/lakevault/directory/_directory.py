@@ -18,6 +18,7 @@ from lakevault.core import PLATFORM_ACCOUNT_ID, Clock, RandomSource, new_request
 from lakevault.db import Database
 from lakevault.directory._context import CallContext
 from lakevault.gate import Gate, Request, event_source
+from lakevault.kms import PlatformRootKey
 
 T = TypeVar("T")
 
@@ -34,8 +35,17 @@ class DirectoryCore:
     """Authorise through the gate, act in a transaction, record the change."""
 
     def __init__(
-        self, *, database: Database, gate: Gate, clock: Clock, random: RandomSource, region: str
+        self,
+        *,
+        database: Database,
+        gate: Gate,
+        clock: Clock,
+        random: RandomSource,
+        region: str,
+        root_key: Callable[[], PlatformRootKey],
     ) -> None:
+        """``root_key`` loads the platform root key (on first use: building opens nothing)."""
+        self.root_key = root_key
         self.database = database
         self.gate = gate
         self.clock = clock

@@ -19,7 +19,8 @@ from lakevault import identity
 from lakevault.core import PLATFORM_ACCOUNT_ID
 from lakevault.db import models
 from lakevault.directory._context import CallContext
-from lakevault.directory._directory import DirectoryCore, organization_arn, tenant_arn
+from lakevault.directory._credentials import CredentialOperations
+from lakevault.directory._directory import organization_arn, tenant_arn
 from lakevault.identity import EntityKind
 
 _ROW_FOR_KIND: dict[EntityKind, type[models.User] | type[models.Group] | type[models.Role]] = {
@@ -42,7 +43,7 @@ class NewTenant:
         return f"NewTenant(tenant={self.tenant!r}, admin={self.admin.arn!r})"
 
 
-class Directory(DirectoryCore):
+class Directory(CredentialOperations):
     """Organizations, tenants and IAM entities, every call decided by the gate."""
 
     # --- lookups -------------------------------------------------------------------------

@@ -272,6 +272,13 @@ class Gate:
 def _iam_principal(principal: Principal) -> iam.Principal:
     if principal.is_anonymous:
         return iam.ANONYMOUS
+    if principal.role_arn:
+        return iam.Principal(
+            arn=principal.arn,
+            account=principal.account_id,
+            kind=iam.PrincipalKind.ROLE_SESSION,
+            role_arn=principal.role_arn,
+        )
     return iam.Principal.from_arn(principal.arn)
 
 

@@ -42,7 +42,7 @@ def authenticate_password(
         raise AccessDenied(_SIGN_IN_FAILED)
     if not is_password_valid(user.password_hash, password):
         raise AccessDenied(_SIGN_IN_FAILED)
-    return _user_principal(user)
+    return user_principal(user)
 
 
 def principal_for_token(database: Database, claims: TokenClaims) -> Principal:
@@ -55,10 +55,10 @@ def principal_for_token(database: Database, claims: TokenClaims) -> Principal:
         user = session.get(models.User, claims.principal_id)
     if user is None or user.arn != claims.principal_arn:
         raise AccessDenied("the access token is not valid; sign in again", code="InvalidToken")
-    return _user_principal(user)
+    return user_principal(user)
 
 
-def _user_principal(user: models.User) -> Principal:
+def user_principal(user: models.User) -> Principal:
     return Principal(
         arn=user.arn,
         account_id=user.account_id,

@@ -39,6 +39,8 @@ class DatabasePolicySource:
         self._lock = threading.Lock()
 
     def policies_for(self, principal: Principal) -> PrincipalPolicies:
+        if principal.identity_type is IdentityType.ASSUMED_ROLE:
+            return self._role_session_policies(principal)
         if principal.identity_type is not IdentityType.IAM_USER:
             return PrincipalPolicies()
         with self._database.read_session() as session:
@@ -54,16 +56,80 @@ class DatabasePolicySource:
             )
             identity = self._managed(session, user.user_id, group_ids)
             identity += self._inline(session, user.user_id, group_ids)
-            boundaries: tuple[iam.Policy, ...] = ()
-            if user.permissions_boundary_arn is not None:
-                boundary = self._managed_by_arn(
-                    session, user.permissions_boundary_arn, iam.PolicyKind.PERMISSION_BOUNDARY
-                )
-                # A boundary that names a deleted policy allows nothing (fail closed).
-                boundaries = (boundary,) if boundary is not None else (_deny_all_boundary(),)
+            boundaries = self._boundary(session, user.permissions_boundary_arn)
             guardrails = self._guardrails(session, user.account_id)
         return PrincipalPolicies(
             identity=identity, permission_boundaries=boundaries, guardrails=guardrails
+        )
+
+    def _role_session_policies(self, principal: Principal) -> PrincipalPolicies:
+        """A role session acts with its role's policies, boundary and tenant guardrails; its
+        session policies travel on the principal and narrow these (the gate adds them)."""
+        role_id = principal.principal_id.partition(":")[0]
+        with self._database.read_session() as session:
+            role = session.get(models.Role, role_id)
+            if role is None or role.arn != principal.role_arn:
+                return PrincipalPolicies()
+            identity = self._role_managed(session, role.role_id)
+            identity += self._owned_inline(session, EntityKind.ROLE, role.role_id)
+            boundaries = self._boundary(session, role.permissions_boundary_arn)
+            guardrails = self._guardrails(session, role.account_id)
+        return PrincipalPolicies(
+            identity=identity, permission_boundaries=boundaries, guardrails=guardrails
+        )
+
+    def _boundary(self, session: Session, arn: str | None) -> tuple[iam.Policy, ...]:
+        if arn is None:
+            return ()
+        boundary = self._managed_by_arn(session, arn, iam.PolicyKind.PERMISSION_BOUNDARY)
+        # A boundary that names a deleted policy allows nothing (fail closed).
+        return (boundary,) if boundary is not None else (_deny_all_boundary(),)
+
+    def _role_managed(self, session: Session, role_id: str) -> tuple[iam.Policy, ...]:
+        attached = (
+            select(
+                models.Policy.arn, models.PolicyVersion.version_id, models.PolicyVersion.document
+            )
+            .join(
+                models.PolicyVersion,
+                (models.PolicyVersion.policy_id == models.Policy.policy_id)
+                & (models.PolicyVersion.version_id == models.Policy.default_version_id),
+            )
+            .join(
+                models.RolePolicyAttachment,
+                models.RolePolicyAttachment.policy_id == models.Policy.policy_id,
+            )
+            .where(models.RolePolicyAttachment.role_id == role_id)
+            .order_by(models.Policy.arn)
+        )
+        return tuple(
+            self._parsed((arn, version), document, arn, iam.PolicyKind.IDENTITY)
+            for arn, version, document in session.execute(attached)
+        )
+
+    def _owned_inline(
+        self, session: Session, kind: EntityKind, owner_id: str
+    ) -> tuple[iam.Policy, ...]:
+        rows = session.execute(
+            select(
+                models.InlinePolicy.name,
+                models.InlinePolicy.updated_at,
+                models.InlinePolicy.document,
+            )
+            .where(
+                models.InlinePolicy.principal_kind == kind.value,
+                models.InlinePolicy.principal_id == owner_id,
+            )
+            .order_by(models.InlinePolicy.name)
+        )
+        return tuple(
+            self._parsed(
+                ("inline", kind.value, owner_id, name, updated),
+                document,
+                f"inline:{kind.value}/{owner_id}/{name}",
+                iam.PolicyKind.IDENTITY,
+            )
+            for name, updated, document in rows
         )
 
     def _managed(

@@ -32,6 +32,8 @@ class Principal:
     tags: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     session_policies: tuple[iam.Policy, ...] = ()
     mfa_authenticated: bool = False
+    role_arn: str = ""
+    """For a role session: the ARN of the assumed role, with its path."""
 
     @property
     def is_anonymous(self) -> bool:

@@ -6,6 +6,8 @@ explicitly (no globals, no registries).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lakevault import iam
@@ -23,6 +25,7 @@ from lakevault.identity import (
     bootstrap_platform,
 )
 from lakevault.jobs import JobQueue, TaskRegistry, housekeeping_tasks, open_queue
+from lakevault.kms import PlatformRootKey, ensure_root_key
 from lakevault.runtime._home import prepare_home
 
 
@@ -39,6 +42,7 @@ class Platform:
     jobs: JobQueue
     directory: Directory
     tokens: TokenService
+    root_key: Callable[[], PlatformRootKey]
 
     @classmethod
     def build(
@@ -53,6 +57,8 @@ class Platform:
         random = random if random is not None else SystemRandom()
         database = Database(settings.effective_database_url)
         audit = DatabaseAuditLog(database)
+        # Loaded on first use, so building the platform reads no key file.
+        root_key = functools.cache(lambda: PlatformRootKey.load(settings))
         gate = Gate(
             engine=iam.Evaluator(),
             policies=DatabasePolicySource(database),
@@ -70,7 +76,12 @@ class Platform:
             gate=gate,
             jobs=_job_queue(settings, database, clock, random),
             directory=Directory(
-                database=database, gate=gate, clock=clock, random=random, region=settings.region
+                database=database,
+                gate=gate,
+                clock=clock,
+                random=random,
+                region=settings.region,
+                root_key=root_key,
             ),
             tokens=TokenService(
                 lambda: SigningKeys.load_or_create(
@@ -80,6 +91,7 @@ class Platform:
                 random=random,
                 issuer=f"lakevault:{settings.region}",
             ),
+            root_key=root_key,
         )
 
     def check_ready(self) -> str:
@@ -141,6 +153,8 @@ def initialise(platform: Platform) -> InitResult:
     home = prepare_home(platform.settings)
     # The audit checkpoint signing key lives in its own file, apart from the database.
     ensure_signing_key(home)
+    # So are the platform root key (local provider) and the access-token signing keys.
+    ensure_root_key(platform.settings, platform.random)
     # So are the access-token signing keys.
     SigningKeys.load_or_create(home, random=platform.random, clock=platform.clock)
     created = False

@@ -1,0 +1,255 @@
+"""Credentials through the gate: access keys (``iam:*AccessKey*``) and STS (``sts:AssumeRole``).
+
+``AssumeRole`` is decided like AWS decides it: the role's trust policy is the resource policy
+of the request, the caller's identity policies take part, and a cross-tenant assumption needs
+both sides to allow. ``sts:ExternalId`` and the session name reach the trust policy's
+conditions; session tags need ``sts:TagSession`` as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from lakevault import iam, identity
+from lakevault.audit import append_in
+from lakevault.core.errors import InvalidParameterValue, NoSuchEntity
+from lakevault.db import models
+from lakevault.directory._context import CallContext
+from lakevault.directory._directory import DirectoryCore
+from lakevault.gate import Request
+from lakevault.identity import EntityKind
+
+
+class CredentialOperations(DirectoryCore):
+    """Access keys and temporary credentials."""
+
+    def _user_arn(self, account_id: str, name: str) -> str:
+        with self.database.read_session() as session:
+            arn = session.scalar(
+                select(models.User.arn).where(
+                    models.User.account_id == account_id, models.User.name == name
+                )
+            )
+        return arn if arn is not None else identity.entity_arn(account_id, EntityKind.USER, name)
+
+    def _key_call(
+        self,
+        call: CallContext,
+        action: str,
+        account_id: str,
+        user_name: str,
+        operation: Any,
+        *,
+        read_only: bool,
+        parameters: Mapping[str, Any] | None = None,
+        response: Any = None,
+    ) -> Any:
+        return self.perform(
+            call,
+            action=action,
+            resource=self._user_arn(account_id, user_name),
+            resource_account=account_id,
+            resource_type="User",
+            operation=operation,
+            read_only=read_only,
+            parameters={"userName": user_name, **(parameters or {})},
+            response=response,
+        )
+
+    def create_access_key(
+        self, call: CallContext, account_id: str, user_name: str
+    ) -> identity.NewAccessKey:
+        """A new key; its secret is in the returned value and nowhere else, ever again."""
+        created: identity.NewAccessKey = self._key_call(
+            call,
+            "iam:CreateAccessKey",
+            account_id,
+            user_name,
+            lambda s: identity.create_access_key(
+                s,
+                account_id,
+                user_name,
+                root_key=self.root_key(),
+                now=self.clock.now(),
+                random=self.random,
+            ),
+            read_only=False,
+            response=lambda k: {"accessKeyId": k.key.access_key_id},
+        )
+        return created
+
+    def list_access_keys(
+        self, call: CallContext, account_id: str, user_name: str
+    ) -> list[identity.AccessKeyInfo]:
+        found: list[identity.AccessKeyInfo] = self._key_call(
+            call,
+            "iam:ListAccessKeys",
+            account_id,
+            user_name,
+            lambda s: identity.list_access_keys(s, account_id, user_name),
+            read_only=True,
+        )
+        return found
+
+    def update_access_key(
+        self,
+        call: CallContext,
+        account_id: str,
+        user_name: str,
+        key_id: str,
+        status: identity.AccessKeyStatus,
+    ) -> None:
+        self._key_call(
+            call,
+            "iam:UpdateAccessKey",
+            account_id,
+            user_name,
+            lambda s: identity.update_access_key(s, account_id, user_name, key_id, status),
+            read_only=False,
+            parameters={"accessKeyId": key_id, "status": status.value},
+        )
+
+    def delete_access_key(
+        self, call: CallContext, account_id: str, user_name: str, key_id: str
+    ) -> None:
+        self._key_call(
+            call,
+            "iam:DeleteAccessKey",
+            account_id,
+            user_name,
+            lambda s: identity.delete_access_key(s, account_id, user_name, key_id),
+            read_only=False,
+            parameters={"accessKeyId": key_id},
+        )
+
+    # --- STS ------------------------------------------------------------------------------
+
+    def assume_role(
+        self,
+        call: CallContext,
+        *,
+        role_arn: str,
+        session_name: str,
+        duration_seconds: int = 3600,
+        external_id: str | None = None,
+        policy: str | Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> identity.TemporaryCredentials:
+        """Temporary credentials for ``role_arn`` if its trust policy (and, across tenants,
+        the caller's own policies) allow the caller to assume it."""
+        account_id, role_name = _split_role_arn(role_arn)
+        with self.database.read_session() as session:
+            role = session.scalar(select(models.Role).where(models.Role.arn == role_arn))
+            trust = (
+                iam.parse_policy(
+                    role.trust_policy, kind=iam.PolicyKind.RESOURCE, policy_id=f"{role_arn}#trust"
+                )
+                if role is not None
+                else None
+            )
+        tags = dict(tags or {})
+        context: dict[str, Any] = {"sts:RoleSessionName": session_name}
+        if external_id is not None:
+            context["sts:ExternalId"] = external_id
+        for key, value in tags.items():
+            context[f"aws:RequestTag/{key}"] = value
+        if tags:
+            context["aws:TagKeys"] = sorted(tags)
+        parameters = {
+            "roleArn": role_arn,
+            "roleSessionName": session_name,
+            "durationSeconds": duration_seconds,
+            "externalIdGiven": external_id is not None,
+        }
+        actions = ["sts:AssumeRole"] + (["sts:TagSession"] if tags else [])
+        for action in actions:
+            self.gate.require(
+                Request(
+                    principal=call.principal,
+                    action=action,
+                    resource=role_arn,
+                    resource_account=account_id,
+                    resource_type="Role",
+                    resource_policy=trust,
+                    context=context,
+                    request_id=call.request_id,
+                    source_ip=call.source_ip,
+                    user_agent=call.user_agent,
+                    secure_transport=call.secure_transport,
+                    request_parameters=parameters,
+                )
+            )
+        if role is None:  # pragma: no cover - no trust policy means the gate denied above
+            raise NoSuchEntity(f"The role with name {role_name} cannot be found.")
+        policy_text = identity.session_policy_text(policy)
+        with self.database.session() as session:
+            row = session.get(models.Role, role.role_id)
+            if row is None:
+                raise NoSuchEntity(f"The role with name {role_name} cannot be found.")
+            credentials = identity.create_role_session(
+                session,
+                row,
+                session_name=session_name,
+                source_arn=call.principal.arn,
+                duration_seconds=duration_seconds,
+                policy=policy_text,
+                tags=tags,
+                root_key=self.root_key(),
+                now=self.clock.now(),
+                random=self.random,
+            )
+            append_in(
+                session,
+                self._change_event(
+                    call,
+                    action="sts:AssumeRole",
+                    resource=role_arn,
+                    resource_account=account_id,
+                    resource_type="Role",
+                    parameters=parameters,
+                    elements={
+                        "accessKeyId": credentials.access_key_id,
+                        "assumedRoleArn": credentials.assumed_role_arn,
+                        "expiration": credentials.expiration.isoformat(),
+                    },
+                ),
+            )
+        return credentials
+
+    def revoke_role_sessions(self, call: CallContext, account_id: str, role_name: str) -> None:
+        """Every session of the role issued until now stops working."""
+
+        def operation(session: Any) -> None:
+            identity.revoke_role_sessions(
+                session, identity.role_row(session, account_id, role_name), now=self.clock.now()
+            )
+
+        with self.database.read_session() as session:
+            arn = session.scalar(
+                select(models.Role.arn).where(
+                    models.Role.account_id == account_id, models.Role.name == role_name
+                )
+            )
+        self.perform(
+            call,
+            action="lakevault:RevokeRoleSessions",
+            resource=arn or identity.entity_arn(account_id, EntityKind.ROLE, role_name),
+            resource_account=account_id,
+            resource_type="Role",
+            operation=operation,
+            read_only=False,
+            parameters={"roleName": role_name},
+        )
+
+
+def _split_role_arn(arn: str) -> tuple[str, str]:
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+        raise InvalidParameterValue(
+            "roleArn must be a role ARN such as 'arn:aws:iam::123456789012:role/Reader'"
+        )
+    account_id = parts[4]
+    return account_id, parts[5].rsplit("/", 1)[-1]
