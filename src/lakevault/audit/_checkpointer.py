@@ -11,7 +11,7 @@ row changed in the database fails closed with ``InvalidCheckpoint`` instead of b
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -91,6 +91,29 @@ class Checkpointer(CheckpointStore):
         super().__init__(database, signer.verifier)
         self.signer = signer
         self._clock = clock
+
+    def grown_accounts(self) -> list[str]:
+        """Accounts whose log has events that no checkpoint covers yet, whoever appended them."""
+        newest = (
+            select(
+                models.AuditCheckpoint.account_id,
+                func.max(models.AuditCheckpoint.tree_size).label("tree_size"),
+            )
+            .group_by(models.AuditCheckpoint.account_id)
+            .subquery()
+        )
+        with self._database.read_session() as session:
+            return list(
+                session.scalars(
+                    select(models.AuditHead.account_id)
+                    .outerjoin(newest, newest.c.account_id == models.AuditHead.account_id)
+                    .where(
+                        (newest.c.tree_size.is_(None) & (models.AuditHead.size > 0))
+                        | (models.AuditHead.size > newest.c.tree_size)
+                    )
+                    .order_by(models.AuditHead.account_id)
+                )
+            )
 
     def checkpoint(self, account_id: str) -> SignedCheckpoint:
         """Sign the log's current committed size, unless the newest checkpoint already does.

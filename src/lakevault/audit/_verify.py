@@ -101,6 +101,12 @@ def verify_log(directory: Path, *, verifier: NoteVerifier | None = None) -> Veri
     segments = sorted((directory / SEGMENTS).glob(f"*{SEGMENT_SUFFIX}"))
     for segment in segments:
         _verify_segment(segment, key, origin, builder, pending)
+    if builder.size > newest.tree_size:
+        raise ExportVerificationFailed(
+            f"events {newest.tree_size} to {builder.size - 1} are covered by no signed "
+            "checkpoint: they were added after export",
+            position=f"{SEGMENTS}/ after sequence {newest.tree_size - 1}",
+        )
     if builder.size != newest.tree_size:
         raise ExportVerificationFailed(
             f"the export holds events up to sequence {builder.size - 1} but its newest "

@@ -52,7 +52,7 @@ class AppendReceipt:
             raise TimeoutError(f"the audit event was not durable within {timeout} s")
         outcome = batch.outcomes[self._index]
         if isinstance(outcome, LakevaultError):
-            raise type(outcome)(outcome.message, code=outcome.code)
+            raise outcome  # As concurrent.futures does: one error object for every waiter.
         return outcome
 
     def add_done_callback(self, callback: Callable[[AppendReceipt], None]) -> None:
@@ -114,8 +114,6 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._connection: Connection | None = None
-        #: Accounts appended to since their last checkpoint.
-        self._grown: set[str] = set()
         self._next_checkpoint = monotonic() + (checkpoint_interval_seconds or 0.0)
         #: Sizes of the batches committed so far (for the benchmark and tests).
         self.batch_sizes: list[int] = []
@@ -204,20 +202,19 @@ class GroupCommitWriter:
             error = InternalFailure(f"the audit log writer failed: {type(exc).__name__}")
             return [error] * len(events)
         self.batch_sizes.append(len(events))
-        self._grown.update(event.account_id for event in events)
         return list(sequences)
 
     def _checkpoint_grown(self) -> None:
+        """Sign every log with events no checkpoint covers (also those ``append_in`` wrote)."""
         checkpointer = self._checkpointer
         assert checkpointer is not None  # only called when configured
-        accounts, self._grown = sorted(self._grown), set()
-        for account_id in accounts:
-            try:
+        try:
+            for account_id in checkpointer.grown_accounts():
                 checkpointer.checkpoint(account_id)
-            except (LakevaultError, sqlalchemy.exc.SQLAlchemyError):
-                # Retried at the next interval: the events themselves are committed, and the
-                # next checkpoint covers them. Losing the thread would stop all auditing.
-                self._grown.add(account_id)
+        except (LakevaultError, sqlalchemy.exc.SQLAlchemyError):
+            # Retried at the next interval: the events themselves are committed, and the next
+            # checkpoint covers them. Losing the thread would stop all auditing.
+            pass
         self._next_checkpoint = self._monotonic() + (self._interval or 0.0)
 
     def _writer_connection(self) -> Connection:

@@ -18,7 +18,7 @@ from lakevault.audit import (
     root_hash,
 )
 from lakevault.db import Database, models
-from tests.unit.audit.helpers import ACCOUNT, make_checkpointer, make_event
+from tests.unit.audit.helpers import ACCOUNT, OTHER_ACCOUNT, make_checkpointer, make_event
 
 
 def append(database: Database, numbers: range) -> None:
@@ -91,3 +91,33 @@ def test_writer_takes_both_or_neither_checkpoint_setting(database: Database) -> 
     with pytest.raises(ValueError, match="or neither"):
         DatabaseAuditLog(database, checkpointer=make_checkpointer(database))
     assert isinstance(make_checkpointer(database), Checkpointer)
+
+
+def test_grown_accounts_are_those_with_events_no_checkpoint_covers(database: Database) -> None:
+    checkpointer = make_checkpointer(database)
+    assert checkpointer.grown_accounts() == []
+    append(database, range(3))
+    with database.session() as session:
+        append_in(session, make_event(50, account=OTHER_ACCOUNT))
+    assert checkpointer.grown_accounts() == [ACCOUNT, OTHER_ACCOUNT]
+    checkpointer.checkpoint(ACCOUNT)
+    assert checkpointer.grown_accounts() == [OTHER_ACCOUNT]
+    checkpointer.checkpoint(OTHER_ACCOUNT)
+    append(database, range(3, 4))
+    assert checkpointer.grown_accounts() == [ACCOUNT]
+
+
+def test_interval_checkpoints_also_cover_events_appended_in_transactions(
+    database: Database,
+) -> None:
+    checkpointer = make_checkpointer(database)
+    with database.session() as session:
+        append_in(session, make_event(60, account=OTHER_ACCOUNT))
+    log = DatabaseAuditLog(database, checkpointer=checkpointer, checkpoint_interval_seconds=0.05)
+    log.append(make_event(1))
+    deadline = time.monotonic() + 10
+    while checkpointer.grown_accounts() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    log.close()
+    latest = checkpointer.latest(OTHER_ACCOUNT)
+    assert latest is not None and latest.checkpoint.tree_size == 1
