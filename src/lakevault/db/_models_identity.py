@@ -148,3 +148,28 @@ class RoleSession(Base):
     tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    """An API key for ingestion endpoints: acts as its creator, narrowed to its scope.
+
+    Only a SHA-256 of the key's 256-bit secret is kept; the key is shown once at creation.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("account_id", "name", name="uq_api_keys_account_id_name"),)
+
+    key_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), index=True
+    )
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    actions: Mapped[list[str]] = mapped_column(JSON)
+    resources: Mapped[list[str]] = mapped_column(JSON)
+    source_cidrs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -19,6 +19,7 @@ from lakevault.db._models import (
 from lakevault.db._models_audit import AuditCheckpoint
 from lakevault.db._models_identity import (
     AccessKey,
+    ApiKey,
     Group,
     GroupMembership,
     GroupPolicyAttachment,
@@ -33,6 +34,7 @@ from lakevault.db._models_jobs import Job, JobEffect, JobFailure, JobIdempotency
 
 __all__ = [
     "AccessKey",
+    "ApiKey",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
