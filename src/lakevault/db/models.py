@@ -31,6 +31,17 @@ from lakevault.db._models_identity import (
     RoleSession,
 )
 from lakevault.db._models_jobs import Job, JobEffect, JobFailure, JobIdempotencyKey
+from lakevault.db._models_user_pool import (
+    RefreshToken,
+    SignInChallenge,
+    UserMFADevice,
+    UserPool,
+    UserPoolCode,
+    UserPoolGroup,
+    UserPoolMail,
+    UserPoolMember,
+    UserSignInState,
+)
 
 __all__ = [
     "AccessKey",
@@ -52,10 +63,19 @@ __all__ = [
     "PlatformState",
     "Policy",
     "PolicyVersion",
+    "RefreshToken",
     "Role",
     "RolePolicyAttachment",
     "RoleSession",
+    "SignInChallenge",
     "Tenant",
     "User",
+    "UserMFADevice",
     "UserPolicyAttachment",
+    "UserPool",
+    "UserPoolCode",
+    "UserPoolGroup",
+    "UserPoolMail",
+    "UserPoolMember",
+    "UserSignInState",
 ]
