@@ -4,6 +4,8 @@
 * AWS Signature Version 4 (header or pre-signed query) with an access key or temporary
   credentials from ``sts:AssumeRole``, scoped to service ``lakevault`` and the platform's
   region; the body is part of the signature;
+* ``X-Api-Key: lvk_...`` — an API key, acting as its creator within its scope; a browser
+  ``Origin`` outside the key's allowed origins is refused;
 * nothing — anonymous, which the gate denies unless a resource policy allows it.
 
 A request with credentials that do not verify is refused outright; it is never downgraded to
@@ -33,9 +35,17 @@ def caller_dependency(platform: Platform) -> Callable[[Request], Awaitable[CallC
 
     async def caller(request: Request) -> CallContext:
         header = request.headers.get("authorization")
+        api_key = request.headers.get("x-api-key")
         is_presigned = "x-amz-algorithm" in (key.lower() for key in request.query_params)
         principal = identity.ANONYMOUS
-        if is_presigned or (header is not None and header.startswith("AWS4-HMAC-SHA256")):
+        if api_key is not None:
+            if header is not None or is_presigned:
+                raise AccessDenied(
+                    "send one kind of credentials: an API key, a token or a signature",
+                    code="InvalidApiKey",
+                )
+            principal = await run_in_threadpool(_api_key_principal, platform, request, api_key)
+        elif is_presigned or (header is not None and header.startswith("AWS4-HMAC-SHA256")):
             signed = identity.SigV4Request(
                 method=request.method,
                 raw_path=request.scope["raw_path"].decode("utf-8", "surrogateescape")
@@ -70,6 +80,16 @@ def caller_dependency(platform: Platform) -> Callable[[Request], Awaitable[CallC
         )
 
     return caller
+
+
+def _api_key_principal(platform: Platform, request: Request, key: str) -> identity.Principal:
+    caller = identity.api_key_caller(platform.database, key, now=platform.clock.now())
+    origin = request.headers.get("origin")
+    if caller.allowed_origins and origin is not None and origin not in caller.allowed_origins:
+        raise AccessDenied(
+            f"the API key may not be used from the origin {origin}", code="InvalidApiKey"
+        )
+    return caller.principal
 
 
 def _verify_signature(platform: Platform, request: identity.SigV4Request) -> identity.Principal:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
+from lakevault import identity
 from lakevault.api import _schemas as schemas
 from lakevault.api._auth import caller_dependency
 from lakevault.core.errors import AccessDenied
@@ -19,7 +20,8 @@ from lakevault.runtime import Platform
 
 
 def credentials_router(platform: Platform) -> APIRouter:
-    """Access keys (``iam:*AccessKey*``) and STS (``AssumeRole``, ``GetCallerIdentity``)."""
+    """Access keys (``iam:*AccessKey*``), API keys, and STS (``AssumeRole``,
+    ``GetCallerIdentity``)."""
     router = APIRouter(prefix="/api/v1", tags=["credentials"])
     directory = platform.directory
     Caller = Annotated[CallContext, Depends(caller_dependency(platform))]
@@ -53,6 +55,45 @@ def credentials_router(platform: Platform) -> APIRouter:
     def revoke_sessions(account_id: str, name: str, call: Caller) -> Response:
         directory.revoke_role_sessions(call, account_id, name)
         return Response(status_code=204)
+
+    api_keys = "/tenants/{account_id}/api-keys"
+
+    def _created(new: identity.NewApiKey) -> schemas.CreatedApiKey:
+        return schemas.CreatedApiKey(**schemas.ApiKey.of(new.info).model_dump(), apiKey=new.key)
+
+    @router.post(api_keys, status_code=201, response_model=schemas.CreatedApiKey)
+    def create_api_key(
+        account_id: str, body: schemas.NewApiKey, call: Caller
+    ) -> schemas.CreatedApiKey:
+        created = directory.create_api_key(
+            call,
+            account_id,
+            name=body.name,
+            actions=body.actions,
+            resources=body.resources,
+            source_cidrs=body.sourceCidrs,
+            allowed_origins=body.allowedOrigins,
+            ttl_days=body.ttlDays,
+        )
+        return _created(created)
+
+    @router.get(api_keys, response_model=list[schemas.ApiKey])
+    def list_api_keys(account_id: str, call: Caller) -> list[schemas.ApiKey]:
+        return [schemas.ApiKey.of(k) for k in directory.list_api_keys(call, account_id)]
+
+    @router.delete(api_keys + "/{name}", status_code=204)
+    def delete_api_key(account_id: str, name: str, call: Caller) -> Response:
+        directory.delete_api_key(call, account_id, name)
+        return Response(status_code=204)
+
+    @router.post(api_keys + "/{name}/rotate", status_code=201, response_model=schemas.CreatedApiKey)
+    def rotate_api_key(
+        account_id: str, name: str, body: schemas.RotateApiKey, call: Caller
+    ) -> schemas.CreatedApiKey:
+        rotated = directory.rotate_api_key(
+            call, account_id, name, new_name=body.newName, grace_seconds=body.graceSeconds
+        )
+        return _created(rotated)
 
     @router.post("/sts/assume-role", response_model=schemas.Credentials)
     def assume_role(body: schemas.AssumeRole, call: Caller) -> schemas.Credentials:

@@ -291,3 +291,49 @@ class CallerIdentity(BaseModel):
     account: str
     arn: str
     userId: str
+
+
+class NewApiKey(Body):
+    name: str
+    actions: list[str]
+    resources: list[str]
+    sourceCidrs: list[str] = Field(default_factory=list)
+    allowedOrigins: list[str] = Field(default_factory=list)
+    ttlDays: int = 90
+
+
+class ApiKey(BaseModel):
+    keyId: str
+    name: str
+    userName: str
+    actions: list[str]
+    resources: list[str]
+    sourceCidrs: list[str]
+    allowedOrigins: list[str]
+    createDate: datetime
+    expiresAt: datetime
+
+    @classmethod
+    def of(cls, value: identity.ApiKeyInfo) -> ApiKey:
+        return cls(
+            keyId=value.key_id,
+            name=value.name,
+            userName=value.user_name,
+            actions=list(value.actions),
+            resources=list(value.resources),
+            sourceCidrs=list(value.source_cidrs),
+            allowedOrigins=list(value.allowed_origins),
+            createDate=value.created_at,
+            expiresAt=value.expires_at,
+        )
+
+
+class CreatedApiKey(ApiKey):
+    """The new key; ``apiKey`` is shown in this response only."""
+
+    apiKey: str
+
+
+class RotateApiKey(Body):
+    newName: str
+    graceSeconds: int = 3600

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lakevault import iam, identity
-from lakevault.audit import append_in
+from lakevault.audit import IdentityType, append_in
 from lakevault.core.errors import InvalidParameterValue, NoSuchEntity
 from lakevault.db import models
 from lakevault.directory._context import CallContext
@@ -63,6 +63,7 @@ class CredentialOperations(DirectoryCore):
         self, call: CallContext, account_id: str, user_name: str
     ) -> identity.NewAccessKey:
         """A new key; its secret is in the returned value and nowhere else, ever again."""
+        self.require_unnarrowed(call, "iam:CreateAccessKey")
         created: identity.NewAccessKey = self._key_call(
             call,
             "iam:CreateAccessKey",
@@ -243,6 +244,124 @@ class CredentialOperations(DirectoryCore):
             read_only=False,
             parameters={"roleName": role_name},
         )
+
+
+def api_key_arn(account_id: str, name: str) -> str:
+    return f"arn:aws:lakevault::{account_id}:api-key/{name}"
+
+
+class ApiKeyOperations(DirectoryCore):
+    """API keys for ingestion endpoints (``lakevault:*ApiKey*``)."""
+
+    def _api_key_call(
+        self,
+        call: CallContext,
+        action: str,
+        account_id: str,
+        name: str,
+        operation: Any,
+        *,
+        read_only: bool,
+        response: Any = None,
+    ) -> Any:
+        return self.perform(
+            call,
+            action=action,
+            resource=api_key_arn(account_id, name),
+            resource_account=account_id,
+            resource_type="ApiKey",
+            operation=operation,
+            read_only=read_only,
+            parameters={"name": name},
+            response=response,
+        )
+
+    def create_api_key(
+        self,
+        call: CallContext,
+        account_id: str,
+        *,
+        name: str,
+        actions: list[str],
+        resources: list[str],
+        source_cidrs: list[str],
+        allowed_origins: list[str],
+        ttl_days: int,
+    ) -> identity.NewApiKey:
+        """A key acting as the calling user within its scope; shown once."""
+        self.require_unnarrowed(call, "lakevault:CreateApiKey")
+        if call.principal.identity_type is not IdentityType.IAM_USER:
+            raise InvalidParameterValue(
+                "API keys act as the user who creates them; sign in as a user (not a role "
+                "session or another API key) to create one"
+            )
+        user_name = call.principal.username or ""
+        created: identity.NewApiKey = self._api_key_call(
+            call,
+            "lakevault:CreateApiKey",
+            account_id,
+            name,
+            lambda s: identity.create_api_key(
+                s,
+                account_id=account_id,
+                user_name=user_name,
+                name=name,
+                actions=actions,
+                resources=resources,
+                source_cidrs=source_cidrs,
+                allowed_origins=allowed_origins,
+                ttl_days=ttl_days,
+                now=self.clock.now(),
+                random=self.random,
+            ),
+            read_only=False,
+            response=lambda k: {"keyId": k.info.key_id, "expiresAt": k.info.expires_at.isoformat()},
+        )
+        return created
+
+    def list_api_keys(self, call: CallContext, account_id: str) -> list[identity.ApiKeyInfo]:
+        found: list[identity.ApiKeyInfo] = self._api_key_call(
+            call,
+            "lakevault:ListApiKeys",
+            account_id,
+            "*",
+            lambda s: identity.list_api_keys(s, account_id),
+            read_only=True,
+        )
+        return found
+
+    def delete_api_key(self, call: CallContext, account_id: str, name: str) -> None:
+        self._api_key_call(
+            call,
+            "lakevault:DeleteApiKey",
+            account_id,
+            name,
+            lambda s: identity.delete_api_key(s, account_id, name),
+            read_only=False,
+        )
+
+    def rotate_api_key(
+        self, call: CallContext, account_id: str, name: str, *, new_name: str, grace_seconds: int
+    ) -> identity.NewApiKey:
+        self.require_unnarrowed(call, "lakevault:RotateApiKey")
+        rotated: identity.NewApiKey = self._api_key_call(
+            call,
+            "lakevault:RotateApiKey",
+            account_id,
+            name,
+            lambda s: identity.rotate_api_key(
+                s,
+                account_id,
+                name,
+                new_name=new_name,
+                grace_seconds=grace_seconds,
+                now=self.clock.now(),
+                random=self.random,
+            ),
+            read_only=False,
+            response=lambda k: {"keyId": k.info.key_id},
+        )
+        return rotated
 
 
 def _split_role_arn(arn: str) -> tuple[str, str]:

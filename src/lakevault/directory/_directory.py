@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from lakevault.audit import AuditEvent, EventResource, UserIdentity, append_in
 from lakevault.core import PLATFORM_ACCOUNT_ID, Clock, RandomSource, new_request_id
+from lakevault.core.errors import AccessDenied
 from lakevault.db import Database
 from lakevault.directory._context import CallContext
 from lakevault.gate import Gate, Request, event_source
@@ -51,6 +52,20 @@ class DirectoryCore:
         self.clock = clock
         self.random = random
         self.region = region
+
+    @staticmethod
+    def require_unnarrowed(call: CallContext, what: str) -> None:
+        """Refuse credential-minting to callers narrowed by a session policy.
+
+        An API key or a role session with a session policy acts within that scope; letting it
+        create long-term credentials (access keys, API keys, passwords) would let it escape the
+        scope, whatever the scope says. Only a caller acting with its own full identity may.
+        """
+        if call.principal.session_policies:
+            raise AccessDenied(
+                f"{what} needs the caller's own credentials; credentials narrowed by a session "
+                "policy or an API key scope cannot create credentials"
+            )
 
     def perform(
         self,

@@ -19,7 +19,7 @@ from lakevault import identity
 from lakevault.core import PLATFORM_ACCOUNT_ID
 from lakevault.db import models
 from lakevault.directory._context import CallContext
-from lakevault.directory._credentials import CredentialOperations
+from lakevault.directory._credentials import ApiKeyOperations, CredentialOperations
 from lakevault.directory._directory import organization_arn, tenant_arn
 from lakevault.identity import EntityKind
 
@@ -43,7 +43,7 @@ class NewTenant:
         return f"NewTenant(tenant={self.tenant!r}, admin={self.admin.arn!r})"
 
 
-class Directory(CredentialOperations):
+class Directory(CredentialOperations, ApiKeyOperations):
     """Organizations, tenants and IAM entities, every call decided by the gate."""
 
     # --- lookups -------------------------------------------------------------------------
@@ -268,6 +268,7 @@ class Directory(CredentialOperations):
         self, call: CallContext, account_id: str, name: str, password: str
     ) -> None:
         """``iam:CreateLoginProfile``: give a user a password (never recorded anywhere)."""
+        self.require_unnarrowed(call, "iam:CreateLoginProfile")
         self.perform(
             call,
             action="iam:CreateLoginProfile",

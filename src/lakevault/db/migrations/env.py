@@ -9,10 +9,22 @@ a transaction, so it is set on the raw connection before SQLAlchemy begins), the
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
 from lakevault.core.errors import InternalFailure
+from lakevault.db._types import UTCDateTime
 from lakevault.db.models import Base
+
+
+def render_item(kind: str, value: Any, context: Any) -> str | bool:
+    """Write ``UTCDateTime`` columns as plain ``sa.DateTime(timezone=True)`` in migrations:
+    the conversion is Python-side only, and migrations must not import the models' types."""
+    if kind == "type" and isinstance(value, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
 
 database = context.config.attributes["database"]
 
@@ -27,6 +39,7 @@ with database.engine.connect() as connection:
             render_as_batch=database.is_sqlite,
             transaction_per_migration=True,
             compare_type=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -31,9 +31,9 @@ def upgrade() -> None:
         sa.Column("resources", sa.JSON(), nullable=False),
         sa.Column("source_cidrs", sa.JSON(), nullable=False),
         sa.Column("allowed_origins", sa.JSON(), nullable=False),
-        sa.Column("created_at", lakevault.db._types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", lakevault.db._types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", lakevault.db._types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.user_id"],
