@@ -9,7 +9,7 @@ a transaction, so it is set on the raw connection before SQLAlchemy begins), the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 
@@ -18,7 +18,7 @@ from lakevault.db._types import UTCDateTime
 from lakevault.db.models import Base
 
 
-def render_item(kind: str, value: Any, context: Any) -> str | bool:
+def render_item(kind: str, value: Any, context: Any) -> str | Literal[False]:
     """Write ``UTCDateTime`` columns as plain ``sa.DateTime(timezone=True)`` in migrations:
     the conversion is Python-side only, and migrations must not import the models' types."""
     if kind == "type" and isinstance(value, UTCDateTime):
