@@ -48,6 +48,7 @@ class Figure:
 
     name: str
     rates: tuple[float, ...]
+    cpu_seconds_per_gib: tuple[float, ...] = ()
 
     @property
     def best(self) -> float:
@@ -77,11 +78,14 @@ def _plain_copy(source: Path, target: Path) -> None:
             writer.write(view[:count])
 
 
-def _time(operation: Callable[[], object], size: int) -> float:
-    """Bytes per wall-clock second: what a client of a stream sees."""
+def _time(operation: Callable[[], object], size: int) -> tuple[float, float]:
+    """Bytes per wall-clock second (what a client of a stream sees), and CPU seconds per GiB
+    spent by this process in all its threads (what the work costs, whatever the load)."""
+    cpu_started = time.process_time()
     started = time.perf_counter()
     operation()
-    return size / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return size / elapsed, (time.process_time() - cpu_started) * (1024 * MIB) / size
 
 
 def _cpu_time(operation: Callable[[], object], size: int) -> float:
@@ -121,7 +125,7 @@ def _stream_figures(directory: Path, size: int, rounds: int) -> tuple[Figure, Fi
     )
     data_key = kms.PlaintextDataKey.generate(SystemRandom())
     encrypted = directory / "encrypted.bin"
-    rates: dict[str, list[float]] = {"copy": [], "encrypt": [], "decrypt": []}
+    rates: dict[str, list[tuple[float, float]]] = {"copy": [], "encrypt": [], "decrypt": []}
 
     def copy() -> None:
         target = directory / "copy.bin"
@@ -148,11 +152,20 @@ def _stream_figures(directory: Path, size: int, rounds: int) -> tuple[Figure, Fi
             rates[name].append(_time(operation, size))
     if (directory / "decrypted.bin").read_bytes()[:MIB] != source.read_bytes()[:MIB]:
         raise SystemExit("decrypt_stream did not give back the source file")
-    return (
-        Figure(name="plain streaming copy", rates=tuple(rates["copy"])),
-        Figure(name="kms.encrypt_stream file->file", rates=tuple(rates["encrypt"])),
-        Figure(name="kms.decrypt_stream file->file", rates=tuple(rates["decrypt"])),
+    names = {
+        "copy": "plain streaming copy",
+        "encrypt": "kms.encrypt_stream file->file",
+        "decrypt": "kms.decrypt_stream file->file",
+    }
+    copy, encrypt, decrypt = (
+        Figure(
+            name=names[key],
+            rates=tuple(rate for rate, _ in rates[key]),
+            cpu_seconds_per_gib=tuple(cpu for _, cpu in rates[key]),
+        )
+        for key in ("copy", "encrypt", "decrypt")
     )
+    return copy, encrypt, decrypt
 
 
 def _memory_rate(size: int) -> float:
@@ -205,8 +218,11 @@ def _row(figure: Figure, anchor: float | None, target: float | None) -> str:
     verdict = ""
     if anchor and target is not None:
         verdict = f">= {target:.1f}x  {'PASS' if figure.best / anchor >= target else 'FAIL'}"
+    cpu = ""
+    if figure.cpu_seconds_per_gib:
+        cpu = f"  cpu {statistics.median(figure.cpu_seconds_per_gib):5.2f} s/GiB"
     return (
-        f"  {figure.name:<44} best {_gb(figure.best)}  median {_gb(figure.median)}  "
+        f"  {figure.name:<44} best {_gb(figure.best)}  median {_gb(figure.median)}{cpu}  "
         f"{ratio}  {verdict}"
     )
 
