@@ -97,7 +97,12 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def bench_appends(
-    directory: Path, events: int, producers: int, requesters: int, seconds: float
+    directory: Path,
+    events: int,
+    producers: int,
+    requesters: int,
+    seconds: float,
+    rounds_count: int,
 ) -> dict[str, float]:
     database = new_database(directory, "appends.db")
     checkpointer = Checkpointer(database, NoteSigner.generate("bench-audit"), SystemClock())
@@ -109,24 +114,29 @@ def bench_appends(
         log.append(make_event(10_000_000 + number))
         idle.append(time.perf_counter() - began)
 
-    # Open loop: producers submit without waiting; the writer forms the largest batches.
-    # The gate builds its event while deciding; the log's work starts from the built event.
-    prepared = [make_event(number) for number in range(events)]
-    batches_before = len(log.batch_sizes)
+    # Open loop: producers submit without waiting; the writer forms the largest batches. Best
+    # of ``rounds`` rounds, since the machine is shared (other processes take CPU at random).
+    rounds: list[tuple[float, float, list[int]]] = []
+    for round_number in range(rounds_count):
+        # The gate builds its event while deciding; the log's work starts from the built event.
+        base = round_number * events
+        prepared = [make_event(base + number) for number in range(events)]
+        batches_before = len(log.batch_sizes)
 
-    def producer(offset: int) -> None:
-        receipts = [log.submit(prepared[n]) for n in range(offset, events, producers)]
-        for receipt in receipts:
-            receipt.result()
+        def producer(offset: int, prepared: list[AuditEvent] = prepared) -> None:
+            receipts = [log.submit(prepared[n]) for n in range(offset, events, producers)]
+            for receipt in receipts:
+                receipt.result()
 
-    threads = [threading.Thread(target=producer, args=(i,)) for i in range(producers)]
-    began, cpu_began = time.perf_counter(), time.process_time()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
-    open_batches = log.batch_sizes[batches_before:]
+        threads = [threading.Thread(target=producer, args=(i,)) for i in range(producers)]
+        began, cpu_began = time.perf_counter(), time.process_time()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+        rounds.append((elapsed, cpu, log.batch_sizes[batches_before:]))
+    elapsed, cpu, open_batches = min(rounds, key=lambda r: r[0])
 
     # Closed loop: request threads each wait for their event to be durable, then send the next.
     loaded: list[float] = []
@@ -255,8 +265,9 @@ def bench_verify(directory: Path, events: int) -> dict[str, float]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench audit", description=__doc__)
-    parser.add_argument("--events", type=int, default=200_000, help="appends to measure")
-    parser.add_argument("--producers", type=int, default=8, help="threads submitting events")
+    parser.add_argument("--events", type=int, default=100_000, help="appends per round")
+    parser.add_argument("--rounds", type=int, default=5, help="open-loop rounds; best is shown")
+    parser.add_argument("--producers", type=int, default=4, help="threads submitting events")
     parser.add_argument("--requesters", type=int, default=64, help="threads that wait")
     parser.add_argument("--seconds", type=float, default=3.0, help="closed-loop duration")
     parser.add_argument("--verify-events", type=int, default=1_000_000, help="0 skips it")
@@ -270,6 +281,7 @@ def main(argv: list[str]) -> int:
             arguments.producers,
             arguments.requesters,
             arguments.seconds,
+            arguments.rounds,
         )
         anchors = bench_anchors(
             directory, min(arguments.events, 100_000), int(appends["batch_median"]) or 1
@@ -279,7 +291,8 @@ def main(argv: list[str]) -> int:
         print("audit appends (SQLite WAL, synchronous=FULL, one writer thread, group commit)")
         print(
             f"  {rate:>12,.0f} events/s durable, wall clock ({appends['events']:,.0f} events in "
-            f"{appends['seconds']:.2f} s from {arguments.producers} producer threads)"
+            f"{appends['seconds']:.2f} s from {arguments.producers} producer threads; best of "
+            f"{arguments.rounds} rounds)"
         )
         print(
             f"  {core:>12,.0f} events per CPU second of the whole process (encoding, hashing, "
