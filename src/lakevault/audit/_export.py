@@ -36,8 +36,8 @@ from lakevault.audit._export_format import (
     encode_line,
     segment_name,
 )
-from lakevault.audit._files import sync_directory, write_atomically
 from lakevault.audit._merkle import TreeBuilder
+from lakevault.core import sync_directory, write_atomically
 from lakevault.core.errors import Conflict, InvalidParameterValue
 from lakevault.db import Database, models
 

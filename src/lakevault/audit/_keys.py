@@ -16,8 +16,8 @@ import stat
 from pathlib import Path
 
 from lakevault.audit._errors import InvalidCheckpoint, SigningKeyUnavailable
-from lakevault.audit._files import write_atomically
 from lakevault.audit._note import NoteSigner, NoteVerifier
+from lakevault.core import write_atomically
 
 KEY_NAME = "lakevault-audit"
 SIGNING_KEY_FILE = Path("keys") / "audit-signing.key"
