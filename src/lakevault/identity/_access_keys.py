@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from lakevault.core import RandomSource
 from lakevault.core.errors import LimitExceeded, NoSuchEntity
 from lakevault.db import Database, models
-from lakevault.identity._authenticate import user_principal
+from lakevault.identity._authenticate import principal_from_row
 from lakevault.identity._errors import InvalidAccessKeyId
 from lakevault.identity._principal import Principal
 from lakevault.identity._sigv4_verify import SigningCredential
@@ -137,10 +137,12 @@ def access_key_credential(
     Reads only: the caller records the use (``record_access_key_use``) once the signature has
     verified, so that unsigned probes of a key id leave no trace in its last-used time.
     """
-    with database.read_session() as session:
-        row = session.get(models.AccessKey, access_key_id)
-        user = session.get(models.User, row.user_id) if row is not None else None
-    if row is None or user is None or row.status != AccessKeyStatus.ACTIVE.value:
+    row = database.fetch_one(
+        "SELECT u.user_id, u.account_id, u.name, u.arn, u.tags, k.status FROM access_keys k "
+        "JOIN users u ON u.user_id = k.user_id WHERE k.access_key_id = ?",
+        (access_key_id,),
+    )
+    if row is None or row[5] != AccessKeyStatus.ACTIVE.value:
         raise InvalidAccessKeyId(
             "The AWS Access Key Id you provided does not exist in our records."
         )
@@ -149,7 +151,7 @@ def access_key_credential(
         secret_access_key=root_key.derive_secret(
             purpose=ACCESS_KEY_PURPOSE, identifier=access_key_id
         ),
-        principal=user_principal(user),
+        principal=principal_from_row(row),
     )
 
 

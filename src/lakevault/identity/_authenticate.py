@@ -7,8 +7,11 @@ verification, so neither the answer nor its timing tells which part was wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from typing import Any
 
+import orjson
 from sqlalchemy import select
 
 from lakevault.audit import IdentityType
@@ -49,13 +52,41 @@ def principal_for_token(database: Database, claims: TokenClaims) -> Principal:
     """The principal a verified token speaks for, looked up afresh on every request.
 
     A user deleted (or renamed) after the token was issued no longer matches, so its tokens
-    stop working at once, before they expire.
+    stop working at once, before they expire. The lookup is one primary-key read on the raw
+    driver path: it runs on every authenticated request.
     """
-    with database.read_session() as session:
-        user = session.get(models.User, claims.principal_id)
-    if user is None or user.arn != claims.principal_arn:
+    row = database.fetch_one(
+        "SELECT u.user_id, u.account_id, u.name, u.arn, u.tags, s.token_generation FROM users u "
+        "LEFT JOIN user_sign_in_states s ON s.user_id = u.user_id WHERE u.user_id = ?",
+        (claims.principal_id,),
+    )
+    # A user who signed out everywhere has a newer token generation than the token's
+    # (docs/user-pool.md): the token stops at once. No state row means generation 1.
+    if (
+        row is None
+        or row[3] != claims.principal_arn
+        or (row[5] if row[5] is not None else 1) != claims.token_generation
+    ):
         raise AccessDenied("the access token is not valid; sign in again", code="InvalidToken")
-    return user_principal(user)
+    principal = principal_from_row(row)
+    if claims.mfa_authenticated:
+        principal = dataclasses.replace(principal, mfa_authenticated=True)
+    return principal
+
+
+def principal_from_row(row: tuple[Any, ...]) -> Principal:
+    """A user's principal from ``(user_id, account_id, name, arn, tags)``."""
+    user_id, account_id, name, arn, tags = row[:5]
+    if isinstance(tags, str | bytes):
+        tags = orjson.loads(tags)
+    return Principal(
+        arn=arn,
+        account_id=account_id,
+        principal_id=user_id,
+        identity_type=IdentityType.IAM_USER,
+        username=name,
+        tags=dict(tags or {}),
+    )
 
 
 def user_principal(user: models.User) -> Principal:
