@@ -282,6 +282,122 @@ def create_policy_version(
     _print(_client().call("POST", f"/tenants/{_account(account)}/policies/{name}/versions", body))
 
 
+keys_app = typer.Typer(help="Access keys of a user (SigV4 credentials).", no_args_is_help=True)
+api_keys_app = typer.Typer(help="API keys for ingestion endpoints.", no_args_is_help=True)
+sts_app = typer.Typer(help="Temporary credentials (STS).", no_args_is_help=True)
+
+
+@keys_app.command("create")
+@command
+def create_access_key(user: str, account: str | None = ACCOUNT) -> None:
+    """Create an access key; its secret is printed this once."""
+    _print(_client().call("POST", f"/tenants/{_account(account)}/users/{user}/access-keys"))
+
+
+@keys_app.command("list")
+@command
+def list_access_keys(user: str, account: str | None = ACCOUNT) -> None:
+    """List a user's access keys (never their secrets)."""
+    _print(_client().call("GET", f"/tenants/{_account(account)}/users/{user}/access-keys"))
+
+
+@keys_app.command("set-status")
+@command
+def set_access_key_status(
+    user: str,
+    key_id: str,
+    status: str = typer.Argument(..., help="Active or Inactive."),
+    account: str | None = ACCOUNT,
+) -> None:
+    """Deactivate (or reactivate) an access key."""
+    path = f"/tenants/{_account(account)}/users/{user}/access-keys/{key_id}"
+    _client().call("PUT", path, {"status": status})
+
+
+@keys_app.command("delete")
+@command
+def delete_access_key(user: str, key_id: str, account: str | None = ACCOUNT) -> None:
+    """Delete an access key; requests signed with it fail at once."""
+    _client().call("DELETE", f"/tenants/{_account(account)}/users/{user}/access-keys/{key_id}")
+
+
+@api_keys_app.command("create")
+@command
+def create_api_key(
+    name: str,
+    action: list[str] = typer.Option(..., "--action", help="Allowed action (repeat)."),
+    resource: list[str] = typer.Option(..., "--resource", help="Allowed resource ARN (repeat)."),
+    source_cidr: list[str] = typer.Option([], "--source-cidr", help="Allowed network (repeat)."),
+    origin: list[str] = typer.Option([], "--origin", help="Allowed browser origin (repeat)."),
+    ttl_days: int = typer.Option(90, help="Days until it expires (1 to 365)."),
+    account: str | None = ACCOUNT,
+) -> None:
+    """Create an API key acting as you within its scope; the key is printed this once."""
+    body = {
+        "name": name,
+        "actions": action,
+        "resources": resource,
+        "sourceCidrs": source_cidr,
+        "allowedOrigins": origin,
+        "ttlDays": ttl_days,
+    }
+    _print(_client().call("POST", f"/tenants/{_account(account)}/api-keys", body))
+
+
+@api_keys_app.command("list")
+@command
+def list_api_keys(account: str | None = ACCOUNT) -> None:
+    """List API keys (never their secrets)."""
+    _print(_client().call("GET", f"/tenants/{_account(account)}/api-keys"))
+
+
+@api_keys_app.command("rotate")
+@command
+def rotate_api_key(
+    name: str,
+    new_name: str = typer.Option(..., help="Name of the replacement key."),
+    grace_seconds: int = typer.Option(3600, help="How long the old key keeps working."),
+    account: str | None = ACCOUNT,
+) -> None:
+    """Replace a key with one of the same scope; the new key is printed this once."""
+    body = {"newName": new_name, "graceSeconds": grace_seconds}
+    _print(_client().call("POST", f"/tenants/{_account(account)}/api-keys/{name}/rotate", body))
+
+
+@api_keys_app.command("delete")
+@command
+def delete_api_key(name: str, account: str | None = ACCOUNT) -> None:
+    """Delete an API key; it stops working at once."""
+    _client().call("DELETE", f"/tenants/{_account(account)}/api-keys/{name}")
+
+
+@sts_app.command("assume-role")
+@command
+def assume_role(
+    role_arn: str,
+    session_name: str = typer.Option(..., help="2 to 64 characters, recorded in audit events."),
+    duration_seconds: int = typer.Option(3600, help="900 up to the role's maximum."),
+    external_id: str | None = typer.Option(None, help="The ExternalId the trust policy asks."),
+    policy: str | None = typer.Option(None, help="Session policy JSON, or @file.json."),
+) -> None:
+    """Temporary credentials of a role (secret and token are printed this once)."""
+    body: dict[str, Any] = {
+        "roleArn": role_arn,
+        "roleSessionName": session_name,
+        "durationSeconds": duration_seconds,
+        "externalId": external_id,
+        "policy": _document(policy) if policy is not None else None,
+    }
+    _print(_client().call("POST", "/sts/assume-role", body))
+
+
+@sts_app.command("whoami")
+@command
+def whoami() -> None:
+    """Who the saved session's credentials belong to."""
+    _print(_client().call("GET", "/sts/caller-identity"))
+
+
 def _principal_path(user: str | None, group: str | None, role: str | None) -> str:
     chosen = [
         (kind, name) for kind, name in (("users", user), ("groups", group), ("roles", role)) if name
@@ -347,3 +463,6 @@ def register(iam_app: typer.Typer, root: typer.Typer) -> None:
     iam_app.command("attach-policy")(attach_policy)
     iam_app.command("detach-policy")(detach_policy)
     iam_app.command("put-inline-policy")(put_inline_policy)
+    iam_app.add_typer(keys_app, name="access-keys")
+    root.add_typer(api_keys_app, name="api-keys")
+    root.add_typer(sts_app, name="sts")
