@@ -153,7 +153,7 @@ def attachments_router(platform: Platform) -> APIRouter:
         return _no_content()
 
     @router.put(base + "/{kind}/{name}/policies/{policy_name}", status_code=204)
-    def put_inline_policy(  # noqa: PLR0917 - FastAPI passes parameters by name
+    def put_inline_policy(
         account_id: str,
         kind: PrincipalKind,
         name: str,

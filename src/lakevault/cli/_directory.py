@@ -435,7 +435,7 @@ def detach_policy(
 
 
 @command
-def put_inline_policy(  # noqa: PLR0917 - Typer passes options by name
+def put_inline_policy(
     policy_name: str,
     document: str = typer.Option(..., help="Policy JSON, or @file.json."),
     user: str | None = typer.Option(None),
