@@ -1,8 +1,8 @@
 """A scenario around known secret values: nothing secret reaches the log, the database or an export.
 
 The scenario records events next to a password, an access key's secret, a session token and the
-checkpoint signing key, tries to log them under every parameter name that may carry one, then
-greps every byte lakevault wrote (SQLite database and WAL, or a PostgreSQL dump of the audit
+checkpoint signing key, tries to log them under every parameter name that may carry one,
+bootstraps the platform (whose audited state change creates a one-time password), then greps every byte lakevault wrote (SQLite database and WAL, or a PostgreSQL dump of the audit
 tables, and the export directory) for each secret.
 """
 
@@ -20,8 +20,10 @@ from lakevault.audit import (
     export_log,
     verify_export,
 )
+from lakevault.core import PLATFORM_ACCOUNT_ID, FixedClock, SystemRandom
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.db import Database, models
+from lakevault.identity import bootstrap_platform
 from tests.unit.audit.helpers import ACCOUNT, make_checkpointer, make_event
 
 PASSWORD = "Correct-Horse-Battery-Staple-7731"
@@ -59,9 +61,18 @@ def test_no_secret_reaches_the_log_or_an_export(database: Database, tmp_path: Pa
     )
     log.close()
 
+    # A real state change with a secret: the administrator's one-time password at bootstrap.
+    credentials = bootstrap_platform(
+        database, clock=FixedClock(), random=SystemRandom(), region="local"
+    )
+    assert credentials is not None
+    secrets.append(credentials.password)
+
     checkpointer = make_checkpointer(database, signer)
-    export_log(database, checkpointer, tmp_path / "export", ACCOUNT)
-    verify_export(tmp_path / "export", verifier=signer.verifier)
+    for account in (ACCOUNT, PLATFORM_ACCOUNT_ID):
+        export_log(database, checkpointer, tmp_path / "export", account)
+    logs = verify_export(tmp_path / "export", verifier=signer.verifier)
+    assert [log.tree_size for log in logs] == [1, 2]  # platform: bootstrap; tenant: 2 events
 
     written = b"".join(
         path.read_bytes() for path in (tmp_path / "export").rglob("*") if path.is_file()
