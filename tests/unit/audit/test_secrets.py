@@ -2,8 +2,9 @@
 
 The scenario records events next to a password, an access key's secret, a session token and the
 checkpoint signing key, tries to log them under every parameter name that may carry one,
-bootstraps the platform (whose audited state change creates a one-time password), then greps every byte lakevault wrote (SQLite database and WAL, or a PostgreSQL dump of the audit
-tables, and the export directory) for each secret.
+bootstraps the platform (whose audited state change creates a one-time password), then greps
+every byte lakevault wrote (SQLite database and WAL, or a PostgreSQL dump of the audit tables,
+and the export directory) for each secret.
 """
 
 from __future__ import annotations
