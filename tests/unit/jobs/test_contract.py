@@ -185,7 +185,7 @@ def test_a_dead_job_retried_by_hand_gets_one_more_attempt(backend: Backend) -> N
 
 def test_a_task_over_its_timeout_fails_with_request_timeout(backend: Backend) -> None:
     queue = backend.queue()
-    job_id = enqueue(backend, queue, "test.slow", Slow(sleep_seconds=2.0))
+    job_id = enqueue(backend, queue, "test.slow", Slow(sleep_seconds=3.0))
     started = time.monotonic()
     queue.run_worker(name="t", until_idle=True)
     job = queue.get(job_id)
@@ -193,7 +193,7 @@ def test_a_task_over_its_timeout_fails_with_request_timeout(backend: Backend) ->
     assert job.last_error is not None
     assert job.last_error.startswith("RequestTimeout: task test.slow ran longer than its timeout")
     if backend.queue_backend == "embedded":
-        assert time.monotonic() - started < 1.5  # interrupted, not waited for
+        assert time.monotonic() - started < 2.5  # interrupted, not waited for
         assert backend.runs("run", "slow") == []
 
 
