@@ -160,14 +160,26 @@ def _pump(
     block and returns the bytes it wrote to ``out``. A block shorter than ``input_block_bytes``
     is the last one (possibly empty). Returns (bytes read, bytes written).
     """
+
+    def whole(data: memoryview) -> tuple[int, int]:
+        """The entire stream is ``data``: one call, no thread."""
+        out = bytearray(single_block_output_bytes(len(data)))
+        written = operation(0, data, memoryview(out), True)
+        write_all(writer, memoryview(out)[:written])
+        return len(data), written
+
+    # Most objects are small: read one chunk's worth first, so that they cost no full block.
+    probe = bytearray(input_block_bytes // BLOCK_CHUNKS)
+    with memoryview(probe) as probe_view:
+        length = read_full(reader, probe_view)
+        if length < len(probe):
+            return whole(probe_view[:length])
     block = bytearray(input_block_bytes)
     with memoryview(block) as block_view:
-        length = read_full(reader, block_view)
+        block_view[: len(probe)] = probe
+        length += read_full(reader, block_view[len(probe) :])
         if length < input_block_bytes:
-            out = bytearray(single_block_output_bytes(length))
-            written = operation(0, block_view[:length], memoryview(out), True)
-            write_all(writer, memoryview(out)[:written])
-            return length, written
+            return whole(block_view[:length])
         read_total = written_total = 0
         index = 0
         with _BlockWriter(writer, output_block_bytes) as block_writer:
