@@ -22,7 +22,11 @@ from lakevault.kms._primitives._chunked import (
     encrypted_length,
     plaintext_length,
 )
-from lakevault.kms._primitives._keys import DATA_KEY_BYTES, PlaintextDataKey
+from lakevault.kms._primitives._keys import (
+    DATA_KEY_BYTES,
+    PlaintextDataKey,
+    data_key_material_unsafe,
+)
 
 __all__ = [
     "AES_KEY_BYTES",
@@ -42,6 +46,7 @@ __all__ = [
     "PlaintextDataKey",
     "begin_decryption",
     "begin_encryption",
+    "data_key_material_unsafe",
     "encrypted_length",
     "plaintext_length",
 ]

@@ -36,7 +36,7 @@ from lakevault.core import RandomSource
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.kms._errors import IntegrityError, IntegrityFailure
 from lakevault.kms._primitives._aead import NONCE_BYTES, TAG_BYTES
-from lakevault.kms._primitives._keys import PlaintextDataKey
+from lakevault.kms._primitives._keys import PlaintextDataKey, data_key_material_unsafe
 
 CHUNK_PLAINTEXT_BYTES = 16 * 1024
 CHUNK_CIPHERTEXT_BYTES = CHUNK_PLAINTEXT_BYTES + TAG_BYTES
@@ -203,7 +203,9 @@ class ChunkCipher:
 
 
 def _input_key_bytes(input_key: bytes | PlaintextDataKey) -> bytes:
-    return input_key._material if isinstance(input_key, PlaintextDataKey) else input_key
+    if isinstance(input_key, PlaintextDataKey):
+        return data_key_material_unsafe(input_key)
+    return input_key
 
 
 def _derive(

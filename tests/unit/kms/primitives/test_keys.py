@@ -8,7 +8,12 @@ import pytest
 
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.kms import IntegrityError
-from lakevault.kms._primitives import ChunkCipher, ChunkedSuite, PlaintextDataKey
+from lakevault.kms._primitives import (
+    ChunkCipher,
+    ChunkedSuite,
+    PlaintextDataKey,
+    data_key_material_unsafe,
+)
 from tests.unit.kms.helpers import FixedRandom
 
 MATERIAL = bytes(range(200, 232))
@@ -22,6 +27,16 @@ def test_repr_and_str_never_show_key_material() -> None:
         assert "redacted" in text
     cipher = ChunkCipher(suite=ChunkedSuite.AES_256_GCM, aead_key=MATERIAL, base_nonce=bytes(12))
     assert repr(cipher) == "ChunkCipher(<key and nonce redacted>)"
+
+
+def test_the_plain_constructor_refuses_to_run() -> None:
+    with pytest.raises(TypeError, match="from_unwrapped_bytes_unsafe"):
+        PlaintextDataKey(MATERIAL)
+
+
+def test_the_wrap_step_can_read_the_material() -> None:
+    key = PlaintextDataKey.from_unwrapped_bytes_unsafe(MATERIAL)
+    assert data_key_material_unsafe(key) == MATERIAL
 
 
 def test_pickling_is_refused() -> None:
