@@ -24,9 +24,10 @@ from lakevault.identity import (
     TokenService,
     bootstrap_platform,
 )
-from lakevault.jobs import JobQueue, TaskRegistry, housekeeping_tasks, open_queue
+from lakevault.jobs import JobQueue, TaskRegistry, open_queue
 from lakevault.kms import PlatformRootKey, ensure_root_key
 from lakevault.runtime._home import prepare_home
+from lakevault.runtime._tasks import platform_tasks
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,17 +117,10 @@ class Platform:
 def _job_queue(
     settings: Settings, database: Database, clock: Clock, random: RandomSource
 ) -> JobQueue:
-    """The configured job backend with every task of the platform, listed here explicitly.
-
-    Services that need background work add their task definitions and schedules to these
-    lists (docs/jobs.md, "Adding a task").
-    """
-    backend = settings.job_backend.value
-    tasks, periodic = housekeeping_tasks(
-        backend=backend, database=database, clock=clock, random=random, region=settings.region
-    )
+    """The configured job backend with every task of the platform (``runtime/_tasks.py``)."""
+    tasks, periodic = platform_tasks(settings, database, clock, random)
     return open_queue(
-        backend,
+        settings.job_backend.value,
         database=database,
         registry=TaskRegistry(tasks, periodic),
         clock=clock,

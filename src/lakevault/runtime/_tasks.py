@@ -1,0 +1,72 @@
+"""The platform's background tasks, listed explicitly (docs/jobs.md, "Adding a task").
+
+Services define what work is; this list says which work this platform runs, and when. A service
+that needs background work adds its ``TaskDefinition`` values and ``PeriodicTask`` schedules
+here; nothing registers itself on import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from lakevault.audit import Checkpointer, load_signing_key, logged_accounts
+from lakevault.core import Clock, RandomSource, Settings
+from lakevault.db import Database
+from lakevault.jobs import (
+    PeriodicTask,
+    RetryPolicy,
+    TaskContext,
+    TaskDefinition,
+    housekeeping_tasks,
+)
+
+AUDIT_CHECKPOINT_TASK = "audit.checkpoint"
+
+
+class CheckpointAuditLogs(BaseModel):
+    """Payload of :data:`AUDIT_CHECKPOINT_TASK` (none: every log that grew is signed)."""
+
+
+def platform_tasks(
+    settings: Settings, database: Database, clock: Clock, random: RandomSource
+) -> tuple[list[TaskDefinition[Any]], list[PeriodicTask]]:
+    """Every task of the platform and every periodic schedule, for the job registry."""
+    housekeeping, schedules = housekeeping_tasks(
+        backend=settings.job_backend.value,
+        database=database,
+        clock=clock,
+        random=random,
+        region=settings.region,
+    )
+    tasks: list[TaskDefinition[Any]] = list(housekeeping)
+    periodic = list(schedules)
+
+    def checkpoint_audit_logs(context: TaskContext, payload: CheckpointAuditLogs) -> None:
+        # The key is read per run: a worker machine needs the installation's signing key file,
+        # and a missing one is a clear, retried error (SigningKeyUnavailable), not a crash.
+        checkpointer = Checkpointer(database, load_signing_key(settings.resolved_home), clock)
+        for account_id in logged_accounts(database):
+            checkpointer.checkpoint(account_id)
+
+    tasks.append(
+        TaskDefinition(
+            name=AUDIT_CHECKPOINT_TASK,
+            payload_model=CheckpointAuditLogs,
+            handler=checkpoint_audit_logs,
+            timeout_seconds=300.0,
+            retry=RetryPolicy(max_attempts=3, base_delay_seconds=10.0),
+        )
+    )
+    # Every minute; a checkpoint of a log that did not grow is not signed again.
+    periodic.append(
+        PeriodicTask(
+            name="audit-checkpoints",
+            task_name=AUDIT_CHECKPOINT_TASK,
+            cron="* * * * *",
+            payload=CheckpointAuditLogs(),
+            catch_up_seconds=60.0,
+        )
+    )
+    return tasks, periodic
