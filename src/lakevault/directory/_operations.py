@@ -9,11 +9,12 @@ without a path is used, so a caller who may not see it gets ``AccessDenied`` —
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lakevault import identity
 from lakevault.core import PLATFORM_ACCOUNT_ID
@@ -21,6 +22,7 @@ from lakevault.db import models
 from lakevault.directory._context import CallContext
 from lakevault.directory._credentials import ApiKeyOperations, CredentialOperations
 from lakevault.directory._directory import organization_arn, tenant_arn
+from lakevault.directory._federation import FederationOperations
 from lakevault.identity import EntityKind
 
 _ROW_FOR_KIND: dict[EntityKind, type[models.User] | type[models.Group] | type[models.Role]] = {
@@ -28,6 +30,8 @@ _ROW_FOR_KIND: dict[EntityKind, type[models.User] | type[models.Group] | type[mo
     EntityKind.GROUP: models.Group,
     EntityKind.ROLE: models.Role,
 }
+T = TypeVar("T")
+
 _KIND_WORD = {EntityKind.USER: "User", EntityKind.GROUP: "Group", EntityKind.ROLE: "Role"}
 
 
@@ -43,7 +47,7 @@ class NewTenant:
         return f"NewTenant(tenant={self.tenant!r}, admin={self.admin.arn!r})"
 
 
-class Directory(CredentialOperations, ApiKeyOperations):
+class Directory(CredentialOperations, ApiKeyOperations, FederationOperations):
     """Organizations, tenants and IAM entities, every call decided by the gate."""
 
     # --- lookups -------------------------------------------------------------------------
@@ -231,37 +235,28 @@ class Directory(CredentialOperations, ApiKeyOperations):
         )
 
     def get_user(self, call: CallContext, account_id: str, name: str) -> identity.UserInfo:
-        return self.perform(
+        return self._principal_call(
             call,
-            action="iam:GetUser",
-            resource=self._entity_arn(EntityKind.USER, account_id, name),
-            resource_account=account_id,
-            resource_type="User",
-            operation=lambda s: identity.get_user(s, account_id, name),
+            "Get{kind}",
+            lambda s: identity.get_user(s, account_id, name),
+            kind=EntityKind.USER,
+            account_id=account_id,
+            name=name,
             read_only=True,
         )
 
     def list_users(self, call: CallContext, account_id: str) -> list[identity.UserInfo]:
-        return self.perform(
-            call,
-            action="iam:ListUsers",
-            resource=f"arn:aws:iam::{account_id}:user/*",
-            resource_account=account_id,
-            resource_type="User",
-            operation=lambda s: identity.list_users(s, account_id),
-            read_only=True,
-        )
+        return self._list_call(call, EntityKind.USER, account_id, identity.list_users)
 
     def delete_user(self, call: CallContext, account_id: str, name: str) -> None:
-        self.perform(
+        self._principal_call(
             call,
-            action="iam:DeleteUser",
-            resource=self._entity_arn(EntityKind.USER, account_id, name),
-            resource_account=account_id,
-            resource_type="User",
-            operation=lambda s: identity.delete_user(s, account_id, name),
+            "Delete{kind}",
+            lambda s: identity.delete_user(s, account_id, name),
+            kind=EntityKind.USER,
+            account_id=account_id,
+            name=name,
             read_only=False,
-            parameters={"userName": name},
         )
 
     def set_login_password(
@@ -305,37 +300,28 @@ class Directory(CredentialOperations, ApiKeyOperations):
     def get_group(
         self, call: CallContext, account_id: str, name: str
     ) -> tuple[identity.GroupInfo, list[identity.UserInfo]]:
-        return self.perform(
+        return self._principal_call(
             call,
-            action="iam:GetGroup",
-            resource=self._entity_arn(EntityKind.GROUP, account_id, name),
-            resource_account=account_id,
-            resource_type="Group",
-            operation=lambda s: identity.get_group(s, account_id, name),
+            "Get{kind}",
+            lambda s: identity.get_group(s, account_id, name),
+            kind=EntityKind.GROUP,
+            account_id=account_id,
+            name=name,
             read_only=True,
         )
 
     def list_groups(self, call: CallContext, account_id: str) -> list[identity.GroupInfo]:
-        return self.perform(
-            call,
-            action="iam:ListGroups",
-            resource=f"arn:aws:iam::{account_id}:group/*",
-            resource_account=account_id,
-            resource_type="Group",
-            operation=lambda s: identity.list_groups(s, account_id),
-            read_only=True,
-        )
+        return self._list_call(call, EntityKind.GROUP, account_id, identity.list_groups)
 
     def delete_group(self, call: CallContext, account_id: str, name: str) -> None:
-        self.perform(
+        self._principal_call(
             call,
-            action="iam:DeleteGroup",
-            resource=self._entity_arn(EntityKind.GROUP, account_id, name),
-            resource_account=account_id,
-            resource_type="Group",
-            operation=lambda s: identity.delete_group(s, account_id, name),
+            "Delete{kind}",
+            lambda s: identity.delete_group(s, account_id, name),
+            kind=EntityKind.GROUP,
+            account_id=account_id,
+            name=name,
             read_only=False,
-            parameters={"groupName": name},
         )
 
     def add_user_to_group(
@@ -404,26 +390,18 @@ class Directory(CredentialOperations, ApiKeyOperations):
         )
 
     def get_role(self, call: CallContext, account_id: str, name: str) -> identity.RoleInfo:
-        return self.perform(
+        return self._principal_call(
             call,
-            action="iam:GetRole",
-            resource=self._entity_arn(EntityKind.ROLE, account_id, name),
-            resource_account=account_id,
-            resource_type="Role",
-            operation=lambda s: identity.get_role(s, account_id, name),
+            "Get{kind}",
+            lambda s: identity.get_role(s, account_id, name),
+            kind=EntityKind.ROLE,
+            account_id=account_id,
+            name=name,
             read_only=True,
         )
 
     def list_roles(self, call: CallContext, account_id: str) -> list[identity.RoleInfo]:
-        return self.perform(
-            call,
-            action="iam:ListRoles",
-            resource=f"arn:aws:iam::{account_id}:role/*",
-            resource_account=account_id,
-            resource_type="Role",
-            operation=lambda s: identity.list_roles(s, account_id),
-            read_only=True,
-        )
+        return self._list_call(call, EntityKind.ROLE, account_id, identity.list_roles)
 
     def update_trust_policy(
         self, call: CallContext, account_id: str, name: str, trust_policy: str | Mapping[str, Any]
@@ -440,15 +418,14 @@ class Directory(CredentialOperations, ApiKeyOperations):
         )
 
     def delete_role(self, call: CallContext, account_id: str, name: str) -> None:
-        self.perform(
+        self._principal_call(
             call,
-            action="iam:DeleteRole",
-            resource=self._entity_arn(EntityKind.ROLE, account_id, name),
-            resource_account=account_id,
-            resource_type="Role",
-            operation=lambda s: identity.delete_role(s, account_id, name),
+            "Delete{kind}",
+            lambda s: identity.delete_role(s, account_id, name),
+            kind=EntityKind.ROLE,
+            account_id=account_id,
+            name=name,
             read_only=False,
-            parameters={"roleName": name},
         )
 
     # --- managed policies --------------------------------------------------------------------
@@ -514,7 +491,6 @@ class Directory(CredentialOperations, ApiKeyOperations):
             lambda s: identity.get_policy(s, policy_arn),
             read_only=True,
         )
-        return result
 
     def list_policies(self, call: CallContext, account_id: str) -> list[identity.PolicyInfo]:
         return self.perform(
@@ -554,7 +530,6 @@ class Directory(CredentialOperations, ApiKeyOperations):
             read_only=False,
             parameters={"setAsDefault": set_as_default},
         )
-        return result
 
     def get_policy_version(
         self, call: CallContext, policy_arn: str, version_id: str
@@ -567,7 +542,6 @@ class Directory(CredentialOperations, ApiKeyOperations):
             read_only=True,
             parameters={"versionId": version_id},
         )
-        return result
 
     def list_policy_versions(
         self, call: CallContext, policy_arn: str
@@ -579,7 +553,6 @@ class Directory(CredentialOperations, ApiKeyOperations):
             lambda s: identity.list_policy_versions(s, policy_arn),
             read_only=True,
         )
-        return result
 
     def set_default_policy_version(
         self, call: CallContext, policy_arn: str, version_id: str
@@ -607,18 +580,37 @@ class Directory(CredentialOperations, ApiKeyOperations):
 
     # --- attachments, inline policies, boundaries (users, groups, roles) -------------------
 
+    def _list_call(
+        self,
+        call: CallContext,
+        kind: EntityKind,
+        account_id: str,
+        operation: Callable[[Session, str], T],
+    ) -> T:
+        """``iam:List{Users,Groups,Roles}`` on ``arn:aws:iam::ACCOUNT:{kind}/*``."""
+        word = _KIND_WORD[kind]
+        return self.perform(
+            call,
+            action=f"iam:List{word}s",
+            resource=f"arn:aws:iam::{account_id}:{kind.value}/*",
+            resource_account=account_id,
+            resource_type=word,
+            operation=lambda s: operation(s, account_id),
+            read_only=True,
+        )
+
     def _principal_call(
         self,
         call: CallContext,
         verb: str,
-        operation: Any,
+        operation: Callable[[Session], T],
         *,
         kind: EntityKind,
         account_id: str,
         name: str,
         read_only: bool,
         parameters: dict[str, Any] | None = None,
-    ) -> Any:
+    ) -> T:
         word = _KIND_WORD[kind]
         return self.perform(
             call,
@@ -662,7 +654,7 @@ class Directory(CredentialOperations, ApiKeyOperations):
     def list_attached_policies(
         self, call: CallContext, kind: EntityKind, account_id: str, name: str
     ) -> list[identity.PolicyInfo]:
-        result: list[identity.PolicyInfo] = self._principal_call(
+        return self._principal_call(
             call,
             "ListAttached{kind}Policies",
             lambda s: identity.list_attached_policies(s, kind, account_id, name),
@@ -671,7 +663,6 @@ class Directory(CredentialOperations, ApiKeyOperations):
             name=name,
             read_only=True,
         )
-        return result
 
     def put_inline_policy(
         self,
@@ -705,7 +696,7 @@ class Directory(CredentialOperations, ApiKeyOperations):
     def get_inline_policy(
         self, call: CallContext, kind: EntityKind, account_id: str, name: str, policy_name: str
     ) -> str:
-        result: str = self._principal_call(
+        return self._principal_call(
             call,
             "Get{kind}Policy",
             lambda s: identity.get_inline_policy(s, kind, account_id, name, policy_name),
@@ -715,12 +706,11 @@ class Directory(CredentialOperations, ApiKeyOperations):
             read_only=True,
             parameters={"policyName": policy_name},
         )
-        return result
 
     def list_inline_policies(
         self, call: CallContext, kind: EntityKind, account_id: str, name: str
     ) -> list[str]:
-        result: list[str] = self._principal_call(
+        return self._principal_call(
             call,
             "List{kind}Policies",
             lambda s: identity.list_inline_policies(s, kind, account_id, name),
@@ -729,7 +719,6 @@ class Directory(CredentialOperations, ApiKeyOperations):
             name=name,
             read_only=True,
         )
-        return result
 
     def delete_inline_policy(
         self, call: CallContext, kind: EntityKind, account_id: str, name: str, policy_name: str
