@@ -466,11 +466,11 @@ class Directory(CredentialOperations, ApiKeyOperations, FederationOperations):
         call: CallContext,
         action: str,
         policy_arn: str,
-        operation: Any,
+        operation: Callable[[Session], T],
         *,
         read_only: bool,
         parameters: dict[str, Any] | None = None,
-    ) -> Any:
+    ) -> T:
         account_id, _path, _name = identity.parse_policy_arn(policy_arn)
         return self.perform(
             call,
@@ -484,7 +484,7 @@ class Directory(CredentialOperations, ApiKeyOperations, FederationOperations):
         )
 
     def get_policy(self, call: CallContext, policy_arn: str) -> identity.PolicyInfo:
-        result: identity.PolicyInfo = self._policy_call(
+        return self._policy_call(
             call,
             "iam:GetPolicy",
             policy_arn,
@@ -520,7 +520,7 @@ class Directory(CredentialOperations, ApiKeyOperations, FederationOperations):
         *,
         set_as_default: bool,
     ) -> identity.PolicyVersionInfo:
-        result: identity.PolicyVersionInfo = self._policy_call(
+        return self._policy_call(
             call,
             "iam:CreatePolicyVersion",
             policy_arn,
@@ -534,7 +534,7 @@ class Directory(CredentialOperations, ApiKeyOperations, FederationOperations):
     def get_policy_version(
         self, call: CallContext, policy_arn: str, version_id: str
     ) -> identity.PolicyVersionInfo:
-        result: identity.PolicyVersionInfo = self._policy_call(
+        return self._policy_call(
             call,
             "iam:GetPolicyVersion",
             policy_arn,
@@ -546,7 +546,7 @@ class Directory(CredentialOperations, ApiKeyOperations, FederationOperations):
     def list_policy_versions(
         self, call: CallContext, policy_arn: str
     ) -> list[identity.PolicyVersionInfo]:
-        result: list[identity.PolicyVersionInfo] = self._policy_call(
+        return self._policy_call(
             call,
             "iam:ListPolicyVersions",
             policy_arn,
