@@ -19,6 +19,7 @@ from lakevault.api._routes_credentials import credentials_router
 from lakevault.api._routes_policies import attachments_router, policies_router
 from lakevault.api._routes_principals import principals_router, roles_router
 from lakevault.api._routes_tenants import tenants_router
+from lakevault.api._routes_user_pool import user_pool_admin_router, user_pool_router
 from lakevault.api._sessions import sessions_router
 from lakevault.runtime import Platform
 
@@ -50,6 +51,8 @@ def create_app(platform: Platform) -> FastAPI:
         policies_router,
         attachments_router,
         credentials_router,
+        user_pool_router,
+        user_pool_admin_router,
     ):
         app.include_router(router(platform))
     app.add_middleware(RequestIdMiddleware, random=platform.random)

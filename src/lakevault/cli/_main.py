@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import lakevault
-from lakevault.cli import _audit, _config, _db, _directory, _iam, _jobs
+from lakevault.cli import _audit, _config, _db, _directory, _iam, _jobs, _userpool
 from lakevault.cli._common import console
 from lakevault.cli._serve import init, serve
 
@@ -24,6 +24,7 @@ app.add_typer(_audit.app, name="audit")
 app.add_typer(_iam.app, name="iam")
 app.add_typer(_jobs.app, name="jobs")
 app.command("worker")(_jobs.worker)
+app.add_typer(_userpool.app, name="userpool")
 _directory.register(_iam.app, app)
 
 

@@ -56,6 +56,21 @@ class JobBackend(StrEnum):
     PROCRASTINATE = "procrastinate"
 
 
+class MailSenderKind(StrEnum):
+    """How the user pool delivers mail (docs/user-pool.md)."""
+
+    OUTBOX = "outbox"
+    SMTP = "smtp"
+
+
+class SMTPSecurity(StrEnum):
+    """How the SMTP sender protects its connection."""
+
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
 class LogLevel(StrEnum):
     DEBUG = "debug"
     INFO = "info"
@@ -136,6 +151,126 @@ class Settings(BaseSettings):
         description="Region name used in ARNs and audit events.",
         json_schema_extra={"example": "eu-west-1"},
     )
+    access_token_ttl_seconds: int = Field(
+        default=3600,
+        ge=300,
+        le=86400,
+        description="Lifetime of access tokens, 5 minutes to 1 day.",
+        json_schema_extra={"example": 3600},
+    )
+    id_token_ttl_seconds: int = Field(
+        default=3600,
+        ge=300,
+        le=86400,
+        description="Lifetime of user pool ID tokens, 5 minutes to 1 day.",
+        json_schema_extra={"example": 3600},
+    )
+    refresh_token_ttl_seconds: int = Field(
+        default=2592000,
+        ge=3600,
+        le=2592000,
+        description="Lifetime of a sign-in's refresh tokens, 1 hour to 30 days.",
+        json_schema_extra={"example": 2592000},
+    )
+    token_key_rotation_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="A new token signing key is made when the newest is this many days old.",
+        json_schema_extra={"example": 30},
+    )
+    password_min_length: int = Field(
+        default=8,
+        ge=8,
+        le=256,
+        description="Default password policy of new user pools: minimum length.",
+        json_schema_extra={"example": 12},
+    )
+    password_require_uppercase: bool = Field(
+        default=True,
+        description="Default password policy of new user pools: an upper-case letter.",
+        json_schema_extra={"example": True},
+    )
+    password_require_lowercase: bool = Field(
+        default=True,
+        description="Default password policy of new user pools: a lower-case letter.",
+        json_schema_extra={"example": True},
+    )
+    password_require_digits: bool = Field(
+        default=True,
+        description="Default password policy of new user pools: a digit.",
+        json_schema_extra={"example": True},
+    )
+    password_require_symbols: bool = Field(
+        default=False,
+        description="Default password policy of new user pools: a symbol.",
+        json_schema_extra={"example": False},
+    )
+    lockout_threshold: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins in a row before a user is locked out.",
+        json_schema_extra={"example": 5},
+    )
+    lockout_base_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="First lockout period; each further failure doubles it.",
+        json_schema_extra={"example": 30},
+    )
+    lockout_max_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=86400,
+        description="Longest lockout period (the backoff never grows past it).",
+        json_schema_extra={"example": 900},
+    )
+    sign_in_rate_limit: str = Field(
+        default="20/minute",
+        pattern=r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$",
+        description="Password and code checks allowed per client address and per user name.",
+        json_schema_extra={"example": "20/minute"},
+    )
+    mail_sender: MailSenderKind = Field(
+        default=MailSenderKind.OUTBOX,
+        description="User pool mail: outbox (kept for the tenant admin to read) or smtp.",
+        json_schema_extra={"example": "smtp"},
+    )
+    mail_from: str = Field(
+        default="lakevault@localhost",
+        min_length=3,
+        description="Sender address of user pool mail.",
+        json_schema_extra={"example": "no-reply@example.org"},
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="With mail_sender = smtp: the SMTP server.",
+        json_schema_extra={"example": "smtp.example.org"},
+    )
+    smtp_port: int = Field(
+        default=587,
+        ge=1,
+        le=65535,
+        description="With mail_sender = smtp: the SMTP port.",
+        json_schema_extra={"example": 587},
+    )
+    smtp_security: SMTPSecurity = Field(
+        default=SMTPSecurity.STARTTLS,
+        description="With mail_sender = smtp: starttls, tls (implicit) or none.",
+        json_schema_extra={"example": "starttls"},
+    )
+    smtp_username: str | None = Field(
+        default=None,
+        description="With mail_sender = smtp: the login name, if the server wants one.",
+        json_schema_extra={"example": "lakevault"},
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None,
+        description="With mail_sender = smtp: the login password.",
+        json_schema_extra={"example": "(the SMTP password)"},
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -169,6 +304,21 @@ class Settings(BaseSettings):
             raise ValueError(
                 "'procrastinate' needs a PostgreSQL database_url; use \"embedded\" with SQLite"
             )
+        return value
+
+    @field_validator("lockout_max_seconds")
+    @classmethod
+    def _check_lockout_max(cls, value: int, info: ValidationInfo) -> int:
+        base = info.data.get("lockout_base_seconds")
+        if base is not None and value < base:
+            raise ValueError(f"must be at least lockout_base_seconds ({base})")
+        return value
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _check_smtp_host(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("mail_sender") is MailSenderKind.SMTP and not value:
+            raise ValueError("mail_sender is 'smtp': set smtp_host to the SMTP server's name")
         return value
 
     @classmethod

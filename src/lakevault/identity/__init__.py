@@ -58,7 +58,18 @@ from lakevault.identity._errors import (
     SigV4Failure,
     XAmzContentSHA256Mismatch,
 )
+from lakevault.identity._mail import (
+    MailMessage,
+    MailSender,
+    OutboxSender,
+    SMTPSender,
+    list_outbox,
+    mail_sender_for,
+    mail_tasks,
+)
+from lakevault.identity._mfa import MFAEnrollment
 from lakevault.identity._names import EntityKind, entity_arn, parse_policy_arn
+from lakevault.identity._operator_recovery import recover_user
 from lakevault.identity._passwords import generate_password, hash_password
 from lakevault.identity._policies import (
     attach_guardrail,
@@ -83,6 +94,7 @@ from lakevault.identity._policies import (
 )
 from lakevault.identity._policy_source import DatabasePolicySource
 from lakevault.identity._principal import ANONYMOUS, Principal, PrincipalPolicies
+from lakevault.identity._rate_limit import AttemptLimiter
 from lakevault.identity._role_sessions import (
     TemporaryCredentials,
     assumed_role_arn,
@@ -100,6 +112,12 @@ from lakevault.identity._roles import (
     role_row,
     update_trust_policy,
 )
+from lakevault.identity._sign_in_state import (
+    sign_out_everywhere,
+    unlock_user,
+    user_id_of,
+)
+from lakevault.identity._signing_key_rotation import signing_key_tasks
 from lakevault.identity._sigv4_canonical import (
     CredentialScope,
     SignatureForm,
@@ -109,7 +127,11 @@ from lakevault.identity._sigv4_canonical import (
     rules_for_service,
 )
 from lakevault.identity._sigv4_sign import SignedRequest, sign_request
-from lakevault.identity._sigv4_verify import SigningCredential, VerifiedRequest, verify_sigv4
+from lakevault.identity._sigv4_verify import (
+    SigningCredential,
+    VerifiedRequest,
+    verify_sigv4,
+)
 from lakevault.identity._tenants import (
     create_organization,
     create_tenant,
@@ -118,7 +140,39 @@ from lakevault.identity._tenants import (
     list_organizations,
     list_tenants,
 )
-from lakevault.identity._tokens import IssuedToken, SigningKeys, TokenClaims, TokenService
+from lakevault.identity._tokens import (
+    IdTokenClaims,
+    IssuedToken,
+    SigningKeys,
+    TokenClaims,
+    TokenService,
+)
+from lakevault.identity._user_pool import (
+    UserPoolGroupInfo,
+    UserPoolInfo,
+    create_pool_group,
+    create_user_pool,
+    list_pool_groups,
+    pool_for_account,
+    pool_group_row,
+    pool_info,
+    update_user_pool,
+    user_pool_arn,
+)
+from lakevault.identity._user_pool_rules import (
+    LockoutPolicy,
+    MFAConfiguration,
+    PasswordPolicy,
+    TokenLifetimes,
+)
+from lakevault.identity._user_pool_service import (
+    AuthenticationResult,
+    ChallengeName,
+    ClientInfo,
+    CodeDelivery,
+    PendingChallenge,
+    UserPoolService,
+)
 from lakevault.identity._users import (
     add_user_to_group,
     create_group,
@@ -144,20 +198,34 @@ __all__ = [
     "AccessKeyStatus",
     "ApiKeyCaller",
     "ApiKeyInfo",
+    "AttemptLimiter",
+    "AuthenticationResult",
     "BootstrapCredentials",
+    "ChallengeName",
+    "ClientInfo",
+    "CodeDelivery",
     "CredentialScope",
     "DatabasePolicySource",
     "EntityKind",
     "GroupInfo",
     "HeadersNotSigned",
+    "IdTokenClaims",
     "IncompleteSignature",
     "InvalidAccessKeyId",
     "InvalidClientTokenId",
     "IssuedToken",
+    "LockoutPolicy",
+    "MFAConfiguration",
+    "MFAEnrollment",
+    "MailMessage",
+    "MailSender",
     "MissingAuthenticationToken",
     "NewAccessKey",
     "NewApiKey",
     "OrganizationInfo",
+    "OutboxSender",
+    "PasswordPolicy",
+    "PendingChallenge",
     "PolicyInfo",
     "PolicyVersionInfo",
     "Principal",
@@ -165,6 +233,7 @@ __all__ = [
     "RequestExpired",
     "RequestTimeTooSkewed",
     "RoleInfo",
+    "SMTPSender",
     "SigV4Failure",
     "SigV4Request",
     "SignatureDoesNotMatch",
@@ -177,8 +246,12 @@ __all__ = [
     "TemporaryCredentials",
     "TenantInfo",
     "TokenClaims",
+    "TokenLifetimes",
     "TokenService",
     "UserInfo",
+    "UserPoolGroupInfo",
+    "UserPoolInfo",
+    "UserPoolService",
     "VerifiedRequest",
     "XAmzContentSHA256Mismatch",
     "access_key_credential",
@@ -196,10 +269,12 @@ __all__ = [
     "create_organization",
     "create_policy",
     "create_policy_version",
+    "create_pool_group",
     "create_role",
     "create_role_session",
     "create_tenant",
     "create_user",
+    "create_user_pool",
     "delete_access_key",
     "delete_api_key",
     "delete_group",
@@ -229,16 +304,24 @@ __all__ = [
     "list_groups_for_user",
     "list_inline_policies",
     "list_organizations",
+    "list_outbox",
     "list_policies",
     "list_policy_versions",
+    "list_pool_groups",
     "list_roles",
     "list_tenants",
     "list_users",
+    "mail_sender_for",
+    "mail_tasks",
     "parse_policy_arn",
     "policy_arn",
+    "pool_for_account",
+    "pool_group_row",
+    "pool_info",
     "principal_for_token",
     "put_inline_policy",
     "record_access_key_use",
+    "recover_user",
     "remove_user_from_group",
     "revoke_role_sessions",
     "role_row",
@@ -249,10 +332,16 @@ __all__ = [
     "set_default_policy_version",
     "set_permissions_boundary",
     "set_user_password",
+    "sign_out_everywhere",
     "sign_request",
+    "signing_key_tasks",
     "tag_user",
+    "unlock_user",
     "update_access_key",
     "update_trust_policy",
+    "update_user_pool",
     "user_arn",
+    "user_id_of",
+    "user_pool_arn",
     "verify_sigv4",
 ]

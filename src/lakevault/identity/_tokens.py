@@ -8,15 +8,24 @@
   requires ``kid``, ``iss``, ``aud``, ``sub``, ``exp``, ``iat`` and ``jti``, and allows 30 s of
   clock skew. Every failure is one ``AccessDenied`` ("the access token is not valid"), with
   ``ExpiredToken`` as the only distinguishable reason, so a client can refresh.
+* ID tokens (``token_use`` "id", audience the user pool's id) tell a client who signed in, with
+  the user's pool groups in ``cognito:groups``; they never authorise an API call.
+* Rotation (``SigningKeys.rotate_due``, run daily as a job) adds a key when the newest is old
+  enough and drops a retired key only once every token it can have signed has expired: a key
+  is retired when its successor is made (the time is in the successor's ``kid``), so it is kept
+  for the longest token lifetime (plus the clock skew) after that. A running ``TokenService``
+  rereads the key file when it changes, so every process signs with the newest key.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +44,10 @@ LEEWAY_SECONDS = 30
 MIN_TTL_SECONDS = 300
 MAX_TTL_SECONDS = 86400
 KEY_FILE_NAME = "token-signing.jwks"
+_KID_TIME_FORMAT = "%Y%m%dT%H%M%S"
+#: The ``amr`` (RFC 8176) values of a token: a password, and a one-time password as well.
+AMR_PASSWORD = "pwd"  # noqa: S105 - an RFC 8176 method name
+AMR_MFA = "otp"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +70,25 @@ class TokenClaims:
     token_id: str
     issued_at: datetime
     expires_at: datetime
+    mfa_authenticated: bool = False
+    """Whether the sign-in that issued the token passed a second factor (``amr`` has "otp")."""
+    token_generation: int = 1
+    """The user's token generation at issue (1 until the first "sign out everywhere")."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdTokenClaims:
+    """What a verified ID token says: who signed in, when, and in which pool groups."""
+
+    principal_id: str
+    user_name: str
+    account_id: str
+    audience: str
+    groups: tuple[str, ...]
+    email: str | None
+    email_verified: bool
+    authenticated_at: datetime
+    expires_at: datetime
 
 
 def _key_path(home: Path) -> Path:
@@ -64,7 +96,7 @@ def _key_path(home: Path) -> Path:
 
 
 def _new_key(random: RandomSource, now: datetime) -> ECKey:
-    kid = now.strftime("%Y%m%dT%H%M%S") + "-" + random.token_bytes(4).hex()
+    kid = now.strftime(_KID_TIME_FORMAT) + "-" + random.token_bytes(4).hex()
     return ECKey.generate_key("P-256", parameters={"kid": kid, "use": "sig", "alg": ALGORITHM})
 
 
@@ -79,6 +111,7 @@ class SigningKeys:
         self._keys = keys
         self._path = path
         self._key_set = KeySet(list(keys))
+        self._file_version = _file_version(path)
 
     @classmethod
     def load_or_create(cls, home: Path, *, random: RandomSource, clock: Clock) -> SigningKeys:
@@ -117,6 +150,64 @@ class SigningKeys:
         write_atomically(self._path, _serialise(keys), mode=0o600)
         return SigningKeys(keys, self._path)
 
+    @property
+    def kids(self) -> tuple[str, ...]:
+        """The key ids, oldest first (the last one signs)."""
+        return tuple(str(key.kid) for key in self._keys)
+
+    def is_stale(self) -> bool:
+        """Whether the key file changed since these keys were read (another process rotated)."""
+        return _file_version(self._path) != self._file_version
+
+    def rotate_due(
+        self,
+        *,
+        random: RandomSource,
+        clock: Clock,
+        rotate_after_seconds: int,
+        max_token_seconds: int,
+    ) -> SigningKeys:
+        """Rotate when the signing key is ``rotate_after_seconds`` old; drop expired keys.
+
+        A retired key stays until ``max_token_seconds`` (the longest token lifetime) plus the
+        allowed clock skew have passed since its successor was made, so no token that is still
+        valid loses its key. Returns ``self`` when nothing changed (the file is not rewritten).
+        """
+        now = clock.now()
+        keys = list(self._keys)
+        newest_made = _made_at(keys[-1])
+        if newest_made is None or (now - newest_made).total_seconds() >= rotate_after_seconds:
+            keys.append(_new_key(random, now))
+        grace = max_token_seconds + LEEWAY_SECONDS
+        kept = []
+        for key, successor in itertools.pairwise(keys):
+            retired_at = _made_at(successor)
+            if retired_at is None or (now - retired_at).total_seconds() <= grace:
+                kept.append(key)
+        kept.append(keys[-1])
+        if [key.kid for key in kept] == [key.kid for key in self._keys]:
+            return self
+        write_atomically(self._path, _serialise(kept), mode=0o600)
+        return SigningKeys(kept, self._path)
+
+
+def _made_at(key: ECKey) -> datetime | None:
+    """When a key was made, from its ``kid`` (``None`` for a kid in another format)."""
+    try:
+        return datetime.strptime(str(key.kid).partition("-")[0], _KID_TIME_FORMAT).replace(
+            tzinfo=UTC
+        )
+    except ValueError:
+        return None
+
+
+def _file_version(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_mtime_ns, status.st_ino)
+
 
 def _serialise(keys: list[ECKey]) -> bytes:
     return orjson.dumps({"keys": [key.as_dict(private=True) for key in keys]})
@@ -150,20 +241,42 @@ class TokenService:
         self._random = random
         self._issuer = issuer
         self._ttl = ttl_seconds
+        # Claim registries are built once per (audience, token use): building one costs far
+        # more than validating with it, and each reads the injected clock when it validates.
+        self._registries: dict[tuple[str, str], jwt.JWTClaimsRegistry] = {}
 
     @property
     def keys(self) -> SigningKeys:
-        if self._loaded is None:
+        loaded = self._loaded
+        if loaded is None or loaded.is_stale():
             with self._lock:
-                if self._loaded is None:
+                if self._loaded is None or self._loaded.is_stale():
                     self._loaded = self._load_keys()
-        return self._loaded
+                loaded = self._loaded
+        return loaded
 
-    def issue(self, principal: Principal) -> IssuedToken:
+    @property
+    def issuer(self) -> str:
+        return self._issuer
+
+    def issue(
+        self,
+        principal: Principal,
+        *,
+        ttl_seconds: int | None = None,
+        token_generation: int = 1,
+        groups: tuple[str, ...] = (),
+    ) -> IssuedToken:
+        """An access token for ``principal``; ``ttl_seconds`` overrides the service's lifetime.
+
+        ``principal.mfa_authenticated`` becomes ``amr`` ["pwd", "otp"], which the verifier
+        turns back into ``aws:MultiFactorAuthPresent``. ``groups`` are the user's pool groups.
+        """
         now = self._clock.now()
-        expires = now + timedelta(seconds=self._ttl)
+        ttl = self._ttl if ttl_seconds is None else _checked_ttl(ttl_seconds)
+        expires = now + timedelta(seconds=ttl)
         token_id = base64.urlsafe_b64encode(self._random.token_bytes(16)).decode().rstrip("=")
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self._issuer,
             "aud": AUDIENCE,
             "sub": principal.principal_id,
@@ -175,42 +288,85 @@ class TokenService:
             "lakevault:arn": principal.arn,
             "lakevault:account": principal.account_id,
             "username": principal.username or "",
+            "amr": [AMR_PASSWORD, AMR_MFA] if principal.mfa_authenticated else [AMR_PASSWORD],
+            "lakevault:gen": token_generation,
         }
+        if groups:
+            claims["cognito:groups"] = list(groups)
+        return IssuedToken(token=self._sign(claims), expires_at=expires, token_id=token_id)
+
+    def issue_id_token(
+        self,
+        principal: Principal,
+        *,
+        audience: str,
+        groups: tuple[str, ...],
+        email: str | None,
+        email_verified: bool,
+        authenticated_at: datetime,
+        ttl_seconds: int,
+    ) -> IssuedToken:
+        """An OpenID Connect ID token for a pool user, with ``cognito:groups``.
+
+        It identifies the user to a client application; the API refuses it as a bearer token
+        (its ``token_use`` is "id").
+        """
+        now = self._clock.now()
+        expires = now + timedelta(seconds=_checked_ttl(ttl_seconds))
+        token_id = base64.urlsafe_b64encode(self._random.token_bytes(16)).decode().rstrip("=")
+        claims: dict[str, Any] = {
+            "iss": self._issuer,
+            "aud": audience,
+            "sub": principal.principal_id,
+            "iat": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+            "auth_time": int(authenticated_at.timestamp()),
+            "jti": token_id,
+            "token_use": "id",
+            "cognito:username": principal.username or "",
+            "cognito:groups": list(groups),
+            "lakevault:account": principal.account_id,
+            "email_verified": email_verified,
+        }
+        if email is not None:
+            claims["email"] = email
+        return IssuedToken(token=self._sign(claims), expires_at=expires, token_id=token_id)
+
+    def _sign(self, claims: dict[str, Any]) -> str:
         key = self.keys.signing_key
-        token = jwt.encode({"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}, claims, key)
-        return IssuedToken(token=token, expires_at=expires, token_id=token_id)
+        return jwt.encode({"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}, claims, key)
+
+    def verify_id_token(self, token: str, *, audience: str) -> IdTokenClaims:
+        """Check an ID token like an access token (pinned algorithm, issuer, times), for
+        ``audience``; raise ``AccessDenied`` (``InvalidToken`` or ``ExpiredToken``)."""
+        claims = self._decode(
+            token,
+            audience=audience,
+            expected_use="id",
+            invalid=AccessDenied("the ID token is not valid", code="InvalidToken"),
+        )
+        zone = self._clock.now().tzinfo
+        try:
+            return IdTokenClaims(
+                principal_id=str(claims["sub"]),
+                user_name=str(claims["cognito:username"]),
+                account_id=str(claims["lakevault:account"]),
+                audience=audience,
+                groups=tuple(str(group) for group in claims.get("cognito:groups", [])),
+                email=str(claims["email"]) if "email" in claims else None,
+                email_verified=bool(claims.get("email_verified", False)),
+                authenticated_at=datetime.fromtimestamp(int(claims["auth_time"]), zone),
+                expires_at=datetime.fromtimestamp(int(claims["exp"]), zone),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise AccessDenied("the ID token is not valid", code="InvalidToken") from exc
 
     def verify(self, token: str) -> TokenClaims:
         """Check signature, algorithm, issuer, audience and times; return the claims."""
         invalid = AccessDenied("the access token is not valid; sign in again", code="InvalidToken")
+        claims = self._decode(token, audience=AUDIENCE, expected_use="access", invalid=invalid)
         try:
-            decoded = jwt.decode(token, self.keys.key_set, algorithms=[ALGORITHM])
-        except (JoseError, ValueError, TypeError) as exc:
-            raise invalid from exc
-        if decoded.header.get("alg") != ALGORITHM or "kid" not in decoded.header:
-            raise invalid
-        now = int(self._clock.now().timestamp())
-        registry = jwt.JWTClaimsRegistry(
-            now=now,
-            leeway=LEEWAY_SECONDS,
-            iss={"essential": True, "value": self._issuer},
-            aud={"essential": True, "value": AUDIENCE},
-            sub={"essential": True},
-            exp={"essential": True},
-            iat={"essential": True},
-            jti={"essential": True},
-            token_use={"essential": True, "value": "access"},
-        )
-        try:
-            registry.validate(decoded.claims)
-        except ExpiredTokenError as exc:
-            raise AccessDenied(
-                "the access token has expired; sign in again", code="ExpiredToken"
-            ) from exc
-        except JoseError as exc:
-            raise invalid from exc
-        claims = decoded.claims
-        try:
+            amr = claims.get("amr", [])
             return TokenClaims(
                 principal_id=str(claims["sub"]),
                 principal_arn=str(claims["lakevault:arn"]),
@@ -219,6 +375,56 @@ class TokenService:
                 token_id=str(claims["jti"]),
                 issued_at=datetime.fromtimestamp(int(claims["iat"]), self._clock.now().tzinfo),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), self._clock.now().tzinfo),
+                mfa_authenticated=isinstance(amr, list) and AMR_MFA in amr,
+                token_generation=int(claims.get("lakevault:gen", 1)),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise invalid from exc
+
+    def _registry(self, audience: str, token_use: str) -> jwt.JWTClaimsRegistry:
+        registry = self._registries.get((audience, token_use))
+        if registry is None:
+            registry = jwt.JWTClaimsRegistry(
+                now=lambda: int(self._clock.now().timestamp()),
+                leeway=LEEWAY_SECONDS,
+                iss={"essential": True, "value": self._issuer},
+                aud={"essential": True, "value": audience},
+                sub={"essential": True},
+                exp={"essential": True},
+                iat={"essential": True},
+                jti={"essential": True},
+                token_use={"essential": True, "value": token_use},
+            )
+            self._registries[(audience, token_use)] = registry
+        return registry
+
+    def _decode(
+        self, token: str, *, audience: str, expected_use: str, invalid: AccessDenied
+    ) -> dict[str, Any]:
+        """Verify signature, pinned algorithm, ``kid`` and registered claims; return them."""
+        try:
+            decoded = jwt.decode(token, self.keys.key_set, algorithms=[ALGORITHM])
+        except (JoseError, ValueError, TypeError) as exc:
+            raise invalid from exc
+        if decoded.header.get("alg") != ALGORITHM or "kid" not in decoded.header:
+            raise invalid
+        try:
+            self._registry(audience, expected_use).validate(decoded.claims)
+        except ExpiredTokenError as exc:
+            raise AccessDenied(
+                f"the {'access' if expected_use == 'access' else 'ID'} token has expired; sign in "
+                "again",
+                code="ExpiredToken",
+            ) from exc
+        except JoseError as exc:
+            raise invalid from exc
+        return dict(decoded.claims)
+
+
+def _checked_ttl(ttl_seconds: int) -> int:
+    if not MIN_TTL_SECONDS <= ttl_seconds <= MAX_TTL_SECONDS:
+        raise InvalidParameterValue(
+            f"token lifetime must be {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS} seconds; got "
+            f"{ttl_seconds}"
+        )
+    return ttl_seconds

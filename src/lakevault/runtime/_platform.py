@@ -10,12 +10,12 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lakevault import iam
+from lakevault import iam, identity
 from lakevault.audit import DatabaseAuditLog, ensure_signing_key
 from lakevault.core import Clock, RandomSource, Settings, SystemClock, SystemRandom
 from lakevault.core.errors import SchemaMismatch
 from lakevault.db import Database, check_schema, current_revision, upgrade
-from lakevault.directory import Directory
+from lakevault.directory import Directory, UserPoolAdministration
 from lakevault.gate import Gate
 from lakevault.identity import (
     BootstrapCredentials,
@@ -44,6 +44,9 @@ class Platform:
     directory: Directory
     tokens: TokenService
     root_key: Callable[[], PlatformRootKey]
+    user_pool: identity.UserPoolService
+    """The user pool's public flows and password sign-in (docs/user-pool.md)."""
+    user_pool_admin: UserPoolAdministration
 
     @classmethod
     def build(
@@ -60,6 +63,14 @@ class Platform:
         audit = DatabaseAuditLog(database)
         # Loaded on first use, so building the platform reads no key file.
         root_key = functools.cache(lambda: PlatformRootKey.load(settings))
+        tokens = TokenService(
+            lambda: SigningKeys.load_or_create(settings.resolved_home, random=random, clock=clock),
+            clock=clock,
+            random=random,
+            issuer=f"lakevault:{settings.region}",
+            ttl_seconds=settings.access_token_ttl_seconds,
+        )
+        jobs = _job_queue(settings, database, clock, random)
         gate = Gate(
             engine=iam.Evaluator(),
             policies=DatabasePolicySource(database),
@@ -75,7 +86,7 @@ class Platform:
             database=database,
             audit=audit,
             gate=gate,
-            jobs=_job_queue(settings, database, clock, random),
+            jobs=jobs,
             directory=Directory(
                 database=database,
                 gate=gate,
@@ -84,15 +95,29 @@ class Platform:
                 region=settings.region,
                 root_key=root_key,
             ),
-            tokens=TokenService(
-                lambda: SigningKeys.load_or_create(
-                    settings.resolved_home, random=random, clock=clock
-                ),
+            tokens=tokens,
+            root_key=root_key,
+            user_pool=identity.UserPoolService(
+                database=database,
+                tokens=tokens,
                 clock=clock,
                 random=random,
-                issuer=f"lakevault:{settings.region}",
+                root_key=root_key,
+                enqueue=jobs.enqueue,
+                region=settings.region,
+                lockout=identity.LockoutPolicy.from_settings(settings),
+                lifetimes=identity.TokenLifetimes.from_settings(settings),
+                limiter=identity.AttemptLimiter(settings.sign_in_rate_limit),
             ),
-            root_key=root_key,
+            user_pool_admin=UserPoolAdministration(
+                default_password_policy=identity.PasswordPolicy.from_settings(settings),
+                database=database,
+                gate=gate,
+                clock=clock,
+                random=random,
+                region=settings.region,
+                root_key=root_key,
+            ),
         )
 
     def check_ready(self) -> str:

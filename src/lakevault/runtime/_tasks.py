@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from lakevault import identity
 from lakevault.audit import Checkpointer, load_signing_key, logged_accounts
 from lakevault.core import Clock, RandomSource, Settings
 from lakevault.db import Database
@@ -69,4 +70,23 @@ def platform_tasks(
             catch_up_seconds=60.0,
         )
     )
+    # The user pool's mail, and the daily rotation of the token signing keys (docs/user-pool.md).
+    tasks.extend(
+        identity.mail_tasks(
+            database=database, sender=identity.mail_sender_for(settings), clock=clock
+        )
+    )
+    key_tasks, key_schedules = identity.signing_key_tasks(
+        keys=lambda: identity.SigningKeys.load_or_create(
+            settings.resolved_home, random=random, clock=clock
+        ),
+        rotate=lambda keys: keys.rotate_due(
+            random=random,
+            clock=clock,
+            rotate_after_seconds=settings.token_key_rotation_days * 86400,
+            max_token_seconds=max(settings.access_token_ttl_seconds, settings.id_token_ttl_seconds),
+        ),
+    )
+    tasks.extend(key_tasks)
+    periodic.extend(key_schedules)
     return tasks, periodic
