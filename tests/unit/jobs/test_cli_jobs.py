@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -119,7 +120,10 @@ def test_lakevault_worker_runs_jobs_and_stops_on_sigterm(platform: Platform) -> 
         worker.send_signal(signal.SIGTERM)
         _, errors = worker.communicate(timeout=30)
     assert worker.returncode == 0
-    assert "lakevault worker w1 stopped after 1 attempts" in errors
+    # The purge job, and the period(s) of the platform's audit checkpoint schedule.
+    stopped = re.search(r"lakevault worker w1 stopped after (\d+) attempts", errors)
+    assert stopped is not None
+    assert int(stopped.group(1)) >= 2
 
 
 @pytest.mark.slow
