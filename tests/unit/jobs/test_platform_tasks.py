@@ -23,11 +23,12 @@ def platform(tmp_path: Path) -> Platform:
 
 def test_the_platform_lists_its_tasks_and_schedules(platform: Platform) -> None:
     registry = platform.jobs.registry
-    assert [task.name for task in registry.tasks] == [PURGE_TASK, "audit.checkpoint"]
-    assert {(s.name, s.cron) for s in registry.periodic} == {
+    # Other services add theirs to the same list; these two belong to jobs and audit.
+    assert {PURGE_TASK, "audit.checkpoint"} <= {task.name for task in registry.tasks}
+    assert {
         ("purge-finished-jobs", "17 3 * * *"),
         ("audit-checkpoints", "* * * * *"),
-    }
+    } <= {(s.name, s.cron) for s in registry.periodic}
 
 
 def test_the_checkpoint_schedule_signs_the_platform_log(platform: Platform) -> None:
@@ -36,7 +37,7 @@ def test_the_checkpoint_schedule_signs_the_platform_log(platform: Platform) -> N
         platform.database, load_signing_key(platform.settings.resolved_home), platform.clock
     )
     assert checkpoints.latest(PLATFORM_ACCOUNT_ID) is None
-    assert platform.jobs.run_worker(name="t", until_idle=True) == 1  # the minute's period
+    platform.jobs.run_worker(name="t", until_idle=True)  # runs this minute's period
     latest = checkpoints.latest(PLATFORM_ACCOUNT_ID)
     assert latest is not None
     assert latest.checkpoint.tree_size >= 1
@@ -50,14 +51,14 @@ def test_the_purge_task_deletes_old_finished_jobs(tmp_path: Path) -> None:
     platform = Platform.build(settings, clock=clock)
     initialise(platform)
     platform.jobs.run_worker(name="t", until_idle=True)
-    assert len(platform.jobs.list_jobs(states=[JobState.DONE])) == 1
+    assert platform.jobs.list_jobs(states=[JobState.DONE])
     clock.advance(seconds=2 * 86400)
     with platform.database.session() as session:
         platform.jobs.enqueue(session, PURGE_TASK, PurgeFinishedJobs(older_than_days=1))
     platform.jobs.run_worker(name="t", until_idle=True)
     remaining = platform.jobs.list_jobs()
-    # The old checkpoint job is gone; the purge job itself and this period's checkpoint remain.
-    assert {job.task_name for job in remaining} == {PURGE_TASK, "audit.checkpoint"}
+    # The jobs of two days ago are gone; the purge job itself and this period's jobs remain.
+    assert PURGE_TASK in {job.task_name for job in remaining}
     assert all(
         job.created_at and job.created_at > clock.now() - timedelta(days=1) for job in remaining
     )
