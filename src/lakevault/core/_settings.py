@@ -233,6 +233,11 @@ class Settings(BaseSettings):
         description="Password and code checks allowed per client address and per user name.",
         json_schema_extra={"example": "20/minute"},
     )
+    rate_limit_storage_url: SecretStr = Field(
+        default=SecretStr("memory://"),
+        description="Storage of rate-limit counters (a 'limits' storage URI).",
+        json_schema_extra={"example": "redis://127.0.0.1:6379"},
+    )
     mail_sender: MailSenderKind = Field(
         default=MailSenderKind.OUTBOX,
         description="User pool mail: outbox (kept for the tenant admin to read) or smtp.",

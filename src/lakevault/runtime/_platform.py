@@ -107,7 +107,10 @@ class Platform:
                 region=settings.region,
                 lockout=identity.LockoutPolicy.from_settings(settings),
                 lifetimes=identity.TokenLifetimes.from_settings(settings),
-                limiter=identity.AttemptLimiter(settings.sign_in_rate_limit),
+                limiter=identity.AttemptLimiter(
+                    settings.sign_in_rate_limit,
+                    storage_uri=settings.rate_limit_storage_url.get_secret_value(),
+                ),
             ),
             user_pool_admin=UserPoolAdministration(
                 default_password_policy=identity.PasswordPolicy.from_settings(settings),

@@ -13,8 +13,9 @@ from argon2.low_level import Type
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lakevault.core.errors import InvalidInput, InvalidParameterValue
-from lakevault.identity import LockoutPolicy, PasswordPolicy
+from lakevault.core import load_settings
+from lakevault.core.errors import ConfigurationError, InvalidInput, InvalidParameterValue
+from lakevault.identity import LockoutPolicy, PasswordPolicy, TokenLifetimes
 from lakevault.identity._mfa import matching_step
 from lakevault.identity._passwords import _HASHER
 from lakevault.identity._user_pool_codes import new_code
@@ -151,3 +152,42 @@ def test_code_mismatch_is_invalid_input() -> None:
     error = code_mismatch()
     assert isinstance(error, InvalidInput)
     assert (error.code, error.http_status) == ("CodeMismatchException", 400)
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variables", "problem"),
+    [
+        ({"LAKEVAULT_ACCESS_TOKEN_TTL_SECONDS": "299"}, "access_token_ttl_seconds"),
+        ({"LAKEVAULT_ID_TOKEN_TTL_SECONDS": "86401"}, "id_token_ttl_seconds"),
+        ({"LAKEVAULT_REFRESH_TOKEN_TTL_SECONDS": "2592001"}, "refresh_token_ttl_seconds"),
+        (
+            {"LAKEVAULT_LOCKOUT_BASE_SECONDS": "60", "LAKEVAULT_LOCKOUT_MAX_SECONDS": "30"},
+            "must be at least lockout_base_seconds",
+        ),
+        ({"LAKEVAULT_MAIL_SENDER": "smtp"}, "set smtp_host"),
+        ({"LAKEVAULT_SIGN_IN_RATE_LIMIT": "lots"}, "sign_in_rate_limit"),
+    ],
+)
+def test_user_pool_settings_are_checked_at_start(variables: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(variables)
+    assert problem in caught.value.message
+
+
+def test_rules_come_from_the_settings() -> None:
+    settings = load_settings(
+        {
+            "LAKEVAULT_PASSWORD_MIN_LENGTH": "12",
+            "LAKEVAULT_PASSWORD_REQUIRE_SYMBOLS": "true",
+            "LAKEVAULT_LOCKOUT_THRESHOLD": "2",
+            "LAKEVAULT_ACCESS_TOKEN_TTL_SECONDS": "600",
+        }
+    )
+    assert PasswordPolicy.from_settings(settings) == PasswordPolicy(
+        min_length=12, require_symbols=True
+    )
+    assert LockoutPolicy.from_settings(settings).threshold == 2
+    assert TokenLifetimes.from_settings(settings).access_seconds == 600
