@@ -307,3 +307,28 @@ def test_repr_of_messages_and_senders_hide_secrets() -> None:
     )
     assert "hunter2" not in repr(sender)
     assert "123456" not in repr(_message())
+
+
+# --- the platform's schedule ---------------------------------------------------------------
+
+
+def test_the_daily_job_rotates_the_signing_keys_when_due(tmp_path: Path) -> None:
+    from lakevault.core import load_settings
+    from lakevault.runtime import Platform, initialise
+
+    clock = FixedClock(datetime(2026, 1, 1, 2, 41, tzinfo=UTC))
+    settings = load_settings(
+        {"LAKEVAULT_HOME": str(tmp_path / "home"), "LAKEVAULT_TOKEN_KEY_ROTATION_DAYS": "30"}
+    )
+    platform = Platform.build(settings, clock=clock)
+    initialise(platform)
+    schedules = {(s.name, s.cron) for s in platform.jobs.registry.periodic}
+    assert ("rotate-token-signing-keys", "41 2 * * *") in schedules
+    first = platform.tokens.keys.kids
+    platform.jobs.run_worker(name="t", until_idle=True)  # today's period: not due yet
+    assert platform.tokens.keys.kids == first
+    clock.advance(seconds=30 * DAY)
+    platform.jobs.run_worker(name="t", until_idle=True)
+    rotated = platform.tokens.keys.kids
+    assert rotated[0] == first[0] and len(rotated) == 2
+    platform.close()
