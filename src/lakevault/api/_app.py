@@ -16,6 +16,7 @@ from lakevault.api._errors import install_error_handlers
 from lakevault.api._health import health_router
 from lakevault.api._request_id import RequestIdMiddleware
 from lakevault.api._routes_credentials import credentials_router
+from lakevault.api._routes_federation import federation_router
 from lakevault.api._routes_policies import attachments_router, policies_router
 from lakevault.api._routes_principals import principals_router, roles_router
 from lakevault.api._routes_tenants import tenants_router
@@ -53,6 +54,7 @@ def create_app(platform: Platform) -> FastAPI:
         credentials_router,
         user_pool_router,
         user_pool_admin_router,
+        federation_router,
     ):
         app.include_router(router(platform))
     app.add_middleware(RequestIdMiddleware, random=platform.random)

@@ -94,6 +94,12 @@ def verify_log(directory: Path, *, verifier: NoteVerifier | None = None) -> Veri
     key = verifier if verifier is not None else _export_key(directory)
     checkpoints = _checkpoints(directory, key, origin, first)
     newest = checkpoints[-1].checkpoint
+    if manifest.get("treeSize") != newest.tree_size:
+        raise ExportVerificationFailed(
+            f"the manifest says the export covers {manifest.get('treeSize')!r} events, its "
+            f"newest checkpoint {newest.tree_size}: the manifest or the checkpoints were changed",
+            position=str(directory / MANIFEST),
+        )
     builder = _start_range(directory, manifest)
     pending = [c for c in checkpoints if c.checkpoint.tree_size >= first]
     pending.reverse()

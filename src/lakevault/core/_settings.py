@@ -151,6 +151,13 @@ class Settings(BaseSettings):
         description="Region name used in ARNs and audit events.",
         json_schema_extra={"example": "eu-west-1"},
     )
+    federation_allow_http_loopback: bool = Field(
+        default=False,
+        description="Development only: accept http:// identity provider URLs on a loopback "
+        "host (localhost, 127.0.0.1). Production issuers must be https.",
+        json_schema_extra={"example": False},
+    )
+
     access_token_ttl_seconds: int = Field(
         default=3600,
         ge=300,

@@ -17,6 +17,7 @@ from lakevault.db._models import (
     UserPolicyAttachment,
 )
 from lakevault.db._models_audit import AuditCheckpoint
+from lakevault.db._models_federation import OIDCProvider, OIDCSignIn
 from lakevault.db._models_identity import (
     AccessKey,
     ApiKey,
@@ -59,6 +60,8 @@ __all__ = [
     "JobEffect",
     "JobFailure",
     "JobIdempotencyKey",
+    "OIDCProvider",
+    "OIDCSignIn",
     "Organization",
     "PlatformState",
     "Policy",

@@ -24,6 +24,7 @@ from lakevault.kms._object_header import (
 )
 from lakevault.kms._primitives import PlaintextDataKey
 from lakevault.kms._root_key import PlatformRootKey, ensure_root_key, root_key_path
+from lakevault.kms._sealed_secrets import open_secret, seal_secret
 from lakevault.kms._types import RangeReadable, Readable, Writable
 
 __all__ = [
@@ -44,8 +45,10 @@ __all__ = [
     "encrypt_stream",
     "encrypted_size",
     "ensure_root_key",
+    "open_secret",
     "plaintext_size",
     "read_object_header",
     "read_object_header_at",
     "root_key_path",
+    "seal_secret",
 ]

@@ -94,6 +94,9 @@ class Platform:
                 random=random,
                 region=settings.region,
                 root_key=root_key,
+                oidc=identity.OIDCClient(
+                    clock=clock, allow_http_loopback=settings.federation_allow_http_loopback
+                ),
             ),
             tokens=tokens,
             root_key=root_key,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lakevault.audit import (
     Checkpointer,
@@ -199,3 +202,45 @@ def test_an_empty_log_exports_and_verifies(database: Database, tmp_path: Path) -
     export_log(database, checkpointer, tmp_path, OTHER_ACCOUNT)
     (log,) = verify_export(tmp_path, verifier=checkpointer.verifier)
     assert (log.tree_size, log.segments) == (0, 0)
+
+
+@pytest.fixture(scope="module")
+def pristine_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, NoteVerifier]:
+    from lakevault.db import upgrade
+
+    base = tmp_path_factory.mktemp("pristine")
+    database = Database(f"sqlite:///{base / 'metadata.db'}")
+    upgrade(database)
+    checkpointer = make_checkpointer(database)
+    fill(database, checkpointer, 20, every=6)
+    export_log(database, checkpointer, base / "export", ACCOUNT, segment_events=SEGMENT_EVENTS)
+    database.dispose()
+    return base / "export", checkpointer.verifier
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_any_flipped_bit_in_any_file_is_detected(
+    pristine_export: tuple[Path, NoteVerifier], data: st.DataObject
+) -> None:
+    source, verifier = pristine_export
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "export"
+        shutil.copytree(source, copy)
+        files = sorted(p for p in copy.rglob("*") if p.is_file() and p.name != "audit-signing.pub")
+        target = data.draw(st.sampled_from(files), label="file")
+        content = bytearray(target.read_bytes())
+        position = data.draw(st.integers(0, len(content) - 1), label="byte")
+        content[position] ^= 1 << data.draw(st.integers(0, 7), label="bit")
+        target.write_bytes(bytes(content))
+        with pytest.raises(ExportVerificationFailed):
+            verify_export(copy, verifier=verifier)
+
+
+def test_a_manifest_claiming_another_size_is_found(exported: tuple[Path, Checkpointer]) -> None:
+    directory, checkpointer = exported
+    manifest = directory / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes().replace(b'"treeSize": 30', b'"treeSize": 31'))
+    error = failure(directory, checkpointer.verifier)
+    assert error.position.endswith("manifest.json")
+    assert "covers 31 events, its newest checkpoint 30" in error.message
