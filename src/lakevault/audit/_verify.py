@@ -6,6 +6,7 @@ For each account directory it checks, in this order, and stops at the first inco
 1. every checkpoint's signature (by the pinned verifier key, else the export's own key), that
    it is a checkpoint of this account's log, and the chain: each one names its predecessor's
    size and note hash, and the first checkpoint of a log exported from sequence 0 names none;
+   and that the manifest claims the newest checkpoint's size;
 2. every segment: its signed digest, then line by line the sequence numbers (a missing, extra,
    reordered or truncated event is named precisely), then the SHA-256 of the file against the
    digest (any changed byte);
