@@ -147,11 +147,7 @@ from lakevault.identity._roles import (
     role_row,
     update_trust_policy,
 )
-from lakevault.identity._sign_in_state import (
-    sign_out_everywhere,
-    unlock_user,
-    user_id_of,
-)
+from lakevault.identity._sign_in_state import sign_out_everywhere, unlock_user, user_id_of
 from lakevault.identity._signing_key_rotation import signing_key_tasks
 from lakevault.identity._sigv4_canonical import (
     CredentialScope,
@@ -162,11 +158,7 @@ from lakevault.identity._sigv4_canonical import (
     rules_for_service,
 )
 from lakevault.identity._sigv4_sign import SignedRequest, sign_request
-from lakevault.identity._sigv4_verify import (
-    SigningCredential,
-    VerifiedRequest,
-    verify_sigv4,
-)
+from lakevault.identity._sigv4_verify import SigningCredential, VerifiedRequest, verify_sigv4
 from lakevault.identity._tenants import (
     create_organization,
     create_tenant,
