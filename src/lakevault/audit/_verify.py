@@ -74,6 +74,11 @@ class VerifiedLog:
 
 def verify_export(directory: Path, *, verifier: NoteVerifier | None = None) -> list[VerifiedLog]:
     """Verify every account log in an export directory; raise at the first inconsistency."""
+    if not directory.is_dir():
+        raise ExportVerificationFailed(
+            "no such directory; give the directory 'lakevault audit export' wrote",
+            position=str(directory),
+        )
     if (directory / MANIFEST).is_file():
         logs = [directory]
     else:
@@ -177,7 +182,7 @@ def _checkpoints(
     for path in files:
         position = f"{CHECKPOINTS}/{path.name}"
         try:
-            signed = open_checkpoint(path.read_bytes(), key, origin=origin)
+            signed = open_checkpoint(_read(path, position), key, origin=origin)
         except InvalidCheckpoint as exc:
             raise ExportVerificationFailed(
                 f"checkpoint rejected: {exc.message}", position=position
@@ -262,7 +267,7 @@ def _verify_segment(
             "already holds",
             position=position,
         )
-    data = path.read_bytes()
+    data = _read(path, position)
     records = _records(data, position)
     for line, (sequence, _) in enumerate(records, start=1):
         want = digest.first_sequence + line - 1
@@ -346,3 +351,12 @@ def _records(data: bytes, position: str) -> list[tuple[int, bytes]]:
             )
         records.append((int(digits), line[middle + len(LINE_MIDDLE) : -1]))
     return records
+
+
+def _read(path: Path, position: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ExportVerificationFailed(
+            f"cannot read the file ({exc.strerror or type(exc).__name__})", position=position
+        ) from exc

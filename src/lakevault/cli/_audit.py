@@ -114,10 +114,14 @@ def export_command(
         accounts = [parse_account_id(tenant)] if tenant else logged_accounts(database)
         for account_id in accounts:
             exported = export_log(database, checkpointer, directory, account_id, since=start)
+            events = (
+                f"events {exported.first_sequence} to {exported.tree_size - 1}"
+                if exported.tree_size > exported.first_sequence
+                else "no events"
+            )
             console.print(
-                f"{account_id}: events {exported.first_sequence} to {exported.tree_size - 1} "
-                f"in {exported.segments} segment(s), {exported.checkpoints} checkpoint(s) "
-                f"-> {exported.directory}"
+                f"{account_id}: {events} in {exported.segments} segment(s), "
+                f"{exported.checkpoints} checkpoint(s) -> {exported.directory}"
             )
     finally:
         database.dispose()
@@ -147,8 +151,13 @@ def verify_command(
         verifier = NoteVerifier.from_verifier_key(text)
     logs = verify_export(directory, verifier=verifier)
     for log in logs:
+        events = (
+            f"events {log.first_sequence} to {log.tree_size - 1}"
+            if log.tree_size > log.first_sequence
+            else "no events"
+        )
         console.print(
-            f"{log.account_id}: OK — events {log.first_sequence} to {log.tree_size - 1}, "
+            f"{log.account_id}: OK — {events}, "
             f"{log.segments} segment(s), {log.checkpoints} checkpoint(s), signed root "
             f"{base64.b64encode(log.root_hash).decode('ascii')} (key id {log.key_id})"
         )

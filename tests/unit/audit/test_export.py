@@ -244,3 +244,9 @@ def test_a_manifest_claiming_another_size_is_found(exported: tuple[Path, Checkpo
     error = failure(directory, checkpointer.verifier)
     assert error.position.endswith("manifest.json")
     assert "covers 31 events, its newest checkpoint 30" in error.message
+
+
+def test_a_missing_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ExportVerificationFailed, match="no such directory") as info:
+        verify_export(tmp_path / "nowhere")
+    assert info.value.position == str(tmp_path / "nowhere")
