@@ -191,3 +191,23 @@ def test_rules_come_from_the_settings() -> None:
     )
     assert LockoutPolicy.from_settings(settings).threshold == 2
     assert TokenLifetimes.from_settings(settings).access_seconds == 600
+
+
+def test_totp_checks_compare_every_step_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No early exit: a code of the first candidate step costs as many comparisons as a wrong
+    one, and each is ``hmac.compare_digest``."""
+    from lakevault.identity import _mfa
+
+    calls: list[tuple[bytes, bytes]] = []
+    real = _mfa.hmac.compare_digest
+
+    def counting(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(_mfa.hmac, "compare_digest", counting)
+    first_step = pyotp.TOTP(SECRET).at((STEP - 1) * 30)
+    for code in (first_step, "000000"):
+        calls.clear()
+        matching_step(SECRET, code, now=NOW, last_used_step=None)
+        assert len(calls) == 3

@@ -332,3 +332,41 @@ def test_the_daily_job_rotates_the_signing_keys_when_due(tmp_path: Path) -> None
     rotated = platform.tokens.keys.kids
     assert rotated[0] == first[0] and len(rotated) == 2
     platform.close()
+
+
+# --- codes ---------------------------------------------------------------------------------
+
+
+def test_codes_compare_in_constant_time_even_without_a_user(
+    database: Database, clock: FixedClock, user_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakevault.identity import _user_pool_codes as codes
+    from lakevault.kms import PlatformRootKey
+
+    root_key = PlatformRootKey(b"\x01" * 32, source="test")
+    compared: list[int] = []
+    real = codes.hmac.compare_digest
+
+    def counting(a: bytes, b: bytes) -> bool:
+        compared.append(1)
+        return real(a, b)
+
+    monkeypatch.setattr(codes.hmac, "compare_digest", counting)
+    purpose = codes.CodePurpose.RESET_PASSWORD
+    with database.session() as session:
+        code = codes.issue_code(
+            session, user_id, purpose, root_key=root_key, now=clock.now(), random=SystemRandom()
+        )
+    with database.session() as session:
+        assert not codes.consume_code(
+            session, None, purpose, code, root_key=root_key, now=clock.now()
+        )
+        assert codes.consume_code(
+            session, user_id, purpose, code, root_key=root_key, now=clock.now()
+        )
+        assert not codes.consume_code(
+            session, user_id, purpose, code, root_key=root_key, now=clock.now()
+        )
+    assert len(compared) == 3
+    with database.read_session() as session:
+        assert session.query(models.UserPoolCode).count() == 0
