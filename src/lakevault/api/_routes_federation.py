@@ -209,6 +209,7 @@ def federation_router(platform: Platform) -> APIRouter:
         state: Annotated[str, Query(max_length=128)],
         code: Annotated[str | None, Query(max_length=2048)] = None,
         error: Annotated[str | None, Query(max_length=256)] = None,
+        iss: Annotated[str | None, Query(max_length=1024)] = None,
     ) -> WebIdentityCredentials:
         """The redirect URI: finish the sign-in and answer with the role's credentials."""
         response.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
@@ -219,6 +220,7 @@ def federation_router(platform: Platform) -> APIRouter:
             code=code,
             browser_state=request.cookies.get(STATE_COOKIE),
             provider_error=error,
+            response_issuer=iss,
         )
         return WebIdentityCredentials.of(
             signed_in.credentials,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import lakevault
-from lakevault.cli import _audit, _config, _db, _directory, _iam, _jobs, _userpool
+from lakevault.cli import _audit, _config, _db, _directory, _federation, _iam, _jobs, _userpool
 from lakevault.cli._common import console
 from lakevault.cli._serve import init, serve
 
@@ -26,6 +26,7 @@ app.add_typer(_jobs.app, name="jobs")
 app.command("worker")(_jobs.worker)
 app.add_typer(_userpool.app, name="userpool")
 _directory.register(_iam.app, app)
+_iam.app.add_typer(_federation.app, name="oidc-provider")
 
 
 @app.command("version")

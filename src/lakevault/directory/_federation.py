@@ -224,13 +224,16 @@ class FederationOperations(DirectoryCore):
         code: str | None,
         browser_state: str | None,
         provider_error: str | None = None,
+        response_issuer: str | None = None,
         duration_seconds: int = 3600,
     ) -> FederatedSession:
         """Finish a sign-in from the IdP's redirect; return the mapped role's credentials.
 
         ``browser_state`` is the state the browser that started the sign-in holds (a cookie):
         it must equal ``state``, so a callback URL planted in another browser (login CSRF)
-        fails. The state is used up whatever happens next. Raises ``FederatedSignInFailed``,
+        fails. ``response_issuer`` is the redirect's ``iss`` parameter, which must name the
+        provider when the IdP sends it (RFC 9207, against mix-up attacks). The state is used up
+        whatever happens next. Raises ``FederatedSignInFailed``,
         ``InvalidIdentityToken``, ``ExpiredIdentityToken``, ``IDPCommunicationError`` or the
         gate's ``AccessDenied``.
         """
@@ -253,6 +256,11 @@ class FederationOperations(DirectoryCore):
                     reason=identity.FederationFailure.PROVIDER_ERROR,
                 )
             provider = fresh.provider
+            if response_issuer is not None and response_issuer != provider.issuer:
+                raise identity.FederatedSignInFailed(
+                    "sign-in refused: the answer names another identity provider; start again",
+                    reason=identity.FederationFailure.WRONG_ISSUER,
+                )
             with self.database.read_session() as session:
                 client_secret = identity.provider_client_secret(session, provider, self.root_key())
             id_token = self.oidc.exchange_code(

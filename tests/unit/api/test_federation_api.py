@@ -25,9 +25,12 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from lakevault import identity
 from lakevault.api import create_app
+from lakevault.cli import app as cli_app
+from lakevault.cli._client import ApiClient
 from lakevault.core import FixedClock, load_settings
 from lakevault.db import Database, models
 from lakevault.runtime import Platform, initialise
@@ -360,6 +363,22 @@ def test_a_callback_in_a_browser_that_did_not_start_the_sign_in_is_refused(
     assert error(callback(world, location)) == (403, "AccessDenied")
 
 
+def test_an_answer_naming_another_issuer_is_refused(world: World, idp: IdP) -> None:
+    """RFC 9207: the IdP names itself in the redirect; a mixed-up answer is refused."""
+    team = "ops-" + secrets.token_hex(3)
+    tenant = register(world, idp, teams={team: "Ops"})
+    role(world, tenant, "Ops", web_trust(tenant, idp.client_id, team))
+    idp.person(team)
+    location = urlsplit(idp.authorize(start(world, tenant)))
+    query = parse_qs(location.query)
+    assert query["iss"] == [idp.issuer]
+    query["iss"] = ["https://idp.attacker.example"]
+    answer = callback(world, urlunsplit(location._replace(query=urlencode(query, doseq=True))))
+    assert error(answer) == (403, "AccessDenied")
+    assert sessions(world) == 0
+    assert failure_reasons(world, tenant.account) == ["wrong-issuer"]
+
+
 def test_a_sign_in_completes_once_and_expires(world: World, idp: IdP) -> None:
     team = "ops-" + secrets.token_hex(3)
     tenant = register(world, idp, teams={team: "Ops"})
@@ -560,6 +579,45 @@ def test_a_tenants_provider_never_opens_another_tenants_role(
     assert error(with_own_audience) == (409, "EntityAlreadyExists")
     assert error(exchange(world, cross, token)) == (400, "InvalidIdentityToken")
     assert sessions(world) == 0
+
+
+def test_the_cli_registers_lists_and_deletes_a_provider(
+    world: World, idp: IdP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, admin, _ = world.new_tenant("cli")
+    cli = ApiClient("http://127.0.0.1")
+    # The CLI's HTTP client, pointed at the in-process API with the tenant admin's token.
+    world.client.headers.update(admin)
+    cli._client = world.client
+    monkeypatch.setattr(ApiClient, "from_saved_session", classmethod(lambda cls: cli))
+    created = CliRunner().invoke(
+        cli_app,
+        [
+            "iam", "oidc-provider", "create", "--account", account,
+            "--issuer-url", idp.issuer, "--client-id", idp.client_id,
+            "--redirect-uri", CALLBACK, "--client-secret-stdin",
+            "--team-role", "data-eng=DataEngineer", "--team-role", "ops=Operator",
+        ],
+        input=idp.client_secret + "\n",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    provider = json.loads(created.stdout)
+    assert provider["isConfidentialClient"] is True
+    assert [e["team"] for e in provider["teamRoles"]] == ["data-eng", "ops"]
+    assert idp.client_secret not in created.output
+    listed = CliRunner().invoke(cli_app, ["iam", "oidc-provider", "list", "--account", account])
+    assert [p["providerId"] for p in json.loads(listed.stdout)] == [provider["providerId"]]
+    bad = CliRunner().invoke(
+        cli_app,
+        ["iam", "oidc-provider", "create", "--account", account, "--issuer-url", idp.issuer,
+         "--client-id", "x", "--redirect-uri", CALLBACK, "--team-role", "no-role-given"],
+    )  # fmt: skip
+    assert bad.exit_code != 0
+    deleted = CliRunner().invoke(
+        cli_app, ["iam", "oidc-provider", "delete", provider["providerId"], "--account", account]
+    )
+    assert deleted.exit_code == 0, deleted.output
+    assert world.client.get(f"/api/v1/tenants/{account}/oidc-providers").json() == []
 
 
 # --- providers ------------------------------------------------------------------------------
