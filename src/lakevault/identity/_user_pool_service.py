@@ -60,7 +60,6 @@ from lakevault.identity._sign_in_state import (
     is_locked,
     record_failure,
     record_success,
-    sign_in_state,
     sign_out_everywhere,
 )
 from lakevault.identity._tokens import IssuedToken, TokenService
@@ -817,15 +816,8 @@ class UserPoolService:
         now = self._clock.now()
         with self._database.session() as session:
             pool = pool_row(session, pool_id)
-            found = member_row(session, pool_id, user_name)
-            user, member = found if found is not None else (None, None)
-            is_confirmed = consume_code(
-                session,
-                user.user_id if user is not None else None,
-                CodePurpose.VERIFY_EMAIL,
-                code,
-                root_key=self._root_key(),
-                now=now,
+            _user, member, is_confirmed = self._use_member_code(
+                session, pool_id, user_name, CodePurpose.VERIFY_EMAIL, code, now=now
             )
             if is_confirmed and member is not None:
                 member.status = MemberStatus.CONFIRMED
@@ -880,19 +872,11 @@ class UserPoolService:
         pool_password_policy(pool).check(new_password)
         password_hash = hash_password(new_password)
         with self._database.session() as session:
-            found = member_row(session, pool_id, user_name)
-            user = found[0] if found is not None else None
-            is_reset = consume_code(
-                session,
-                user.user_id if user is not None else None,
-                CodePurpose.RESET_PASSWORD,
-                code,
-                root_key=self._root_key(),
-                now=now,
+            user, _member, is_reset = self._use_member_code(
+                session, pool_id, user_name, CodePurpose.RESET_PASSWORD, code, now=now
             )
             if is_reset and user is not None:
                 user.password_hash = password_hash
-                sign_in_state(session, user.user_id)
                 record_success(session, user.user_id)
                 sign_out_everywhere(session, user.user_id, now=now)
             append_in(
@@ -909,6 +893,29 @@ class UserPoolService:
             raise code_mismatch()
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _use_member_code(
+        self,
+        session: Session,
+        pool_id: str,
+        user_name: str,
+        purpose: CodePurpose,
+        code: str,
+        *,
+        now: datetime,
+    ) -> tuple[models.User | None, models.UserPoolMember | None, bool]:
+        """The member (if any) and whether ``code`` was theirs; the check runs either way."""
+        found = member_row(session, pool_id, user_name)
+        user, member = found if found is not None else (None, None)
+        is_right = consume_code(
+            session,
+            user.user_id if user is not None else None,
+            purpose,
+            code,
+            root_key=self._root_key(),
+            now=now,
+        )
+        return user, member, is_right
 
     def _limit(self, client: ClientInfo, scope: str, user_name: str) -> None:
         self._limiter.hit(("ip", client.source_ip or "-"), ("user", scope, user_name))
