@@ -22,6 +22,7 @@ import time
 from datetime import timedelta
 
 from lakevault.core import Clock, RandomSource
+from lakevault.core.errors import ServiceUnavailable
 from lakevault.jobs._deadline import deadline
 from lakevault.jobs._embedded import ClaimedJob, EmbeddedQueue
 from lakevault.jobs._errors import UnknownTask
@@ -33,6 +34,8 @@ logger = logging.getLogger("lakevault.jobs")
 
 #: How often a worker checks the periodic schedules.
 PERIODIC_CHECK_SECONDS = 1.0
+#: How long a worker waits before trying an unavailable database again.
+UNAVAILABLE_RETRY_SECONDS = 1.0
 #: The most jobs one claim takes, when the queue is deep and its tasks are short.
 MAX_BATCH = 32
 #: How long claimed jobs may wait behind the ones before them in their batch; after that the
@@ -74,10 +77,20 @@ class EmbeddedWorker:
         limit = 1
         next_periodic_check = 0.0
         while not stop.is_set():
-            if time.monotonic() >= next_periodic_check:
-                self._queue.enqueue_due_periods()
-                next_periodic_check = time.monotonic() + PERIODIC_CHECK_SECONDS
-            batch = self._queue.claim(limit=limit, finished=succeeded, released=unstarted)
+            try:
+                if time.monotonic() >= next_periodic_check:
+                    next_periodic_check = time.monotonic() + PERIODIC_CHECK_SECONDS
+                    self._queue.enqueue_due_periods()
+                batch = self._queue.claim(limit=limit, finished=succeeded, released=unstarted)
+            except ServiceUnavailable as exc:
+                # The database is down or locked for long: keep what is to be recorded, wait,
+                # and try again; the worker outlives the outage.
+                logger.warning(
+                    "the job database is unavailable; retrying",
+                    extra={"worker": self._name, "error": exc.message},
+                )
+                stop.wait(UNAVAILABLE_RETRY_SECONDS)
+                continue
             succeeded, unstarted = [], []
             if not batch:
                 limit = 1
@@ -109,8 +122,13 @@ class EmbeddedWorker:
     def _idle(self, stop: threading.Event, next_periodic_check: float) -> None:
         """Wait for a due job with cheap reads, waking for the periodic check and for stop."""
         while not stop.wait(self._queue.poll_interval_seconds):
-            if time.monotonic() >= next_periodic_check or self._queue.has_due_job():
+            if time.monotonic() >= next_periodic_check:
                 return
+            try:
+                if self._queue.has_due_job():
+                    return
+            except ServiceUnavailable:
+                return  # The claim reports it, and waits.
 
     def run_attempt(self, job: ClaimedJob) -> bool:
         """Run one claimed attempt; record a failure, and return whether it succeeded.
@@ -165,7 +183,14 @@ class EmbeddedWorker:
                 "error": describe_error(error),
             },
         )
-        self._queue.fail(job, error_text=describe_error(error), retry_at=retry_at)
+        try:
+            self._queue.fail(job, error_text=describe_error(error), retry_at=retry_at)
+        except ServiceUnavailable as exc:
+            # Unrecorded, the attempt's lease expires and the job runs again: nothing is lost.
+            logger.warning(
+                "could not record a failed attempt; the job will run again after its lease",
+                extra={"jobId": job.job_id, "error": exc.message},
+            )
 
     def _heartbeat(self, stop: threading.Event) -> None:
         """Renew the lease of the held jobs every third of the lease's length."""
