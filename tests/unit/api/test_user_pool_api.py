@@ -634,3 +634,17 @@ def test_outbox_is_the_administrators_only_and_the_mail_job_delivers(world: Worl
     assert error(
         world.client.get(f"/api/v1/tenants/{account}/user-pool/outbox", headers=other_admin)
     ) == (403, "AccessDenied")
+
+
+def test_a_pool_with_mfa_on_gives_no_token_without_a_second_factor(world: World) -> None:
+    account, admin, pool = world.tenant_with_pool("strict", mfa="ON")
+    world.pool_user(account, admin, pool, "olga", "olga@example.org")
+    answer = world.post(f"/user-pools/{pool}/sign-in", {"userName": "olga", "password": PASSWORD})
+    assert answer.status_code == 200
+    body = answer.json()
+    world.remember(body["session"])
+    assert body["challengeName"] == "MFA_SETUP"
+    assert body["accessToken"] is None and body["refreshToken"] is None
+    # The setup session cannot be answered without associating an authenticator first.
+    refused = world.post("/sessions/challenge", {"session": body["session"], "mfaCode": "123456"})
+    assert error(refused) == (400, "InvalidParameterException")
