@@ -76,17 +76,19 @@ class IdP:
     client_id: str
     client_secret: str
 
-    def register_client(self, redirect_uri: str = CALLBACK) -> tuple[str, str]:
+    def register_client(
+        self, redirect_uri: str = CALLBACK, *, public: bool = False
+    ) -> tuple[str, str]:
         client_id, client_secret = "lv-" + secrets.token_hex(6), secrets.token_urlsafe(24)
         client = self.server.models.Client(
             client_id=client_id,
-            client_secret=client_secret,
+            client_secret=None if public else client_secret,
             client_name="lakevault",
             client_uri="http://127.0.0.1",
             redirect_uris=[redirect_uri],
             grant_types=["authorization_code"],
             response_types=["code"],
-            token_endpoint_auth_method="client_secret_basic",
+            token_endpoint_auth_method="none" if public else "client_secret_basic",
             scope=["openid", "profile", "email", "groups"],
         )
         self.server.backend.save(client)
@@ -161,7 +163,13 @@ class Tenant:
 
 
 def register(
-    world: World, idp: IdP, *, teams: dict[str, str], name: str = "fed", client_id: str = ""
+    world: World,
+    idp: IdP,
+    *,
+    teams: dict[str, str],
+    name: str = "fed",
+    client_id: str = "",
+    client_secret: str | None = "",
 ) -> Tenant:
     account, admin, _ = world.new_tenant(name)
     created = world.client.post(
@@ -169,7 +177,7 @@ def register(
         json={
             "issuerUrl": idp.issuer,
             "clientId": client_id or idp.client_id,
-            "clientSecret": idp.client_secret,
+            "clientSecret": idp.client_secret if client_secret == "" else client_secret,
             "redirectUri": CALLBACK,
             "groupClaim": "groups",
             "teamRoles": [{"team": team, "roleName": role} for team, role in teams.items()],
@@ -377,6 +385,53 @@ def test_an_answer_naming_another_issuer_is_refused(world: World, idp: IdP) -> N
     assert error(answer) == (403, "AccessDenied")
     assert sessions(world) == 0
     assert failure_reasons(world, tenant.account) == ["wrong-issuer"]
+
+
+def test_a_person_may_choose_among_their_mapped_teams(world: World, idp: IdP) -> None:
+    admins, engineers = "admins-" + secrets.token_hex(3), "eng-" + secrets.token_hex(3)
+    tenant = register(world, idp, teams={admins: "Admin", engineers: "Engineer"})
+    role(world, tenant, "Admin", web_trust(tenant, idp.client_id, admins))
+    role(world, tenant, "Engineer", web_trust(tenant, idp.client_id, engineers))
+    idp.person(engineers, admins)
+    # The first mapped team the person is in wins ...
+    first = callback(world, idp.authorize(start(world, tenant)))
+    assert first.status_code == 200, first.text
+    assert first.json()["team"] == admins and first.json()["roleArn"].endswith(":role/Admin")
+    # ... unless they ask for another of their teams.
+    chosen = callback(world, idp.authorize(start(world, tenant, team=engineers)))
+    assert chosen.json()["roleArn"].endswith(":role/Engineer")
+    unmapped = world.client.get(
+        f"/api/v1/federation/{tenant.account}/{tenant.provider['providerId']}/sign-in?team=x",
+        follow_redirects=False,
+    )
+    assert error(unmapped) == (400, "InvalidParameterValue")
+    assert sessions(world) == 2
+
+
+def test_a_public_client_signs_in_with_pkce_alone(world: World, idp: IdP) -> None:
+    public_client, _ = idp.register_client(public=True)
+    team = "ops-" + secrets.token_hex(3)
+    tenant = register(world, idp, teams={team: "Ops"}, client_id=public_client, client_secret=None)
+    assert tenant.provider["isConfidentialClient"] is False
+    role(world, tenant, "Ops", web_trust(tenant, public_client, team))
+    idp.person(team)
+    answer = callback(world, idp.authorize(start(world, tenant)))
+    assert answer.status_code == 200, answer.text
+
+
+def test_an_identity_provider_refusal_is_reported_without_credentials(
+    world: World, idp: IdP
+) -> None:
+    team = "ops-" + secrets.token_hex(3)
+    tenant = register(world, idp, teams={team: "Ops"})
+    state = query_value(start(world, tenant), "state")
+    refused = world.client.get(
+        "/api/v1/federation/callback",
+        params={"state": state, "error": "access_denied", "iss": idp.issuer},
+    )
+    assert error(refused) == (403, "AccessDenied")
+    assert sessions(world) == 0
+    assert failure_reasons(world, tenant.account) == ["provider-error"]
 
 
 def test_a_sign_in_completes_once_and_expires(world: World, idp: IdP) -> None:
