@@ -525,7 +525,7 @@ class UserPoolService:
     ) -> AuthenticationResult:
         with self._database.session() as session:
             state = record_success(session, user.user_id)
-            result = self._issue(
+            result = self._tokens_for(
                 session,
                 user,
                 generation=state.token_generation,
@@ -539,7 +539,7 @@ class UserPoolService:
             )
         return result
 
-    def _issue(
+    def _tokens_for(
         self,
         session: Session,
         user: models.User,
@@ -649,7 +649,7 @@ class UserPoolService:
             if rotation.outcome is not RotationOutcome.ROTATED or user is None or used is None:
                 result = None
             else:
-                result = self._issue(
+                result = self._tokens_for(
                     session,
                     user,
                     generation=used.token_generation,
