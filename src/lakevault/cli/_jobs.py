@@ -54,8 +54,23 @@ def parse_age(text: str) -> float:
 
 
 def worker_argv() -> list[str]:
-    """How ``lakevault serve`` starts a worker process: this interpreter, ``lakevault worker``."""
-    return [sys.executable, "-m", "lakevault", "worker"]
+    """How ``lakevault serve`` starts a worker process: this interpreter, ``lakevault worker``.
+
+    The worker is told the server's pid and stops when its parent is no longer that process, so
+    that a server killed outright (SIGKILL, OOM) leaves no worker running on behind it.
+    """
+    return [sys.executable, "-m", "lakevault", "worker", "--parent-pid", str(os.getpid())]
+
+
+def _stop_when_orphaned(parent_pid: int, stop: threading.Event) -> None:
+    """Set ``stop`` once this process's parent is no longer ``parent_pid`` (it died)."""
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != parent_pid:
+                stop.set()
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
 @contextmanager
@@ -213,6 +228,10 @@ def worker(
     name: Annotated[
         str | None, typer.Option(help="Worker name in logs [default: host name and pid].")
     ] = None,
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(hidden=True, help="Stop when the parent process is no longer this one."),
+    ] = None,
 ) -> None:
     """Run background jobs until stopped (SIGTERM or Ctrl-C finish the current attempt first)."""
     settings = read_settings()
@@ -220,6 +239,8 @@ def worker(
     stop = _StopRequested()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
+    if parent_pid is not None:
+        _stop_when_orphaned(parent_pid, stop.event)
     worker_name = name or f"{socket.gethostname()}-{os.getpid()}"
     with _platform() as platform:
         error_console.print(

@@ -153,3 +153,31 @@ def test_serve_starts_its_workers_and_stops_them(platform: Platform) -> None:
     assert server.returncode == 0
     for pid in workers:
         assert not Path(f"/proc/{pid}").exists()
+
+
+@pytest.mark.slow
+def test_workers_of_a_killed_server_stop_by_themselves(platform: Platform) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lakevault", "serve", "--port", "0"],
+        cwd=REPO_ROOT,
+        env=environment(
+            LAKEVAULT_HOME=os.environ["LAKEVAULT_HOME"],
+            LAKEVAULT_WORKERS="1",
+            LAKEVAULT_LOG_LEVEL="warning",
+        ),
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not children(server.pid):
+        assert time.monotonic() < deadline, "serve did not start its worker"
+        time.sleep(0.1)
+    [worker] = children(server.pid)
+    server.kill()
+    server.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while (
+        Path(f"/proc/{worker}").exists()
+        and Path(f"/proc/{worker}/stat").read_text().split()[2] != "Z"
+    ):
+        assert time.monotonic() < deadline, "the orphaned worker kept running"
+        time.sleep(0.1)
