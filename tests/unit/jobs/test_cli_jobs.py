@@ -175,9 +175,14 @@ def test_workers_of_a_killed_server_stop_by_themselves(platform: Platform) -> No
     server.kill()
     server.wait(timeout=30)
     deadline = time.monotonic() + 15
-    while (
-        Path(f"/proc/{worker}").exists()
-        and Path(f"/proc/{worker}/stat").read_text().split()[2] != "Z"
-    ):
+    while is_running(worker):
         assert time.monotonic() < deadline, "the orphaned worker kept running"
         time.sleep(0.1)
+
+
+def is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
