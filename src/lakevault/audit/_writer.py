@@ -126,7 +126,10 @@ class GroupCommitWriter:
                     "the audit log writer is closed; no event can be recorded, so the request "
                     "is refused"
                 )
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
+                # First use, or a child process after fork(): the parent's thread and its
+                # connection do not exist here, so start afresh rather than queue forever.
+                self._connection = None
                 self._thread = threading.Thread(
                     target=self._run, name="lakevault-audit-writer", daemon=True
                 )
@@ -144,7 +147,7 @@ class GroupCommitWriter:
         """Commit what is queued, sign a last checkpoint if due, and stop the thread."""
         with self._condition:
             self._closed = True
-            self._condition.notify()
+            self._condition.notify_all()
             thread = self._thread
         if thread is not None:
             thread.join()

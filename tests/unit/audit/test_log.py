@@ -158,3 +158,15 @@ def test_values_that_are_not_json_are_refused_in_the_callers_thread() -> None:
         from lakevault.audit import encode_event
 
         encode_event(make_event(1, request_parameters={"tags": {1, 2}}))
+
+
+def test_a_writer_whose_thread_is_gone_starts_a_new_one(database: Database) -> None:
+    """As in a child process after fork(): the parent's writer thread does not exist there."""
+    log = DatabaseAuditLog(database)
+    log.append(make_event(1))
+    gone = threading.Thread(target=lambda: None)
+    gone.start()
+    gone.join()
+    log._writer._thread = gone  # type: ignore[attr-defined]
+    assert log.append(make_event(2)) == 1
+    log.close()
