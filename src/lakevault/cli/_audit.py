@@ -96,6 +96,34 @@ def prove_command(
     console.print(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode(), markup=False)
 
 
+@app.command("consistency")
+@command
+def consistency_command(
+    old_size: Annotated[int, typer.Argument(min=1, help="Tree size of the older checkpoint.")],
+    new_size: Annotated[int, typer.Argument(min=1, help="Tree size of the newer checkpoint.")],
+    tenant: _Tenant = PLATFORM_ACCOUNT_ID,
+) -> None:
+    """Print a consistency proof between two checkpoints of a log, as JSON."""
+    settings = read_settings()
+    database = _open_database(settings)
+    account_id = parse_account_id(tenant)
+    verifier = load_verifier(settings.resolved_home)
+    try:
+        proof = AuditProofs(database, verifier).consistency(account_id, old_size, new_size)
+    finally:
+        database.dispose()
+    proof.verify(verifier)  # Never print a proof this installation cannot verify itself.
+    document = {
+        "accountId": account_id,
+        "oldSize": old_size,
+        "newSize": new_size,
+        "proof": [base64.b64encode(h).decode("ascii") for h in proof.hashes],
+        "oldCheckpoint": proof.old.note.decode("utf-8"),
+        "newCheckpoint": proof.new.note.decode("utf-8"),
+    }
+    console.print(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode(), markup=False)
+
+
 @app.command("export")
 @command
 def export_command(

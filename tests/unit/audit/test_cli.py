@@ -99,3 +99,21 @@ def test_a_missing_signing_key_is_a_configuration_error(home: Path) -> None:
     result = runner.invoke(_audit.app, ["checkpoint"])
     assert result.exit_code == 3
     assert "lakevault init" in result.output
+
+
+def test_consistency_between_two_checkpoints(home: Path) -> None:
+    first = runner.invoke(_audit.app, ["checkpoint", "--tenant", ACCOUNT])
+    assert first.exit_code == 0, first.output
+    database = Database(f"sqlite:///{home / 'metadata.db'}")
+    log = DatabaseAuditLog(database)
+    log.append(make_event(100))
+    log.close()
+    database.dispose()
+    assert runner.invoke(_audit.app, ["checkpoint", "--tenant", ACCOUNT]).exit_code == 0
+    result = runner.invoke(_audit.app, ["consistency", "12", "13", "--tenant", ACCOUNT])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert (document["oldSize"], document["newSize"]) == (12, 13)
+    assert document["proof"] and document["newCheckpoint"].startswith("lakevault.local/audit/")
+    missing = runner.invoke(_audit.app, ["consistency", "5", "13", "--tenant", ACCOUNT])
+    assert missing.exit_code == 1 and "no checkpoint of tree size 5" in missing.output
