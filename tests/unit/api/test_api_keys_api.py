@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.api.test_directory_api import World, error
-from tests.unit.api.test_directory_api import world as world  # noqa: F401 - fixture
+from tests.unit.api.conftest import World, error
 
 
 def _create(world: World, account: str, admin: dict[str, str], **overrides: Any) -> dict[str, Any]:
@@ -82,7 +81,7 @@ def test_origins_and_source_networks_bind_the_key(world: World) -> None:
     )
     key = {"X-Api-Key": created["apiKey"]}
     url = f"/api/v1/tenants/{account}/users"
-    # The test client connects from "testclient", not from 192.0.2.0/24: the scope's condition fails.
+    # The test client connects from "testclient", outside 192.0.2.0/24: the condition fails.
     assert error(world.client.get(url, headers=key)) == (403, "AccessDenied")
     foreign_origin = {**key, "Origin": "https://evil.example.com"}
     assert error(world.client.get(url, headers=foreign_origin)) == (403, "InvalidApiKey")

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from lakevault import identity
-from tests.unit.api.test_directory_api import World, error
-from tests.unit.api.test_directory_api import world as world  # noqa: F401 - fixture
+from tests.unit.api.conftest import World, error
 
 ASSUME_FROM = "arn:aws:iam::{account}:root"
 

@@ -6,19 +6,9 @@ reaches a response or the audit log.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 import pytest
-from fastapi.testclient import TestClient
 
-from lakevault.api import create_app
-from lakevault.core import FixedClock, load_settings
-from lakevault.db import Database
-from lakevault.runtime import Platform, initialise
+from tests.unit.api.conftest import World, error
 
 READ_OWN_USER = {
     "Version": "2012-10-17",
@@ -31,53 +21,6 @@ READ_OWN_USER = {
         }
     ],
 }
-
-
-@dataclass
-class World:
-    client: TestClient
-    platform: Platform
-    clock: FixedClock
-    admin_password: str
-
-    def sign_in(self, account: str, user: str, password: str) -> dict[str, str]:
-        response = self.client.post(
-            "/api/v1/sessions", json={"accountId": account, "userName": user, "password": password}
-        )
-        assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['accessToken']}"}
-
-    def platform_admin(self) -> dict[str, str]:
-        return self.sign_in("000000000000", "admin", self.admin_password)
-
-    def new_tenant(self, name: str) -> tuple[str, dict[str, str], str]:
-        response = self.client.post(
-            "/api/v1/tenants", json={"name": name}, headers=self.platform_admin()
-        )
-        assert response.status_code == 201, response.text
-        body = response.json()
-        account = body["tenant"]["accountId"]
-        return account, self.sign_in(account, "admin", body["adminPassword"]), body["adminPassword"]
-
-    def audit_text(self, account: str) -> str:
-        return json.dumps(self.platform.audit.read(account, limit=100000))
-
-
-@pytest.fixture
-def world(database: Database, tmp_path: Path) -> Iterator[World]:
-    settings = load_settings(
-        {"LAKEVAULT_HOME": str(tmp_path), "LAKEVAULT_DATABASE_URL": database.url}
-    )
-    clock = FixedClock()
-    platform = Platform.build(settings, clock=clock)
-    credentials = initialise(platform).credentials
-    assert credentials is not None
-    with TestClient(create_app(platform), raise_server_exceptions=False) as client:
-        yield World(client, platform, clock, credentials.password)
-
-
-def error(response: Any) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"]
 
 
 def test_tenant_admin_manages_users_groups_and_policies(world: World) -> None:

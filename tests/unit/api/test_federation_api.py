@@ -34,8 +34,8 @@ from lakevault.cli._client import ApiClient
 from lakevault.core import FixedClock, load_settings
 from lakevault.db import Database, models
 from lakevault.runtime import Platform, initialise
+from tests.unit.api.conftest import World, error
 from tests.unit.api.test_credentials_api import signed_call
-from tests.unit.api.test_directory_api import World, error
 
 CALLBACK = "http://127.0.0.1/api/v1/federation/callback"
 #: What the test IdP may sign ID tokens with (its key is RSA; Canaille picks the algorithm).

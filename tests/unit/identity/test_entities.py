@@ -350,9 +350,10 @@ def test_migration_turns_existing_policy_documents_into_version_one(database_url
         )
         session.execute(
             text(
-                "INSERT INTO policies (policy_id, account_id, name, arn, document, version, created_at) "
-                "VALUES ('LVPOAAAAAAAAAAAAAAAA', '111111111111', 'P', "
-                "'arn:aws:iam::111111111111:policy/P', '{\"Version\": \"2012-10-17\"}', 1, CURRENT_TIMESTAMP)"
+                "INSERT INTO policies (policy_id, account_id, name, arn, document, version, "
+                "created_at) VALUES ('LVPOAAAAAAAAAAAAAAAA', '111111111111', 'P', "
+                "'arn:aws:iam::111111111111:policy/P', '{\"Version\": \"2012-10-17\"}', 1, "
+                "CURRENT_TIMESTAMP)"
             )
         )
     upgrade(database)

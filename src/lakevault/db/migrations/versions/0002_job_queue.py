@@ -117,6 +117,7 @@ def _install_procrastinate() -> None:
     op.execute(f"CREATE SCHEMA {PROCRASTINATE_SCHEMA}")
     op.execute(f"SET LOCAL search_path TO {PROCRASTINATE_SCHEMA}, pg_catalog")
     op.get_bind().exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
+    # The schema name is a module constant, not input.
     op.execute(
         f"""
         DO $$
@@ -133,7 +134,7 @@ def _install_procrastinate() -> None:
                 );
             END LOOP;
         END $$;
-        """
+        """  # noqa: S608
     )
     op.execute("SET LOCAL search_path TO DEFAULT")
 

@@ -49,7 +49,7 @@ def upgrade() -> None:
         connection.execute(
             sa.update(events)
             .where(events.c.event_id == event_id)
-            .values(leaf_hash=hashlib.sha256(b"\x00" + body.encode("utf-8")).digest())
+            .values(leaf_hash=hashlib.sha256(b"\x00" + str(body).encode("utf-8")).digest())
         )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.alter_column("leaf_hash", existing_type=sa.LargeBinary(length=32), nullable=False)
