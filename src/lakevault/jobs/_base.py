@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +36,7 @@ class NewJob:
     queueing_lock: str | None
 
 
-class QueueBase:
+class QueueBase(abc.ABC):
     """The backend-independent half of a :class:`JobQueue`.
 
     Subclasses insert jobs (:meth:`_insert`) and run workers; this class validates, handles
@@ -122,8 +123,9 @@ class QueueBase:
                 )
         return job_id
 
+    @abc.abstractmethod
     def _insert(self, session: Session, job: NewJob) -> JobId:
-        raise NotImplementedError
+        """Store ``job`` in the backend, inside ``session``'s transaction; return its id."""
 
     @staticmethod
     def _lock_held(task_name: str, queueing_lock: str) -> QueueingLockHeld:
