@@ -30,6 +30,7 @@ LAYER = {
     "pipelines": 7,
     "directory": 7,
     "sandbox": 7,
+    "keys": 7,
     "runtime": 8,
     "api": 9,
     "s3api": 9,
@@ -40,6 +41,8 @@ LAYER = {
 #: Same-layer imports that the design wants, each with its reason.
 ALLOWED_SAME_LAYER = {
     ("cli", "api"): "'lakevault serve' starts the HTTP API",
+    ("storage", "keys"): "each object version's data key comes from its bucket's KMS key",
+    ("secrets", "keys"): "secret values are encrypted under a tenant KMS key",
 }
 
 
