@@ -70,6 +70,11 @@ def load_session() -> SavedSession:
         ) from exc
 
 
+def account_of(account: str | None) -> str:
+    """The ``--account`` given, or the account of the saved session."""
+    return account if account is not None else load_session().account_id
+
+
 class RemoteError(LakevaultError):
     """An error answer of the API, carrying the server's code and message."""
 

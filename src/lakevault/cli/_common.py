@@ -22,6 +22,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+import orjson
 import typer
 from rich.console import Console
 
@@ -85,3 +86,9 @@ def command(function: Callable[..., None]) -> Callable[..., None]:
             function(*args, **kwargs)
 
     return wrapper
+
+
+def print_json(value: Any) -> None:
+    """Print a command's result as JSON on standard output (nothing for ``None``)."""
+    if value is not None:
+        console.print_json(orjson.dumps(value).decode("utf-8"))

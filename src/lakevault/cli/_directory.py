@@ -7,24 +7,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import orjson
 import typer
 
 from lakevault.cli._client import (
     ApiClient,
     SavedSession,
-    load_session,
+    account_of,
     save_session,
     session_path,
 )
-from lakevault.cli._common import command, console, error_console
+from lakevault.cli._common import command, error_console, print_json
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
-
-
-def _print(value: Any) -> None:
-    if value is not None:
-        console.print_json(orjson.dumps(value).decode("utf-8"))
 
 
 def _document(text_or_path: str) -> Any:
@@ -35,10 +29,6 @@ def _document(text_or_path: str) -> Any:
         else text_or_path
     )
     return text
-
-
-def _account(account: str | None) -> str:
-    return account if account is not None else load_session().account_id
 
 
 def _client() -> ApiClient:
@@ -91,14 +81,14 @@ tenants_app = typer.Typer(help="Tenants (platform administrators).", no_args_is_
 @command
 def create_org(name: str) -> None:
     """Create an organization."""
-    _print(_client().call("POST", "/organizations", {"name": name}))
+    print_json(_client().call("POST", "/organizations", {"name": name}))
 
 
 @orgs_app.command("list")
 @command
 def list_orgs() -> None:
     """List organizations."""
-    _print(_client().call("GET", "/organizations"))
+    print_json(_client().call("GET", "/organizations"))
 
 
 @tenants_app.command("create")
@@ -109,7 +99,7 @@ def create_tenant(
     admin_user: str = typer.Option("admin", help="Name of the tenant's first administrator."),
 ) -> None:
     """Create a tenant; its administrator's password is printed this once."""
-    _print(
+    print_json(
         _client().call(
             "POST",
             "/tenants",
@@ -122,7 +112,7 @@ def create_tenant(
 @command
 def list_tenants() -> None:
     """List tenants."""
-    _print(_client().call("GET", "/tenants"))
+    print_json(_client().call("GET", "/tenants"))
 
 
 @tenants_app.command("attach-guardrail")
@@ -138,7 +128,7 @@ def attach_guardrail(
     path = (
         f"/tenants/{tenant}/guardrails" if tenant else f"/organizations/{organization}/guardrails"
     )
-    _print(_client().call("PUT", path, {"policyArn": policy_arn}))
+    print_json(_client().call("PUT", path, {"policyArn": policy_arn}))
 
 
 ACCOUNT = typer.Option(None, "--account", help="Tenant account id [default: your own].")
@@ -153,9 +143,9 @@ policies_app = typer.Typer(help="Managed policies of a tenant.", no_args_is_help
 @command
 def create_user(name: str, path: str = "/", account: str | None = ACCOUNT) -> None:
     """Create a user."""
-    _print(
+    print_json(
         _client().call(
-            "POST", f"/tenants/{_account(account)}/users", {"userName": name, "path": path}
+            "POST", f"/tenants/{account_of(account)}/users", {"userName": name, "path": path}
         )
     )
 
@@ -164,21 +154,21 @@ def create_user(name: str, path: str = "/", account: str | None = ACCOUNT) -> No
 @command
 def list_users(account: str | None = ACCOUNT) -> None:
     """List users."""
-    _print(_client().call("GET", f"/tenants/{_account(account)}/users"))
+    print_json(_client().call("GET", f"/tenants/{account_of(account)}/users"))
 
 
 @users_app.command("get")
 @command
 def get_user(name: str, account: str | None = ACCOUNT) -> None:
     """Show a user."""
-    _print(_client().call("GET", f"/tenants/{_account(account)}/users/{name}"))
+    print_json(_client().call("GET", f"/tenants/{account_of(account)}/users/{name}"))
 
 
 @users_app.command("delete")
 @command
 def delete_user(name: str, account: str | None = ACCOUNT) -> None:
     """Delete a user (detach its policies and remove it from groups first)."""
-    _client().call("DELETE", f"/tenants/{_account(account)}/users/{name}")
+    _client().call("DELETE", f"/tenants/{account_of(account)}/users/{name}")
 
 
 @users_app.command("set-password")
@@ -195,7 +185,7 @@ def set_password(
         else typer.prompt("new password", hide_input=True, confirmation_prompt=True)
     )
     _client().call(
-        "PUT", f"/tenants/{_account(account)}/users/{name}/password", {"password": password}
+        "PUT", f"/tenants/{account_of(account)}/users/{name}/password", {"password": password}
     )
 
 
@@ -203,9 +193,11 @@ def set_password(
 @command
 def create_group(name: str, path: str = "/", account: str | None = ACCOUNT) -> None:
     """Create a group."""
-    _print(
+    print_json(
         _client().call(
-            "POST", f"/tenants/{_account(account)}/groups", {"groupName": name, "path": path}
+            "POST",
+            f"/tenants/{account_of(account)}/groups",
+            {"groupName": name, "path": path},
         )
     )
 
@@ -214,21 +206,21 @@ def create_group(name: str, path: str = "/", account: str | None = ACCOUNT) -> N
 @command
 def list_groups(account: str | None = ACCOUNT) -> None:
     """List groups."""
-    _print(_client().call("GET", f"/tenants/{_account(account)}/groups"))
+    print_json(_client().call("GET", f"/tenants/{account_of(account)}/groups"))
 
 
 @groups_app.command("add-user")
 @command
 def add_user(group: str, user: str, account: str | None = ACCOUNT) -> None:
     """Add a user to a group."""
-    _client().call("PUT", f"/tenants/{_account(account)}/groups/{group}/members/{user}")
+    _client().call("PUT", f"/tenants/{account_of(account)}/groups/{group}/members/{user}")
 
 
 @groups_app.command("remove-user")
 @command
 def remove_user(group: str, user: str, account: str | None = ACCOUNT) -> None:
     """Remove a user from a group."""
-    _client().call("DELETE", f"/tenants/{_account(account)}/groups/{group}/members/{user}")
+    _client().call("DELETE", f"/tenants/{account_of(account)}/groups/{group}/members/{user}")
 
 
 @roles_app.command("create")
@@ -240,14 +232,14 @@ def create_role(
 ) -> None:
     """Create a role with a trust policy."""
     body = {"roleName": name, "assumeRolePolicyDocument": _document(trust_policy)}
-    _print(_client().call("POST", f"/tenants/{_account(account)}/roles", body))
+    print_json(_client().call("POST", f"/tenants/{account_of(account)}/roles", body))
 
 
 @roles_app.command("list")
 @command
 def list_roles(account: str | None = ACCOUNT) -> None:
     """List roles."""
-    _print(_client().call("GET", f"/tenants/{_account(account)}/roles"))
+    print_json(_client().call("GET", f"/tenants/{account_of(account)}/roles"))
 
 
 @policies_app.command("create")
@@ -259,14 +251,14 @@ def create_policy(
 ) -> None:
     """Create a managed policy."""
     body = {"policyName": name, "policyDocument": _document(document)}
-    _print(_client().call("POST", f"/tenants/{_account(account)}/policies", body))
+    print_json(_client().call("POST", f"/tenants/{account_of(account)}/policies", body))
 
 
 @policies_app.command("list")
 @command
 def list_policies(account: str | None = ACCOUNT) -> None:
     """List managed policies."""
-    _print(_client().call("GET", f"/tenants/{_account(account)}/policies"))
+    print_json(_client().call("GET", f"/tenants/{account_of(account)}/policies"))
 
 
 @policies_app.command("create-version")
@@ -279,7 +271,9 @@ def create_policy_version(
 ) -> None:
     """Add a version to a managed policy (at most five are kept)."""
     body = {"policyDocument": _document(document), "setAsDefault": set_default}
-    _print(_client().call("POST", f"/tenants/{_account(account)}/policies/{name}/versions", body))
+    print_json(
+        _client().call("POST", f"/tenants/{account_of(account)}/policies/{name}/versions", body)
+    )
 
 
 keys_app = typer.Typer(help="Access keys of a user (SigV4 credentials).", no_args_is_help=True)
@@ -291,14 +285,14 @@ sts_app = typer.Typer(help="Temporary credentials (STS).", no_args_is_help=True)
 @command
 def create_access_key(user: str, account: str | None = ACCOUNT) -> None:
     """Create an access key; its secret is printed this once."""
-    _print(_client().call("POST", f"/tenants/{_account(account)}/users/{user}/access-keys"))
+    print_json(_client().call("POST", f"/tenants/{account_of(account)}/users/{user}/access-keys"))
 
 
 @keys_app.command("list")
 @command
 def list_access_keys(user: str, account: str | None = ACCOUNT) -> None:
     """List a user's access keys (never their secrets)."""
-    _print(_client().call("GET", f"/tenants/{_account(account)}/users/{user}/access-keys"))
+    print_json(_client().call("GET", f"/tenants/{account_of(account)}/users/{user}/access-keys"))
 
 
 @keys_app.command("set-status")
@@ -310,7 +304,7 @@ def set_access_key_status(
     account: str | None = ACCOUNT,
 ) -> None:
     """Deactivate (or reactivate) an access key."""
-    path = f"/tenants/{_account(account)}/users/{user}/access-keys/{key_id}"
+    path = f"/tenants/{account_of(account)}/users/{user}/access-keys/{key_id}"
     _client().call("PUT", path, {"status": status})
 
 
@@ -318,7 +312,7 @@ def set_access_key_status(
 @command
 def delete_access_key(user: str, key_id: str, account: str | None = ACCOUNT) -> None:
     """Delete an access key; requests signed with it fail at once."""
-    _client().call("DELETE", f"/tenants/{_account(account)}/users/{user}/access-keys/{key_id}")
+    _client().call("DELETE", f"/tenants/{account_of(account)}/users/{user}/access-keys/{key_id}")
 
 
 @api_keys_app.command("create")
@@ -341,14 +335,14 @@ def create_api_key(
         "allowedOrigins": origin,
         "ttlDays": ttl_days,
     }
-    _print(_client().call("POST", f"/tenants/{_account(account)}/api-keys", body))
+    print_json(_client().call("POST", f"/tenants/{account_of(account)}/api-keys", body))
 
 
 @api_keys_app.command("list")
 @command
 def list_api_keys(account: str | None = ACCOUNT) -> None:
     """List API keys (never their secrets)."""
-    _print(_client().call("GET", f"/tenants/{_account(account)}/api-keys"))
+    print_json(_client().call("GET", f"/tenants/{account_of(account)}/api-keys"))
 
 
 @api_keys_app.command("rotate")
@@ -361,14 +355,16 @@ def rotate_api_key(
 ) -> None:
     """Replace a key with one of the same scope; the new key is printed this once."""
     body = {"newName": new_name, "graceSeconds": grace_seconds}
-    _print(_client().call("POST", f"/tenants/{_account(account)}/api-keys/{name}/rotate", body))
+    print_json(
+        _client().call("POST", f"/tenants/{account_of(account)}/api-keys/{name}/rotate", body)
+    )
 
 
 @api_keys_app.command("delete")
 @command
 def delete_api_key(name: str, account: str | None = ACCOUNT) -> None:
     """Delete an API key; it stops working at once."""
-    _client().call("DELETE", f"/tenants/{_account(account)}/api-keys/{name}")
+    _client().call("DELETE", f"/tenants/{account_of(account)}/api-keys/{name}")
 
 
 @sts_app.command("assume-role")
@@ -388,14 +384,14 @@ def assume_role(
         "externalId": external_id,
         "policy": _document(policy) if policy is not None else None,
     }
-    _print(_client().call("POST", "/sts/assume-role", body))
+    print_json(_client().call("POST", "/sts/assume-role", body))
 
 
 @sts_app.command("whoami")
 @command
 def whoami() -> None:
     """Who the saved session's credentials belong to."""
-    _print(_client().call("GET", "/sts/caller-identity"))
+    print_json(_client().call("GET", "/sts/caller-identity"))
 
 
 def _principal_path(user: str | None, group: str | None, role: str | None) -> str:
@@ -417,7 +413,7 @@ def attach_policy(
     account: str | None = ACCOUNT,
 ) -> None:
     """Attach a managed policy to a user, group or role."""
-    path = f"/tenants/{_account(account)}{_principal_path(user, group, role)}/attached-policies"
+    path = f"/tenants/{account_of(account)}{_principal_path(user, group, role)}/attached-policies"
     _client().call("PUT", path, {"policyArn": policy_arn})
 
 
@@ -430,7 +426,7 @@ def detach_policy(
     account: str | None = ACCOUNT,
 ) -> None:
     """Detach a managed policy from a user, group or role."""
-    path = f"/tenants/{_account(account)}{_principal_path(user, group, role)}/attached-policies"
+    path = f"/tenants/{account_of(account)}{_principal_path(user, group, role)}/attached-policies"
     _client().call("DELETE", path, policyArn=policy_arn)
 
 
@@ -445,7 +441,7 @@ def put_inline_policy(
 ) -> None:
     """Embed (or replace) an inline policy in a user, group or role."""
     path = (
-        f"/tenants/{_account(account)}{_principal_path(user, group, role)}/policies/{policy_name}"
+        f"/tenants/{account_of(account)}{_principal_path(user, group, role)}/policies/{policy_name}"
     )
     _client().call("PUT", path, {"policyDocument": _document(document)})
 

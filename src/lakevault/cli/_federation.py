@@ -9,13 +9,11 @@ process listings. docs/federation.md walks through connecting a corporate IdP.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
-import orjson
 import typer
 
-from lakevault.cli._client import ApiClient, load_session
-from lakevault.cli._common import command, console
+from lakevault.cli._client import ApiClient, account_of
+from lakevault.cli._common import command, print_json
 
 app = typer.Typer(
     help="OIDC identity providers of a tenant: sign-in through a corporate IdP.",
@@ -23,15 +21,6 @@ app = typer.Typer(
 )
 
 ACCOUNT = typer.Option(None, "--account", help="Tenant account id [default: your own].")
-
-
-def _print(value: Any) -> None:
-    if value is not None:
-        console.print_json(orjson.dumps(value).decode("utf-8"))
-
-
-def _account(account: str | None) -> str:
-    return account if account is not None else load_session().account_id
 
 
 def _team_roles(values: list[str]) -> list[dict[str, str]]:
@@ -85,9 +74,9 @@ def create(
         "signingAlgorithms": signing_algorithm,
         "scopes": scope,
     }
-    _print(
+    print_json(
         ApiClient.from_saved_session().call(
-            "POST", f"/tenants/{_account(account)}/oidc-providers", body
+            "POST", f"/tenants/{account_of(account)}/oidc-providers", body
         )
     )
 
@@ -96,8 +85,8 @@ def create(
 @command
 def list_providers(account: str | None = ACCOUNT) -> None:
     """List the tenant's identity providers."""
-    _print(
-        ApiClient.from_saved_session().call("GET", f"/tenants/{_account(account)}/oidc-providers")
+    print_json(
+        ApiClient.from_saved_session().call("GET", f"/tenants/{account_of(account)}/oidc-providers")
     )
 
 
@@ -105,9 +94,9 @@ def list_providers(account: str | None = ACCOUNT) -> None:
 @command
 def get(provider_id: str, account: str | None = ACCOUNT) -> None:
     """Show one identity provider."""
-    _print(
+    print_json(
         ApiClient.from_saved_session().call(
-            "GET", f"/tenants/{_account(account)}/oidc-providers/{provider_id}"
+            "GET", f"/tenants/{account_of(account)}/oidc-providers/{provider_id}"
         )
     )
 
@@ -117,5 +106,5 @@ def get(provider_id: str, account: str | None = ACCOUNT) -> None:
 def delete(provider_id: str, account: str | None = ACCOUNT) -> None:
     """Delete an identity provider (sessions already issued run until they expire)."""
     ApiClient.from_saved_session().call(
-        "DELETE", f"/tenants/{_account(account)}/oidc-providers/{provider_id}"
+        "DELETE", f"/tenants/{account_of(account)}/oidc-providers/{provider_id}"
     )

@@ -10,29 +10,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 import typer
 
 from lakevault import identity
-from lakevault.cli._client import ApiClient, load_session
-from lakevault.cli._common import command, console, error_console, read_settings
+from lakevault.cli._client import ApiClient, account_of
+from lakevault.cli._common import command, error_console, print_json, read_settings
 from lakevault.runtime import Platform
 
 app = typer.Typer(
     help="User pool: sign-up directory of a tenant; operator recovery (unlock, key rotation).",
     no_args_is_help=True,
 )
-
-
-def _print(value: Any) -> None:
-    if value is not None:
-        console.print_json(orjson.dumps(value).decode("utf-8"))
-
-
-def _account(account: str | None) -> str:
-    return account if account is not None else load_session().account_id
 
 
 @app.command("create")
@@ -49,8 +39,10 @@ def create(
 ) -> None:
     """Create the tenant's user pool (the password policy defaults to the platform's)."""
     body = {"poolName": name, "mfaConfiguration": mfa.value, "allowSelfSignUp": not no_self_sign_up}
-    _print(
-        ApiClient.from_saved_session().call("POST", f"/tenants/{_account(account)}/user-pool", body)
+    print_json(
+        ApiClient.from_saved_session().call(
+            "POST", f"/tenants/{account_of(account)}/user-pool", body
+        )
     )
 
 
@@ -58,7 +50,9 @@ def create(
 @command
 def describe(account: str | None = typer.Option(None, "--account")) -> None:
     """Show the tenant's user pool: its id (for sign-up URLs), MFA and password policy."""
-    _print(ApiClient.from_saved_session().call("GET", f"/tenants/{_account(account)}/user-pool"))
+    print_json(
+        ApiClient.from_saved_session().call("GET", f"/tenants/{account_of(account)}/user-pool")
+    )
 
 
 @app.command("add-group")
@@ -71,9 +65,9 @@ def add_group(
 ) -> None:
     """Map a pool group to an IAM group (created when missing); its policies apply."""
     body = {"groupName": name, "iamGroupName": iam_group, "mfaRequired": mfa_required}
-    _print(
+    print_json(
         ApiClient.from_saved_session().call(
-            "POST", f"/tenants/{_account(account)}/user-pool/groups", body
+            "POST", f"/tenants/{account_of(account)}/user-pool/groups", body
         )
     )
 
@@ -87,7 +81,7 @@ def add_member(
 ) -> None:
     """Put a user into a pool group."""
     ApiClient.from_saved_session().call(
-        "PUT", f"/tenants/{_account(account)}/user-pool/groups/{group}/members/{user}"
+        "PUT", f"/tenants/{account_of(account)}/user-pool/groups/{group}/members/{user}"
     )
     error_console.print(f"{user} is in pool group {group}")
 
@@ -99,9 +93,9 @@ def outbox(
     limit: int = typer.Option(20, "--limit", min=1, max=1000),
 ) -> None:
     """The pool's mail (verification and reset codes) kept by the outbox sender."""
-    _print(
+    print_json(
         ApiClient.from_saved_session().call(
-            "GET", f"/tenants/{_account(account)}/user-pool/outbox", limit=str(limit)
+            "GET", f"/tenants/{account_of(account)}/user-pool/outbox", limit=str(limit)
         )
     )
 
@@ -152,4 +146,4 @@ def rotate_keys() -> None:
         )
     finally:
         platform.close()
-    _print({"keyIds": list(keys.kids), "signingKeyId": keys.kids[-1]})
+    print_json({"keyIds": list(keys.kids), "signingKeyId": keys.kids[-1]})
