@@ -47,10 +47,15 @@ from lakevault.identity._entities import (
     UserInfo,
 )
 from lakevault.identity._errors import (
+    ExpiredIdentityToken,
+    FederatedSignInFailed,
+    FederationFailure,
     HeadersNotSigned,
+    IDPCommunicationError,
     IncompleteSignature,
     InvalidAccessKeyId,
     InvalidClientTokenId,
+    InvalidIdentityToken,
     MissingAuthenticationToken,
     RequestExpired,
     RequestTimeTooSkewed,
@@ -72,13 +77,6 @@ from lakevault.identity._federation import (
     web_identity_context,
 )
 from lakevault.identity._federation_client import OIDCClient, ProviderMetadata
-from lakevault.identity._federation_errors import (
-    ExpiredIdentityToken,
-    FederatedSignInFailed,
-    FederationFailure,
-    IDPCommunicationError,
-    InvalidIdentityToken,
-)
 from lakevault.identity._federation_providers import (
     SIGN_IN_TTL_SECONDS,
     PendingSignIn,

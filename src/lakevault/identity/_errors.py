@@ -1,25 +1,38 @@
-"""Errors of identity: authentication failures with their AWS codes.
+"""Errors of identity: authentication and federation failures with their AWS codes.
 
 Where they sit in the tree of :mod:`lakevault.core.errors`::
 
     LakevaultError
     ├── InvalidInput
     │   ├── IncompleteSignature          400  a SigV4 part is missing or malformed (names the part)
-    │   └── XAmzContentSHA256Mismatch    400  the body does not hash to x-amz-content-sha256
-    └── AccessDenied
-        ├── MissingAuthenticationToken   403  the request carries no signature at all
-        ├── InvalidAccessKeyId           403  the access key id is unknown, inactive or deleted
-        ├── InvalidClientTokenId         403  the session token is missing, wrong or unexpected
-        ├── SignatureDoesNotMatch        403  wrong scope, or the recomputed signature differs
-        ├── HeadersNotSigned             403  host or an x-amz-* header is present but unsigned
-        ├── RequestTimeTooSkewed         403  X-Amz-Date is outside the allowed clock skew
-        └── RequestExpired               403  a pre-signed URL is past its X-Amz-Expires
+    │   ├── XAmzContentSHA256Mismatch    400  the body does not hash to x-amz-content-sha256
+    │   ├── InvalidIdentityToken         400  the ID token is not one lakevault accepts (any reason)
+    │   └── ExpiredIdentityToken         400  ExpiredTokenException: the ID token is past its exp
+    ├── AccessDenied
+    │   ├── MissingAuthenticationToken   403  the request carries no signature at all
+    │   ├── InvalidAccessKeyId           403  the access key id is unknown, inactive or deleted
+    │   ├── InvalidClientTokenId         403  the session token is missing, wrong or unexpected
+    │   ├── SignatureDoesNotMatch        403  wrong scope, or the recomputed signature differs
+    │   ├── HeadersNotSigned             403  host or an x-amz-* header is present but unsigned
+    │   ├── RequestTimeTooSkewed         403  X-Amz-Date is outside the allowed clock skew
+    │   ├── RequestExpired               403  a pre-signed URL is past its X-Amz-Expires
+    │   └── FederatedSignInFailed        403  the sign-in cannot complete (state, team, IdP answer)
+    └── ServiceUnavailable
+        └── IDPCommunicationError        503  the identity provider did not answer usefully
 
 Each SigV4 error also carries a :class:`SigV4Failure` ``reason``, the precise cause for the
 audit log and for tests, the way pyca/cryptography reports a reason enum rather than text.
 Faces answer with ``code``; the reason never widens what a client learns beyond the code and
 the message. No message or ``repr`` carries a secret, a session token, or the signature the
 server expected: a client that could read the expected signature could forge one.
+
+Federation errors carry a :class:`FederationFailure` ``reason`` the same way. Every token
+failure but expiry is one :class:`InvalidIdentityToken` with one message, the way
+pyca/cryptography's Fernet turns every failure into ``InvalidToken`` (STYLE.md §2, fail
+closed): a caller probing with forged tokens learns nothing about which check failed. Expiry is
+told apart, as AWS does, so that a client knows to sign in again. The precise reason is in
+neither the message nor the ``repr``. No message carries a token, a code, a state or a client
+secret.
 """
 
 from __future__ import annotations
@@ -27,7 +40,7 @@ from __future__ import annotations
 import enum
 from typing import ClassVar
 
-from lakevault.core.errors import AccessDenied, InvalidInput, LakevaultError
+from lakevault.core.errors import AccessDenied, InvalidInput, LakevaultError, ServiceUnavailable
 
 
 class SigV4Failure(enum.Enum):
@@ -159,3 +172,82 @@ class RequestExpired(_SigV4Error, AccessDenied):
 
     code = "RequestExpired"
     default_reason = SigV4Failure.EXPIRED
+
+
+# --- OIDC federation ------------------------------------------------------------------------
+
+
+class FederationFailure(enum.Enum):
+    """Why a federated sign-in or web-identity exchange failed: for the audit log only."""
+
+    MALFORMED_TOKEN = "malformed-token"  # noqa: S105 - a reason, not a token
+    UNSUPPORTED_ALGORITHM = "unsupported-algorithm"
+    UNKNOWN_KEY = "unknown-key"
+    BAD_SIGNATURE = "bad-signature"
+    WRONG_ISSUER = "wrong-issuer"
+    UNKNOWN_ISSUER = "unknown-issuer"
+    WRONG_AUDIENCE = "wrong-audience"
+    WRONG_AUTHORIZED_PARTY = "wrong-authorized-party"
+    MISSING_CLAIM = "missing-claim"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+    ISSUED_IN_FUTURE = "issued-in-future"
+    NONCE_MISMATCH = "nonce-mismatch"
+    MALFORMED_GROUPS = "malformed-groups"
+    UNKNOWN_STATE = "unknown-state"
+    EXPIRED_STATE = "expired-state"
+    STATE_NOT_BOUND = "state-not-bound"
+    PROVIDER_ERROR = "provider-error"
+    NO_MAPPED_TEAM = "no-mapped-team"
+    TEAM_NOT_A_MEMBER = "team-not-a-member"
+    DISCOVERY_MISMATCH = "discovery-mismatch"
+    PROVIDER_UNREACHABLE = "provider-unreachable"
+
+
+INVALID_TOKEN_MESSAGE = (
+    "the web identity token is not valid for this provider and role: check that it is an ID "  # noqa: S105
+    "token issued by the registered identity provider for one of its allowed audiences"
+)
+
+
+class InvalidIdentityToken(InvalidInput):
+    """The ID token failed validation; ``reason`` says why, for the audit log only."""
+
+    code = "InvalidIdentityToken"
+
+    def __init__(self, reason: FederationFailure) -> None:
+        super().__init__(INVALID_TOKEN_MESSAGE)
+        self.reason = reason
+
+
+class ExpiredIdentityToken(InvalidInput):
+    """The ID token's ``exp`` has passed (beyond the allowed clock skew)."""
+
+    code = "ExpiredTokenException"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the web identity token has expired; sign in at the identity provider again"
+        )
+        self.reason = FederationFailure.EXPIRED
+
+
+class FederatedSignInFailed(AccessDenied):
+    """A sign-in through an identity provider cannot complete; ``reason`` is for the audit log.
+
+    The message is one of a few fixed texts chosen by the caller (no value from the request).
+    """
+
+    def __init__(self, message: str, *, reason: FederationFailure) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class IDPCommunicationError(ServiceUnavailable):
+    """The identity provider's discovery, key or token endpoint failed or answered nonsense."""
+
+    code = "IDPCommunicationError"
+
+    def __init__(self, message: str, *, reason: FederationFailure) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -45,7 +45,7 @@ from joserfc.errors import (
 from joserfc.jwk import KeySet
 
 from lakevault.core.errors import ValidationError
-from lakevault.identity._federation_errors import (
+from lakevault.identity._errors import (
     ExpiredIdentityToken,
     FederatedSignInFailed,
     FederationFailure,

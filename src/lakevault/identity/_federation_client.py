@@ -37,17 +37,17 @@ from joserfc.jwk import KeySet
 
 from lakevault.core import Clock
 from lakevault.core.errors import ValidationError
+from lakevault.identity._errors import (
+    FederationFailure,
+    IDPCommunicationError,
+    InvalidIdentityToken,
+)
 from lakevault.identity._federation import (
     OIDCProviderInfo,
     WebIdentity,
     check_url,
     read_unverified_header,
     validate_id_token,
-)
-from lakevault.identity._federation_errors import (
-    FederationFailure,
-    IDPCommunicationError,
-    InvalidIdentityToken,
 )
 
 MAX_DOCUMENT_BYTES = 512 * 1024

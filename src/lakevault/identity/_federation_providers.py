@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from lakevault.core import RandomSource, new_entity_id
 from lakevault.core.errors import EntityAlreadyExists, NoSuchEntity
 from lakevault.db import models
+from lakevault.identity._errors import FederatedSignInFailed, FederationFailure
 from lakevault.identity._federation import (
     OIDCProviderInfo,
     SigningAlgorithm,
@@ -34,7 +35,6 @@ from lakevault.identity._federation import (
     check_provider_settings,
     oidc_provider_arn,
 )
-from lakevault.identity._federation_errors import FederatedSignInFailed, FederationFailure
 from lakevault.identity._tenants import get_tenant
 from lakevault.kms import PlatformRootKey, open_secret, seal_secret
 
