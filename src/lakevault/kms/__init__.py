@@ -9,6 +9,7 @@ calls, key bytes and nonces stay in ``kms._primitives``; nothing here exposes th
 from lakevault.kms._chunk_stream import StreamTotals
 from lakevault.kms._encryption_context import EncryptionContext
 from lakevault.kms._errors import IntegrityError, IntegrityFailure, InvalidRange
+from lakevault.kms._key_material import KMSKeyMaterial, rewrap_key_material
 from lakevault.kms._object_format import (
     decrypt_range,
     decrypt_stream,
@@ -25,6 +26,7 @@ from lakevault.kms._object_header import (
 from lakevault.kms._primitives import PlaintextDataKey
 from lakevault.kms._root_key import PlatformRootKey, ensure_root_key, root_key_path
 from lakevault.kms._sealed_secrets import open_secret, seal_secret
+from lakevault.kms._tenant_keys import PlatformTenantKeyWrapper, TenantKeyWrapper
 from lakevault.kms._types import RangeReadable, Readable, Writable
 
 __all__ = [
@@ -32,13 +34,16 @@ __all__ = [
     "IntegrityError",
     "IntegrityFailure",
     "InvalidRange",
+    "KMSKeyMaterial",
     "ObjectFormatVersion",
     "ObjectHeader",
     "PlaintextDataKey",
     "PlatformRootKey",
+    "PlatformTenantKeyWrapper",
     "RangeReadable",
     "Readable",
     "StreamTotals",
+    "TenantKeyWrapper",
     "Writable",
     "decrypt_range",
     "decrypt_stream",
@@ -49,6 +54,7 @@ __all__ = [
     "plaintext_size",
     "read_object_header",
     "read_object_header_at",
+    "rewrap_key_material",
     "root_key_path",
     "seal_secret",
 ]
