@@ -15,6 +15,8 @@ version or context does not open, and every failure is one
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from lakevault.core import RandomSource
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.kms._encryption_context import EncryptionContext
@@ -79,7 +81,7 @@ class KMSKeyMaterial:
     def __repr__(self) -> str:
         return f"KMSKeyMaterial(key_arn={self.key_arn!r}, key_version={self.key_version})"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("KMS key material cannot be pickled: it stays in memory")
 
     @classmethod
