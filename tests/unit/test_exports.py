@@ -268,6 +268,8 @@ EXPORTS = {
         "rewrap_key_material",
         "root_key_path",
         "ensure_root_key",
+        "protect_root_key_file",
+        "wrapped_root_key_path",
         "open_secret",
         "seal_secret",
     ],

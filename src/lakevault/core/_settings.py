@@ -47,6 +47,8 @@ class RootKeyProvider(StrEnum):
 
     LOCAL = "local"
     ENV = "env"
+    VAULT = "vault"
+    AWS_KMS = "aws-kms"
 
 
 class JobBackend(StrEnum):
@@ -130,14 +132,67 @@ class Settings(BaseSettings):
     )
     root_key_provider: RootKeyProvider = Field(
         default=RootKeyProvider.LOCAL,
-        description="Platform root key: local (key file in home/keys, made by init) or env "
-        "(base64 of 32 bytes in LAKEVAULT_ROOT_KEY).",
+        description="Platform root key: local (key file in home/keys, made by init, optionally "
+        "passphrase-wrapped), env (base64 of 32 bytes in LAKEVAULT_ROOT_KEY), vault "
+        "(wrapped by OpenBao/Vault transit) or aws-kms (wrapped by an AWS KMS key).",
         json_schema_extra={"example": "local"},
     )
     root_key: SecretStr | None = Field(
         default=None,
         description="With root_key_provider = env: the root key, base64 of 32 random bytes.",
         json_schema_extra={"example": "(base64 of 32 random bytes: openssl rand -base64 32)"},
+    )
+    root_key_passphrase: SecretStr | None = Field(
+        default=None,
+        description="With root_key_provider = local: the passphrase of a passphrase-wrapped "
+        "key file (else 'lakevault serve' asks for it on a terminal).",
+        json_schema_extra={"example": "(a long passphrase)"},
+    )
+    vault_url: str | None = Field(
+        default=None,
+        description="With root_key_provider = vault: the OpenBao/Vault server.",
+        json_schema_extra={"example": "https://vault.example.org:8200"},
+    )
+    vault_token: SecretStr | None = Field(
+        default=None,
+        description="With root_key_provider = vault: a token allowed to encrypt and decrypt "
+        "with the transit key.",
+        json_schema_extra={"example": "(a Vault token)"},
+    )
+    vault_transit_mount: str = Field(
+        default="transit",
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+        description="With root_key_provider = vault: where the transit engine is mounted.",
+        json_schema_extra={"example": "transit"},
+    )
+    vault_transit_key: str = Field(
+        default="lakevault-root",
+        pattern=r"^[A-Za-z0-9_.-]{1,128}$",
+        description="With root_key_provider = vault: the transit key that wraps the root key.",
+        json_schema_extra={"example": "lakevault-root"},
+    )
+    vault_ca_file: Path | None = Field(
+        default=None,
+        description="With root_key_provider = vault: CA bundle that signs the server's "
+        "certificate (default: the system's).",
+        json_schema_extra={"example": "/etc/lakevault/vault-ca.pem"},
+    )
+    aws_kms_key_id: str | None = Field(
+        default=None,
+        description="With root_key_provider = aws-kms: the KMS key (id, ARN or alias) that "
+        "wraps the root key. Credentials come from the AWS SDK's usual chain.",
+        json_schema_extra={"example": "alias/lakevault-root"},
+    )
+    aws_kms_region: str | None = Field(
+        default=None,
+        description="With root_key_provider = aws-kms: the AWS region of the key.",
+        json_schema_extra={"example": "eu-west-1"},
+    )
+    aws_kms_endpoint_url: str | None = Field(
+        default=None,
+        description="With root_key_provider = aws-kms: a non-default KMS endpoint (a VPC "
+        "endpoint, or an emulator in tests).",
+        json_schema_extra={"example": "https://kms.eu-west-1.amazonaws.com"},
     )
     job_backend: JobBackend = Field(
         default=JobBackend.EMBEDDED,

@@ -24,7 +24,13 @@ from lakevault.kms._object_header import (
     read_object_header_at,
 )
 from lakevault.kms._primitives import PlaintextDataKey
-from lakevault.kms._root_key import PlatformRootKey, ensure_root_key, root_key_path
+from lakevault.kms._root_key import (
+    PlatformRootKey,
+    ensure_root_key,
+    protect_root_key_file,
+    root_key_path,
+    wrapped_root_key_path,
+)
 from lakevault.kms._sealed_secrets import open_secret, seal_secret
 from lakevault.kms._tenant_keys import PlatformTenantKeyWrapper, TenantKeyWrapper
 from lakevault.kms._types import RangeReadable, Readable, Writable
@@ -55,6 +61,8 @@ __all__ = [
     "read_object_header",
     "read_object_header_at",
     "rewrap_key_material",
+    "protect_root_key_file",
     "root_key_path",
+    "wrapped_root_key_path",
     "seal_secret",
 ]
