@@ -31,6 +31,7 @@ LAYER = {
     "directory": 7,
     "sandbox": 7,
     "keys": 7,
+    "trail": 7,
     "runtime": 8,
     "api": 9,
     "s3api": 9,
@@ -43,6 +44,7 @@ ALLOWED_SAME_LAYER = {
     ("cli", "api"): "'lakevault serve' starts the HTTP API",
     ("storage", "keys"): "each object version's data key comes from its bucket's KMS key",
     ("secrets", "keys"): "secret values are encrypted under a tenant KMS key",
+    ("trail", "directory"): "audit operations take the directory's CallContext of the caller",
 }
 
 

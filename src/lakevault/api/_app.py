@@ -15,6 +15,7 @@ import lakevault
 from lakevault.api._errors import install_error_handlers
 from lakevault.api._health import health_router
 from lakevault.api._request_id import RequestIdMiddleware
+from lakevault.api._routes_audit import audit_router
 from lakevault.api._routes_credentials import credentials_router
 from lakevault.api._routes_federation import federation_router
 from lakevault.api._routes_policies import attachments_router, policies_router
@@ -55,6 +56,7 @@ def create_app(platform: Platform) -> FastAPI:
         user_pool_router,
         user_pool_admin_router,
         federation_router,
+        audit_router,
     ):
         app.include_router(router(platform))
     app.add_middleware(RequestIdMiddleware, random=platform.random)

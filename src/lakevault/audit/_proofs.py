@@ -82,6 +82,11 @@ class AuditProofs:
         self._database = database
         self._store = CheckpointStore(database, verifier)
 
+    @property
+    def checkpoints(self) -> CheckpointStore:
+        """The verified checkpoints these proofs are against."""
+        return self._store
+
     def sequence_of(self, account_id: str, event_id: str) -> int:
         """The sequence number of an event in its account's log."""
         with self._database.read_session() as session:

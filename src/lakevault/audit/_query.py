@@ -5,9 +5,9 @@ after ``scan_limit`` examined events, so a rare filter costs bounded work per ca
 follows ``next_token`` until it is ``None``. The token is opaque, bound to the account (a token of
 another account is refused), and stable: events are only ever appended.
 
-Time and action filters run in SQL; principal, decision and resource filters run on the
-records. Permission checks (a tenant sees only its log) belong to the face that calls this,
-through the gate.
+Time and action filters run in SQL; principal, decision, resource and event-source filters
+run on the records. Permission checks (a tenant sees only its log) belong to the caller
+(``lakevault.trail.AuditAccess``), through the gate.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class EventQuery:
     action: str | None = None
     decision: DecisionFilter | None = None
     resource: str | None = None
+    event_source: str | None = None
     limit: int = 50
     scan_limit: int = 20000
     next_token: str | None = None
@@ -125,6 +126,8 @@ def _matches(record: dict[str, Any], query: EventQuery) -> bool:
         source = str(record.get("eventSource", ""))
         if source not in (f"{service}.amazonaws.com", f"{service}.local"):
             return False
+    if query.event_source is not None and record.get("eventSource") != query.event_source:
+        return False
     if query.decision is not None:
         effect = (record.get("decision") or {}).get("effect")
         if effect is None:

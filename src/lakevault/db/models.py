@@ -16,6 +16,14 @@ from lakevault.db._models import (
     User,
     UserPolicyAttachment,
 )
+from lakevault.db._models_alarms import (
+    AuditAlarmCount,
+    AuditAlarmCursor,
+    AuditAlarmDelivery,
+    AuditAlarmState,
+    AuditAlarmSubscription,
+    AuditLogPolicy,
+)
 from lakevault.db._models_audit import AuditCheckpoint
 from lakevault.db._models_federation import OIDCProvider, OIDCSignIn
 from lakevault.db._models_identity import (
@@ -47,9 +55,15 @@ from lakevault.db._models_user_pool import (
 __all__ = [
     "AccessKey",
     "ApiKey",
+    "AuditAlarmCount",
+    "AuditAlarmCursor",
+    "AuditAlarmDelivery",
+    "AuditAlarmState",
+    "AuditAlarmSubscription",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
+    "AuditLogPolicy",
     "Base",
     "Group",
     "GroupMembership",

@@ -92,6 +92,12 @@ LAKEVAULT_ACTIONS: frozenset[str] = frozenset(
         "GetAuditCheckpoint",
         "GetAuditProof",
         "PutAuditRetention",
+        "PutAuditLogPolicy",
+        "GetAuditLogPolicy",
+        "DeleteAuditLogPolicy",
+        "CreateAuditAlarmSubscription",
+        "ListAuditAlarmSubscriptions",
+        "DeleteAuditAlarmSubscription",
     }
 )
 

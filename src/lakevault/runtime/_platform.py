@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lakevault import iam, identity
-from lakevault.audit import DatabaseAuditLog, ensure_signing_key
+from lakevault.audit import AuditProofs, DatabaseAuditLog, ensure_signing_key, load_verifier
 from lakevault.core import Clock, RandomSource, Settings, SystemClock, SystemRandom
 from lakevault.core.errors import SchemaMismatch
 from lakevault.db import Database, check_schema, current_revision, upgrade
@@ -28,6 +28,7 @@ from lakevault.jobs import JobQueue, TaskRegistry, open_queue
 from lakevault.kms import PlatformRootKey, ensure_root_key
 from lakevault.runtime._home import prepare_home
 from lakevault.runtime._tasks import platform_tasks
+from lakevault.trail import AuditAccess
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +48,8 @@ class Platform:
     user_pool: identity.UserPoolService
     """The user pool's public flows and password sign-in (docs/user-pool.md)."""
     user_pool_admin: UserPoolAdministration
+    audit_access: AuditAccess
+    """Reading audit logs, proofs and checkpoints through the gate (docs/audit.md)."""
 
     @classmethod
     def build(
@@ -123,6 +126,17 @@ class Platform:
                 random=random,
                 region=settings.region,
                 root_key=root_key,
+            ),
+            audit_access=AuditAccess(
+                database=database,
+                gate=gate,
+                clock=clock,
+                random=random,
+                region=settings.region,
+                # The verifier key file is read on first use: building opens nothing.
+                proofs=functools.cache(
+                    lambda: AuditProofs(database, load_verifier(settings.resolved_home))
+                ),
             ),
         )
 

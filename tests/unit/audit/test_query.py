@@ -56,6 +56,8 @@ def test_filters(logged: Database) -> None:
     assert sequences(logged, resource="arn:aws:s3:::bucket/key-1*") == [1, *range(10, 20)]
     assert sequences(logged, since=START + timedelta(seconds=17)) == [17, 18, 19]
     assert sequences(logged, until=START + timedelta(seconds=2)) == [0, 1]
+    assert len(sequences(logged, event_source="s3.amazonaws.com")) == 20
+    assert sequences(logged, event_source="kms.amazonaws.com") == []
 
 
 def test_pages_follow_the_token_to_the_end(logged: Database) -> None:
