@@ -40,6 +40,15 @@ from lakevault.db._models_identity import (
     RoleSession,
 )
 from lakevault.db._models_jobs import Job, JobEffect, JobFailure, JobIdempotencyKey
+from lakevault.db._models_keys import (
+    KMSAlias,
+    KMSGrant,
+    KMSKey,
+    KMSKeyTag,
+    KMSKeyTombstone,
+    KMSKeyVersion,
+    KMSRewrapProgress,
+)
 from lakevault.db._models_user_pool import (
     RefreshToken,
     SignInChallenge,
@@ -74,6 +83,13 @@ __all__ = [
     "JobEffect",
     "JobFailure",
     "JobIdempotencyKey",
+    "KMSAlias",
+    "KMSGrant",
+    "KMSKey",
+    "KMSKeyTag",
+    "KMSKeyTombstone",
+    "KMSKeyVersion",
+    "KMSRewrapProgress",
     "OIDCProvider",
     "OIDCSignIn",
     "Organization",

@@ -1,0 +1,259 @@
+"""What every key operation shares: material, versions, state checks, usage counts, events.
+
+Material of a version is unwrapped by the tenant level (``kms.TenantKeyWrapper``) only when a
+use needs it, and kept briefly in :class:`~lakevault.keys._material_cache.MaterialCache`. Before
+any material is unwrapped the key service checks the tombstones: a key whose material was
+destroyed and then came back (a restored old backup) is refused unless the operator sets
+``allow_restored_destroyed_keys`` (docs/keys.md, "Backups").
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lakevault import kms
+from lakevault.audit import AuditSink, append_in
+from lakevault.core import Clock, RandomSource
+from lakevault.core.errors import InternalFailure
+from lakevault.db import Database, models
+from lakevault.gate import Gate
+from lakevault.keys._errors import DisabledException, KeyNotFound, KMSInvalidStateException
+from lakevault.keys._events import EventWho, key_event
+from lakevault.keys._material_cache import DEFAULT_MATERIAL_TTL_SECONDS, MaterialCache
+from lakevault.keys._records import KeyRecord
+from lakevault.keys._types import KeyState
+
+T = TypeVar("T")
+
+
+class KeyCore:
+    """The key service's shared machinery (one instance per process)."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        gate: Gate,
+        audit: AuditSink,
+        wrapper: kms.TenantKeyWrapper,
+        clock: Clock,
+        random: RandomSource,
+        region: str,
+        material_ttl_seconds: float = DEFAULT_MATERIAL_TTL_SECONDS,
+        allow_restored_destroyed_keys: bool = False,
+    ) -> None:
+        self.database = database
+        self.gate = gate
+        self.audit = audit
+        self.wrapper = wrapper
+        self.clock = clock
+        self.random = random
+        self.region = region
+        self.materials = MaterialCache(ttl_seconds=material_ttl_seconds)
+        self.allow_restored_destroyed_keys = allow_restored_destroyed_keys
+        self._usage: Counter[tuple[str, str, str]] = Counter()
+        self._usage_lock = threading.Lock()
+
+    # -- usage counts ------------------------------------------------------------------------
+
+    def count_use(self, key_arn: str, principal_arn: str, operation: str) -> None:
+        with self._usage_lock:
+            self._usage[(key_arn, principal_arn, operation)] += 1
+
+    def usage(self) -> Mapping[tuple[str, str, str], int]:
+        """Uses since start, per (key ARN, principal ARN, operation): this process only.
+
+        The durable count is the audit log (one event per use); this is the cheap live view.
+        """
+        with self._usage_lock:
+            return dict(self._usage)
+
+    # -- material ----------------------------------------------------------------------------
+
+    def material(self, record: KeyRecord, version: int) -> kms.KMSKeyMaterial:
+        """The unwrapped material of ``version`` (cached briefly).
+
+        Raises ``KeyNotFound`` for a version that does not exist or was destroyed,
+        ``kms.IntegrityError`` when the wrapped material does not open (another tenant level,
+        tampering), and ``KMSInvalidStateException`` for a tombstoned key.
+        """
+
+        def load() -> kms.KMSKeyMaterial:
+            with self.database.read_session() as session:
+                self.refuse_tombstoned(session, record.key_id)
+                row = session.get(models.KMSKeyVersion, (record.key_id, version))
+                if row is None:
+                    raise KeyNotFound(
+                        f"version {version} of key {record.arn} does not exist (its material "
+                        "was never made or has been destroyed)"
+                    )
+                wrapped = row.wrapped_material
+            return kms.KMSKeyMaterial.unwrap(
+                self.wrapper,
+                tenant_id=record.account_id,
+                key_arn=record.arn,
+                key_version=version,
+                wrapped=wrapped,
+            )
+
+        return self.materials.get(record.key_id, version, load)
+
+    def refuse_tombstoned(self, session: Session, key_id: str) -> None:
+        if self.allow_restored_destroyed_keys:
+            return
+        tombstone = session.get(models.KMSKeyTombstone, key_id)
+        if tombstone is not None:
+            raise KMSInvalidStateException(
+                f"the material of key {tombstone.key_arn} was destroyed on "
+                f"{tombstone.destroyed_at.isoformat()}; this copy comes from a backup taken "
+                "before that. Refusing to use it; an operator who must recover data under it "
+                "sets allow_restored_destroyed_keys (docs/keys.md, 'Backups')"
+            )
+
+    def add_version(self, session: Session, row: models.KMSKey, now: datetime) -> int:
+        """Make, wrap and store the next version's material; it becomes the current one."""
+        version = row.current_version + 1
+        arn = f"arn:aws:kms:{self.region}:{row.account_id}:key/{row.key_id}"
+        _, wrapped = kms.KMSKeyMaterial.create_wrapped(
+            self.wrapper,
+            tenant_id=row.account_id,
+            key_arn=arn,
+            key_version=version,
+            random=self.random,
+        )
+        session.add(
+            models.KMSKeyVersion(
+                key_id=row.key_id, version=version, wrapped_material=wrapped, created_at=now
+            )
+        )
+        row.current_version = version
+        return version
+
+    def destroyed_version_count(self, session: Session, key_id: str) -> int:
+        return len(
+            session.execute(
+                select(models.KMSKeyVersion.version).where(models.KMSKeyVersion.key_id == key_id)
+            ).all()
+        )
+
+    # -- state -------------------------------------------------------------------------------
+
+    def require_enabled(
+        self,
+        who: EventWho,
+        record: KeyRecord,
+        *,
+        operation: str,
+        parameters: Mapping[str, Any] | None,
+    ) -> None:
+        """Raise (and record) ``DisabledException``/``KMSInvalidStateException`` unless enabled."""
+        if record.state is KeyState.ENABLED:
+            return
+        error: KMSInvalidStateException
+        if record.state is KeyState.DISABLED:
+            error = DisabledException(
+                f"{record.arn} is disabled; enable it (EnableKey) before using it for {operation}"
+            )
+        else:
+            error = KMSInvalidStateException(
+                f"{record.arn} is pending deletion (on {_date(record.deletion_date)}); cancel "
+                f"the deletion (CancelKeyDeletion) and enable it to use it for {operation}"
+            )
+        self.record_refusal(who, record, operation=operation, parameters=parameters, error=error)
+        raise error
+
+    def record_refusal(
+        self,
+        who: EventWho,
+        record: KeyRecord,
+        *,
+        operation: str,
+        parameters: Mapping[str, Any] | None,
+        error: Exception,
+    ) -> None:
+        code = getattr(error, "code", type(error).__name__)
+        message = getattr(error, "message", str(error))
+        self.audit.append(
+            key_event(
+                who,
+                name=operation,
+                key_arn=record.arn,
+                account_id=record.account_id,
+                now=self.clock.now(),
+                random=self.random,
+                region=self.region,
+                read_only=True,
+                parameters=parameters,
+                error_code=code,
+                error_message=message,
+            )
+        )
+
+    def record_use(
+        self,
+        who: EventWho,
+        record: KeyRecord,
+        *,
+        operation: str,
+        parameters: Mapping[str, Any] | None,
+        elements: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.audit.append(
+            key_event(
+                who,
+                name=operation,
+                key_arn=record.arn,
+                account_id=record.account_id,
+                now=self.clock.now(),
+                random=self.random,
+                region=self.region,
+                read_only=True,
+                parameters=parameters,
+                elements=elements,
+            )
+        )
+
+    def change(
+        self,
+        who: EventWho,
+        *,
+        operation: str,
+        key_arn: str,
+        account_id: str,
+        parameters: Mapping[str, Any] | None,
+        act: Callable[[Session], T],
+        elements: Callable[[T], Mapping[str, Any]] | None = None,
+    ) -> T:
+        """Run ``act`` and record its change event in the same transaction."""
+        with self.database.session() as session:
+            result = act(session)
+            append_in(
+                session,
+                key_event(
+                    who,
+                    name=operation,
+                    key_arn=key_arn,
+                    account_id=account_id,
+                    now=self.clock.now(),
+                    random=self.random,
+                    region=self.region,
+                    read_only=False,
+                    parameters=parameters,
+                    elements=elements(result) if elements is not None else None,
+                    state_change=True,
+                ),
+            )
+            return result
+
+
+def _date(value: datetime | None) -> str:
+    if value is None:  # pragma: no cover - a pending-deletion key always has a date
+        raise InternalFailure("a key pending deletion has no deletion date")
+    return value.date().isoformat()

@@ -1,0 +1,937 @@
+"""The tenant KMS as a domain service: AWS KMS's operations, each decided by the gate.
+
+Every operation is one ``kms:`` action on one key ARN (``*`` for CreateKey, ListKeys and
+ListAliases). The gate decides it with the key's policy as the request's resource policy (and
+the key's grants as extra statements of it, see ``_policy.py``), the key's tags as
+``aws:ResourceTag/*``, and the encryption context as ``kms:EncryptionContext:*`` condition keys;
+the gate's audit event records the decision. Only then does the service check the key's state
+(so a caller without access learns nothing about it), recording a refusal as its own event, and
+act. State changes are recorded in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from lakevault import iam, kms
+from lakevault.core.errors import InvalidParameterValue, MalformedPolicyDocument
+from lakevault.db import models
+from lakevault.gate import Proof, Request
+from lakevault.keys._ciphertext import decode_blob, encode_blob
+from lakevault.keys._errors import AlreadyExistsException, KeyNotFound, KMSInvalidStateException
+from lakevault.keys._events import EventWho, KeyCall
+from lakevault.keys._policy import GRANT_OPERATIONS, default_key_policy, with_grants
+from lakevault.keys._records import (
+    KeyRecord,
+    grant_of,
+    load_record,
+    lock_row,
+    resolve_key_id,
+    validate_alias_name,
+)
+from lakevault.keys._service_keys import (
+    ServiceKeys,
+    context_parameters,
+    encryption_context_keys,
+    validate_deletion_days,
+)
+from lakevault.keys._types import Alias, Ciphertext, Grant, KeyMetadata, KeyState, alias_arn
+
+MIN_ROTATION_DAYS = 90
+MAX_ROTATION_DAYS = 2560
+DEFAULT_ROTATION_DAYS = 365
+_MAX_POLICY_BYTES = 32 * 1024
+_POLICY_CACHE_ENTRIES = 4096
+
+
+class KeyService(ServiceKeys):
+    """AWS KMS for the tenants (docs/keys.md). One instance per process."""
+
+    _policies: dict[tuple[str, str, tuple[str, ...]], iam.Policy]
+
+    def _policy(self, record: KeyRecord) -> iam.Policy:
+        """The key policy plus its grants, parsed once per (policy, grants)."""
+        if not hasattr(self, "_policies"):
+            self._policies = {}
+        cache_key = (record.key_id, record.policy, tuple(g.grant_id for g in record.grants))
+        policy = self._policies.get(cache_key)
+        if policy is None:
+            if len(self._policies) >= _POLICY_CACHE_ENTRIES:
+                self._policies.clear()
+            policy = iam.parse_policy(
+                with_grants(record.policy, record.grants),
+                policy_id=f"{record.arn}#key-policy",
+                kind=iam.PolicyKind.RESOURCE,
+            )
+            self._policies[cache_key] = policy
+        return policy
+
+    def _authorize(
+        self,
+        call: KeyCall,
+        *,
+        action: str,
+        record: KeyRecord | None,
+        parameters: Mapping[str, Any] | None,
+        read_only: bool,
+        context: kms.EncryptionContext | None = None,
+        request_context: Mapping[str, iam.ContextValue] | None = None,
+    ) -> Proof:
+        condition_keys: dict[str, Any] = {"kms:CallerAccount": call.principal.account_id}
+        if context is not None:
+            condition_keys.update(encryption_context_keys(context))
+        if request_context:
+            condition_keys.update(request_context)
+        return self.gate.require(
+            Request(
+                principal=call.principal,
+                action=action,
+                resource=record.arn if record is not None else "*",
+                resource_account=record.account_id if record else call.principal.account_id,
+                resource_type="AWS::KMS::Key",
+                resource_policy=self._policy(record) if record is not None else None,
+                resource_tags=dict(record.tags) if record is not None else {},
+                context=condition_keys,
+                request_id=call.request_id,
+                source_ip=call.source_ip,
+                user_agent=call.user_agent,
+                secure_transport=call.secure_transport,
+                read_only=read_only,
+                request_parameters=parameters,
+            )
+        )
+
+    def _record(self, call: KeyCall, reference: str) -> KeyRecord:
+        with self.database.read_session() as session:
+            key_id = resolve_key_id(session, reference, caller_account=call.principal.account_id)
+            return load_record(session, key_id, region=self.region)
+
+    def _record_by_id(self, key_id: str) -> KeyRecord:
+        with self.database.read_session() as session:
+            return load_record(session, key_id, region=self.region)
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def create_key(
+        self,
+        call: KeyCall,
+        *,
+        description: str = "",
+        policy: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> KeyMetadata:
+        """``CreateKey``: a symmetric encryption key with one version of fresh material."""
+        account = call.principal.account_id
+        tags = dict(tags or {})
+        policy_text = policy if policy is not None else default_key_policy(account)
+        _validate_policy(policy_text)
+        self._authorize(
+            call,
+            action="kms:CreateKey",
+            record=None,
+            parameters={"description": description, "tagKeys": sorted(tags)},
+            read_only=False,
+            request_context={
+                **{f"aws:RequestTag/{k}": v for k, v in tags.items()},
+                **({"aws:TagKeys": sorted(tags)} if tags else {}),
+            },
+        )
+        key_id = str(uuid.UUID(bytes=self.random.token_bytes(16), version=4))
+        arn = f"arn:aws:kms:{self.region}:{account}:key/{key_id}"
+        now = self.clock.now()
+
+        def act(session: Session) -> KeyMetadata:
+            row = models.KMSKey(
+                key_id=key_id,
+                account_id=account,
+                description=description,
+                state=KeyState.ENABLED.value,
+                policy=policy_text,
+                service_resource=None,
+                current_version=0,
+                rotation_enabled=False,
+                rotation_period_days=DEFAULT_ROTATION_DAYS,
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            self.add_version(session, row, now)
+            for tag_key, tag_value in tags.items():
+                session.add(models.KMSKeyTag(key_id=key_id, tag_key=tag_key, tag_value=tag_value))
+            session.flush()
+            return load_record(session, key_id, region=self.region).metadata()
+
+        return self.change(
+            EventWho.of_call(call),
+            operation="CreateKey",
+            key_arn=arn,
+            account_id=account,
+            parameters={"description": description},
+            act=act,
+            elements=lambda _: {"keyMetadata": {"keyId": key_id, "arn": arn}},
+        )
+
+    def describe_key(self, call: KeyCall, key: str) -> KeyMetadata:
+        record = self._record(call, key)
+        self._authorize(
+            call, action="kms:DescribeKey", record=record, parameters={"keyId": key}, read_only=True
+        )
+        return record.metadata()
+
+    def list_keys(self, call: KeyCall) -> list[KeyMetadata]:
+        """``ListKeys``: the caller's tenant's keys."""
+        self._authorize(call, action="kms:ListKeys", record=None, parameters={}, read_only=True)
+        with self.database.read_session() as session:
+            rows = session.execute(
+                select(models.KMSKey)
+                .where(models.KMSKey.account_id == call.principal.account_id)
+                .order_by(models.KMSKey.created_at, models.KMSKey.key_id)
+            ).scalars()
+            return [load_record(session, row.key_id, region=self.region).metadata() for row in rows]
+
+    def _set_state(
+        self,
+        call: KeyCall,
+        key: str,
+        *,
+        action: str,
+        allowed_from: frozenset[KeyState],
+        to: KeyState,
+        **changes: Any,
+    ) -> KeyMetadata:
+        record = self._record(call, key)
+        self._authorize(
+            call, action=action, record=record, parameters={"keyId": key}, read_only=False
+        )
+        operation = action.partition(":")[2]
+
+        def act(session: Session) -> KeyMetadata:
+            row = lock_row(session, record.key_id)
+            state = KeyState(row.state)
+            if state not in allowed_from:
+                raise KMSInvalidStateException(
+                    f"{record.arn} is {state.value}; {operation} needs it to be "
+                    f"{' or '.join(sorted(s.value for s in allowed_from))}"
+                )
+            row.state = to.value
+            for name, value in changes.items():
+                setattr(row, name, value)
+            self.materials.forget_key(record.key_id)
+            session.flush()
+            return load_record(session, record.key_id, region=self.region).metadata()
+
+        return self.change(
+            EventWho.of_call(call),
+            operation=operation,
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters={"keyId": key},
+            act=act,
+            elements=lambda meta: {"keyState": meta.state.value},
+        )
+
+    def enable_key(self, call: KeyCall, key: str) -> KeyMetadata:
+        return self._set_state(
+            call,
+            key,
+            action="kms:EnableKey",
+            allowed_from=frozenset({KeyState.ENABLED, KeyState.DISABLED}),
+            to=KeyState.ENABLED,
+        )
+
+    def disable_key(self, call: KeyCall, key: str) -> KeyMetadata:
+        return self._set_state(
+            call,
+            key,
+            action="kms:DisableKey",
+            allowed_from=frozenset({KeyState.ENABLED, KeyState.DISABLED}),
+            to=KeyState.DISABLED,
+        )
+
+    def schedule_key_deletion(self, call: KeyCall, key: str, *, days: int = 30) -> KeyMetadata:
+        """``ScheduleKeyDeletion``: destroy the material after ``days`` (7-30) days."""
+        validate_deletion_days(days)
+        record = self._record(call, key)
+        self._authorize(
+            call,
+            action="kms:ScheduleKeyDeletion",
+            record=record,
+            parameters={"keyId": key, "pendingWindowInDays": days},
+            read_only=False,
+        )
+        if record.state is KeyState.PENDING_DELETION:
+            raise KMSInvalidStateException(f"{record.arn} is already pending deletion")
+        self.schedule_deletion_now(EventWho.of_call(call), record, days=days)
+        return self._record_by_id(record.key_id).metadata()
+
+    def cancel_key_deletion(self, call: KeyCall, key: str) -> KeyMetadata:
+        """``CancelKeyDeletion``: the key comes back Disabled, as in AWS."""
+        return self._set_state(
+            call,
+            key,
+            action="kms:CancelKeyDeletion",
+            allowed_from=frozenset({KeyState.PENDING_DELETION}),
+            to=KeyState.DISABLED,
+            deletion_date=None,
+        )
+
+    # -- rotation ----------------------------------------------------------------------------
+
+    def enable_key_rotation(
+        self, call: KeyCall, key: str, *, period_days: int = DEFAULT_ROTATION_DAYS
+    ) -> KeyMetadata:
+        """``EnableKeyRotation``: a new version every ``period_days`` (90-2560) days."""
+        if not MIN_ROTATION_DAYS <= period_days <= MAX_ROTATION_DAYS:
+            raise InvalidParameterValue(
+                f"RotationPeriodInDays must be {MIN_ROTATION_DAYS} to {MAX_ROTATION_DAYS}, got "
+                f"{period_days}"
+            )
+        return self._rotation(call, key, "kms:EnableKeyRotation", enabled=True, days=period_days)
+
+    def disable_key_rotation(self, call: KeyCall, key: str) -> KeyMetadata:
+        return self._rotation(call, key, "kms:DisableKeyRotation", enabled=False, days=None)
+
+    def _rotation(
+        self, call: KeyCall, key: str, action: str, *, enabled: bool, days: int | None
+    ) -> KeyMetadata:
+        record = self._record(call, key)
+        parameters: dict[str, Any] = {"keyId": key}
+        if days is not None:
+            parameters["rotationPeriodInDays"] = days
+        self._authorize(call, action=action, record=record, parameters=parameters, read_only=False)
+        self.require_enabled(
+            EventWho.of_call(call),
+            record,
+            operation=action.partition(":")[2],
+            parameters=parameters,
+        )
+        now = self.clock.now()
+
+        def act(session: Session) -> KeyMetadata:
+            row = lock_row(session, record.key_id)
+            row.rotation_enabled = enabled
+            if days is not None:
+                row.rotation_period_days = days
+            row.next_rotation_at = (
+                now + timedelta(days=row.rotation_period_days) if enabled else None
+            )
+            session.flush()
+            return load_record(session, record.key_id, region=self.region).metadata()
+
+        return self.change(
+            EventWho.of_call(call),
+            operation=action.partition(":")[2],
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters=parameters,
+            act=act,
+        )
+
+    def get_key_rotation_status(self, call: KeyCall, key: str) -> KeyMetadata:
+        record = self._record(call, key)
+        self._authorize(
+            call,
+            action="kms:GetKeyRotationStatus",
+            record=record,
+            parameters={"keyId": key},
+            read_only=True,
+        )
+        return record.metadata()
+
+    def rotate_key_on_demand(self, call: KeyCall, key: str) -> KeyMetadata:
+        """``RotateKeyOnDemand``: a new version now; old versions keep decrypting."""
+        record = self._record(call, key)
+        parameters = {"keyId": key}
+        self._authorize(
+            call,
+            action="kms:RotateKeyOnDemand",
+            record=record,
+            parameters=parameters,
+            read_only=False,
+        )
+        self.require_enabled(
+            EventWho.of_call(call), record, operation="RotateKeyOnDemand", parameters=parameters
+        )
+        return self._rotate(EventWho.of_call(call), record, "RotateKeyOnDemand")
+
+    def _rotate(self, who: EventWho, record: KeyRecord, operation: str) -> KeyMetadata:
+        now = self.clock.now()
+
+        def act(session: Session) -> KeyMetadata:
+            row = lock_row(session, record.key_id)
+            self.add_version(session, row, now)
+            if row.rotation_enabled:
+                row.next_rotation_at = now + timedelta(days=row.rotation_period_days)
+            session.flush()
+            return load_record(session, record.key_id, region=self.region).metadata()
+
+        return self.change(
+            who,
+            operation=operation,
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters={"keyId": record.key_id},
+            act=act,
+            elements=lambda meta: {"keyVersion": meta.current_version},
+        )
+
+    # -- cryptographic operations ------------------------------------------------------------
+
+    def encrypt(
+        self,
+        call: KeyCall,
+        key: str,
+        plaintext: bytes,
+        *,
+        context: kms.EncryptionContext,
+    ) -> Ciphertext:
+        """``Encrypt``: up to 4 KiB under the key's current version, bound to ``context``."""
+        record = self._record(call, key)
+        return self._encrypt_with(call, record, plaintext, context=context, operation="Encrypt")
+
+    def _encrypt_with(
+        self,
+        call: KeyCall,
+        record: KeyRecord,
+        plaintext: bytes,
+        *,
+        context: kms.EncryptionContext,
+        operation: str,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Ciphertext:
+        parameters = parameters or {
+            "keyId": record.arn,
+            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+            **context_parameters(context),
+        }
+        self._authorize(
+            call,
+            action=f"kms:{operation}",
+            record=record,
+            parameters=parameters,
+            read_only=True,
+            context=context,
+        )
+        self.require_enabled(
+            EventWho.of_call(call), record, operation=operation, parameters=parameters
+        )
+        version = record.current_version
+        body = self.material(record, version).encrypt(
+            plaintext, context=context, random=self.random
+        )
+        self.count_use(record.arn, call.principal.arn, operation)
+        return Ciphertext(
+            blob=encode_blob(record.key_id, version, body),
+            key_id=record.key_id,
+            key_arn=record.arn,
+            key_version=version,
+        )
+
+    def decrypt(
+        self,
+        call: KeyCall,
+        blob: bytes,
+        *,
+        context: kms.EncryptionContext,
+        key: str | None = None,
+        operation: str = "Decrypt",
+    ) -> tuple[bytes, KeyRecord, int]:
+        """``Decrypt``: the plaintext of a blob, with the key record and version that opened it.
+
+        The blob names its key; ``key``, when given, must name the same one. A blob that does not
+        open (wrong context, tampered, another key) is ``InvalidCiphertextException``.
+        """
+        key_id, version, body = decode_blob(blob)
+        try:
+            record = self._record_by_id(key_id)
+        except KeyNotFound as exc:
+            raise kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY) from exc
+        if key is not None and self._record(call, key).key_id != record.key_id:
+            raise kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY)
+        parameters = {
+            "keyId": record.arn,
+            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+            **context_parameters(context),
+        }
+        self._authorize(
+            call,
+            action=f"kms:{operation}",
+            record=record,
+            parameters=parameters,
+            read_only=True,
+            context=context,
+        )
+        who = EventWho.of_call(call)
+        self.require_enabled(who, record, operation=operation, parameters=parameters)
+        try:
+            plaintext = self.material(record, version).decrypt(body, context=context)
+        except kms.IntegrityError as exc:
+            self.record_refusal(who, record, operation=operation, parameters=parameters, error=exc)
+            raise
+        except KeyNotFound as exc:
+            error = kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY)
+            self.record_refusal(
+                who, record, operation=operation, parameters=parameters, error=error
+            )
+            raise error from exc
+        self.count_use(record.arn, call.principal.arn, operation)
+        return plaintext, record, version
+
+    def re_encrypt(
+        self,
+        call: KeyCall,
+        blob: bytes,
+        *,
+        source_context: kms.EncryptionContext,
+        destination_key: str,
+        destination_context: kms.EncryptionContext,
+    ) -> Ciphertext:
+        """``ReEncrypt``: needs ``kms:ReEncryptFrom`` on the source and ``ReEncryptTo`` on the
+        destination; the plaintext never leaves the service."""
+        plaintext, _, _ = self.decrypt(
+            call, blob, context=source_context, operation="ReEncryptFrom"
+        )
+        destination = self._record(call, destination_key)
+        return self._encrypt_with(
+            call, destination, plaintext, context=destination_context, operation="ReEncryptTo"
+        )
+
+    def generate_data_key_for(
+        self,
+        call: KeyCall,
+        key: str,
+        *,
+        context: kms.EncryptionContext,
+        number_of_bytes: int = 32,
+        with_plaintext: bool = True,
+    ) -> tuple[bytes | None, Ciphertext]:
+        """``GenerateDataKey`` (and ``...WithoutPlaintext``): random bytes and their blob."""
+        if not 1 <= number_of_bytes <= 1024:
+            raise InvalidParameterValue(f"NumberOfBytes must be 1 to 1024, got {number_of_bytes}")
+        operation = "GenerateDataKey" if with_plaintext else "GenerateDataKeyWithoutPlaintext"
+        record = self._record(call, key)
+        data_key = self.random.token_bytes(number_of_bytes)
+        parameters = {
+            "keyId": key,
+            "numberOfBytes": number_of_bytes,
+            **context_parameters(context),
+        }
+        ciphertext = self._encrypt_with(
+            call, record, data_key, context=context, operation=operation, parameters=parameters
+        )
+        return (data_key if with_plaintext else None), ciphertext
+
+    # -- policies ----------------------------------------------------------------------------
+
+    def get_key_policy(self, call: KeyCall, key: str) -> str:
+        record = self._record(call, key)
+        self._authorize(
+            call,
+            action="kms:GetKeyPolicy",
+            record=record,
+            parameters={"keyId": key},
+            read_only=True,
+        )
+        return record.policy
+
+    def put_key_policy(self, call: KeyCall, key: str, policy: str) -> None:
+        _validate_policy(policy)
+        record = self._record(call, key)
+        self._authorize(
+            call,
+            action="kms:PutKeyPolicy",
+            record=record,
+            parameters={"keyId": key},
+            read_only=False,
+        )
+
+        def act(session: Session) -> None:
+            lock_row(session, record.key_id).policy = policy
+
+        self.change(
+            EventWho.of_call(call),
+            operation="PutKeyPolicy",
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters={"keyId": key, "policyName": "default"},
+            act=act,
+        )
+
+    # -- aliases -----------------------------------------------------------------------------
+
+    def create_alias(self, call: KeyCall, alias_name: str, key: str) -> Alias:
+        validate_alias_name(alias_name)
+        record = self._record(call, key)
+        if record.account_id != call.principal.account_id:
+            raise KeyNotFound(f"Key '{key}' does not exist in your tenant; aliases name own keys")
+        self._authorize(
+            call,
+            action="kms:CreateAlias",
+            record=record,
+            parameters={"aliasName": alias_name, "targetKeyId": key},
+            read_only=False,
+        )
+        now = self.clock.now()
+        account = record.account_id
+
+        def act(session: Session) -> Alias:
+            if session.get(models.KMSAlias, (account, alias_name)) is not None:
+                raise AlreadyExistsException(
+                    f"alias {alias_name} already exists in tenant {account}; delete it or "
+                    "choose another name"
+                )
+            session.add(
+                models.KMSAlias(
+                    account_id=account, alias_name=alias_name, key_id=record.key_id, created_at=now
+                )
+            )
+            return Alias(
+                alias_name=alias_name,
+                alias_arn=alias_arn(self.region, account, alias_name),
+                target_key_id=record.key_id,
+                creation_date=now,
+            )
+
+        return self.change(
+            EventWho.of_call(call),
+            operation="CreateAlias",
+            key_arn=record.arn,
+            account_id=account,
+            parameters={"aliasName": alias_name, "targetKeyId": record.key_id},
+            act=act,
+        )
+
+    def delete_alias(self, call: KeyCall, alias_name: str) -> None:
+        validate_alias_name(alias_name)
+        record = self._record(call, alias_name)
+        self._authorize(
+            call,
+            action="kms:DeleteAlias",
+            record=record,
+            parameters={"aliasName": alias_name},
+            read_only=False,
+        )
+
+        def act(session: Session) -> None:
+            session.execute(
+                delete(models.KMSAlias).where(
+                    models.KMSAlias.account_id == record.account_id,
+                    models.KMSAlias.alias_name == alias_name,
+                )
+            )
+
+        self.change(
+            EventWho.of_call(call),
+            operation="DeleteAlias",
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters={"aliasName": alias_name},
+            act=act,
+        )
+
+    def list_aliases(self, call: KeyCall) -> list[Alias]:
+        self._authorize(call, action="kms:ListAliases", record=None, parameters={}, read_only=True)
+        account = call.principal.account_id
+        with self.database.read_session() as session:
+            rows = session.execute(
+                select(models.KMSAlias)
+                .where(models.KMSAlias.account_id == account)
+                .order_by(models.KMSAlias.alias_name)
+            ).scalars()
+            return [
+                Alias(
+                    alias_name=row.alias_name,
+                    alias_arn=alias_arn(self.region, account, row.alias_name),
+                    target_key_id=row.key_id,
+                    creation_date=row.created_at,
+                )
+                for row in rows
+            ]
+
+    # -- tags --------------------------------------------------------------------------------
+
+    def tag_resource(self, call: KeyCall, key: str, tags: Mapping[str, str]) -> None:
+        record = self._record(call, key)
+        self._authorize(
+            call,
+            action="kms:TagResource",
+            record=record,
+            parameters={"keyId": key, "tagKeys": sorted(tags)},
+            read_only=False,
+            request_context={
+                **{f"aws:RequestTag/{k}": v for k, v in tags.items()},
+                "aws:TagKeys": sorted(tags),
+            },
+        )
+
+        def act(session: Session) -> None:
+            for tag_key, tag_value in tags.items():
+                session.merge(
+                    models.KMSKeyTag(key_id=record.key_id, tag_key=tag_key, tag_value=tag_value)
+                )
+
+        self.change(
+            EventWho.of_call(call),
+            operation="TagResource",
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters={"keyId": key, "tagKeys": sorted(tags)},
+            act=act,
+        )
+
+    def untag_resource(self, call: KeyCall, key: str, tag_keys: Sequence[str]) -> None:
+        record = self._record(call, key)
+        self._authorize(
+            call,
+            action="kms:UntagResource",
+            record=record,
+            parameters={"keyId": key, "tagKeys": sorted(tag_keys)},
+            read_only=False,
+            request_context={"aws:TagKeys": sorted(tag_keys)},
+        )
+
+        def act(session: Session) -> None:
+            session.execute(
+                delete(models.KMSKeyTag).where(
+                    models.KMSKeyTag.key_id == record.key_id,
+                    models.KMSKeyTag.tag_key.in_(list(tag_keys)),
+                )
+            )
+
+        self.change(
+            EventWho.of_call(call),
+            operation="UntagResource",
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters={"keyId": key, "tagKeys": sorted(tag_keys)},
+            act=act,
+        )
+
+    def list_resource_tags(self, call: KeyCall, key: str) -> dict[str, str]:
+        record = self._record(call, key)
+        self._authorize(
+            call,
+            action="kms:ListResourceTags",
+            record=record,
+            parameters={"keyId": key},
+            read_only=True,
+        )
+        return dict(record.tags)
+
+    # -- grants ------------------------------------------------------------------------------
+
+    def create_grant(
+        self,
+        call: KeyCall,
+        key: str,
+        *,
+        grantee_principal: str,
+        operations: Sequence[str],
+        encryption_context_equals: Mapping[str, str] | None = None,
+        encryption_context_subset: Mapping[str, str] | None = None,
+        retiring_principal: str | None = None,
+        name: str | None = None,
+    ) -> Grant:
+        """``CreateGrant``: ``grantee_principal`` may perform ``operations`` on the key, within
+        the encryption-context constraint (at most one of ``..._equals``/``..._subset``)."""
+        unknown = sorted(set(operations) - GRANT_OPERATIONS)
+        if not operations or unknown:
+            raise InvalidParameterValue(
+                f"Operations must be a non-empty list of {sorted(GRANT_OPERATIONS)}; "
+                f"unknown: {unknown}"
+            )
+        if encryption_context_equals is not None and encryption_context_subset is not None:
+            raise InvalidParameterValue(
+                "Constraints may hold EncryptionContextEquals or EncryptionContextSubset, not both"
+            )
+        try:
+            iam.Principal.from_arn(grantee_principal)
+        except InvalidParameterValue as exc:
+            raise InvalidParameterValue(
+                f"GranteePrincipal must be an IAM ARN; got {grantee_principal!r}"
+            ) from exc
+        record = self._record(call, key)
+        parameters = {
+            "keyId": key,
+            "granteePrincipal": grantee_principal,
+            "operations": list(operations),
+        }
+        self._authorize(
+            call,
+            action="kms:CreateGrant",
+            record=record,
+            parameters=parameters,
+            read_only=False,
+            request_context={"kms:GrantOperations": list(operations)},
+        )
+        constraints: dict[str, Any] | None = None
+        if encryption_context_equals is not None:
+            constraints = {"EncryptionContextEquals": dict(encryption_context_equals)}
+        elif encryption_context_subset is not None:
+            constraints = {"EncryptionContextSubset": dict(encryption_context_subset)}
+        grant_id = self.random.token_bytes(32).hex()
+        now = self.clock.now()
+
+        def act(session: Session) -> Grant:
+            row = models.KMSGrant(
+                grant_id=grant_id,
+                key_id=record.key_id,
+                account_id=record.account_id,
+                name=name,
+                grantee_principal=grantee_principal,
+                retiring_principal=retiring_principal,
+                operations=sorted(set(operations)),
+                constraints=constraints,
+                issuing_account=call.principal.account_id,
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return grant_of(row)
+
+        return self.change(
+            EventWho.of_call(call),
+            operation="CreateGrant",
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters=parameters,
+            act=act,
+            elements=lambda grant: {"grantId": grant.grant_id},
+        )
+
+    def list_grants(self, call: KeyCall, key: str) -> list[Grant]:
+        record = self._record(call, key)
+        self._authorize(
+            call, action="kms:ListGrants", record=record, parameters={"keyId": key}, read_only=True
+        )
+        return list(record.grants)
+
+    def revoke_grant(self, call: KeyCall, key: str, grant_id: str) -> None:
+        record = self._record(call, key)
+        if grant_id not in {grant.grant_id for grant in record.grants}:
+            raise KeyNotFound(f"grant {grant_id} does not exist on key {record.arn}")
+        self._authorize(
+            call,
+            action="kms:RevokeGrant",
+            record=record,
+            parameters={"keyId": key, "grantId": grant_id},
+            read_only=False,
+        )
+
+        def act(session: Session) -> None:
+            session.execute(delete(models.KMSGrant).where(models.KMSGrant.grant_id == grant_id))
+
+        self.change(
+            EventWho.of_call(call),
+            operation="RevokeGrant",
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters={"keyId": key, "grantId": grant_id},
+            act=act,
+        )
+
+    # -- background work (jobs) --------------------------------------------------------------
+
+    def rotate_due_keys(self, *, now: datetime | None = None) -> int:
+        """Add a version to every enabled key whose automatic rotation is due; return how many."""
+        now = now or self.clock.now()
+        with self.database.read_session() as session:
+            due = (
+                session.execute(
+                    select(models.KMSKey.key_id).where(
+                        models.KMSKey.rotation_enabled.is_(True),
+                        models.KMSKey.state == KeyState.ENABLED.value,
+                        models.KMSKey.next_rotation_at <= now,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        for key_id in due:
+            record = self._record_by_id(key_id)
+            self._rotate(_platform_who(record), record, "RotateKey")
+        return len(due)
+
+    def destroy_due_keys(self, *, now: datetime | None = None) -> int:
+        """Crypto-shred every key whose deletion date has passed; return how many.
+
+        Deletes every wrapped copy of every version (and the key, its aliases, grants and tags)
+        and leaves a tombstone, in one transaction with the ``DeleteKey`` event.
+        """
+        now = now or self.clock.now()
+        with self.database.read_session() as session:
+            due = (
+                session.execute(
+                    select(models.KMSKey.key_id).where(
+                        models.KMSKey.state == KeyState.PENDING_DELETION.value,
+                        models.KMSKey.deletion_date <= now,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        for key_id in due:
+            record = self._record_by_id(key_id)
+            self._destroy(record, now)
+        return len(due)
+
+    def _destroy(self, record: KeyRecord, now: datetime) -> None:
+        def act(session: Session) -> int:
+            row = lock_row(session, record.key_id)
+            if row.state != KeyState.PENDING_DELETION.value:
+                return 0
+            versions = self.destroyed_version_count(session, record.key_id)
+            for table in (models.KMSKeyVersion, models.KMSAlias, models.KMSGrant, models.KMSKeyTag):
+                session.execute(delete(table).where(table.key_id == record.key_id))
+            session.delete(row)
+            session.merge(
+                models.KMSKeyTombstone(
+                    key_id=record.key_id,
+                    account_id=record.account_id,
+                    key_arn=record.arn,
+                    versions_destroyed=versions,
+                    destroyed_at=now,
+                )
+            )
+            self.materials.forget_key(record.key_id)
+            return versions
+
+        self.change(
+            _platform_who(record),
+            operation="DeleteKey",
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters={"keyId": record.key_id},
+            act=act,
+            elements=lambda versions: {"versionsDestroyed": versions},
+        )
+
+
+def _platform_who(record: KeyRecord) -> EventWho:
+    """The KMS itself, for scheduled work (CloudTrail's ``kms.amazonaws.com`` service events)."""
+    return EventWho.of_service(
+        service="kms.amazonaws.com",
+        principal_arn=f"arn:aws:iam::{record.account_id}:root",
+        request_id="scheduled",
+        authorization_event_id="",
+    )
+
+
+def _validate_policy(policy: str) -> None:
+    if len(policy.encode("utf-8")) > _MAX_POLICY_BYTES:
+        raise MalformedPolicyDocument(
+            f"a key policy may be at most {_MAX_POLICY_BYTES} bytes, got "
+            f"{len(policy.encode('utf-8'))}"
+        )
+    try:
+        document = json.loads(policy)
+    except ValueError as exc:
+        raise MalformedPolicyDocument(f"the key policy is not valid JSON: {exc}") from exc
+    iam.parse_policy(document, kind=iam.PolicyKind.RESOURCE)

@@ -1,0 +1,313 @@
+"""Keys the platform's services use on a tenant's behalf: the contract storage and secrets use.
+
+Storage makes one KMS key per bucket and one data key per object version; it has no principal
+of its own to ask the gate with. Instead it passes the gate's :class:`~lakevault.gate.Proof` of
+the caller's allowed operation (``s3:CreateBucket``, then ``s3:PutObject``/``s3:GetObject``...):
+
+* :meth:`ServiceKeys.create_service_key` accepts only a genuine proof (one this process's gate
+  issued) of a *creating* action (:data:`SERVICE_KEY_CREATORS`) by a principal of ``tenant_id``;
+  the key is bound to the proof's resource (the bucket's ARN) and its default key policy lets
+  the service (``s3.amazonaws.com``) use it.
+* Every later use needs a genuine proof whose resource is that resource or lies under it
+  (``arn:aws:s3:::bucket/key``), of an action of the same service; the key policy is evaluated
+  for the service principal (a tenant can cut its storage off by a Deny), the key must be
+  Enabled, and each use is counted and audited (``kms.amazonaws.com``, the key ARN, the
+  encryption context, the proof's audit event id).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from lakevault import iam, kms
+from lakevault.core.errors import AccessDenied, InvalidParameterValue
+from lakevault.db import models
+from lakevault.gate import Proof
+from lakevault.keys._core import KeyCore
+from lakevault.keys._events import EventWho
+from lakevault.keys._policy import default_key_policy
+from lakevault.keys._records import KeyRecord, load_record, lock_row
+from lakevault.keys._types import DataKey, KeyState
+
+#: The actions whose proof may create a service key, and the service that then uses the key.
+SERVICE_KEY_CREATORS: Mapping[str, str] = {
+    "s3:CreateBucket": "s3.amazonaws.com",
+    "secretsmanager:CreateSecret": "secretsmanager.amazonaws.com",
+}
+
+MIN_DELETION_DAYS = 7
+MAX_DELETION_DAYS = 30
+
+
+def _service_of(action: str) -> str:
+    return f"{action.partition(':')[0]}.amazonaws.com"
+
+
+def _account_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) >= 6 else ""
+
+
+def validate_deletion_days(days: int) -> None:
+    if not MIN_DELETION_DAYS <= days <= MAX_DELETION_DAYS:
+        raise InvalidParameterValue(
+            f"PendingWindowInDays must be {MIN_DELETION_DAYS} to {MAX_DELETION_DAYS}, got {days}"
+        )
+
+
+def context_parameters(context: kms.EncryptionContext) -> dict[str, Any]:
+    return {"encryptionContext": context.as_dict()} if context.pairs else {}
+
+
+class ServiceKeys(KeyCore):
+    """The proof-based half of the key service (see the module docstring)."""
+
+    _service_evaluator: iam.Evaluator | None = None
+
+    def _genuine(self, proof: Proof) -> None:
+        # Raises AccessDenied unless this process's gate issued the proof.
+        self.gate.verify(proof, action=proof.action, resource=proof.resource)
+
+    def _bound_record(self, proof: Proof, key_id: str) -> tuple[KeyRecord, EventWho, str]:
+        """The key, if ``proof`` is genuine and about the key's resource; else AccessDenied."""
+        self._genuine(proof)
+        with self.database.read_session() as session:
+            record = load_record(session, key_id, region=self.region)
+        service = _service_of(proof.action)
+        bound = record.service_resource
+        if (
+            bound is None
+            or not (proof.resource == bound or proof.resource.startswith(bound + "/"))
+            or _service_of_resource(bound) != service
+        ):
+            raise AccessDenied(
+                f"not authorized to use key {record.arn} for {proof.action} on "
+                f"{proof.resource}: the key serves another resource"
+            )
+        who = EventWho.of_service(
+            service=service,
+            principal_arn=proof.principal_arn,
+            request_id=proof.request_id,
+            authorization_event_id=proof.event_id,
+        )
+        return record, who, service
+
+    def _require_service_allowed(
+        self,
+        who: EventWho,
+        record: KeyRecord,
+        *,
+        service: str,
+        operation: str,
+        context: kms.EncryptionContext,
+        parameters: Mapping[str, Any],
+    ) -> None:
+        """Evaluate the key policy for the service principal; record and raise a denial."""
+        evaluator = self._service_evaluator
+        if evaluator is None:
+            evaluator = self._service_evaluator = iam.Evaluator()
+        policy = _parsed_policy(record)
+        evaluation = evaluator.evaluate(
+            iam.EvaluationRequest(
+                principal=iam.Principal.from_arn(service),
+                action=f"kms:{operation}",
+                resource=record.arn,
+                resource_account=record.account_id,
+                context=encryption_context_keys(context),
+            ),
+            iam.PolicySet(resource=(policy,)),
+        )
+        if evaluation.decision is not iam.DecisionKind.ALLOWED:
+            error = AccessDenied(
+                f"the key policy of {record.arn} does not allow {service} to perform "
+                f"kms:{operation}; add the default service statement back to the key policy"
+            )
+            self.record_refusal(
+                who, record, operation=operation, parameters=parameters, error=error
+            )
+            raise error
+
+    def create_service_key(self, proof: Proof, *, tenant_id: str, description: str) -> str:
+        """A new KMS key of ``tenant_id`` for the proof's resource; returns its key id.
+
+        Raises ``AccessDenied`` for a proof this gate did not issue, of an action that does not
+        create a resource (:data:`SERVICE_KEY_CREATORS`), or of a principal of another tenant.
+        """
+        self._genuine(proof)
+        service = SERVICE_KEY_CREATORS.get(proof.action)
+        if service is None or _account_of(proof.principal_arn) != tenant_id:
+            raise AccessDenied(
+                f"a service key for tenant {tenant_id} needs the proof of an allowed "
+                f"{' or '.join(SERVICE_KEY_CREATORS)} by a principal of that tenant; got "
+                f"{proof.action} by {proof.principal_arn}"
+            )
+        key_id = str(uuid.UUID(bytes=self.random.token_bytes(16), version=4))
+        now = self.clock.now()
+        arn = f"arn:aws:kms:{self.region}:{tenant_id}:key/{key_id}"
+        who = EventWho.of_service(
+            service=service,
+            principal_arn=proof.principal_arn,
+            request_id=proof.request_id,
+            authorization_event_id=proof.event_id,
+        )
+
+        def act(session: Any) -> str:
+            row = models.KMSKey(
+                key_id=key_id,
+                account_id=tenant_id,
+                description=description,
+                state=KeyState.ENABLED.value,
+                policy=default_key_policy(tenant_id, service=service),
+                service_resource=proof.resource,
+                current_version=0,
+                rotation_enabled=False,
+                rotation_period_days=365,
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            self.add_version(session, row, now)
+            return key_id
+
+        return self.change(
+            who,
+            operation="CreateKey",
+            key_arn=arn,
+            account_id=tenant_id,
+            parameters={"description": description, "serviceResource": proof.resource},
+            act=act,
+            elements=lambda _: {"keyMetadata": {"keyId": key_id, "arn": arn}},
+        )
+
+    def generate_data_key(
+        self, proof: Proof, *, key_id: str, context: kms.EncryptionContext
+    ) -> DataKey:
+        """A fresh data key wrapped under the key's current version, bound to ``context``."""
+        record, who, service = self._bound_record(proof, key_id)
+        parameters = {"keyId": key_id, "keySpec": "AES_256", **context_parameters(context)}
+        self._require_service_allowed(
+            who,
+            record,
+            service=service,
+            operation="GenerateDataKey",
+            context=context,
+            parameters=parameters,
+        )
+        self.require_enabled(who, record, operation="GenerateDataKey", parameters=parameters)
+        version = record.current_version
+        material = self.material(record, version)
+        plaintext = kms.PlaintextDataKey.generate(self.random)
+        wrapped = material.wrap_data_key(plaintext, context=context, random=self.random)
+        self.count_use(record.arn, proof.principal_arn, "GenerateDataKey")
+        self.record_use(
+            who,
+            record,
+            operation="GenerateDataKey",
+            parameters=parameters,
+            elements={"keyVersion": version},
+        )
+        return DataKey(plaintext=plaintext, wrapped=wrapped, key_id=key_id, key_version=version)
+
+    def decrypt_data_key(
+        self,
+        proof: Proof,
+        *,
+        key_id: str,
+        key_version: int,
+        wrapped: bytes,
+        context: kms.EncryptionContext,
+    ) -> kms.PlaintextDataKey:
+        """The data key ``generate_data_key`` wrapped (any version of the key, old ones too).
+
+        Raises ``kms.IntegrityError`` (``InvalidCiphertextException``) when ``wrapped`` does not
+        open under that version with ``context`` — recorded, like every refusal.
+        """
+        record, who, service = self._bound_record(proof, key_id)
+        parameters = {"keyId": key_id, "keyVersion": key_version, **context_parameters(context)}
+        self._require_service_allowed(
+            who,
+            record,
+            service=service,
+            operation="Decrypt",
+            context=context,
+            parameters=parameters,
+        )
+        self.require_enabled(who, record, operation="Decrypt", parameters=parameters)
+        try:
+            plaintext = self.material(record, key_version).unwrap_data_key(wrapped, context=context)
+        except kms.IntegrityError as exc:
+            self.record_refusal(who, record, operation="Decrypt", parameters=parameters, error=exc)
+            raise
+        self.count_use(record.arn, proof.principal_arn, "Decrypt")
+        self.record_use(who, record, operation="Decrypt", parameters=parameters)
+        return plaintext
+
+    def schedule_service_key_deletion(self, proof: Proof, *, key_id: str, days: int) -> None:
+        """Schedule the deletion of a service key (its resource is being deleted)."""
+        validate_deletion_days(days)
+        record, who, _ = self._bound_record(proof, key_id)
+        self.schedule_deletion_now(who, record, days=days)
+
+    def schedule_deletion_now(self, who: EventWho, record: KeyRecord, *, days: int) -> None:
+        """Move the key to PendingDeletion, to be destroyed ``days`` days from now."""
+        when = self.clock.now()
+        deletion_date = when.replace(microsecond=0) + timedelta(days=days)
+
+        def act(session: Any) -> None:
+            row = lock_row(session, record.key_id)
+            row.state = KeyState.PENDING_DELETION.value
+            row.deletion_date = deletion_date
+            self.materials.forget_key(record.key_id)
+
+        self.change(
+            who,
+            operation="ScheduleKeyDeletion",
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters={"keyId": record.key_id, "pendingWindowInDays": days},
+            act=act,
+            elements=lambda _: {
+                "keyId": record.arn,
+                "keyState": KeyState.PENDING_DELETION.value,
+                "deletionDate": deletion_date.isoformat(),
+            },
+        )
+
+
+def _service_of_resource(arn: str) -> str:
+    """``arn:aws:s3:::bucket`` → ``s3.amazonaws.com``: the service a bound key serves."""
+    parts = arn.split(":")
+    return f"{parts[2]}.amazonaws.com" if len(parts) >= 6 else ""
+
+
+_POLICY_CACHE: dict[tuple[str, str], iam.Policy] = {}
+
+
+def _parsed_policy(record: KeyRecord) -> iam.Policy:
+    """The key policy alone (no grants: grants name principals, not services), parsed once."""
+    cache_key = (record.key_id, record.policy)
+    policy = _POLICY_CACHE.get(cache_key)
+    if policy is None:
+        if len(_POLICY_CACHE) > 4096:
+            _POLICY_CACHE.clear()
+        policy = iam.parse_policy(
+            json.loads(record.policy),
+            policy_id=f"{record.arn}#key-policy",
+            kind=iam.PolicyKind.RESOURCE,
+        )
+        _POLICY_CACHE[cache_key] = policy
+    return policy
+
+
+def encryption_context_keys(context: kms.EncryptionContext) -> dict[str, iam.ContextValue]:
+    """The ``kms:EncryptionContext:NAME`` and ``kms:EncryptionContextKeys`` condition keys."""
+    keys: dict[str, iam.ContextValue] = {
+        f"kms:EncryptionContext:{name}": value for name, value in context.pairs
+    }
+    if context.pairs:
+        keys["kms:EncryptionContextKeys"] = [name for name, _ in context.pairs]
+    return keys
