@@ -51,8 +51,14 @@ class EventWho:
 
     @classmethod
     def of_call(cls, call: KeyCall) -> EventWho:
+        principal = call.principal
         return cls(
-            identity=call.principal.audit_identity(),
+            identity=UserIdentity(
+                type=principal.identity_type,
+                principal_id=principal.principal_id,
+                arn=principal.arn,
+                account_id=principal.account_id,
+            ),
             request_id=call.request_id,
             source_ip=call.source_ip,
             user_agent=call.user_agent,
