@@ -27,6 +27,17 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 
+# Sandboxed functions need Debian's libseccomp2 (pyseccomp loads it through ctypes).
+if ! /sbin/ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing libseccomp2 from Debian ..." >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp2 >/dev/null
+  else
+    echo "warning: libseccomp2 not found; sandboxed functions will refuse to run (apt-get install libseccomp2)" >&2
+  fi
+fi
+
 stamp=".venv/.installed${extras:+-$extras}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip

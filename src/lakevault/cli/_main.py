@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 import lakevault
-from lakevault.cli import _audit, _config, _db, _directory, _federation, _iam, _jobs, _userpool
+from lakevault.cli import (
+    _audit,
+    _config,
+    _db,
+    _directory,
+    _federation,
+    _iam,
+    _jobs,
+    _key_agent,
+    _sandbox,
+    _userpool,
+)
 from lakevault.cli._common import console
 from lakevault.cli._serve import init, serve
 
@@ -21,10 +32,13 @@ app.command("init")(init)
 app.add_typer(_db.app, name="db")
 app.add_typer(_config.app, name="config")
 app.add_typer(_audit.app, name="audit")
+app.add_typer(_key_agent.app, name="key-agent")
+app.add_typer(_key_agent.root_key_app, name="root-key")
 app.add_typer(_iam.app, name="iam")
 app.add_typer(_jobs.app, name="jobs")
 app.command("worker")(_jobs.worker)
 app.add_typer(_userpool.app, name="userpool")
+app.add_typer(_sandbox.app, name="sandbox")
 _directory.register(_iam.app, app)
 _iam.app.add_typer(_federation.app, name="oidc-provider")
 

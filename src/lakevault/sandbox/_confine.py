@@ -1,0 +1,310 @@
+"""Turning a process forked from the zygote into a single-use sandbox.
+
+.. warning::
+   Everything here runs in a process forked from the zygote and ends with ``os._exit``. It
+   changes namespaces, mounts, uids and the seccomp filter of the calling process for good.
+
+Two processes per invocation:
+
+``keeper`` (forked from the zygote, still host root)
+    enters a new pid namespace for its children, forks the sandbox, reports the sandbox's host
+    pid and, when it ends, its wait status on the *status* pipe. It holds no descriptor of the
+    invocation's data.
+
+``sandbox`` (pid 1 of the new pid namespace)
+    joins the slot's cgroups; enters new net, mount, ipc, uts and cgroup namespaces; builds a
+    root from a fresh tmpfs holding only the runtime (read-only binds) and a copy of the
+    function's code, with a size-limited ``noexec`` ``/tmp``; ``pivot_root`` onto it and
+    detaches the host tree; drops to the slot's uid with no capabilities (bounding set
+    emptied), enters a new user namespace, sets rlimits and ``no_new_privs``, installs the
+    seccomp program, and only then reads the event and runs the handler (``_runner``).
+
+A failure while confining is reported on the status pipe as ``{"setup_error": LAYER, ...}``
+and the sandbox exits without running any code of the function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import resource
+import shutil
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from lakevault.sandbox import _linux
+from lakevault.sandbox._runner import run_handler
+
+#: The descriptor numbers inside the sandbox (0, 1, 2 are stdin, stdout, stderr).
+REQUEST_FD = 3
+RESULT_FD = 4
+BROKER_FD = 5
+STATUS_FD = 6
+
+_SETUP_FAILED = 125
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Runtime:
+    """What the zygote learned once at start and every sandbox reuses."""
+
+    root_mount_point: str
+    read_only_binds: tuple[str, ...]
+    symlinks: tuple[tuple[str, str], ...]
+    hidden_directories: tuple[str, ...]
+    import_path: tuple[str, ...]
+    seccomp_program: bytes | None
+    last_capability: int
+
+
+class _SetupError(Exception):
+    def __init__(self, layer: str, error: BaseException) -> None:
+        super().__init__(f"{layer}: {error}")
+        self.layer = layer
+        self.detail = str(error)
+
+
+def _write_line(fd: int, message: dict[str, Any]) -> None:
+    data = (json.dumps(message) + "\n").encode()
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def run_keeper(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> NoReturn:
+    """The keeper process: start the sandbox in a new pid namespace and report on it."""
+    status_fd = fds[0]
+    exit_code = 0
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _linux.prctl(_linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+        layers = set(spawn["layers"])
+        if "pid" in layers:
+            try:
+                _linux.unshare(_linux.CLONE_NEWPID)
+            except OSError as exc:
+                raise _SetupError("pid", exc) from exc
+        pid = os.fork()
+        if pid == 0:
+            _run_sandbox(spawn, fds, runtime)
+        for fd in fds[1:]:
+            os.close(fd)
+        _write_line(status_fd, {"pid": pid})
+        _, wait_status = os.waitpid(pid, 0)
+        _write_line(status_fd, {"wait_status": wait_status})
+    except _SetupError as exc:
+        _write_line(status_fd, {"setup_error": exc.layer, "detail": exc.detail})
+        exit_code = _SETUP_FAILED
+    except BaseException:  # noqa: BLE001 - a forked process must never return into the zygote
+        exit_code = _SETUP_FAILED
+    os._exit(exit_code)
+
+
+def _run_sandbox(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> NoReturn:
+    try:
+        module_name = _confine(spawn, fds, runtime)
+    except _SetupError as exc:
+        _write_line(fds[0], {"setup_error": exc.layer, "detail": exc.detail})
+        os._exit(_SETUP_FAILED)
+    except BaseException as exc:  # noqa: BLE001 - report, never return into the zygote
+        _write_line(fds[0], {"setup_error": "internal", "detail": repr(exc)})
+        os._exit(_SETUP_FAILED)
+    # Confined: the status pipe belongs to the keeper from here on.
+    os.close(fds[0])
+    run_handler(
+        request_fd=REQUEST_FD,
+        result_fd=RESULT_FD,
+        broker_fd=BROKER_FD if spawn.get("broker") else None,
+        module_name=module_name,
+        handler_name=spawn["handler"],
+        import_path=(*runtime.import_path, "/function"),
+    )
+
+
+def _step(layer: str) -> _Layer:
+    """``with _step("mount"):`` turns an OSError into a setup error naming the layer."""
+    return _Layer(layer)
+
+
+class _Layer:
+    def __init__(self, layer: str) -> None:
+        self.layer = layer
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        if isinstance(error, OSError | ValueError):
+            raise _SetupError(self.layer, error) from error
+
+
+def _confine(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> str:
+    """Apply every requested layer; return the module name of the function's code."""
+    layers = set(spawn["layers"])
+    _linux.prctl(_linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if "cgroups" in layers:
+        with _step("cgroups"):
+            for procs in spawn["cgroup_procs"]:
+                with open(procs, "w", encoding="ascii") as file:
+                    file.write("0")
+    namespaces = {
+        "net": _linux.CLONE_NEWNET,
+        "mount": _linux.CLONE_NEWNS,
+        "ipc": _linux.CLONE_NEWIPC,
+        "uts": _linux.CLONE_NEWUTS,
+        "cgroup-namespace": _linux.CLONE_NEWCGROUP,
+    }
+    wanted = [name for name in namespaces if name in layers]
+    if wanted:
+        with _step("+".join(wanted)):
+            flags = 0
+            for name in wanted:
+                flags |= namespaces[name]
+            _linux.unshare(flags)
+    if "uts" in layers:
+        with _step("uts"):
+            _linux.sethostname("sandbox")
+    module_name = _function_name(spawn["code_path"])
+    if "pivot_root" in layers:
+        with _step("pivot_root"):
+            _build_root(spawn, runtime, tmp_bytes=int(spawn["limits"]["tmp_bytes"]))
+    # Descriptors: 0 reads nothing, 1 and 2 are the log pipes, 3.. the protocol.
+    with _step("descriptors"):
+        _arrange_descriptors(fds)
+    _drop_privileges(spawn, runtime, layers)
+    return module_name
+
+
+def _drop_privileges(spawn: dict[str, Any], runtime: Runtime, layers: set[str]) -> None:
+    """rlimits, the slot uid without capabilities, a user namespace, no_new_privs, seccomp."""
+    limits = spawn["limits"]
+    if "rlimits" in layers:
+        with _step("rlimits"):
+            nofile = int(limits["open_files"])
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+            nproc = int(limits["pids"])
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+            fsize = int(limits["file_size_bytes"])
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if "capabilities" in layers:
+        with _step("capabilities"):
+            _linux.drop_bounding_set(runtime.last_capability)
+            uid, gid = int(spawn["uid"]), int(spawn["gid"])
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+    if "user" in layers:
+        with _step("user"):
+            _linux.unshare(_linux.CLONE_NEWUSER)
+    if "capabilities" in layers:
+        with _step("capabilities"):
+            _linux.clear_capabilities()
+    if "no_new_privs" in layers:
+        with _step("no_new_privs"):
+            _linux.set_no_new_privs()
+    with _step("dumpable"):
+        _linux.prctl(_linux.PR_SET_DUMPABLE, 0)
+    if "seccomp" in layers:
+        with _step("seccomp"):
+            if runtime.seccomp_program is None:
+                raise ValueError("the zygote has no compiled seccomp program")
+            _linux.load_seccomp_program(runtime.seccomp_program)
+
+
+def _function_name(code_path: str) -> str:
+    path = Path(code_path)
+    return path.stem if path.is_file() else path.name
+
+
+def _bind_read_only(source: str, target: str) -> None:
+    _linux.mount(source, target, None, _linux.MS_BIND | _linux.MS_REC)
+    _linux.mount(
+        None,
+        target,
+        None,
+        _linux.MS_REMOUNT | _linux.MS_BIND | _linux.MS_RDONLY | _linux.MS_NOSUID | _linux.MS_NODEV,
+    )
+
+
+def _build_root(spawn: dict[str, Any], runtime: Runtime, *, tmp_bytes: int) -> None:
+    """Mount a fresh root with the runtime, the code and /tmp, then pivot onto it."""
+    root = runtime.root_mount_point
+    _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
+    _linux.mount(
+        "lakevault-root", root, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "size=64m,mode=0755"
+    )
+    for source in runtime.read_only_binds:
+        target = root + source
+        os.makedirs(target, mode=0o755, exist_ok=True)
+        _bind_read_only(source, target)
+    for hidden in runtime.hidden_directories:
+        _linux.mount(
+            "lakevault-empty",
+            root + hidden,
+            "tmpfs",
+            _linux.MS_RDONLY | _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC,
+            "size=4k,mode=0555",
+        )
+    for link, destination in runtime.symlinks:
+        os.symlink(destination, root + link)
+    # The function's code: a private copy, read-only once the root is remounted.
+    code = Path(spawn["code_path"])
+    os.mkdir(root + "/function", 0o755)
+    if code.is_dir():
+        shutil.copytree(code, root + "/function/" + code.name, symlinks=True)
+    else:
+        shutil.copyfile(code, root + "/function/" + code.name)
+    os.mkdir(root + "/dev", 0o755)
+    with open(root + "/dev/null", "wb"):
+        pass
+    _linux.mount("/dev/null", root + "/dev/null", None, _linux.MS_BIND)
+    sandbox_tmp = root + "/tmp"  # noqa: S108 - the sandbox's own, fresh tmpfs
+    os.mkdir(sandbox_tmp, 0o1777)
+    _linux.mount(
+        "lakevault-tmp",
+        sandbox_tmp,
+        "tmpfs",
+        _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC,
+        f"size={tmp_bytes},mode=1777",
+    )
+    os.mkdir(root + "/.old", 0o700)
+    _linux.mount(
+        None, root, None, _linux.MS_REMOUNT | _linux.MS_RDONLY | _linux.MS_NOSUID | _linux.MS_NODEV
+    )
+    os.chdir(root)
+    _linux.pivot_root(".", ".old")
+    os.chdir("/")
+    _linux.umount("/.old", _linux.MNT_DETACH)
+
+
+def _arrange_descriptors(fds: list[int]) -> None:
+    """Put the protocol descriptors at fixed numbers and close every other descriptor.
+
+    ``fds`` is ``[status, request, result, stdout, stderr(, broker)]`` as received from the
+    supervisor; afterwards the status pipe is at :data:`STATUS_FD` (closed before the handler
+    runs) and ``fds[0]`` says so.
+    """
+    targets = [STATUS_FD, REQUEST_FD, RESULT_FD, 1, 2, BROKER_FD][: len(fds)]
+    # Move every source above all targets first, so that no dup2 below clobbers a source.
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    for source, target in zip(high, targets, strict=True):
+        os.dup2(source, target, inheritable=False)
+    keep_until = max(targets) + 1
+    for fd in range(3, keep_until):
+        if fd not in targets:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    os.closerange(keep_until, _highest_descriptor())
+    fds[0] = STATUS_FD
+
+
+def _highest_descriptor() -> int:
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return min(soft, 1 << 20)

@@ -1,0 +1,125 @@
+"""The zygote: a small, secret-free process that forks one single-use sandbox per invocation.
+
+Started by the supervisor as ``python -I -m lakevault.sandbox._zygote FD`` with an empty
+environment; FD is its end of a ``SOCK_SEQPACKET`` socket pair. It imports the sandbox code,
+compiles the seccomp program once, and then loops: each message is a JSON *spawn* request
+(code path, slot uid and cgroups, limits, layers — no event, no context, no credentials) with
+the invocation's pipe descriptors attached (``SCM_RIGHTS``). It forks a keeper for it, closes
+its copies of the descriptors and waits for the next message. The event and the result flow
+between the supervisor and the sandbox directly, so no tenant data ever enters the zygote's
+memory and a sandbox forked later cannot find it there.
+
+It exits when the supervisor's end closes (which the kernel does when the supervisor dies).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+from lakevault.sandbox import _linux
+from lakevault.sandbox._confine import Runtime, run_keeper
+
+_MAX_MESSAGE = 65536
+_MAX_FDS = 8
+
+
+def _under(path: str, directories: tuple[str, ...]) -> bool:
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in directories)
+
+
+def discover_runtime(root_mount_point: str, seccomp_program: bytes | None) -> Runtime:
+    """What a sandbox needs of the host: the interpreter's standard library and the shared
+    libraries its extension modules load, read-only; nothing else of the host is visible."""
+    stdlib = os.path.realpath(sysconfig.get_path("stdlib"))
+    binds: list[str] = []
+    for candidate in ("/usr/lib", "/usr/lib64"):
+        if os.path.isdir(candidate) and not os.path.islink(candidate):
+            binds.append(candidate)
+    if not _under(stdlib, tuple(binds)):
+        binds.insert(0, stdlib)
+    symlinks = tuple(
+        (link, os.readlink(link))
+        for link in ("/lib", "/lib64")
+        if os.path.islink(link) and _under(os.path.realpath(link), tuple(binds))
+    )
+    # Third-party packages installed beside the interpreter are not part of the runtime.
+    hidden = tuple(
+        directory
+        for directory in (
+            os.path.join(stdlib, "site-packages"),
+            os.path.join(stdlib, "dist-packages"),
+            "/usr/lib/python3/dist-packages",
+        )
+        if os.path.isdir(directory) and _under(directory, tuple(binds))
+    )
+    import_path = tuple(
+        entry
+        for entry in sys.path
+        if entry and _under(os.path.realpath(entry), (stdlib,)) and "-packages" not in entry
+    )
+    return Runtime(
+        root_mount_point=root_mount_point,
+        read_only_binds=tuple(binds),
+        symlinks=symlinks,
+        hidden_directories=hidden,
+        import_path=import_path,
+        seccomp_program=seccomp_program,
+        last_capability=_linux.last_capability(),
+    )
+
+
+def serve(channel: socket.socket) -> None:
+    """The zygote's loop; returns when the supervisor closes its end."""
+    hello = json.loads(channel.recv(_MAX_MESSAGE))
+    seccomp_program: bytes | None = None
+    problem: str | None = None
+    if hello.get("seccomp", True):
+        from lakevault.sandbox._seccomp import compile_program
+
+        try:
+            seccomp_program = compile_program()
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:
+            problem = f"cannot compile the seccomp program: {exc}"
+    root = Path(hello["root_mount_point"])
+    root.mkdir(mode=0o755, parents=True, exist_ok=True)
+    runtime = discover_runtime(str(root), seccomp_program)
+    channel.send(
+        json.dumps({"ready": problem is None, "pid": os.getpid(), "error": problem}).encode()
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    while True:
+        message, fds, _flags, _address = socket.recv_fds(channel, _MAX_MESSAGE, _MAX_FDS)
+        if not message:
+            for fd in fds:
+                os.close(fd)
+            return
+        spawn: dict[str, Any] = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            channel.close()
+            run_keeper(spawn, list(fds), runtime)
+        for fd in fds:
+            os.close(fd)
+
+
+def main(argv: list[str]) -> int:
+    # Keepers are reaped by the kernel; each keeper restores SIGCHLD for its own child.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel = socket.socket(fileno=int(argv[0]))
+    with contextlib.suppress(ConnectionError, EOFError):
+        serve(channel)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
