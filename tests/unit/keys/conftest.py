@@ -108,7 +108,9 @@ def build_world(database: Database, **options: Any) -> KMSWorld:
     )
     with database.session() as session:
         for account in (TENANT_A, TENANT_B):
-            session.add(models.Tenant(account_id=account, name=f"t{account}", created_at=clock.now()))
+            session.add(
+                models.Tenant(account_id=account, name=f"t{account}", created_at=clock.now())
+            )
     service = KeyService(
         database=database,
         gate=gate,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -53,8 +54,6 @@ def get(world: KMSWorld, key_id: str, data_key: DataKey, **changes: object) -> k
 
 def roundtrip(world: KMSWorld, data_key: DataKey, plaintext_key: kms.PlaintextDataKey) -> bool:
     """Whether ``plaintext_key`` is ``data_key``'s (it decrypts an object sealed with it)."""
-    import io
-
     header = kms.ObjectHeader.create(
         key_id=data_key.key_id,
         key_version=data_key.key_version,
