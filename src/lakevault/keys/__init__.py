@@ -19,6 +19,7 @@ from lakevault.keys._errors import (
 )
 from lakevault.keys._events import KeyCall
 from lakevault.keys._material_cache import DEFAULT_MATERIAL_TTL_SECONDS
+from lakevault.keys._rewrap import DataKeyRegistry, RewrapProgress, StoredDataKey
 from lakevault.keys._service import KeyService
 from lakevault.keys._service_keys import SERVICE_KEY_CREATORS
 from lakevault.keys._types import (
@@ -39,6 +40,7 @@ __all__ = [
     "AlreadyExistsException",
     "Ciphertext",
     "DataKey",
+    "DataKeyRegistry",
     "DisabledException",
     "Grant",
     "KMSInvalidStateException",
@@ -47,6 +49,8 @@ __all__ = [
     "KeyNotFound",
     "KeyService",
     "KeyState",
+    "RewrapProgress",
+    "StoredDataKey",
     "alias_arn",
     "key_arn",
 ]

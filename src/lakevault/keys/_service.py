@@ -36,6 +36,7 @@ from lakevault.keys._records import (
     resolve_key_id,
     validate_alias_name,
 )
+from lakevault.keys._rewrap import DataKeyRegistry, RewrapProgress
 from lakevault.keys._service_keys import (
     ServiceKeys,
     context_parameters,
@@ -836,6 +837,131 @@ class KeyService(ServiceKeys):
             parameters={"keyId": key, "grantId": grant_id},
             act=act,
         )
+
+    # -- rewrap -----------------------------------------------------------------------------
+
+    def rewrap_data_keys(
+        self,
+        call: KeyCall,
+        key: str,
+        registry: DataKeyRegistry,
+        *,
+        batch_size: int = 500,
+        max_batches: int | None = None,
+    ) -> RewrapProgress:
+        """Move ``registry``'s data keys of ``key`` to its newest version (``lakevault kms
+        rewrap``); resumable: a later call continues where a crashed or bounded one stopped.
+
+        Needs ``kms:ReEncryptFrom`` and ``kms:ReEncryptTo`` on the key, which must be enabled.
+        A stored data key that does not open (corrupt, wrong context) is skipped, counted in
+        ``failed`` and recorded as an ``InvalidCiphertextException`` event; the rest go on.
+        """
+        if batch_size < 1:
+            raise InvalidParameterValue(f"batch_size must be at least 1, got {batch_size}")
+        record = self._record(call, key)
+        parameters = {"keyId": key, "registry": registry.name}
+        for action in ("kms:ReEncryptFrom", "kms:ReEncryptTo"):
+            self._authorize(
+                call, action=action, record=record, parameters=parameters, read_only=False
+            )
+        who = EventWho.of_call(call)
+        self.require_enabled(who, record, operation="ReEncrypt", parameters=parameters)
+        target = record.current_version
+        cursor, rewrapped = self._rewrap_start(record.key_id, registry.name, target)
+        newest = self.material(record, target)
+        failed = batches = 0
+        while True:
+            batch = registry.stored_data_keys(
+                record.key_id, below_version=target, after=cursor, limit=batch_size
+            )
+            if not batch:
+                break
+            for stored in batch:
+                cursor = max(cursor, stored.reference)
+                if stored.key_id != record.key_id or stored.key_version >= target:
+                    continue
+                try:
+                    data_key = self.material(record, stored.key_version).unwrap_data_key(
+                        stored.wrapped, context=stored.context
+                    )
+                except (kms.IntegrityError, KeyNotFound) as exc:
+                    failed += 1
+                    self.record_refusal(
+                        who,
+                        record,
+                        operation="ReEncrypt",
+                        parameters={**parameters, "reference": stored.reference},
+                        error=kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY)
+                        if isinstance(exc, KeyNotFound)
+                        else exc,
+                    )
+                    continue
+                wrapped = newest.wrap_data_key(data_key, context=stored.context, random=self.random)
+                if registry.replace_data_key(stored, key_version=target, wrapped=wrapped):
+                    rewrapped += 1
+            self._rewrap_save(record.key_id, registry.name, target, cursor, rewrapped)
+            batches += 1
+            if max_batches is not None and batches >= max_batches:
+                return RewrapProgress(
+                    key_id=record.key_id,
+                    registry=registry.name,
+                    target_version=target,
+                    rewrapped=rewrapped,
+                    failed=failed,
+                    cursor=cursor,
+                    is_done=False,
+                )
+
+        def finish(session: Session) -> None:
+            session.execute(
+                delete(models.KMSRewrapProgress).where(
+                    models.KMSRewrapProgress.key_id == record.key_id,
+                    models.KMSRewrapProgress.registry_name == registry.name,
+                )
+            )
+
+        self.change(
+            who,
+            operation="ReEncrypt",
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters={**parameters, "destinationKeyVersion": target},
+            act=finish,
+            elements=lambda _: {"rewrapped": rewrapped, "failed": failed},
+        )
+        return RewrapProgress(
+            key_id=record.key_id,
+            registry=registry.name,
+            target_version=target,
+            rewrapped=rewrapped,
+            failed=failed,
+            cursor=cursor,
+            is_done=True,
+        )
+
+    def _rewrap_start(self, key_id: str, registry: str, target: int) -> tuple[str, int]:
+        """The saved cursor and count of an unfinished rewrap to ``target``, else a fresh start."""
+        with self.database.session() as session:
+            row = session.get(models.KMSRewrapProgress, (key_id, registry))
+            if row is not None and row.target_version == target:
+                return row.cursor, row.rewrapped
+        self._rewrap_save(key_id, registry, target, "", 0)
+        return "", 0
+
+    def _rewrap_save(
+        self, key_id: str, registry: str, target: int, cursor: str, rewrapped: int
+    ) -> None:
+        with self.database.session() as session:
+            session.merge(
+                models.KMSRewrapProgress(
+                    key_id=key_id,
+                    registry_name=registry,
+                    target_version=target,
+                    cursor=cursor,
+                    rewrapped=rewrapped,
+                    updated_at=self.clock.now(),
+                )
+            )
 
     # -- background work (jobs) --------------------------------------------------------------
 
