@@ -293,6 +293,7 @@ EXPORTS = {
         "StoredDataKey",
         "alias_arn",
         "key_arn",
+        "key_tasks",
     ],
     "lakevault.runtime": ["InitResult", "Platform", "initialise", "prepare_home", "require_home"],
     "lakevault.api": ["create_app"],

@@ -22,6 +22,7 @@ from lakevault.keys._material_cache import DEFAULT_MATERIAL_TTL_SECONDS
 from lakevault.keys._rewrap import DataKeyRegistry, RewrapProgress, StoredDataKey
 from lakevault.keys._service import KeyService
 from lakevault.keys._service_keys import SERVICE_KEY_CREATORS
+from lakevault.keys._tasks import key_tasks
 from lakevault.keys._types import (
     Alias,
     Ciphertext,
@@ -53,4 +54,5 @@ __all__ = [
     "StoredDataKey",
     "alias_arn",
     "key_arn",
+    "key_tasks",
 ]

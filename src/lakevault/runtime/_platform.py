@@ -25,7 +25,8 @@ from lakevault.identity import (
     bootstrap_platform,
 )
 from lakevault.jobs import JobQueue, TaskRegistry, open_queue
-from lakevault.kms import PlatformRootKey, ensure_root_key
+from lakevault.keys import KeyService
+from lakevault.kms import PlatformRootKey, PlatformTenantKeyWrapper, ensure_root_key
 from lakevault.runtime._home import prepare_home
 from lakevault.runtime._tasks import platform_tasks
 from lakevault.trail import AuditAccess
@@ -48,6 +49,8 @@ class Platform:
     user_pool: identity.UserPoolService
     """The user pool's public flows and password sign-in (docs/user-pool.md)."""
     user_pool_admin: UserPoolAdministration
+    keys: KeyService
+    """The tenant KMS (docs/keys.md)."""
     audit_access: AuditAccess
     """Reading audit logs, proofs and checkpoints through the gate (docs/audit.md)."""
 
@@ -73,11 +76,21 @@ class Platform:
             issuer=f"lakevault:{settings.region}",
             ttl_seconds=settings.access_token_ttl_seconds,
         )
-        jobs = _job_queue(settings, database, clock, random)
+        # The key service is built below; the job tasks reach it when they run.
+        jobs = _job_queue(settings, database, clock, random, keys=lambda: keys)
         gate = Gate(
             engine=iam.Evaluator(),
             policies=DatabasePolicySource(database),
             audit=audit,
+            clock=clock,
+            random=random,
+            region=settings.region,
+        )
+        keys = KeyService(
+            database=database,
+            gate=gate,
+            audit=audit,
+            wrapper=PlatformTenantKeyWrapper(root_key, random=random),
             clock=clock,
             random=random,
             region=settings.region,
@@ -90,6 +103,7 @@ class Platform:
             audit=audit,
             gate=gate,
             jobs=jobs,
+            keys=keys,
             directory=Directory(
                 database=database,
                 gate=gate,
@@ -160,10 +174,15 @@ class Platform:
 
 
 def _job_queue(
-    settings: Settings, database: Database, clock: Clock, random: RandomSource
+    settings: Settings,
+    database: Database,
+    clock: Clock,
+    random: RandomSource,
+    *,
+    keys: Callable[[], KeyService],
 ) -> JobQueue:
     """The configured job backend with every task of the platform (``runtime/_tasks.py``)."""
-    tasks, periodic = platform_tasks(settings, database, clock, random)
+    tasks, periodic = platform_tasks(settings, database, clock, random, keys=keys)
     return open_queue(
         settings.job_backend.value,
         database=database,

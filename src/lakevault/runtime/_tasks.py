@@ -7,6 +7,7 @@ here; nothing registers itself on import.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,6 +23,8 @@ from lakevault.jobs import (
     TaskDefinition,
     housekeeping_tasks,
 )
+from lakevault.keys import KeyService
+from lakevault.keys import key_tasks as kms_key_tasks
 
 AUDIT_CHECKPOINT_TASK = "audit.checkpoint"
 
@@ -31,7 +34,12 @@ class CheckpointAuditLogs(BaseModel):
 
 
 def platform_tasks(
-    settings: Settings, database: Database, clock: Clock, random: RandomSource
+    settings: Settings,
+    database: Database,
+    clock: Clock,
+    random: RandomSource,
+    *,
+    keys: Callable[[], KeyService] | None = None,
 ) -> tuple[list[TaskDefinition[Any]], list[PeriodicTask]]:
     """Every task of the platform and every periodic schedule, for the job registry."""
     housekeeping, schedules = housekeeping_tasks(
@@ -89,4 +97,9 @@ def platform_tasks(
     )
     tasks.extend(key_tasks)
     periodic.extend(key_schedules)
+    # The tenant KMS: automatic key rotation and crypto-shredding (docs/keys.md).
+    if keys is not None:
+        kms_tasks, kms_schedules = kms_key_tasks(keys)
+        tasks.extend(kms_tasks)
+        periodic.extend(kms_schedules)
     return tasks, periodic
