@@ -10,10 +10,15 @@ from types import FrameType
 import typer
 import uvicorn
 
+from lakevault import kms
 from lakevault.api import create_app
 from lakevault.cli._common import command, error_console, read_settings
 from lakevault.cli._credentials import print_credentials
 from lakevault.cli._jobs import worker_argv
+from lakevault.cli._key_agent import (
+    settings_with_new_root_key_passphrase,
+    settings_with_root_key_passphrase,
+)
 from lakevault.core import Settings, configure_logging
 from lakevault.core.errors import ConfigurationError
 from lakevault.jobs import WorkerPool
@@ -23,6 +28,8 @@ from lakevault.runtime import Platform, initialise, require_home
 def _init_platform(settings: Settings) -> Platform:
     platform = Platform.build(settings)
     result = initialise(platform)
+    # The root key now exists; record its check value so another key is refused later.
+    kms.verify_root_key(platform.database, platform.root_key(), clock=platform.clock)
     if result.created_schema:
         error_console.print(
             f"created a new installation in {settings.resolved_home} (schema {result.revision})"
@@ -33,13 +40,23 @@ def _init_platform(settings: Settings) -> Platform:
 
 
 @command
-def init() -> None:
+def init(
+    passphrase: bool = typer.Option(
+        False,
+        "--passphrase",
+        help="Wrap a new local platform root key file with a passphrase (asked twice, or "
+        "LAKEVAULT_ROOT_KEY_PASSPHRASE).",
+    ),
+) -> None:
     """Create the data directory, the database schema and the platform administrator.
 
     Safe to run again: an existing installation is left as it is, and the administrator's
     credentials are printed only by the run that created them.
     """
     settings = read_settings()
+    if passphrase and not kms.root_key_path(settings.resolved_home).exists():
+        settings = settings_with_new_root_key_passphrase(settings)
+    settings = settings_with_root_key_passphrase(settings)
     platform = _init_platform(settings)
     platform.close()
     error_console.print(f"installation ready in {settings.resolved_home}")
@@ -77,7 +94,7 @@ def serve(
     ),
 ) -> None:
     """Start the platform: the HTTP API and its background job workers on one machine."""
-    settings = read_settings({"host": host, "port": port})
+    settings = settings_with_root_key_passphrase(read_settings({"host": host, "port": port}))
     configure_logging(level=settings.log_level.value, log_format=settings.log_format)
     if init:
         platform = _init_platform(settings)
@@ -85,6 +102,9 @@ def serve(
         require_home(settings)
         platform = Platform.build(settings)
     platform.check_ready()
+    # Refuse to start without the right platform root key (missing, wrong passphrase, external
+    # key service down, or another installation's key): a clear error now, not at first use.
+    kms.verify_root_key(platform.database, platform.root_key(), clock=platform.clock)
     sock = bind_socket(settings.host, settings.port)
     bound_port = sock.getsockname()[1]
     error_console.print(

@@ -40,6 +40,7 @@ from lakevault.db._models_identity import (
     RoleSession,
 )
 from lakevault.db._models_jobs import Job, JobEffect, JobFailure, JobIdempotencyKey
+from lakevault.db._models_key_agent import PlatformRootKeyCheck, TenantKeyAgent
 from lakevault.db._models_keys import (
     KMSAlias,
     KMSGrant,
@@ -93,6 +94,7 @@ __all__ = [
     "OIDCProvider",
     "OIDCSignIn",
     "Organization",
+    "PlatformRootKeyCheck",
     "PlatformState",
     "Policy",
     "PolicyVersion",
@@ -102,6 +104,7 @@ __all__ = [
     "RoleSession",
     "SignInChallenge",
     "Tenant",
+    "TenantKeyAgent",
     "User",
     "UserMFADevice",
     "UserPolicyAttachment",

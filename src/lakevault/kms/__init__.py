@@ -8,7 +8,31 @@ calls, key bytes and nonces stay in ``kms._primitives``; nothing here exposes th
 
 from lakevault.kms._chunk_stream import StreamTotals
 from lakevault.kms._encryption_context import EncryptionContext
-from lakevault.kms._errors import IntegrityError, IntegrityFailure, InvalidRange
+from lakevault.kms._errors import (
+    IntegrityError,
+    IntegrityFailure,
+    InvalidRange,
+    KeyAgentUnavailable,
+)
+from lakevault.kms._key_agent_certs import (
+    AgentCertificates,
+    certificate_fingerprint,
+    issue_agent_certificates,
+)
+from lakevault.kms._key_agent_client import AgentConnection, AgentKeyWrapper
+from lakevault.kms._key_agent_root import (
+    AgentIdentity,
+    AgentRoot,
+    initialise_agent_directory,
+    key_file_needs_passphrase,
+    load_agent_root,
+)
+from lakevault.kms._key_agent_server import serve_agent
+from lakevault.kms._key_agents import (
+    OperatorBlindTenantKeyWrapper,
+    TenantKeyAgents,
+    verify_root_key,
+)
 from lakevault.kms._key_material import KMSKeyMaterial, rewrap_key_material
 from lakevault.kms._object_format import (
     decrypt_range,
@@ -28,6 +52,7 @@ from lakevault.kms._root_key import (
     PlatformRootKey,
     ensure_root_key,
     protect_root_key_file,
+    root_key_needs_passphrase,
     root_key_path,
     wrapped_root_key_path,
 )
@@ -36,33 +61,49 @@ from lakevault.kms._tenant_keys import PlatformTenantKeyWrapper, TenantKeyWrappe
 from lakevault.kms._types import RangeReadable, Readable, Writable
 
 __all__ = [
+    "AgentCertificates",
+    "AgentConnection",
+    "AgentIdentity",
+    "AgentKeyWrapper",
+    "AgentRoot",
     "EncryptionContext",
     "IntegrityError",
     "IntegrityFailure",
     "InvalidRange",
     "KMSKeyMaterial",
+    "KeyAgentUnavailable",
     "ObjectFormatVersion",
     "ObjectHeader",
+    "OperatorBlindTenantKeyWrapper",
     "PlaintextDataKey",
     "PlatformRootKey",
     "PlatformTenantKeyWrapper",
     "RangeReadable",
     "Readable",
     "StreamTotals",
+    "TenantKeyAgents",
     "TenantKeyWrapper",
     "Writable",
+    "certificate_fingerprint",
     "decrypt_range",
     "decrypt_stream",
     "encrypt_stream",
     "encrypted_size",
     "ensure_root_key",
+    "initialise_agent_directory",
+    "issue_agent_certificates",
+    "key_file_needs_passphrase",
+    "load_agent_root",
     "open_secret",
     "plaintext_size",
+    "protect_root_key_file",
     "read_object_header",
     "read_object_header_at",
     "rewrap_key_material",
-    "protect_root_key_file",
+    "root_key_needs_passphrase",
     "root_key_path",
-    "wrapped_root_key_path",
     "seal_secret",
+    "serve_agent",
+    "verify_root_key",
+    "wrapped_root_key_path",
 ]

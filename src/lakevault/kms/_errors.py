@@ -7,6 +7,9 @@ Where they sit in the tree of :mod:`lakevault.core.errors`::
         ├── IntegrityError     400  InvalidCiphertextException: an encrypted object or chunk
         │                           does not authenticate (any reason; see below)
         └── InvalidRange       416  a plaintext range starts beyond the end of the object
+    └── ServiceUnavailable
+        └── KeyAgentUnavailable 503 KMSInvalidStateException: a tenant's key agent (operator-
+                                    blind mode) cannot be reached or refuses the platform
 
 Every integrity failure — truncation, reordering, extension, a flipped bit, a wrong key, a wrong
 encryption context, a tampered header — is one :class:`IntegrityError` with one message, the way
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import enum
 
-from lakevault.core.errors import InvalidInput
+from lakevault.core.errors import InvalidInput, ServiceUnavailable
 
 INTEGRITY_FAILURE_MESSAGE = (
     "the encrypted object failed its integrity check: it is corrupt, truncated or extended, or "
@@ -62,3 +65,17 @@ class InvalidRange(InvalidInput):
 
     code = "InvalidRange"
     http_status = 416
+
+
+class KeyAgentUnavailable(ServiceUnavailable):
+    """A tenant's key agent cannot answer, so nothing under that tenant's root decrypts.
+
+    Raised for a stopped or unreachable agent, a TLS failure (the agent's certificate is not
+    signed by the tenant's CA, or the agent refuses the platform's client certificate), a
+    timeout, or an answer that is not the agent protocol. The key service never falls back to
+    another wrapper. AWS's code for a key in a custom key store that is disconnected is
+    ``KMSInvalidStateException``; the status is 503 because the tenant can fix it by starting
+    the agent (docs/decisions/0143-key-agent-unavailable.md).
+    """
+
+    code = "KMSInvalidStateException"

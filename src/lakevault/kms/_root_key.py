@@ -134,6 +134,16 @@ def _read_key_file(path: Path) -> bytes:
         ) from exc
 
 
+def root_key_needs_passphrase(settings: Settings) -> bool:
+    """Whether the configured key is a passphrase-wrapped local file (a missing one is not)."""
+    if settings.root_key_provider is not RootKeyProvider.LOCAL:
+        return False
+    try:
+        return is_passphrase_wrapped(root_key_path(settings.resolved_home).read_bytes())
+    except OSError:
+        return False
+
+
 def wrapped_root_key_path(settings: Settings) -> Path | None:
     """The file that holds the root key for the configured provider (``None`` for ``env``)."""
     keys = settings.resolved_home / "keys"

@@ -235,7 +235,7 @@ def test_aws_kms_missing_file_unset_key_and_unreachable_service_each_say_what_to
     tmp_path: Path, moto_kms: str
 ) -> None:
     key_id = _kms(moto_kms).create_key()["KeyMetadata"]["KeyId"]
-    with pytest.raises(ConfigurationError, match="platform-root.aws-kms is missing"):
+    with pytest.raises(ConfigurationError, match=r"platform-root\.aws-kms is missing"):
         PlatformRootKey.load(_aws_settings(tmp_path, moto_kms, key_id))
     with pytest.raises(ConfigurationError, match="aws_kms_key_id is not set"):
         PlatformRootKey.load(_settings(tmp_path, LAKEVAULT_ROOT_KEY_PROVIDER="aws-kms"))
@@ -279,7 +279,7 @@ def test_vault_without_url_or_token_says_what_to_set(tmp_path: Path) -> None:
 
 
 def test_vault_missing_file_refuses_to_start(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="platform-root.vault is missing"):
+    with pytest.raises(ConfigurationError, match=r"platform-root\.vault is missing"):
         PlatformRootKey.load(_vault_settings(tmp_path, "http://127.0.0.1:8200"))
 
 
@@ -310,15 +310,19 @@ def test_vault_transit_round_trip_with_a_real_dev_server(tmp_path: Path) -> None
     environ["VAULT_ADDR"] = environ["BAO_ADDR"]
     environ["VAULT_TOKEN"] = environ["BAO_TOKEN"] = token
     server = subprocess.Popen(
-        [binary, "server", "-dev", f"-dev-root-token-id={token}"]
-        + [f"-dev-listen-address=127.0.0.1:{port}"],
+        [
+            *(binary, "server", "-dev", f"-dev-root-token-id={token}"),
+            f"-dev-listen-address=127.0.0.1:{port}",
+        ],
         env=environ,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
-        while subprocess.run([binary, "status"], env=environ, capture_output=True).returncode:
+        while subprocess.run(
+            [binary, "status"], check=False, env=environ, capture_output=True
+        ).returncode:
             if time.monotonic() > deadline:
                 raise RuntimeError("the Vault dev server did not start")
             time.sleep(0.2)
