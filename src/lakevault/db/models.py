@@ -50,6 +50,7 @@ from lakevault.db._models_keys import (
     KMSKeyVersion,
     KMSRewrapProgress,
 )
+from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
 from lakevault.db._models_user_pool import (
     RefreshToken,
     SignInChallenge,
@@ -75,6 +76,8 @@ __all__ = [
     "AuditHead",
     "AuditLogPolicy",
     "Base",
+    "BlobJournal",
+    "Bucket",
     "Group",
     "GroupMembership",
     "GroupPolicyAttachment",
@@ -93,6 +96,7 @@ __all__ = [
     "KMSRewrapProgress",
     "OIDCProvider",
     "OIDCSignIn",
+    "ObjectVersion",
     "Organization",
     "PlatformRootKeyCheck",
     "PlatformState",

@@ -13,6 +13,7 @@ from lakevault.storage._backends import (
     ObjectBackend,
     S3Backend,
 )
+from lakevault.storage._bucket_policy import is_public
 from lakevault.storage._errors import (
     BackendUnavailable,
     BucketAlreadyExists,
@@ -29,25 +30,58 @@ from lakevault.storage._errors import (
     PreconditionFailed,
     StorageFull,
 )
+from lakevault.storage._keys import BucketKeys, GeneratedDataKey
+from lakevault.storage._listing import MAX_KEYS
+from lakevault.storage._names import MAX_KEY_BYTES, bucket_arn, check_object_key, object_arn
+from lakevault.storage._objects import ObjectDownload
+from lakevault.storage._service import ObjectStorage
+from lakevault.storage._types import (
+    BucketInfo,
+    ByteRange,
+    Caller,
+    Conditions,
+    DeleteResult,
+    ListPage,
+    ObjectInfo,
+    Versioning,
+)
 
 __all__ = [
+    "MAX_KEYS",
+    "MAX_KEY_BYTES",
     "BackendUnavailable",
     "BlobReader",
     "BlobWriter",
     "BucketAlreadyExists",
+    "BucketInfo",
+    "BucketKeys",
     "BucketNotEmpty",
+    "ByteRange",
+    "Caller",
+    "Conditions",
+    "DeleteResult",
     "EntityTooLarge",
+    "GeneratedDataKey",
     "IncompleteBody",
     "InvalidBucketName",
     "InvalidBucketState",
     "InvalidObjectKey",
+    "ListPage",
     "LocalBackend",
     "NoSuchBucket",
     "NoSuchBucketPolicy",
     "NoSuchVersion",
     "NotModified",
     "ObjectBackend",
+    "ObjectDownload",
+    "ObjectInfo",
+    "ObjectStorage",
     "PreconditionFailed",
     "S3Backend",
     "StorageFull",
+    "Versioning",
+    "bucket_arn",
+    "check_object_key",
+    "is_public",
+    "object_arn",
 ]

@@ -254,7 +254,8 @@ class _S3BlobWriter:
         if self._file is None:
             raise BackendUnavailable(f"the blob {self._path!r} is no longer open for writing")
         try:
-            self._entered.write(data)
+            # A copy: obstore may keep the buffer past this call, and the caller reuses it.
+            self._entered.write(bytes(data))
         except (ObstoreError, OSError) as exc:
             self.abort()
             raise _translate(exc, self._backend, self._path) from exc

@@ -8,6 +8,8 @@ SeaweedFS that will not start skips the S3 half of the storage tests; with ``CI=
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import secrets
 import shutil
@@ -19,10 +21,25 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from lakevault.storage import LocalBackend, ObjectBackend, S3Backend
+from lakevault import iam, kms
+from lakevault.audit import DatabaseAuditLog, IdentityType
+from lakevault.core import FixedClock, SystemRandom
+from lakevault.db import Database, models
+from lakevault.gate import Gate
+from lakevault.identity import Principal, PrincipalPolicies
+from lakevault.keys import KeyService
+from lakevault.storage import (
+    Caller,
+    LocalBackend,
+    ObjectBackend,
+    ObjectInfo,
+    ObjectStorage,
+    S3Backend,
+)
 from tests.conftest import IN_CI
 
 #: The bucket SeaweedFS creates on start; every test uses its own prefix inside it.
@@ -183,3 +200,141 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectBackend:
         return LocalBackend(tmp_path / "objects")
     server: SeaweedFS = request.getfixturevalue("seaweedfs")
     return server.backend("t-" + secrets.token_hex(8))
+
+
+# --- The storage world: a real gate, audit log, key service, database and backend. ----------
+
+
+TENANT_A = "111111111111"
+TENANT_B = "222222222222"
+ROOT_KEY = kms.PlatformRootKey(bytes(range(32)), source="test")
+
+
+def principal(account: str, name: str) -> Principal:
+    return Principal(
+        arn=f"arn:aws:iam::{account}:user/{name}",
+        account_id=account,
+        principal_id=f"AIDA{name.upper():0<16}"[:20],
+        identity_type=IdentityType.IAM_USER,
+        username=name,
+    )
+
+
+ALICE = principal(TENANT_A, "alice")  # s3:* in tenant A
+BOB = principal(TENANT_A, "bob")  # no policy at all
+READER = principal(TENANT_A, "reader")  # s3:GetObject and s3:ListBucket only
+CAROL = principal(TENANT_B, "carol")  # s3:* in tenant B
+
+
+def allow(*actions: str, resource: str = "*", policy_id: str = "p") -> iam.Policy:
+    return iam.parse_policy(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": resource}],
+        },
+        policy_id=policy_id,
+    )
+
+
+@dataclass
+class StaticPolicies:
+    """Identity policies per principal ARN (the gate's ``PolicySource``; the rest is real)."""
+
+    by_arn: dict[str, tuple[iam.Policy, ...]]
+
+    def policies_for(self, principal: Principal) -> PrincipalPolicies:
+        return PrincipalPolicies(identity=self.by_arn.get(principal.arn, ()))
+
+
+@dataclass
+class StorageWorld:
+    database: Database
+    audit: DatabaseAuditLog
+    gate: Gate
+    keys: KeyService
+    storage: ObjectStorage
+    backend: ObjectBackend
+    clock: FixedClock
+
+    def caller(self, who: Principal = ALICE, **facts: Any) -> Caller:
+        return Caller(principal=who, request_id="req-" + secrets.token_hex(4), **facts)
+
+    def put(
+        self, bucket: str, key: str, data: bytes, who: Principal = ALICE, **options: Any
+    ) -> ObjectInfo:
+        return self.storage.objects.put_object(
+            self.caller(who), bucket, key, io.BytesIO(data), **options
+        )
+
+    def get(self, bucket: str, key: str, who: Principal = ALICE, **options: Any) -> bytes:
+        return self.storage.objects.open_object(self.caller(who), bucket, key, **options).read_all()
+
+    def events(self, account: str = TENANT_A) -> list[dict[str, Any]]:
+        return [dict(event) for event in self.audit.read(account, limit=100000)]
+
+    def audit_text(self, account: str = TENANT_A) -> str:
+        return json.dumps(self.events(account), default=str)
+
+    def blobs(self) -> list[str]:
+        return sorted(self.backend.list_paths(""))
+
+    def rows(self, bucket: str) -> list[models.ObjectVersion]:
+        from sqlalchemy import select
+
+        with self.database.read_session() as session:
+            return list(
+                session.scalars(
+                    select(models.ObjectVersion).where(models.ObjectVersion.bucket_name == bucket)
+                )
+            )
+
+
+def build_storage_world(database: Database, backend: ObjectBackend) -> StorageWorld:
+    clock = FixedClock()
+    random = SystemRandom()
+    audit = DatabaseAuditLog(database)
+    policies = StaticPolicies(
+        {
+            ALICE.arn: (allow("s3:*", policy_id="alice-s3"),),
+            READER.arn: (allow("s3:GetObject", "s3:ListBucket", policy_id="reader-s3"),),
+            CAROL.arn: (allow("s3:*", policy_id="carol-s3"),),
+        }
+    )
+    gate = Gate(
+        engine=iam.Evaluator(),
+        policies=policies,
+        audit=audit,
+        clock=clock,
+        random=random,
+        region="local",
+    )
+    with database.session() as session:
+        for account in (TENANT_A, TENANT_B):
+            session.add(
+                models.Tenant(account_id=account, name=f"t{account}", created_at=clock.now())
+            )
+    keys = KeyService(
+        database=database,
+        gate=gate,
+        audit=audit,
+        wrapper=kms.PlatformTenantKeyWrapper(lambda: ROOT_KEY, random=random),
+        clock=clock,
+        random=random,
+        region="local",
+    )
+    storage = ObjectStorage(
+        database=database,
+        gate=gate,
+        keys=keys,
+        backend=backend,
+        clock=clock,
+        random=random,
+        region="local",
+    )
+    return StorageWorld(database, audit, gate, keys, storage, backend, clock)
+
+
+@pytest.fixture
+def world(database: Database, backend: ObjectBackend) -> StorageWorld:
+    """Storage on each database (SQLite, PostgreSQL) and each backend (local, SeaweedFS)."""
+    return build_storage_world(database, backend)

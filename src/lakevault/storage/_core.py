@@ -1,0 +1,209 @@
+"""What every storage operation shares: the gate, the bucket lookup, and change events.
+
+Each operation is one S3 action (``s3:PutObject``...) on one ARN. It loads the bucket (for its
+owner, policy and tags), asks the gate with the bucket policy as the resource policy, and only
+with the gate's proof touches keys, blobs or metadata. A state change and its audit event commit
+in the same transaction (the pattern of ``lakevault.directory``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lakevault import iam
+from lakevault.audit import AuditEvent, EventResource, UserIdentity, append_in
+from lakevault.core import Clock, RandomSource, new_request_id
+from lakevault.db import Database, models
+from lakevault.gate import ContextValue, Gate, Proof, Request, event_source
+from lakevault.storage._backends import ObjectBackend
+from lakevault.storage._errors import NoSuchBucket
+from lakevault.storage._keys import BucketKeys
+from lakevault.storage._names import bucket_arn
+from lakevault.storage._types import BucketInfo, Caller, Versioning
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BucketRecord:
+    """A bucket as loaded for one request (its policy parsed)."""
+
+    name: str
+    account_id: str
+    kms_key_id: str
+    versioning: Versioning
+    created_at: datetime
+    policy: iam.Policy | None = None
+    policy_text: str | None = None
+    tags: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    block_public_access: bool = True
+
+    def info(self) -> BucketInfo:
+        return BucketInfo(
+            name=self.name,
+            account_id=self.account_id,
+            created_at=self.created_at,
+            versioning=self.versioning,
+            kms_key_id=self.kms_key_id,
+            tags=self.tags,
+            block_public_access=self.block_public_access,
+            has_policy=self.policy_text is not None,
+        )
+
+
+class StorageCore:
+    """Authorise through the gate, find buckets, record changes."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        gate: Gate,
+        keys: BucketKeys,
+        backend: ObjectBackend,
+        clock: Clock,
+        random: RandomSource,
+        region: str,
+    ) -> None:
+        self.database = database
+        self.gate = gate
+        self.keys = keys
+        self.backend = backend
+        self.clock = clock
+        self.random = random
+        self.region = region
+        self._policies: dict[tuple[str, str], iam.Policy] = {}
+        self._policies_lock = threading.Lock()
+
+    def parsed_policy(self, bucket: str, text: str) -> iam.Policy:
+        """The bucket policy ``text``, parsed once per (bucket, text)."""
+        cache_key = (bucket, text)
+        with self._policies_lock:
+            found = self._policies.get(cache_key)
+        if found is None:
+            found = iam.parse_policy(
+                text, policy_id=bucket_arn(bucket), kind=iam.PolicyKind.RESOURCE
+            )
+            with self._policies_lock:
+                if len(self._policies) > 4096:
+                    self._policies.clear()
+                self._policies[cache_key] = found
+        return found
+
+    def record_from_row(self, row: models.Bucket) -> BucketRecord:
+        return BucketRecord(
+            name=row.name,
+            account_id=row.account_id,
+            kms_key_id=row.kms_key_id,
+            versioning=Versioning(row.versioning),
+            created_at=row.created_at,
+            policy=self.parsed_policy(row.name, row.policy) if row.policy else None,
+            policy_text=row.policy,
+            tags=MappingProxyType(dict(row.tags or {})),
+            block_public_access=row.block_public_access,
+        )
+
+    def load_bucket(self, name: str) -> BucketRecord:
+        """The bucket ``name``, or ``NoSuchBucket``."""
+        with self.database.read_session() as session:
+            row = session.get(models.Bucket, name)
+            if row is None:
+                raise NoSuchBucket(
+                    f"the bucket {name!r} does not exist; check the name or create it first"
+                )
+            return self.record_from_row(row)
+
+    def authorize(
+        self,
+        caller: Caller,
+        *,
+        action: str,
+        resource: str,
+        bucket: BucketRecord | None,
+        read_only: bool,
+        parameters: Mapping[str, Any] | None = None,
+        context: Mapping[str, ContextValue] | None = None,
+        resource_account: str | None = None,
+    ) -> Proof:
+        """The gate's proof for ``action`` on ``resource``, or ``AccessDenied``.
+
+        The bucket's policy is the resource policy and its tags are ``aws:ResourceTag/*``.
+        """
+        return self.gate.require(
+            Request(
+                principal=caller.principal,
+                action=action,
+                resource=resource,
+                resource_account=bucket.account_id if bucket is not None else resource_account,
+                resource_type="AWS::S3::Object" if "/" in resource else "AWS::S3::Bucket",
+                resource_policy=bucket.policy if bucket is not None else None,
+                resource_tags=bucket.tags if bucket is not None else _EMPTY,
+                context=MappingProxyType(dict(context or {})),
+                request_id=caller.request_id,
+                source_ip=caller.source_ip,
+                user_agent=caller.user_agent,
+                secure_transport=caller.secure_transport,
+                read_only=read_only,
+                request_parameters=parameters,
+            )
+        )
+
+    def record_change(
+        self,
+        session: Session,
+        caller: Caller,
+        *,
+        action: str,
+        resource: str,
+        resource_account: str,
+        parameters: Mapping[str, Any] | None,
+        elements: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append the change event inside the transaction that makes the change."""
+        principal = caller.principal
+        append_in(
+            session,
+            AuditEvent(
+                event_id=new_request_id(self.random),
+                event_time=self.clock.now(),
+                event_source=event_source(action),
+                event_name=action.partition(":")[2],
+                region=self.region,
+                source_ip_address=caller.source_ip,
+                user_agent=caller.user_agent,
+                user_identity=UserIdentity(
+                    type=principal.identity_type,
+                    principal_id=principal.principal_id,
+                    arn=principal.arn,
+                    account_id=principal.account_id,
+                ),
+                request_id=caller.request_id,
+                read_only=False,
+                recipient_account_id=resource_account,
+                resources=(
+                    EventResource(
+                        arn=resource,
+                        account_id=resource_account,
+                        type="AWS::S3::Object" if "/" in resource else "AWS::S3::Bucket",
+                    ),
+                ),
+                request_parameters=parameters,
+                response_elements=elements,
+                additional={"stateChange": True},
+            ),
+        )
+
+    def lock_bucket(self, session: Session, name: str) -> models.Bucket:
+        """The bucket row, locked until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite
+        write transactions are already serialised by ``BEGIN IMMEDIATE``)."""
+        row = session.get(models.Bucket, name, with_for_update=not self.database.is_sqlite)
+        if row is None:
+            raise NoSuchBucket(f"the bucket {name!r} does not exist; check the name")
+        return row

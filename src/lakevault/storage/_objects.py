@@ -1,0 +1,835 @@
+"""Objects: put, get (whole or by range), head, delete, copy, through the gate, encrypted.
+
+The write path is the only one there is, and it encrypts: a PUT asks the gate, gets a fresh
+data key for the new version from the bucket's KMS key (bound to the version's encryption
+context: tenant, bucket, key, version id), streams the body through ``kms.encrypt_stream`` into
+a new blob, makes the blob durable, and only then commits the version's row. Until that commit
+nothing of the new version is visible; a crash before it leaves an orphan blob named in the blob
+journal, which :meth:`Objects.sweep_orphans` removes (docs/storage.md).
+
+Reads verify everything: the data key is unwrapped for exactly the version's context, and every
+chunk authenticates before its plaintext is written; a flipped bit is the one
+:class:`kms.IntegrityError`, never wrong bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from lakevault import kms
+from lakevault.core.errors import InvalidParameterValue, NoSuchKey
+from lakevault.db import models
+from lakevault.gate import Proof
+from lakevault.storage._core import BucketRecord, StorageCore
+from lakevault.storage._errors import (
+    BackendUnavailable,
+    NoSuchVersion,
+    NotModified,
+    PreconditionFailed,
+)
+from lakevault.storage._keys import GeneratedDataKey
+from lakevault.storage._names import check_object_key, object_arn
+from lakevault.storage._streams import HashingReader, Pipe
+from lakevault.storage._types import (
+    ByteRange,
+    Caller,
+    Conditions,
+    DeleteResult,
+    ObjectInfo,
+    Versioning,
+)
+
+#: S3's limit on user metadata: 2 KB for all names and values together.
+MAX_METADATA_BYTES = 2048
+#: Plaintext decrypted per random-access window of a range read (a multiple of 16 KiB).
+RANGE_WINDOW_BYTES = 4 * 1024 * 1024
+_METADATA_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
+_CONTENT_TYPE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
+_WRITING = "writing"
+_DELETING = "deleting"
+
+
+def check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
+    """User metadata: lower-case names of letters, digits, ``.-_``; printable ASCII values."""
+    total = 0
+    clean: dict[str, str] = {}
+    for name, value in metadata.items():
+        lowered = name.lower()
+        if not _METADATA_NAME.fullmatch(lowered):
+            raise InvalidParameterValue(
+                f"metadata name {name!r} is not valid: use letters, digits, '.', '-' and '_'",
+                code="InvalidArgument",
+            )
+        if not isinstance(value, str) or not all(" " <= ch <= "~" for ch in value):
+            raise InvalidParameterValue(
+                f"the value of metadata {lowered!r} must be printable ASCII",
+                code="InvalidArgument",
+            )
+        total += len(lowered) + len(value)
+        clean[lowered] = value
+    if total > MAX_METADATA_BYTES:
+        raise InvalidParameterValue(
+            f"user metadata is {total} bytes; at most {MAX_METADATA_BYTES} are allowed",
+            code="MetadataTooLarge",
+        )
+    return clean
+
+
+def check_content_type(content_type: str | None) -> str:
+    if content_type is None or content_type == "":
+        return "binary/octet-stream"
+    if not _CONTENT_TYPE.fullmatch(content_type):
+        raise InvalidParameterValue(
+            "Content-Type must be 1 to 255 printable ASCII characters", code="InvalidArgument"
+        )
+    return content_type
+
+
+def _etag_matches(etag: str, condition: str) -> bool:
+    wanted = [part.strip() for part in condition.split(",")]
+    return any(part == "*" or part.strip('"') == etag.strip('"') for part in wanted)
+
+
+def _whole_seconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+def check_read_conditions(info: ObjectInfo, conditions: Conditions) -> None:
+    """S3's order: If-Match, then If-Unmodified-Since, If-None-Match, If-Modified-Since."""
+    modified = _whole_seconds(info.last_modified)
+    if conditions.if_match is not None and not _etag_matches(info.etag, conditions.if_match):
+        raise PreconditionFailed(
+            f"If-Match {conditions.if_match!r} does not match the object's ETag {info.etag}"
+        )
+    if (
+        conditions.if_match is None
+        and conditions.if_unmodified_since is not None
+        and modified > conditions.if_unmodified_since
+    ):
+        raise PreconditionFailed("the object was modified after If-Unmodified-Since")
+    if conditions.if_none_match is not None:
+        if _etag_matches(info.etag, conditions.if_none_match):
+            raise NotModified("the object matches If-None-Match")
+    elif conditions.if_modified_since is not None and modified <= conditions.if_modified_since:
+        raise NotModified("the object was not modified since If-Modified-Since")
+
+
+def check_write_conditions(current: ObjectInfo | None, conditions: Conditions) -> None:
+    """Conditional writes: If-None-Match ``*`` (create only), If-Match (replace only that ETag)."""
+    if conditions.if_none_match is not None:
+        if conditions.if_none_match.strip() != "*":
+            raise InvalidParameterValue(
+                "on a write, If-None-Match takes only '*'", code="NotImplemented"
+            )
+        if current is not None:
+            raise PreconditionFailed("the object exists and the write said If-None-Match: *")
+    if conditions.if_match is not None and (
+        current is None or not _etag_matches(current.etag, conditions.if_match)
+    ):
+        raise PreconditionFailed(
+            f"If-Match {conditions.if_match!r} does not match the current object"
+        )
+
+
+def _info(row: models.ObjectVersion) -> ObjectInfo:
+    return ObjectInfo(
+        bucket=row.bucket_name,
+        key=row.key,
+        version_id=None if row.is_null_version else row.version_id,
+        size=row.size,
+        etag=row.etag,
+        sha256=row.sha256,
+        content_type=row.content_type,
+        last_modified=row.last_modified,
+        metadata=MappingProxyType(dict(row.user_metadata or {})),
+        is_delete_marker=row.is_delete_marker,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _StoredVersion:
+    """What reading a version needs, detached from the session."""
+
+    info: ObjectInfo
+    account_id: str
+    version_id: str
+    blob_path: str
+    stored_size: int
+    kms_key_id: str
+    key_version: int
+    wrapped_data_key: bytes
+
+
+class _BlobSource:
+    """``read_range`` over one blob, for ``kms.decrypt_range``."""
+
+    def __init__(self, core: StorageCore, path: str) -> None:
+        self._core = core
+        self._path = path
+
+    def read_range(self, offset: int, length: int, /) -> bytes:
+        try:
+            return self._core.backend.read_range(self._path, offset, length)
+        except FileNotFoundError as exc:
+            raise _missing_blob(self._path) from exc
+
+
+def _missing_blob(path: str) -> BackendUnavailable:
+    return BackendUnavailable(
+        f"the stored bytes of an object version ({path}) are missing from the object store; "
+        "restore the object store from its backup"
+    )
+
+
+class ObjectDownload:
+    """An authorised, not yet started read of one object version (or a range of it).
+
+    ``offset``/``length`` give the plaintext range; :meth:`write_to` decrypts into a sink.
+    Nothing is read from the store until then.
+    """
+
+    def __init__(
+        self,
+        core: StorageCore,
+        stored: _StoredVersion,
+        data_key: kms.PlaintextDataKey,
+        *,
+        offset: int,
+        length: int,
+        is_range: bool,
+    ) -> None:
+        self._core = core
+        self._stored = stored
+        self._data_key = data_key
+        self.info = stored.info
+        self.offset = offset
+        self.length = length
+        self.is_range = is_range
+
+    def _context(self) -> kms.EncryptionContext:
+        stored = self._stored
+        return kms.EncryptionContext.for_object(
+            tenant=stored.account_id,
+            bucket=stored.info.bucket,
+            key=stored.info.key,
+            version_id=stored.version_id,
+        )
+
+    def write_to(self, writer: kms.Writable) -> int:
+        """Decrypt the object (or the range) into ``writer``; return the plaintext bytes.
+
+        Raises ``kms.IntegrityError`` when the stored bytes do not authenticate. On an error
+        ``writer`` may already hold a verified prefix, which the caller must discard.
+        """
+        stored = self._stored
+        context = self._context()
+        if not self.is_range:
+            try:
+                reader = self._core.backend.open_read(stored.blob_path)
+            except FileNotFoundError as exc:
+                raise _missing_blob(stored.blob_path) from exc
+            header = kms.read_object_header(reader)
+            totals = kms.decrypt_stream(
+                reader, writer, data_key=self._data_key, header=header, encryption_context=context
+            )
+            return totals.plaintext_bytes
+        source = _BlobSource(self._core, stored.blob_path)
+        header = kms.read_object_header_at(source)
+        done = 0
+        while done < self.length:
+            piece = min(RANGE_WINDOW_BYTES, self.length - done)
+            data = kms.decrypt_range(
+                source,
+                data_key=self._data_key,
+                header=header,
+                encryption_context=context,
+                ciphertext_length=stored.stored_size,
+                offset=self.offset + done,
+                length=piece,
+            )
+            view = memoryview(data)
+            while view:
+                count = writer.write(view)
+                view = view[len(view) if count is None else count :]
+            done += len(data)
+            if len(data) < piece:
+                break
+        return done
+
+    def read_all(self) -> bytes:
+        """The whole plaintext (or range) in memory: for small objects and tests."""
+        out = bytearray()
+
+        class _Sink:
+            def write(self, data: memoryview, /) -> int:
+                out.extend(data)
+                return len(data)
+
+        self.write_to(_Sink())
+        return bytes(out)
+
+
+class Objects:
+    """Object operations; every one is an S3 action through the gate."""
+
+    def __init__(self, core: StorageCore) -> None:
+        self._core = core
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def put_object(
+        self,
+        caller: Caller,
+        bucket: str,
+        key: str,
+        body: kms.Readable,
+        *,
+        content_length: int | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        conditions: Conditions | None = None,
+        expected_sha256: str | None = None,
+    ) -> ObjectInfo:
+        """``s3:PutObject``: store ``body`` as the new current version of ``key``.
+
+        ``content_length``, when given, must be the body's exact length (``IncompleteBody``
+        otherwise); ``expected_sha256`` (hex), when given, must match (``BadDigest``). Nothing
+        is visible unless the whole body was stored durably.
+        """
+        core = self._core
+        check_object_key(key)
+        clean_metadata = check_metadata(metadata or {})
+        clean_type = check_content_type(content_type)
+        conditions = conditions or Conditions()
+        record = core.load_bucket(bucket)
+        proof = core.authorize(
+            caller,
+            action="s3:PutObject",
+            resource=object_arn(bucket, key),
+            bucket=record,
+            read_only=False,
+            parameters={"bucketName": bucket, "key": key},
+        )
+        check_write_conditions(self._current(bucket, key), conditions)
+        return self._store(
+            caller,
+            record,
+            key,
+            HashingReader(body, expected_length=content_length),
+            proof=proof,
+            action="s3:PutObject",
+            content_type=clean_type,
+            metadata=clean_metadata,
+            conditions=conditions,
+            expected_sha256=expected_sha256,
+        )
+
+    def _store(
+        self,
+        caller: Caller,
+        record: BucketRecord,
+        key: str,
+        reader: HashingReader,
+        *,
+        proof: Proof,
+        action: str,
+        content_type: str,
+        metadata: Mapping[str, str],
+        conditions: Conditions,
+        expected_sha256: str | None = None,
+        pipe: Pipe | None = None,
+    ) -> ObjectInfo:
+        core = self._core
+        version_id = core.random.token_bytes(16).hex()
+        context = kms.EncryptionContext.for_object(
+            tenant=record.account_id, bucket=record.name, key=key, version_id=version_id
+        )
+        data_key: GeneratedDataKey = core.keys.generate_data_key(
+            proof, key_id=record.kms_key_id, context=context
+        )
+        header = kms.ObjectHeader.create(
+            key_id=data_key.key_id,
+            key_version=data_key.key_version,
+            wrapped_data_key=data_key.wrapped,
+            encryption_context=context,
+        )
+        blob_path = f"{record.account_id}/{record.name}/{version_id}"
+        with core.database.session() as session:
+            session.add(
+                models.BlobJournal(
+                    blob_path=blob_path,
+                    bucket_name=record.name,
+                    state=_WRITING,
+                    created_at=core.clock.now(),
+                )
+            )
+        writer = core.backend.open_write(blob_path)
+        replaced: list[str] = []
+        try:
+            totals = kms.encrypt_stream(
+                reader, writer, data_key=data_key.plaintext, header=header, random=core.random
+            )
+            if pipe is not None:
+                pipe.finish()
+            sha256 = reader.finish()
+            if expected_sha256 is not None and expected_sha256.lower() != sha256:
+                raise InvalidParameterValue(
+                    "the body's SHA-256 does not match the one the request declared; nothing "
+                    "was stored",
+                    code="BadDigest",
+                )
+            writer.commit()
+            now = core.clock.now()
+            with core.database.session() as session:
+                bucket_row = core.lock_bucket(session, record.name)
+                versioning = Versioning(bucket_row.versioning)
+                latest = self._latest_row(session, record.name, key)
+                check_write_conditions(
+                    None if latest is None or latest.is_delete_marker else _info(latest),
+                    conditions,
+                )
+                sequence = self._next_sequence(session, record.name, key)
+                replaced = self._retire(session, record.name, key, versioning)
+                row = models.ObjectVersion(
+                    version_id=version_id,
+                    bucket_name=record.name,
+                    key=key,
+                    sequence=sequence,
+                    is_latest=True,
+                    is_delete_marker=False,
+                    is_null_version=versioning is not Versioning.ENABLED,
+                    size=reader.length,
+                    stored_size=totals.ciphertext_bytes,
+                    blob_path=blob_path,
+                    content_type=content_type,
+                    user_metadata=dict(metadata),
+                    etag=f'"{sha256[:32]}"',
+                    sha256=sha256,
+                    kms_key_id=data_key.key_id,
+                    key_version=data_key.key_version,
+                    wrapped_data_key=data_key.wrapped,
+                    last_modified=now,
+                )
+                session.add(row)
+                session.execute(
+                    delete(models.BlobJournal).where(models.BlobJournal.blob_path == blob_path)
+                )
+                info = _info(row)
+                core.record_change(
+                    session,
+                    caller,
+                    action=action,
+                    resource=object_arn(record.name, key),
+                    resource_account=record.account_id,
+                    parameters={"bucketName": record.name, "key": key},
+                    elements={
+                        "versionId": info.version_id,
+                        "size": info.size,
+                        "etag": info.etag,
+                    },
+                )
+        except BaseException:
+            writer.abort()
+            self._forget_blob(blob_path)
+            raise
+        self._delete_blobs(replaced)
+        return info
+
+    def _retire(self, session: Session, bucket: str, key: str, versioning: Versioning) -> list[str]:
+        """Make room for a new current version; return blobs now due for deletion.
+
+        Versioning enabled: the current version stays, as a non-current one. Otherwise the null
+        version (S3's only version of an unversioned key) is replaced, and its blob goes.
+        """
+        doomed: list[str] = []
+        rows = session.scalars(
+            select(models.ObjectVersion).where(
+                models.ObjectVersion.bucket_name == bucket, models.ObjectVersion.key == key
+            )
+        ).all()
+        for row in rows:
+            if versioning is not Versioning.ENABLED and row.is_null_version:
+                if row.blob_path is not None:
+                    doomed.append(row.blob_path)
+                    session.add(
+                        models.BlobJournal(
+                            blob_path=row.blob_path,
+                            bucket_name=bucket,
+                            state=_DELETING,
+                            created_at=self._core.clock.now(),
+                        )
+                    )
+                session.delete(row)
+            elif row.is_latest:
+                row.is_latest = False
+        session.flush()
+        return doomed
+
+    @staticmethod
+    def _next_sequence(session: Session, bucket: str, key: str) -> int:
+        """The next version number of ``key`` (the bucket row is locked by the caller)."""
+        highest = session.scalar(
+            select(func.max(models.ObjectVersion.sequence)).where(
+                models.ObjectVersion.bucket_name == bucket, models.ObjectVersion.key == key
+            )
+        )
+        return int(highest or 0) + 1
+
+    def _forget_blob(self, blob_path: str) -> None:
+        """Best effort after a failed write: remove the blob and its journal row.
+
+        If this fails too, the journal row stays and :meth:`sweep_orphans` finishes the job.
+        """
+        try:
+            self._core.backend.delete(blob_path)
+            with self._core.database.session() as session:
+                session.execute(
+                    delete(models.BlobJournal).where(models.BlobJournal.blob_path == blob_path)
+                )
+        except Exception:  # noqa: BLE001 - cleanup must not hide the original error
+            return
+
+    def _delete_blobs(self, paths: list[str]) -> None:
+        for path in paths:
+            self._forget_blob(path)
+
+    def sweep_orphans(self, *, older_than: timedelta) -> int:
+        """Delete blobs whose write never committed (a crash) or whose deletion never finished.
+
+        Only journal rows older than ``older_than`` are touched, so uploads in flight are safe
+        as long as none runs longer than that. Returns how many blobs were removed.
+        """
+        core = self._core
+        cutoff = core.clock.now() - older_than
+        with core.database.read_session() as session:
+            paths = session.scalars(
+                select(models.BlobJournal.blob_path).where(models.BlobJournal.created_at < cutoff)
+            ).all()
+        for path in paths:
+            self._forget_blob(path)
+        return len(paths)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _latest_row(session: Session, bucket: str, key: str) -> models.ObjectVersion | None:
+        return session.scalars(
+            select(models.ObjectVersion).where(
+                models.ObjectVersion.bucket_name == bucket,
+                models.ObjectVersion.key == key,
+                models.ObjectVersion.is_latest.is_(True),
+            )
+        ).first()
+
+    def _current(self, bucket: str, key: str) -> ObjectInfo | None:
+        with self._core.database.read_session() as session:
+            row = self._latest_row(session, bucket, key)
+            return None if row is None or row.is_delete_marker else _info(row)
+
+    def _find(self, record: BucketRecord, key: str, version_id: str | None) -> _StoredVersion:
+        with self._core.database.read_session() as session:
+            if version_id is None:
+                row = self._latest_row(session, record.name, key)
+            elif version_id == "null":
+                row = session.scalars(
+                    select(models.ObjectVersion).where(
+                        models.ObjectVersion.bucket_name == record.name,
+                        models.ObjectVersion.key == key,
+                        models.ObjectVersion.is_null_version.is_(True),
+                    )
+                ).first()
+            else:
+                row = session.get(models.ObjectVersion, version_id)
+                if row is not None and (row.bucket_name != record.name or row.key != key):
+                    row = None
+            if row is None and version_id is not None:
+                raise NoSuchVersion(
+                    f"the object {key!r} in bucket {record.name!r} has no version {version_id!r}"
+                )
+            if row is None or row.is_delete_marker or row.blob_path is None:
+                raise NoSuchKey(f"the object {key!r} does not exist in bucket {record.name!r}")
+            return _StoredVersion(
+                info=_info(row),
+                account_id=record.account_id,
+                version_id=row.version_id,
+                blob_path=row.blob_path,
+                stored_size=row.stored_size,
+                kms_key_id=row.kms_key_id,
+                key_version=row.key_version,
+                wrapped_data_key=row.wrapped_data_key or b"",
+            )
+
+    def _authorize_read(
+        self, caller: Caller, bucket: str, key: str, version_id: str | None
+    ) -> tuple[BucketRecord, Proof]:
+        core = self._core
+        check_object_key(key)
+        record = core.load_bucket(bucket)
+        parameters: dict[str, object] = {"bucketName": bucket, "key": key}
+        if version_id is not None:
+            parameters["versionId"] = version_id
+        proof = core.authorize(
+            caller,
+            action="s3:GetObjectVersion" if version_id is not None else "s3:GetObject",
+            resource=object_arn(bucket, key),
+            bucket=record,
+            read_only=True,
+            parameters=parameters,
+        )
+        return record, proof
+
+    def head_object(
+        self,
+        caller: Caller,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        conditions: Conditions | None = None,
+    ) -> ObjectInfo:
+        """``s3:GetObject`` without the body: metadata, with conditions evaluated."""
+        record, _proof = self._authorize_read(caller, bucket, key, version_id)
+        stored = self._find(record, key, version_id)
+        check_read_conditions(stored.info, conditions or Conditions())
+        return stored.info
+
+    def open_object(
+        self,
+        caller: Caller,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        conditions: Conditions | None = None,
+        byte_range: ByteRange | None = None,
+    ) -> ObjectDownload:
+        """``s3:GetObject``: authorise, check conditions, unwrap the data key; read later.
+
+        Raises ``NoSuchKey``/``NoSuchVersion``, ``PreconditionFailed``, ``NotModified``, or
+        ``kms.InvalidRange`` for a range that starts past the end.
+        """
+        core = self._core
+        record, proof = self._authorize_read(caller, bucket, key, version_id)
+        stored = self._find(record, key, version_id)
+        check_read_conditions(stored.info, conditions or Conditions())
+        offset, length = 0, stored.info.size
+        if byte_range is not None:
+            offset, length = byte_range.resolve(stored.info.size)
+            if (byte_range.suffix_length is None and offset >= stored.info.size) or (
+                byte_range.suffix_length == 0
+            ):
+                raise kms.InvalidRange(
+                    f"the range starts at byte {offset} but the object has {stored.info.size} bytes"
+                )
+        context = kms.EncryptionContext.for_object(
+            tenant=record.account_id, bucket=bucket, key=key, version_id=stored.version_id
+        )
+        data_key = core.keys.decrypt_data_key(
+            proof,
+            key_id=stored.kms_key_id,
+            key_version=stored.key_version,
+            wrapped=stored.wrapped_data_key,
+            context=context,
+        )
+        return ObjectDownload(
+            core, stored, data_key, offset=offset, length=length, is_range=byte_range is not None
+        )
+
+    # -- deleting ------------------------------------------------------------------------------
+
+    def delete_object(
+        self, caller: Caller, bucket: str, key: str, *, version_id: str | None = None
+    ) -> DeleteResult:
+        """``s3:DeleteObject`` (or ``s3:DeleteObjectVersion`` with ``version_id``).
+
+        Without a version id: versioning enabled adds a delete marker; otherwise the null
+        version goes (suspended: replaced by a null delete marker). With one, that version is
+        removed for good. Deleting what does not exist succeeds, as in S3.
+        """
+        core = self._core
+        check_object_key(key)
+        record = core.load_bucket(bucket)
+        action = "s3:DeleteObjectVersion" if version_id is not None else "s3:DeleteObject"
+        parameters: dict[str, object] = {"bucketName": bucket, "key": key}
+        if version_id is not None:
+            parameters["versionId"] = version_id
+        core.authorize(
+            caller,
+            action=action,
+            resource=object_arn(bucket, key),
+            bucket=record,
+            read_only=False,
+            parameters=parameters,
+        )
+        doomed: list[str] = []
+        with core.database.session() as session:
+            bucket_row = core.lock_bucket(session, bucket)
+            versioning = Versioning(bucket_row.versioning)
+            result: DeleteResult
+            if version_id is not None:
+                result = self._delete_version(session, bucket, key, version_id, doomed)
+            elif versioning is Versioning.ENABLED:
+                result = self._add_marker(session, bucket, key, null=False)
+            else:
+                doomed = self._retire(session, bucket, key, versioning)
+                if versioning is Versioning.SUSPENDED:
+                    result = self._add_marker(session, bucket, key, null=True)
+                else:
+                    result = DeleteResult(version_id=None, delete_marker=False)
+            core.record_change(
+                session,
+                caller,
+                action=action,
+                resource=object_arn(bucket, key),
+                resource_account=record.account_id,
+                parameters=parameters,
+                elements={"deleteMarker": result.delete_marker, "versionId": result.version_id},
+            )
+        self._delete_blobs(doomed)
+        return result
+
+    def _add_marker(self, session: Session, bucket: str, key: str, *, null: bool) -> DeleteResult:
+        sequence = self._next_sequence(session, bucket, key)
+        for row in session.scalars(
+            select(models.ObjectVersion).where(
+                models.ObjectVersion.bucket_name == bucket,
+                models.ObjectVersion.key == key,
+                models.ObjectVersion.is_latest.is_(True),
+            )
+        ):
+            row.is_latest = False
+        marker_id = self._core.random.token_bytes(16).hex()
+        session.add(
+            models.ObjectVersion(
+                version_id=marker_id,
+                bucket_name=bucket,
+                key=key,
+                sequence=sequence,
+                is_latest=True,
+                is_delete_marker=True,
+                is_null_version=null,
+                size=0,
+                stored_size=0,
+                blob_path=None,
+                content_type="",
+                user_metadata={},
+                etag="",
+                sha256="",
+                kms_key_id="",
+                key_version=0,
+                wrapped_data_key=None,
+                last_modified=self._core.clock.now(),
+            )
+        )
+        return DeleteResult(version_id=None if null else marker_id, delete_marker=True)
+
+    def _delete_version(
+        self, session: Session, bucket: str, key: str, version_id: str, doomed: list[str]
+    ) -> DeleteResult:
+        if version_id == "null":
+            row = session.scalars(
+                select(models.ObjectVersion).where(
+                    models.ObjectVersion.bucket_name == bucket,
+                    models.ObjectVersion.key == key,
+                    models.ObjectVersion.is_null_version.is_(True),
+                )
+            ).first()
+        else:
+            row = session.get(models.ObjectVersion, version_id)
+            if row is not None and (row.bucket_name != bucket or row.key != key):
+                row = None
+        if row is None:
+            return DeleteResult(version_id=version_id, delete_marker=False)
+        was_latest, was_marker = row.is_latest, row.is_delete_marker
+        if row.blob_path is not None:
+            doomed.append(row.blob_path)
+            session.add(
+                models.BlobJournal(
+                    blob_path=row.blob_path,
+                    bucket_name=bucket,
+                    state=_DELETING,
+                    created_at=self._core.clock.now(),
+                )
+            )
+        session.delete(row)
+        session.flush()
+        if was_latest:
+            newest = session.scalars(
+                select(models.ObjectVersion)
+                .where(models.ObjectVersion.bucket_name == bucket, models.ObjectVersion.key == key)
+                .order_by(models.ObjectVersion.sequence.desc())
+            ).first()
+            if newest is not None:
+                newest.is_latest = True
+        return DeleteResult(version_id=version_id, delete_marker=was_marker)
+
+    # -- copying -------------------------------------------------------------------------------
+
+    def copy_object(
+        self,
+        caller: Caller,
+        *,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        source_version_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        conditions: Conditions | None = None,
+    ) -> ObjectInfo:
+        """``s3:GetObject`` on the source and ``s3:PutObject`` on the destination.
+
+        The plaintext is decrypted with the source's data key and re-encrypted under a new data
+        key from the destination bucket's KMS key, streaming through a pipe (constant memory).
+        ``metadata``/``content_type`` ``None`` copy the source's (S3's ``COPY`` directive).
+        """
+        core = self._core
+        check_object_key(key)
+        download = self.open_object(
+            caller, source_bucket, source_key, version_id=source_version_id, conditions=conditions
+        )
+        clean_metadata = (
+            check_metadata(metadata) if metadata is not None else dict(download.info.metadata)
+        )
+        clean_type = (
+            check_content_type(content_type)
+            if content_type is not None
+            else download.info.content_type
+        )
+        record = core.load_bucket(bucket)
+        proof = core.authorize(
+            caller,
+            action="s3:PutObject",
+            resource=object_arn(bucket, key),
+            bucket=record,
+            read_only=False,
+            parameters={
+                "bucketName": bucket,
+                "key": key,
+                "copySource": f"{source_bucket}/{source_key}",
+            },
+        )
+        pipe = Pipe(download.write_to)
+        try:
+            return self._store(
+                caller,
+                record,
+                key,
+                HashingReader(pipe.reader, expected_length=download.info.size),
+                proof=proof,
+                action="s3:PutObject",
+                content_type=clean_type,
+                metadata=clean_metadata,
+                conditions=Conditions(),
+                pipe=pipe,
+            )
+        finally:
+            pipe.close()

@@ -1,0 +1,65 @@
+"""The storage service: buckets, objects and listings over one core (gate, keys, backend)."""
+
+from __future__ import annotations
+
+from lakevault.core import Clock, RandomSource
+from lakevault.db import Database
+from lakevault.gate import Gate
+from lakevault.storage._backends import ObjectBackend
+from lakevault.storage._buckets import Buckets
+from lakevault.storage._core import StorageCore
+from lakevault.storage._keys import BucketKeys
+from lakevault.storage._listing import MAX_KEYS, list_objects
+from lakevault.storage._objects import Objects
+from lakevault.storage._types import Caller, ListPage
+
+
+class ObjectStorage:
+    """Every storage operation of one process: ``buckets``, ``objects`` and :meth:`list_objects`."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        gate: Gate,
+        keys: BucketKeys,
+        backend: ObjectBackend,
+        clock: Clock,
+        random: RandomSource,
+        region: str,
+    ) -> None:
+        self._core = StorageCore(
+            database=database,
+            gate=gate,
+            keys=keys,
+            backend=backend,
+            clock=clock,
+            random=random,
+            region=region,
+        )
+        self.backend = backend
+        self.buckets = Buckets(self._core)
+        self.objects = Objects(self._core)
+
+    def list_objects(
+        self,
+        caller: Caller,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        max_keys: int = MAX_KEYS,
+        continuation_token: str | None = None,
+        start_after: str | None = None,
+    ) -> ListPage:
+        """``s3:ListBucket`` (ListObjectsV2 semantics); see :mod:`lakevault.storage._listing`."""
+        return list_objects(
+            self._core,
+            caller,
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            max_keys=max_keys,
+            continuation_token=continuation_token,
+            start_after=start_after,
+        )
