@@ -26,7 +26,13 @@ from lakevault.identity import (
 )
 from lakevault.jobs import JobQueue, TaskRegistry, open_queue
 from lakevault.keys import KeyService
-from lakevault.kms import PlatformRootKey, PlatformTenantKeyWrapper, ensure_root_key
+from lakevault.kms import (
+    OperatorBlindTenantKeyWrapper,
+    PlatformRootKey,
+    PlatformTenantKeyWrapper,
+    TenantKeyAgents,
+    ensure_root_key,
+)
 from lakevault.runtime._home import prepare_home
 from lakevault.runtime._tasks import platform_tasks
 from lakevault.trail import AuditAccess
@@ -90,7 +96,12 @@ class Platform:
             database=database,
             gate=gate,
             audit=audit,
-            wrapper=PlatformTenantKeyWrapper(root_key, random=random),
+            # A tenant with a key agent (operator-blind mode) is wrapped by its agent; others
+            # by a key derived from the platform root key (docs/keys.md).
+            wrapper=OperatorBlindTenantKeyWrapper(
+                default=PlatformTenantKeyWrapper(root_key, random=random),
+                agents=TenantKeyAgents(database, root_key=root_key, clock=clock, random=random),
+            ),
             clock=clock,
             random=random,
             region=settings.region,
