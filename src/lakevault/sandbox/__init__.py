@@ -6,6 +6,7 @@ missing (:class:`SandboxUnavailable`), keeps warm zygotes, and turns each invoca
 bounded queue. See docs/sandbox.md for exactly what is and is not guaranteed.
 """
 
+from lakevault.sandbox._dispatch import ConcurrencyLimits, Dispatcher
 from lakevault.sandbox._errors import InvalidSandboxRequest, SandboxBusy, SandboxUnavailable
 from lakevault.sandbox._limits import InvocationType, Limits, parse_duration, parse_size
 from lakevault.sandbox._metrics import Metrics, MetricsSnapshot
@@ -21,6 +22,8 @@ from lakevault.sandbox._supervisor import (
 
 __all__ = [
     "LAYERS",
+    "ConcurrencyLimits",
+    "Dispatcher",
     "Endpoint",
     "FunctionCode",
     "InvalidSandboxRequest",
