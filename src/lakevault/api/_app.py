@@ -18,6 +18,7 @@ from lakevault.api._request_id import RequestIdMiddleware
 from lakevault.api._routes_audit import audit_router
 from lakevault.api._routes_credentials import credentials_router
 from lakevault.api._routes_federation import federation_router
+from lakevault.api._routes_kms import kms_router
 from lakevault.api._routes_policies import attachments_router, policies_router
 from lakevault.api._routes_principals import principals_router, roles_router
 from lakevault.api._routes_tenants import tenants_router
@@ -56,6 +57,7 @@ def create_app(platform: Platform) -> FastAPI:
         user_pool_router,
         user_pool_admin_router,
         federation_router,
+        kms_router,
         audit_router,
     ):
         app.include_router(router(platform))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from lakevault.keys._errors import DisabledException, KeyNotFound, KMSInvalidSta
 from lakevault.keys._events import EventWho, key_event
 from lakevault.keys._material_cache import DEFAULT_MATERIAL_TTL_SECONDS, MaterialCache
 from lakevault.keys._records import KeyRecord
+from lakevault.keys._rewrap import DataKeyRegistry
 from lakevault.keys._types import KeyState
 
 T = TypeVar("T")
@@ -48,7 +49,10 @@ class KeyCore:
         region: str,
         material_ttl_seconds: float = DEFAULT_MATERIAL_TTL_SECONDS,
         allow_restored_destroyed_keys: bool = False,
+        data_key_registries: Callable[[], Sequence[DataKeyRegistry]] = tuple,
     ) -> None:
+        """``data_key_registries`` lists where services store wrapped data keys (for rewrap);
+        a callable, because those services are built after the key service."""
         self.database = database
         self.gate = gate
         self.audit = audit
@@ -58,6 +62,7 @@ class KeyCore:
         self.region = region
         self.materials = MaterialCache(ttl_seconds=material_ttl_seconds)
         self.allow_restored_destroyed_keys = allow_restored_destroyed_keys
+        self.data_key_registries = data_key_registries
         self._usage: Counter[tuple[str, str, str]] = Counter()
         self._usage_lock = threading.Lock()
 

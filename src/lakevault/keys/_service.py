@@ -939,6 +939,23 @@ class KeyService(ServiceKeys):
             is_done=True,
         )
 
+    def rewrap_all(
+        self,
+        call: KeyCall,
+        key: str,
+        *,
+        batch_size: int = 500,
+        max_batches: int | None = None,
+    ) -> list[RewrapProgress]:
+        """:meth:`rewrap_data_keys` over every registry the platform has (``lakevault kms
+        rewrap``); ``max_batches`` bounds each registry's run."""
+        return [
+            self.rewrap_data_keys(
+                call, key, registry, batch_size=batch_size, max_batches=max_batches
+            )
+            for registry in self.data_key_registries()
+        ]
+
     def _rewrap_start(self, key_id: str, registry: str, target: int) -> tuple[str, int]:
         """The saved cursor and count of an unfinished rewrap to ``target``, else a fresh start."""
         with self.database.session() as session:
