@@ -14,6 +14,7 @@ from lakevault.cli import (
     _iam,
     _jobs,
     _key_agent,
+    _kms,
     _sandbox,
     _userpool,
 )
@@ -35,6 +36,7 @@ app.add_typer(_audit.app, name="audit")
 app.add_typer(_key_agent.app, name="key-agent")
 app.add_typer(_key_agent.root_key_app, name="root-key")
 app.add_typer(_iam.app, name="iam")
+app.add_typer(_kms.app, name="kms")
 app.add_typer(_jobs.app, name="jobs")
 app.command("worker")(_jobs.worker)
 app.add_typer(_userpool.app, name="userpool")

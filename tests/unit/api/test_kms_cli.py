@@ -1,0 +1,65 @@
+"""``lakevault kms`` against the real API app (the CLI's HTTP client on the test transport)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lakevault.cli import _kms as kms_cli
+from lakevault.cli import app
+from lakevault.cli._client import ApiClient
+from tests.unit.api.conftest import World
+
+
+@pytest.fixture
+def signed_in(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
+    _, admin, _ = world.new_tenant("cli")
+    world.client.headers.update(admin)
+    client = ApiClient("http://testserver")
+    client._client = world.client
+    monkeypatch.setattr(kms_cli, "_client", lambda: client)
+    return world
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["kms", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_create_encrypt_decrypt_disable_from_the_shell(signed_in: World, tmp_path: Path) -> None:
+    code, out, _ = run("create-key", "--description", "from the shell")
+    assert code == 0, out
+    key_id = json.loads(out)["keyMetadata"]["keyId"]
+    assert run("create-alias", "alias/shell", key_id)[0] == 0
+    plaintext = base64.b64encode(b"shell secret").decode()
+    code, out, _ = run("encrypt", "alias/shell", "--plaintext", plaintext, "-c", "app=cli")
+    assert code == 0, out
+    blob = json.loads(out)["ciphertextBlob"]
+    target = tmp_path / "plain"
+    code, _, err = run("decrypt", "--ciphertext-blob", blob, "-c", "app=cli", "--out", str(target))
+    assert code == 0, err
+    assert target.read_bytes() == b"shell secret"
+    code, _, err = run("decrypt", "--ciphertext-blob", blob, "-c", "app=other")
+    assert code == 1 and "InvalidCiphertextException" in err
+    assert run("disable-key", key_id)[0] == 0
+    code, _, err = run("decrypt", "--ciphertext-blob", blob, "-c", "app=cli")
+    assert code == 1 and "DisabledException" in err
+    code, _, err = run("encrypt", key_id, "--plaintext", plaintext, "-c", "broken")
+    assert code == 1 and "NAME=VALUE" in err
+
+
+def test_rotation_deletion_and_rewrap_from_the_shell(signed_in: World) -> None:
+    key_id = json.loads(run("create-key")[1])["keyMetadata"]["keyId"]
+    code, out, _ = run("rotate-key-on-demand", key_id)
+    assert code == 0 and json.loads(out)["keyMetadata"]["currentKeyVersion"] == 2
+    code, out, err = run("rewrap", key_id)
+    assert code == 0, err
+    assert json.loads(out) == []
+    code, _, err = run("schedule-key-deletion", key_id, "--days", "5")
+    assert code == 1 and "7 to 30" in err
+    code, out, _ = run("schedule-key-deletion", key_id, "--days", "7")
+    assert json.loads(out)["keyMetadata"]["keyState"] == "PendingDeletion"
