@@ -156,6 +156,8 @@ class _Run:
     logs: bytearray = field(default_factory=bytearray)
     logs_truncated: bool = False
     timed_out: bool = False
+    finished_early: bool = False
+    status_closed: bool = False
     status_buffer: bytearray = field(default_factory=bytearray)
 
 
@@ -178,6 +180,8 @@ class Supervisor:
         self._work: tempfile.TemporaryDirectory[str] | None = None
         self._root_mount_point = ""
         self._started = False
+        self._reapers: set[threading.Thread] = set()
+        self._reapers_lock = threading.Lock()
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -231,7 +235,11 @@ class Supervisor:
         return zygote
 
     def close(self) -> None:
-        """Stop the zygotes and remove the slot cgroups."""
+        """Stop the zygotes and remove the slot cgroups (after every sandbox has exited)."""
+        with self._reapers_lock:
+            reapers = list(self._reapers)
+        for reaper in reapers:
+            reaper.join()
         for zygote in self._zygotes:
             zygote.close()
         self._zygotes.clear()
@@ -314,8 +322,9 @@ class Supervisor:
         slot = self._slots.get()
         try:
             outcome = self._run(slot, code, request, limits, policy)
-        finally:
+        except BaseException:
             self._slots.put(slot)
+            raise
         self.metrics.record_outcome(outcome)
         return outcome
 
@@ -375,22 +384,17 @@ class Supervisor:
             spawn["broker"] = True
         started = time.monotonic()
         try:
-            try:
-                self._zygote().spawn(spawn, child_fds)
-            except OSError:
-                # The zygote died between the check and the send: start a new one, once.
-                with self._zygote_lock:
-                    self._zygotes = [z for z in self._zygotes if z.is_alive()]
-                    self._zygotes.append(self._start_zygote())
-                self._zygote().spawn(spawn, child_fds)
+            self._spawn(spawn, child_fds)
         finally:
             for fd in child_fds:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             if broker is not None:
                 broker.start()
+        run = _Run()
         try:
-            run = self._collect(
+            self._collect(
+                run,
                 status_r=status_r,
                 request_w=request_w,
                 request=request,
@@ -400,17 +404,73 @@ class Supervisor:
                 started=started,
                 slot_cgroup=slot_cgroup,
             )
+        except BaseException:
+            if not run.status_closed:
+                os.close(status_r)
+            self._release(slot, slot_cgroup)
+            raise
         finally:
             if broker is not None:
                 broker.close()
-            if slot_cgroup is not None:
-                slot_cgroup.wait_empty()
         duration_ms = (time.monotonic() - started) * 1000
+        if run.finished_early:
+            # The answer is complete; the sandbox's exit (namespace teardown costs the kernel
+            # an RCU grace period or two) is waited for off the caller's path, and the slot
+            # is reused only once every process of it is gone.
+            reaper = threading.Thread(
+                target=self._reap, args=(slot, slot_cgroup, status_r, run), daemon=True
+            )
+            with self._reapers_lock:
+                self._reapers.add(reaper)
+            reaper.start()
+            return _outcome(run, limits=limits, duration_ms=duration_ms, oom=False)
+        if not run.status_closed:
+            os.close(status_r)
+        self._release(slot, slot_cgroup)
         oom = slot_cgroup is not None and slot_cgroup.oom_kills() > oom_before
         return _outcome(run, limits=limits, duration_ms=duration_ms, oom=oom)
 
+    def _spawn(self, spawn: dict[str, Any], child_fds: list[int]) -> None:
+        try:
+            self._zygote().spawn(spawn, child_fds)
+        except OSError:
+            # The zygote died between the check and the send: start a new one, once.
+            with self._zygote_lock:
+                self._zygotes = [z for z in self._zygotes if z.is_alive()]
+                self._zygotes.append(self._start_zygote())
+            self._zygote().spawn(spawn, child_fds)
+
+    def _release(self, slot: int, slot_cgroup: _cgroups.SlotCgroup | None) -> None:
+        if slot_cgroup is not None:
+            slot_cgroup.wait_empty()
+        self._slots.put(slot)
+
+    def _reap(
+        self, slot: int, slot_cgroup: _cgroups.SlotCgroup | None, status_r: int, run: _Run
+    ) -> None:
+        """Wait for a sandbox that already answered to exit, then free its slot."""
+        try:
+            deadline = time.monotonic() + _EXIT_GRACE_SECONDS
+            with selectors.DefaultSelector() as selector:
+                selector.register(status_r, selectors.EVENT_READ)
+                while time.monotonic() < deadline:
+                    if not selector.select(max(0.0, deadline - time.monotonic())):
+                        continue
+                    data = os.read(status_r, _READ_CHUNK)
+                    if not data:
+                        break
+                    self._on_status(run, data)
+                else:
+                    self._kill(run, slot_cgroup)
+        finally:
+            os.close(status_r)
+            self._release(slot, slot_cgroup)
+            with self._reapers_lock:
+                self._reapers.discard(threading.current_thread())
+
     def _collect(
         self,
+        run: _Run,
         *,
         status_r: int,
         request_w: int,
@@ -420,8 +480,7 @@ class Supervisor:
         limits: Limits,
         started: float,
         slot_cgroup: _cgroups.SlotCgroup | None,
-    ) -> _Run:
-        run = _Run()
+    ) -> None:
         selector = selectors.DefaultSelector()
         os.set_blocking(request_w, False)
         for fd in (status_r, result_r, *log_fds):
@@ -430,8 +489,18 @@ class Supervisor:
         pending = memoryview(request)
         deadline = started + limits.timeout_seconds
         give_up: float | None = None
+        answer_fds = {result_r, *log_fds}
         try:
             while selector.get_map():
+                registered = selector.get_map()
+                if (
+                    run.result
+                    and not run.result_too_large
+                    and run.wait_status is None
+                    and not any(fd in registered for fd in answer_fds)
+                ):
+                    run.finished_early = True
+                    break
                 now = time.monotonic()
                 if not run.timed_out and now >= deadline and run.wait_status is None:
                     run.timed_out = True
@@ -468,10 +537,10 @@ class Supervisor:
                     )
         finally:
             for key in list(selector.get_map().values()):
-                with contextlib.suppress(OSError):
-                    os.close(int(key.fd))
+                if int(key.fd) != status_r:
+                    with contextlib.suppress(OSError):
+                        os.close(int(key.fd))
             selector.close()
-        return run
 
     def _read_ready(
         self,
@@ -489,6 +558,8 @@ class Supervisor:
         if not data:
             selector.unregister(fd)
             os.close(fd)
+            if fd == status_r:
+                run.status_closed = True
             return
         if fd == status_r:
             self._on_status(run, data)

@@ -1,0 +1,106 @@
+"""Benchmark of sandboxed functions: ``python -m bench sandbox [--samples N] [--seconds S]``.
+
+Measured in one run, side by side:
+
+* cold invocation latency: a trivial handler, each call a fresh single-use sandbox forked from
+  a warm zygote with every layer (user, pid, net, mount, ipc, uts and cgroup namespaces,
+  pivot_root, per-slot uid without capabilities, no_new_privs, seccomp, cgroup limits,
+  rlimits), from ``invoke`` to the parsed outcome;
+* the anchor, interleaved with it so both see the same load: a plain ``python -c pass``
+  subprocess of the same interpreter;
+* throughput with 2 zygotes and 2 slots, 2 caller threads, for S seconds;
+* the external anchor: Firecracker's published ~125 ms microVM boot (not measured here).
+
+Targets (issue 8): median cold <= 15 ms and <= 0.6x ``python -c pass``; >= 80 invocations/s.
+The machine is shared and noisy: compare ratios in one run rather than absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from lakevault.sandbox import FunctionCode, Status, Supervisor, SupervisorSettings
+
+FIRECRACKER_BOOT_MS = 125.0
+TARGET_MS = 15.0
+TARGET_RATIO = 0.6
+TARGET_PER_SECOND = 80.0
+
+
+def _plain_python_ms() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return (time.perf_counter() - started) * 1000
+
+
+def _invoke_ms(supervisor: Supervisor, code: FunctionCode) -> float:
+    started = time.perf_counter()
+    outcome = supervisor.invoke(code, {"n": 1})
+    elapsed = (time.perf_counter() - started) * 1000
+    if outcome.status is not Status.OK:
+        raise SystemExit(f"the trivial handler did not succeed: {outcome.to_json()}")
+    return elapsed
+
+
+def _throughput(supervisor: Supervisor, code: FunctionCode, seconds: float) -> float:
+    count = [0, 0]
+    stop = time.monotonic() + seconds
+
+    def caller(index: int) -> None:
+        while time.monotonic() < stop:
+            if supervisor.invoke(code, {"n": index}).status is Status.OK:
+                count[index] += 1
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(2)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(count) / (time.monotonic() - started)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench sandbox")
+    parser.add_argument("--samples", type=int, default=60)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    arguments = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "trivial.py"
+        path.write_text("def handler(event, context):\n    return event\n")
+        code = FunctionCode(path=path)
+        with Supervisor(SupervisorSettings(zygotes=2, slots=2)) as supervisor:
+            for _ in range(5):  # warm the page cache and both zygotes
+                _invoke_ms(supervisor, code)
+                _plain_python_ms()
+            sandbox: list[float] = []
+            plain: list[float] = []
+            for _ in range(arguments.samples):
+                sandbox.append(_invoke_ms(supervisor, code))
+                plain.append(_plain_python_ms())
+                time.sleep(0.005)
+            per_second = _throughput(supervisor, code, arguments.seconds)
+    sandbox_ms = statistics.median(sandbox)
+    plain_ms = statistics.median(plain)
+    ratio = sandbox_ms / plain_ms
+    print(f"samples: {arguments.samples} interleaved pairs; throughput over {arguments.seconds}s")
+    print(
+        f"cold sandbox, full confinement  median {sandbox_ms:7.2f} ms   "
+        f"p90 {statistics.quantiles(sandbox, n=10)[-1]:7.2f} ms   target <= {TARGET_MS} ms"
+    )
+    print(f"plain `python -c pass`          median {plain_ms:7.2f} ms")
+    print(f"ratio sandbox / plain python    {ratio:7.2f}x           target <= {TARGET_RATIO}x")
+    print(f"throughput, 2 zygotes           {per_second:7.1f} /s          target >= 80 /s")
+    print(
+        f"Firecracker microVM boot        ~{FIRECRACKER_BOOT_MS:.0f} ms (published; not measured)"
+    )
+    met = sandbox_ms <= TARGET_MS and ratio <= TARGET_RATIO and per_second >= TARGET_PER_SECOND
+    print("targets met" if met else "targets NOT met")
+    return 0
