@@ -224,6 +224,7 @@ EXPORTS = {
         "policy_arn",
         "principal_for_token",
         "put_inline_policy",
+        "queue_mail",
         "record_access_key_use",
         "remove_user_from_group",
         "revoke_role_sessions",

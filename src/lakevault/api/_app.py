@@ -15,7 +15,7 @@ import lakevault
 from lakevault.api._errors import install_error_handlers
 from lakevault.api._health import health_router
 from lakevault.api._request_id import RequestIdMiddleware
-from lakevault.api._routes_audit import audit_router
+from lakevault.api._routes_audit import audit_alarms_router, audit_router
 from lakevault.api._routes_credentials import credentials_router
 from lakevault.api._routes_federation import federation_router
 from lakevault.api._routes_kms import kms_router
@@ -59,6 +59,7 @@ def create_app(platform: Platform) -> FastAPI:
         federation_router,
         kms_router,
         audit_router,
+        audit_alarms_router,
     ):
         app.include_router(router(platform))
     app.add_middleware(RequestIdMiddleware, random=platform.random)

@@ -21,7 +21,7 @@ from lakevault.runtime import Platform
 
 def credentials_router(platform: Platform) -> APIRouter:
     """Access keys (``iam:*AccessKey*``), API keys, and STS (``AssumeRole``,
-    ``GetCallerIdentity``)."""
+    ``GetSessionToken``, ``GetCallerIdentity``)."""
     router = APIRouter(prefix="/api/v1", tags=["credentials"])
     directory = platform.directory
     Caller = Annotated[CallContext, Depends(caller_dependency(platform))]
@@ -105,6 +105,7 @@ def credentials_router(platform: Platform) -> APIRouter:
             external_id=body.externalId,
             policy=body.policy,
             tags=body.tags,
+            transitive_tag_keys=body.transitiveTagKeys,
         )
         return schemas.Credentials(
             accessKeyId=issued.access_key_id,
@@ -113,6 +114,24 @@ def credentials_router(platform: Platform) -> APIRouter:
             expiration=issued.expiration,
             assumedRoleArn=issued.assumed_role_arn,
             assumedRoleId=issued.assumed_role_id,
+        )
+
+    @router.post("/sts/session-token", response_model=schemas.SessionCredentials)
+    def get_session_token(
+        body: schemas.GetSessionToken, call: Caller
+    ) -> schemas.SessionCredentials:
+        """Temporary credentials of the calling IAM user, MFA-authenticated with a code."""
+        issued = directory.get_session_token(
+            call,
+            duration_seconds=body.durationSeconds,
+            serial_number=body.serialNumber,
+            token_code=body.tokenCode.get_secret_value() if body.tokenCode else None,
+        )
+        return schemas.SessionCredentials(
+            accessKeyId=issued.access_key_id,
+            secretAccessKey=issued.secret_access_key,
+            sessionToken=issued.session_token,
+            expiration=issued.expiration,
         )
 
     @router.get("/sts/caller-identity", response_model=schemas.CallerIdentity)

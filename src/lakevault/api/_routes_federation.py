@@ -188,7 +188,12 @@ def federation_router(platform: Platform) -> APIRouter:
         team: Annotated[str | None, Query(max_length=128)] = None,
     ) -> RedirectResponse:
         """Send the browser to the identity provider (PKCE, nonce and state included)."""
-        redirect = directory.start_federated_sign_in(account_id, provider_id, team=team)
+        redirect = directory.start_federated_sign_in(
+            account_id,
+            provider_id,
+            team=team,
+            source_ip=request.client.host if request.client is not None else None,
+        )
         response = RedirectResponse(redirect.authorization_url, status_code=302)
         response.set_cookie(
             STATE_COOKIE,

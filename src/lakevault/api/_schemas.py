@@ -274,6 +274,22 @@ class AssumeRole(Body):
     externalId: str | None = None
     policy: dict[str, Any] | str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    transitiveTagKeys: list[str] = Field(default_factory=list, max_length=50)
+
+
+class GetSessionToken(Body):
+    durationSeconds: int = 43_200
+    serialNumber: str | None = Field(default=None, max_length=256)
+    tokenCode: SecretStr | None = None
+
+
+class SessionCredentials(BaseModel):
+    """GetSessionToken's credentials: secret and session token are shown in this response only."""
+
+    accessKeyId: str
+    secretAccessKey: str
+    sessionToken: str
+    expiration: datetime
 
 
 class Credentials(BaseModel):

@@ -51,6 +51,8 @@ class UserIdentity:
     arn: str
     account_id: str
     session_context: Mapping[str, Any] | None = None
+    access_key_id: str | None = None
+    """The id (never the secret) of the access key, session or API key the request used."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +115,8 @@ class AuditEvent:
             "arn": self.user_identity.arn,
             "accountId": self.user_identity.account_id,
         }
+        if self.user_identity.access_key_id is not None:
+            identity["accessKeyId"] = self.user_identity.access_key_id
         if self.user_identity.session_context is not None:
             identity["sessionContext"] = dict(self.user_identity.session_context)
         record: dict[str, Any] = {

@@ -375,16 +375,52 @@ def assume_role(
     duration_seconds: int = typer.Option(3600, help="900 up to the role's maximum."),
     external_id: str | None = typer.Option(None, help="The ExternalId the trust policy asks."),
     policy: str | None = typer.Option(None, help="Session policy JSON, or @file.json."),
+    tag: list[str] = typer.Option(
+        [], "--tag", help="A session tag KEY=VALUE (repeat; needs sts:TagSession)."
+    ),
+    transitive_tag_key: list[str] = typer.Option(
+        [], "--transitive-tag-key", help="A session tag key that carries into chained roles."
+    ),
 ) -> None:
     """Temporary credentials of a role (secret and token are printed this once)."""
+    tags: dict[str, str] = {}
+    for item in tag:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            raise typer.BadParameter(f"--tag takes KEY=VALUE, got {item!r}")
+        tags[key] = value
     body: dict[str, Any] = {
         "roleArn": role_arn,
         "roleSessionName": session_name,
         "durationSeconds": duration_seconds,
         "externalId": external_id,
         "policy": _document(policy) if policy is not None else None,
+        "tags": tags,
+        "transitiveTagKeys": transitive_tag_key,
     }
     print_json(_client().call("POST", "/sts/assume-role", body))
+
+
+@sts_app.command("get-session-token")
+@command
+def get_session_token(
+    duration_seconds: int = typer.Option(43_200, help="900 to 129600 (36 h), within settings."),
+    serial_number: str | None = typer.Option(
+        None, help="Your MFA device: arn:aws:iam::ACCOUNT:mfa/USER (then a code is asked)."
+    ),
+    token_code: str | None = typer.Option(
+        None, help="A current code of the MFA device (asked for when omitted)."
+    ),
+) -> None:
+    """Temporary credentials of your own user (secret and token are printed this once)."""
+    if serial_number is not None and token_code is None:
+        token_code = typer.prompt("MFA code", hide_input=True)
+    body = {
+        "durationSeconds": duration_seconds,
+        "serialNumber": serial_number,
+        "tokenCode": token_code,
+    }
+    print_json(_client().call("POST", "/sts/session-token", body))
 
 
 @sts_app.command("whoami")

@@ -212,6 +212,73 @@ class Settings(BaseSettings):
         "host (localhost, 127.0.0.1). Production issuers must be https.",
         json_schema_extra={"example": False},
     )
+    audit_alarm_window_seconds: int = Field(
+        default=300,
+        ge=60,
+        le=86400,
+        multiple_of=60,
+        description="Audit alarms: the window the detectors count in (whole minutes).",
+        json_schema_extra={"example": 300},
+    )
+    audit_alarm_denied_burst: int = Field(
+        default=20,
+        ge=1,
+        description="Audit alarms: denied calls of one principal within the window.",
+        json_schema_extra={"example": 20},
+    )
+    audit_alarm_rate_factor: float = Field(
+        default=10.0,
+        ge=1.0,
+        description="Audit alarms: calls of one principal in the window, as a multiple of its "
+        "average per window over the baseline period.",
+        json_schema_extra={"example": 10.0},
+    )
+    audit_alarm_rate_min_calls: int = Field(
+        default=300,
+        ge=1,
+        description="Audit alarms: fewest calls in the window before the rate alarm can fire.",
+        json_schema_extra={"example": 300},
+    )
+    audit_alarm_baseline_seconds: int = Field(
+        default=86400,
+        ge=600,
+        le=30 * 86400,
+        multiple_of=60,
+        description="Audit alarms: the period before the window that gives the rate baseline.",
+        json_schema_extra={"example": 86400},
+    )
+    audit_alarm_key_uses: int = Field(
+        default=1000,
+        ge=1,
+        description="Audit alarms: uses of one KMS key within the window.",
+        json_schema_extra={"example": 1000},
+    )
+    audit_alarm_secret_reads: int = Field(
+        default=20,
+        ge=1,
+        description="Audit alarms: secret values one principal read within the window.",
+        json_schema_extra={"example": 20},
+    )
+    audit_alarm_sign_in_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Audit alarms: failed sign-ins of one user within the window.",
+        json_schema_extra={"example": 5},
+    )
+    audit_alarm_cooldown_seconds: int = Field(
+        default=900,
+        ge=0,
+        le=7 * 86400,
+        description="Audit alarms: after an alarm, the same detector stays quiet for the same "
+        "subject this long.",
+        json_schema_extra={"example": 900},
+    )
+    audit_alarm_webhook_allow_http_loopback: bool = Field(
+        default=False,
+        description="Development only: accept http:// alarm webhooks on a loopback host. "
+        "Production webhooks must be https.",
+        json_schema_extra={"example": False},
+    )
 
     access_token_ttl_seconds: int = Field(
         default=3600,

@@ -146,6 +146,8 @@ class RoleSession(Base):
     source_arn: Mapped[str] = mapped_column(String(2048))
     session_policy: Mapped[str | None] = mapped_column(Text, nullable=True)
     tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    transitive_tag_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Tag keys that carry into sessions this session assumes (role chaining)."""
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
 

@@ -67,7 +67,7 @@ class UserPoolMember(Base):
     )
     email: Mapped[str] = mapped_column(String(320))
     email_verified: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
     created_at: Mapped[datetime]
 
 

@@ -51,6 +51,7 @@ from lakevault.db._models_keys import (
     KMSRewrapProgress,
 )
 from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
+from lakevault.db._models_sts import UserSession
 from lakevault.db._models_user_pool import (
     RefreshToken,
     SignInChallenge,
@@ -117,5 +118,6 @@ __all__ = [
     "UserPoolGroup",
     "UserPoolMail",
     "UserPoolMember",
+    "UserSession",
     "UserSignInState",
 ]

@@ -1,4 +1,5 @@
-"""Credentials through the gate: access keys (``iam:*AccessKey*``) and STS (``sts:AssumeRole``).
+"""Credentials through the gate: access keys (``iam:*AccessKey*``) and STS (``sts:AssumeRole``,
+``sts:GetSessionToken``).
 
 ``AssumeRole`` is decided like AWS decides it: the role's trust policy is the resource policy
 of the request, the caller's identity policies take part, and a cross-tenant assumption needs
@@ -8,23 +9,40 @@ conditions; session tags need ``sts:TagSession`` as well.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 
 from lakevault import iam, identity
 from lakevault.audit import IdentityType, append_in
-from lakevault.core.errors import InvalidParameterValue, NoSuchEntity
+from lakevault.core.errors import (
+    AccessDenied,
+    InvalidParameterValue,
+    NoSuchEntity,
+    ValidationError,
+)
 from lakevault.db import models
 from lakevault.directory._context import CallContext
 from lakevault.directory._directory import DirectoryCore
+from lakevault.directory._role_sessions import RoleSessionIssuer, role_account
 from lakevault.gate import Request
 from lakevault.identity import EntityKind
 
 
-class CredentialOperations(DirectoryCore):
+class CredentialOperations(RoleSessionIssuer):
     """Access keys and temporary credentials."""
+
+    def __init__(
+        self,
+        *,
+        session_token_max_seconds: int = identity.SESSION_TOKEN_MAX_SECONDS,
+        **core: Any,
+    ) -> None:
+        """``session_token_max_seconds`` caps GetSessionToken's DurationSeconds (settings)."""
+        super().__init__(**core)
+        self.session_token_max_seconds = session_token_max_seconds
 
     def _user_arn(self, account_id: str, name: str) -> str:
         with self.database.read_session() as session:
@@ -138,83 +156,131 @@ class CredentialOperations(DirectoryCore):
         external_id: str | None = None,
         policy: str | Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
+        transitive_tag_keys: Sequence[str] = (),
     ) -> identity.TemporaryCredentials:
         """Temporary credentials for ``role_arn`` if its trust policy (and, across tenants,
-        the caller's own policies) allow the caller to assume it."""
-        account_id, role_name = _split_role_arn(role_arn)
-        with self.database.read_session() as session:
-            role = session.scalar(select(models.Role).where(models.Role.arn == role_arn))
-            trust = (
-                iam.parse_policy(
-                    role.trust_policy, kind=iam.PolicyKind.RESOURCE, policy_id=f"{role_arn}#trust"
-                )
-                if role is not None
-                else None
+        the caller's own policies) allow the caller to assume it.
+
+        A caller that is itself a role session chains roles: its transitive session tags carry
+        into the new session (and cannot be overridden), and the new session lasts at most one
+        hour, as in AWS.
+        """
+        role_account(role_arn)
+        caller = call.principal
+        is_chained = caller.identity_type is IdentityType.ASSUMED_ROLE
+        if is_chained and duration_seconds > identity.ROLE_CHAINING_MAX_DURATION_SECONDS:
+            raise ValidationError(
+                f"The requested DurationSeconds ({duration_seconds}) exceeds the 1 hour session "
+                "limit for roles assumed by role chaining; ask for 3600 seconds or less."
             )
-        tags = dict(tags or {})
+        requested = dict(tags or {})
+        session_tags = identity.chain_session_tags(
+            requested=requested,
+            transitive_keys=list(transitive_tag_keys),
+            inherited=caller.tags if is_chained else {},
+            inherited_transitive_keys=caller.transitive_tag_keys if is_chained else (),
+        )
         context: dict[str, Any] = {"sts:RoleSessionName": session_name}
         if external_id is not None:
             context["sts:ExternalId"] = external_id
-        for key, value in tags.items():
+        for key, value in requested.items():
             context[f"aws:RequestTag/{key}"] = value
-        if tags:
-            context["aws:TagKeys"] = sorted(tags)
+        if requested:
+            context["aws:TagKeys"] = sorted(requested)
+        if transitive_tag_keys:
+            context["sts:TransitiveTagKeys"] = sorted(transitive_tag_keys)
         parameters = {
             "roleArn": role_arn,
             "roleSessionName": session_name,
             "durationSeconds": duration_seconds,
             "externalIdGiven": external_id is not None,
+            "transitiveTagKeys": sorted(session_tags.transitive_keys),
         }
-        actions = ["sts:AssumeRole"] + (["sts:TagSession"] if tags else [])
-        for action in actions:
-            self.gate.require(
-                Request(
-                    principal=call.principal,
-                    action=action,
-                    resource=role_arn,
-                    resource_account=account_id,
-                    resource_type="Role",
-                    resource_policy=trust,
-                    context=context,
-                    request_id=call.request_id,
-                    source_ip=call.source_ip,
-                    user_agent=call.user_agent,
-                    secure_transport=call.secure_transport,
-                    request_parameters=parameters,
-                )
+        return self._issue_role_session(
+            call,
+            principal=caller,
+            actions=["sts:AssumeRole"] + (["sts:TagSession"] if requested else []),
+            role_arn=role_arn,
+            context=context,
+            parameters=parameters,
+            session_name=session_name,
+            source_arn=caller.arn,
+            duration_seconds=duration_seconds,
+            policy=identity.session_policy_text(policy),
+            tags=session_tags,
+        )
+
+    def get_session_token(
+        self,
+        call: CallContext,
+        *,
+        duration_seconds: int = identity.SESSION_TOKEN_DEFAULT_SECONDS,
+        serial_number: str | None = None,
+        token_code: str | None = None,
+    ) -> identity.SessionCredentials:
+        """Temporary credentials of the calling IAM user (``sts:GetSessionToken``).
+
+        Only a user with long-term credentials may ask (not a role session, another session
+        token, or an API key). With ``serial_number`` and ``token_code`` — the ARN of the
+        user's MFA device and a current code of it — the session carries
+        ``aws:MultiFactorAuthPresent = true``. Like AWS, no policy needs to allow the action;
+        the gate decides it with a resource policy that allows the user itself, so an explicit
+        deny (or a guardrail) still stops it.
+        """
+        caller = call.principal
+        if caller.identity_type is not IdentityType.IAM_USER or caller.is_temporary:
+            raise AccessDenied(
+                "GetSessionToken needs the long-term credentials of an IAM user (a password "
+                "token or an access key); temporary credentials cannot ask for more"
             )
-        if role is None:  # pragma: no cover - no trust policy means the gate denied above
-            raise NoSuchEntity(f"The role with name {role_name} cannot be found.")
-        policy_text = identity.session_policy_text(policy)
+        self.require_unnarrowed(call, "sts:GetSessionToken")
+        identity.check_session_token_duration(
+            duration_seconds, max_seconds=self.session_token_max_seconds
+        )
+        parameters = {"durationSeconds": duration_seconds, "serialNumber": serial_number}
+        self.gate.require(
+            Request(
+                principal=caller,
+                action="sts:GetSessionToken",
+                resource=caller.arn,
+                resource_account=caller.account_id,
+                resource_type="User",
+                resource_policy=_self_policy(caller.arn),
+                request_id=call.request_id,
+                source_ip=call.source_ip,
+                user_agent=call.user_agent,
+                secure_transport=call.secure_transport,
+                request_parameters=parameters,
+            )
+        )
+        now = self.clock.now()
         with self.database.session() as session:
-            row = session.get(models.Role, role.role_id)
-            if row is None:
-                raise NoSuchEntity(f"The role with name {role_name} cannot be found.")
-            credentials = identity.create_role_session(
+            user = session.get(models.User, caller.principal_id)
+            if user is None:
+                raise NoSuchEntity(f"The user with name {caller.username} cannot be found.")
+            credentials = identity.create_user_session(
                 session,
-                row,
-                session_name=session_name,
-                source_arn=call.principal.arn,
+                user,
+                serial_number=serial_number,
+                token_code=token_code,
                 duration_seconds=duration_seconds,
-                policy=policy_text,
-                tags=tags,
                 root_key=self.root_key(),
-                now=self.clock.now(),
+                now=now,
                 random=self.random,
             )
             append_in(
                 session,
                 self._change_event(
                     call,
-                    action="sts:AssumeRole",
-                    resource=role_arn,
-                    resource_account=account_id,
-                    resource_type="Role",
+                    action="sts:GetSessionToken",
+                    resource=caller.arn,
+                    resource_account=caller.account_id,
+                    resource_type="User",
                     parameters=parameters,
                     elements={
                         "accessKeyId": credentials.access_key_id,
-                        "assumedRoleArn": credentials.assumed_role_arn,
                         "expiration": credentials.expiration.isoformat(),
+                        "mfaAuthenticated": token_code is not None,
                     },
                 ),
             )
@@ -364,11 +430,23 @@ class ApiKeyOperations(DirectoryCore):
         return rotated
 
 
-def _split_role_arn(arn: str) -> tuple[str, str]:
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
-        raise InvalidParameterValue(
-            "roleArn must be a role ARN such as 'arn:aws:iam::123456789012:role/Reader'"
-        )
-    account_id = parts[4]
-    return account_id, parts[5].rsplit("/", 1)[-1]
+def _self_policy(user_arn: str) -> iam.Policy:
+    """A resource policy that lets a user get its own session token (AWS needs no grant)."""
+    return iam.parse_policy(
+        orjson.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "SessionTokenOfOneself",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": user_arn},
+                        "Action": "sts:GetSessionToken",
+                        "Resource": user_arn,
+                    }
+                ],
+            }
+        ).decode("utf-8"),
+        kind=iam.PolicyKind.RESOURCE,
+        policy_id="sts:GetSessionToken#self",
+    )

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from lakevault.audit import AuditEvent, EventResource, UserIdentity, append_in
+from lakevault.audit import AuditEvent, EventResource, append_in
 from lakevault.core import PLATFORM_ACCOUNT_ID, Clock, RandomSource, new_request_id
 from lakevault.core.errors import AccessDenied
 from lakevault.db import Database
@@ -139,12 +139,7 @@ class DirectoryCore:
             region=self.region,
             source_ip_address=call.source_ip,
             user_agent=call.user_agent,
-            user_identity=UserIdentity(
-                type=principal.identity_type,
-                principal_id=principal.principal_id,
-                arn=principal.arn,
-                account_id=principal.account_id,
-            ),
+            user_identity=principal.audit_identity(),
             request_id=call.request_id,
             read_only=False,
             recipient_account_id=resource_account,

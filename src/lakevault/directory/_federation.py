@@ -27,14 +27,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lakevault import iam, identity
-from lakevault.audit import IdentityType, UserIdentity, append_in
+from lakevault import identity
+from lakevault.audit import IdentityType, append_in
 from lakevault.core import PLATFORM_ACCOUNT_ID
-from lakevault.core.errors import InvalidParameterValue, NoSuchEntity
+from lakevault.core.errors import InvalidParameterValue
 from lakevault.db import models
 from lakevault.directory._context import CallContext
-from lakevault.directory._directory import DirectoryCore
-from lakevault.gate import Request
+from lakevault.directory._role_sessions import RoleSessionIssuer, role_account
 
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
 _FEDERATION_ERRORS = (
@@ -67,13 +66,30 @@ class FederatedSession:
     provider_arn: str
 
 
-class FederationOperations(DirectoryCore):
+class FederationOperations(RoleSessionIssuer):
     """Identity providers of tenants, and web identities assuming roles."""
 
-    def __init__(self, *, oidc: identity.OIDCClient | None = None, **core: Any) -> None:
-        """``oidc`` talks to identity providers (default: HTTPS only, no loopback http)."""
+    def __init__(
+        self,
+        *,
+        oidc: identity.OIDCClient | None = None,
+        federation_limiter: identity.AttemptLimiter | None = None,
+        **core: Any,
+    ) -> None:
+        """``oidc`` talks to identity providers (default: HTTPS only, no loopback http);
+        ``federation_limiter`` bounds the unauthenticated entry points per client address
+        (sign-in start, callback, AssumeRoleWithWebIdentity), each of which costs the IdP or
+        this server work (default: 30 a minute, in memory)."""
         super().__init__(**core)
         self.oidc = oidc if oidc is not None else identity.OIDCClient(clock=self.clock)
+        self.federation_limiter = (
+            federation_limiter
+            if federation_limiter is not None
+            else identity.AttemptLimiter("30/minute", per="per client address")
+        )
+
+    def _limit(self, source_ip: str | None) -> None:
+        self.federation_limiter.hit(("federation", source_ip or "-"))
 
     # --- providers ------------------------------------------------------------------------
 
@@ -187,7 +203,12 @@ class FederationOperations(DirectoryCore):
     # --- sign-in --------------------------------------------------------------------------
 
     def start_federated_sign_in(
-        self, account_id: str, provider_id: str, *, team: str | None = None
+        self,
+        account_id: str,
+        provider_id: str,
+        *,
+        team: str | None = None,
+        source_ip: str | None = None,
     ) -> SignInRedirect:
         """Begin a sign-in: remember it (by the digest of a fresh state) and return the IdP's
         authorization URL with PKCE, nonce and state.
@@ -195,6 +216,7 @@ class FederationOperations(DirectoryCore):
         Not decided by the gate: nobody is authenticated yet, and it grants nothing; the
         callback is where the gate decides.
         """
+        self._limit(source_ip)
         with self.database.read_session() as session:
             provider = identity.get_oidc_provider(session, account_id, provider_id)
         if team is not None and team not in {e.team for e in provider.team_roles}:
@@ -237,6 +259,7 @@ class FederationOperations(DirectoryCore):
         ``InvalidIdentityToken``, ``ExpiredIdentityToken``, ``IDPCommunicationError`` or the
         gate's ``AccessDenied``.
         """
+        self._limit(call.source_ip)
         with self.database.session() as session:
             pending = identity.take_sign_in(session, state, root_key=self.root_key())
         account_id = pending.provider.account_id if pending is not None else PLATFORM_ACCOUNT_ID
@@ -325,7 +348,8 @@ class FederationOperations(DirectoryCore):
         validated exactly as at sign-in, except for the nonce, which only the party that
         started the sign-in at the IdP can know.
         """
-        account_id = _role_account(role_arn)
+        self._limit(call.source_ip)
+        account_id = role_account(role_arn)
         try:
             issuer = identity.read_unverified_issuer(web_identity_token)
             with self.database.read_session() as session:
@@ -368,16 +392,6 @@ class FederationOperations(DirectoryCore):
         policy: str | None,
         team: str | None,
     ) -> identity.TemporaryCredentials:
-        account_id = _role_account(role_arn)
-        with self.database.read_session() as session:
-            role = session.scalar(select(models.Role).where(models.Role.arn == role_arn))
-            trust = (
-                iam.parse_policy(
-                    role.trust_policy, kind=iam.PolicyKind.RESOURCE, policy_id=f"{role_arn}#trust"
-                )
-                if role is not None
-                else None
-            )
         web_principal = identity.Principal(
             arn=provider.arn,
             account_id=provider.account_id,
@@ -401,63 +415,20 @@ class FederationOperations(DirectoryCore):
         }
         if team is not None:
             parameters["team"] = team
-        self.gate.require(
-            Request(
-                principal=web_principal,
-                action=WEB_IDENTITY_ACTION,
-                resource=role_arn,
-                resource_account=account_id,
-                resource_type="Role",
-                resource_policy=trust,
-                context=context,
-                request_id=call.request_id,
-                source_ip=call.source_ip,
-                user_agent=call.user_agent,
-                secure_transport=call.secure_transport,
-                request_parameters=parameters,
-            )
+        return self._issue_role_session(
+            call,
+            principal=web_principal,
+            actions=[WEB_IDENTITY_ACTION],
+            role_arn=role_arn,
+            context=context,
+            parameters=parameters,
+            session_name=session_name,
+            source_arn=f"{provider.arn}/{web_identity.subject}",
+            duration_seconds=duration_seconds,
+            policy=policy,
+            tags=identity.SessionTags(tags={}, transitive_keys=()),
+            elements={"provider": provider.arn},
         )
-        if role is None:  # pragma: no cover - no trust policy means the gate denied above
-            raise NoSuchEntity(f"The role {role_arn} cannot be found.")
-        with self.database.session() as session:
-            row = session.get(models.Role, role.role_id)
-            if row is None:
-                raise NoSuchEntity(f"The role {role_arn} cannot be found.")
-            credentials = identity.create_role_session(
-                session,
-                row,
-                session_name=session_name,
-                source_arn=f"{provider.arn}/{web_identity.subject}"[:2048],
-                duration_seconds=duration_seconds,
-                policy=policy,
-                tags={},
-                root_key=self.root_key(),
-                now=self.clock.now(),
-                random=self.random,
-            )
-            event = self._change_event(
-                call,
-                action=WEB_IDENTITY_ACTION,
-                resource=role_arn,
-                resource_account=account_id,
-                resource_type="Role",
-                parameters=parameters,
-                elements={
-                    "accessKeyId": credentials.access_key_id,
-                    "assumedRoleArn": credentials.assumed_role_arn,
-                    "expiration": credentials.expiration.isoformat(),
-                    "provider": provider.arn,
-                },
-            )
-            # The actor of the change is the web identity, not the anonymous HTTP caller.
-            actor = UserIdentity(
-                type=web_principal.identity_type,
-                principal_id=web_principal.principal_id,
-                arn=web_principal.arn,
-                account_id=web_principal.account_id,
-            )
-            append_in(session, replace(event, user_identity=actor))
-        return credentials
 
     def _record_failure(
         self,
@@ -497,12 +468,3 @@ class FederationOperations(DirectoryCore):
                     additional={"failureReason": error.reason.value},
                 ),
             )
-
-
-def _role_account(arn: str) -> str:
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
-        raise InvalidParameterValue(
-            "roleArn must be a role ARN such as 'arn:aws:iam::123456789012:role/Reader'"
-        )
-    return parts[4]

@@ -21,7 +21,6 @@ from lakevault.audit import (
     AuditSink,
     DecisionRecord,
     EventResource,
-    UserIdentity,
 )
 from lakevault.core import Clock, RandomSource, new_request_id
 from lakevault.core.errors import AccessDenied
@@ -233,12 +232,7 @@ class Gate:
                     region=self._region,
                     source_ip_address=request.source_ip,
                     user_agent=request.user_agent,
-                    user_identity=UserIdentity(
-                        type=principal.identity_type,
-                        principal_id=principal.principal_id,
-                        arn=principal.arn,
-                        account_id=principal.account_id,
-                    ),
+                    user_identity=principal.audit_identity(),
                     request_id=request.request_id,
                     read_only=request.read_only,
                     recipient_account_id=recipient,

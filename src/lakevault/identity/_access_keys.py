@@ -10,6 +10,7 @@ every request looks the key up.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -151,7 +152,7 @@ def access_key_credential(
         secret_access_key=root_key.derive_secret(
             purpose=ACCESS_KEY_PURPOSE, identifier=access_key_id
         ),
-        principal=principal_from_row(row),
+        principal=dataclasses.replace(principal_from_row(row), access_key_id=access_key_id),
     )
 
 

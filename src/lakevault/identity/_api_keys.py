@@ -14,6 +14,7 @@ Every failure to authenticate is the same ``AccessDenied`` (``InvalidApiKey``).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import ipaddress
@@ -268,15 +269,9 @@ def api_key_caller(database: Database, presented: str, *, now: datetime) -> ApiK
     matches = hmac.compare_digest(_digest(found["secret"]), expected)
     if row is None or user is None or info is None or not matches or now >= row.expires_at:
         raise AccessDenied(_INVALID, code="InvalidApiKey")
-    base = user_principal(user)
-    principal = Principal(
-        arn=base.arn,
-        account_id=base.account_id,
-        principal_id=base.principal_id,
-        identity_type=base.identity_type,
-        username=base.username,
-        tags=base.tags,
-        session_policies=(scope_policy(info),),
+    # The key id (never the secret) names the key in every audit event it causes.
+    principal = dataclasses.replace(
+        user_principal(user), session_policies=(scope_policy(info),), access_key_id=row.key_id
     )
     return ApiKeyCaller(
         principal=principal, key_id=row.key_id, allowed_origins=info.allowed_origins

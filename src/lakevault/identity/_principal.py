@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from lakevault import iam
-from lakevault.audit import IdentityType
+from lakevault.audit import IdentityType, UserIdentity
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -34,10 +34,27 @@ class Principal:
     mfa_authenticated: bool = False
     role_arn: str = ""
     """For a role session: the ARN of the assumed role, with its path."""
+    transitive_tag_keys: tuple[str, ...] = ()
+    """For a role session: the keys of ``tags`` that carry into a role it assumes."""
+    access_key_id: str | None = None
+    """The id (never the secret) of the access key, temporary credentials or API key that
+    authenticated the request; ``None`` for a password token or anonymous."""
+    is_temporary: bool = False
+    """The credentials are temporary (AssumeRole, GetSessionToken, federation)."""
 
     @property
     def is_anonymous(self) -> bool:
         return self.identity_type is IdentityType.ANONYMOUS
+
+    def audit_identity(self) -> UserIdentity:
+        """Who this principal is in an audit event (``userIdentity``), with the key id."""
+        return UserIdentity(
+            type=self.identity_type,
+            principal_id=self.principal_id,
+            arn=self.arn,
+            account_id=self.account_id,
+            access_key_id=self.access_key_id,
+        )
 
 
 ANONYMOUS = Principal(

@@ -1,4 +1,5 @@
-"""Rate limits on password and code checks (the ``limits`` package, moving window).
+"""Rate limits on password and code checks and on federated sign-ins (the ``limits`` package,
+moving window).
 
 Each check counts against the client's address and against the user name it names, whether or
 not that user exists, so that the limit itself tells nothing about who exists and an argon2
@@ -17,12 +18,23 @@ from lakevault.core.errors import Throttling
 
 
 class AttemptLimiter:
-    """Allows ``rate`` (e.g. ``"20/minute"``) attempts per key; raises ``Throttling`` beyond."""
+    """Allows ``rate`` (e.g. ``"20/minute"``) attempts per key; raises ``Throttling`` beyond.
 
-    def __init__(self, rate: str, *, storage_uri: str = "memory://") -> None:
+    ``per`` says in the error what the keys count (the user pool counts per client and per
+    user name; federation per client).
+    """
+
+    def __init__(
+        self,
+        rate: str,
+        *,
+        storage_uri: str = "memory://",
+        per: str = "per client and per user name",
+    ) -> None:
         self._limit = parse(rate)
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
         self._rate = rate
+        self._per = per
 
     def __repr__(self) -> str:
         return f"AttemptLimiter(rate={self._rate!r})"
@@ -33,7 +45,7 @@ class AttemptLimiter:
         for key in keys:
             if not self._limiter.hit(self._limit, *key):
                 raise Throttling(
-                    f"too many sign-in attempts; at most {self._rate} are allowed per client "
-                    "and per user name, try again later",
+                    f"too many sign-in attempts; at most {self._rate} are allowed {self._per}, "
+                    "try again later",
                     code="TooManyRequestsException",
                 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from lakevault import iam, identity
 from lakevault.audit import AuditProofs, DatabaseAuditLog, ensure_signing_key, load_verifier
@@ -35,7 +36,7 @@ from lakevault.kms import (
 )
 from lakevault.runtime._home import prepare_home
 from lakevault.runtime._tasks import platform_tasks
-from lakevault.trail import AuditAccess
+from lakevault.trail import AlarmSubscriptions, AuditAccess, TrailCore
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +60,8 @@ class Platform:
     """The tenant KMS (docs/keys.md)."""
     audit_access: AuditAccess
     """Reading audit logs, proofs and checkpoints through the gate (docs/audit.md)."""
+    audit_alarms: AlarmSubscriptions
+    """Where each account's audit alarms are delivered (docs/audit.md, "Alarms")."""
 
     @classmethod
     def build(
@@ -105,6 +108,9 @@ class Platform:
             clock=clock,
             random=random,
             region=settings.region,
+        )
+        trail_core = TrailCore(
+            database=database, gate=gate, clock=clock, random=random, region=settings.region
         )
         return cls(
             settings=settings,
@@ -153,15 +159,16 @@ class Platform:
                 root_key=root_key,
             ),
             audit_access=AuditAccess(
-                database=database,
-                gate=gate,
-                clock=clock,
-                random=random,
-                region=settings.region,
+                trail_core,
                 # The verifier key file is read on first use: building opens nothing.
                 proofs=functools.cache(
                     lambda: AuditProofs(database, load_verifier(settings.resolved_home))
                 ),
+            ),
+            audit_alarms=AlarmSubscriptions(
+                trail_core,
+                root_key=root_key,
+                allow_http_loopback=settings.audit_alarm_webhook_allow_http_loopback,
             ),
         )
 
@@ -193,8 +200,13 @@ def _job_queue(
     keys: Callable[[], KeyService],
 ) -> JobQueue:
     """The configured job backend with every task of the platform (``runtime/_tasks.py``)."""
-    tasks, periodic = platform_tasks(settings, database, clock, random, keys=keys)
-    return open_queue(
+    opened: list[JobQueue] = []
+
+    def enqueue(*args: Any, **kwargs: Any) -> Any:
+        return opened[0].enqueue(*args, **kwargs)
+
+    tasks, periodic = platform_tasks(settings, database, clock, random, enqueue=enqueue, keys=keys)
+    queue = open_queue(
         settings.job_backend.value,
         database=database,
         registry=TaskRegistry(tasks, periodic),
@@ -202,6 +214,8 @@ def _job_queue(
         random=random,
         region=settings.region,
     )
+    opened.append(queue)
+    return queue
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
