@@ -362,6 +362,19 @@ class Settings(BaseSettings):
         description="Password and code checks allowed per client address and per user name.",
         json_schema_extra={"example": "20/minute"},
     )
+    federation_rate_limit: str = Field(
+        default="30/minute",
+        pattern=r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$",
+        description="Federated sign-in starts and callbacks allowed per client address.",
+        json_schema_extra={"example": "30/minute"},
+    )
+    session_token_max_seconds: int = Field(
+        default=129_600,
+        ge=900,
+        le=129_600,
+        description="Longest GetSessionToken session (AWS allows 900 to 129600 seconds).",
+        json_schema_extra={"example": 43_200},
+    )
     rate_limit_storage_url: SecretStr = Field(
         default=SecretStr("memory://"),
         description="Storage of rate-limit counters (a 'limits' storage URI).",

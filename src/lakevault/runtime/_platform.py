@@ -131,6 +131,12 @@ class Platform:
                 oidc=identity.OIDCClient(
                     clock=clock, allow_http_loopback=settings.federation_allow_http_loopback
                 ),
+                federation_limiter=identity.AttemptLimiter(
+                    settings.federation_rate_limit,
+                    storage_uri=settings.rate_limit_storage_url.get_secret_value(),
+                    per="per client address",
+                ),
+                session_token_max_seconds=settings.session_token_max_seconds,
             ),
             tokens=tokens,
             root_key=root_key,
