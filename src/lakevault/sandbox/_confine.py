@@ -30,7 +30,6 @@ import fcntl
 import json
 import os
 import resource
-import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,9 @@ REQUEST_FD = 3
 RESULT_FD = 4
 BROKER_FD = 5
 STATUS_FD = 6
+
+#: The most code a function may bring (a file or a package directory).
+CODE_LIMIT_BYTES = 50 * 1024 * 1024
 
 _SETUP_FAILED = 125
 
@@ -59,6 +61,7 @@ class Runtime:
     import_path: tuple[str, ...]
     seccomp_program: bytes | None
     last_capability: int
+    template_namespace_fd: int | None = None
 
 
 class _SetupError(Exception):
@@ -171,7 +174,7 @@ def _confine(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> str:
     module_name = _function_name(spawn["code_path"])
     if "pivot_root" in layers:
         with _step("pivot_root"):
-            _build_root(spawn, runtime, tmp_bytes=int(spawn["limits"]["tmp_bytes"]))
+            _enter_root(spawn, runtime, tmp_bytes=int(spawn["limits"]["tmp_bytes"]))
     # Descriptors: 0 reads nothing, 1 and 2 are the log pipes, 3.. the protocol.
     with _step("descriptors"):
         _arrange_descriptors(fds)
@@ -231,12 +234,20 @@ def _bind_read_only(source: str, target: str) -> None:
     )
 
 
-def _build_root(spawn: dict[str, Any], runtime: Runtime, *, tmp_bytes: int) -> None:
-    """Mount a fresh root with the runtime, the code and /tmp, then pivot onto it."""
+def build_template_root(runtime: Runtime) -> None:
+    """In a fresh mount namespace, build the sandbox root once and pivot onto it.
+
+    Run by a helper process the zygote forks at start; the zygote keeps the namespace (by a
+    descriptor) as the *template* every sandbox copies. The root is a read-only tmpfs holding
+    the runtime (read-only binds), empty mount points for ``/function`` and ``/tmp``, and
+    ``/dev/null``; the host's tree is detached. Building it once saves each sandbox the bind
+    mounts and the detach of the old root (an RCU grace period in the kernel).
+    """
     root = runtime.root_mount_point
+    _linux.unshare(_linux.CLONE_NEWNS)
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     _linux.mount(
-        "lakevault-root", root, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "size=64m,mode=0755"
+        "lakevault-root", root, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "size=1m,mode=0755"
     )
     for source in runtime.read_only_binds:
         target = root + source
@@ -252,26 +263,12 @@ def _build_root(spawn: dict[str, Any], runtime: Runtime, *, tmp_bytes: int) -> N
         )
     for link, destination in runtime.symlinks:
         os.symlink(destination, root + link)
-    # The function's code: a private copy, read-only once the root is remounted.
-    code = Path(spawn["code_path"])
     os.mkdir(root + "/function", 0o755)
-    if code.is_dir():
-        shutil.copytree(code, root + "/function/" + code.name, symlinks=True)
-    else:
-        shutil.copyfile(code, root + "/function/" + code.name)
     os.mkdir(root + "/dev", 0o755)
     with open(root + "/dev/null", "wb"):
         pass
     _linux.mount("/dev/null", root + "/dev/null", None, _linux.MS_BIND)
-    sandbox_tmp = root + "/tmp"  # noqa: S108 - the sandbox's own, fresh tmpfs
-    os.mkdir(sandbox_tmp, 0o1777)
-    _linux.mount(
-        "lakevault-tmp",
-        sandbox_tmp,
-        "tmpfs",
-        _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC,
-        f"size={tmp_bytes},mode=1777",
-    )
+    os.mkdir(root + "/tmp", 0o1777)  # noqa: S108 - a mount point in the sandbox's root
     os.mkdir(root + "/.old", 0o700)
     _linux.mount(
         None, root, None, _linux.MS_REMOUNT | _linux.MS_RDONLY | _linux.MS_NOSUID | _linux.MS_NODEV
@@ -280,6 +277,67 @@ def _build_root(spawn: dict[str, Any], runtime: Runtime, *, tmp_bytes: int) -> N
     _linux.pivot_root(".", ".old")
     os.chdir("/")
     _linux.umount("/.old", _linux.MNT_DETACH)
+
+
+def _read_code(code: Path) -> list[tuple[str, bytes | None]]:
+    """The function's files as (relative path, content; None for a directory), capped."""
+    if not code.is_dir():
+        return [(code.name, code.read_bytes())]
+    entries: list[tuple[str, bytes | None]] = [(code.name, None)]
+    total = 0
+    for directory, subdirectories, files in os.walk(code):
+        relative = os.path.relpath(directory, code.parent)
+        entries.extend((os.path.join(relative, name), None) for name in sorted(subdirectories))
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            if os.path.islink(path):
+                continue
+            with open(path, "rb") as file:
+                content = file.read(CODE_LIMIT_BYTES + 1)
+            total += len(content)
+            if total > CODE_LIMIT_BYTES:
+                raise ValueError(f"the function's code is larger than {CODE_LIMIT_BYTES} bytes")
+            entries.append((os.path.join(relative, name), content))
+    return entries
+
+
+def _enter_root(spawn: dict[str, Any], runtime: Runtime, *, tmp_bytes: int) -> None:
+    """Copy the template root into a new mount namespace, add the code and a fresh /tmp."""
+    if runtime.template_namespace_fd is None:
+        raise ValueError("the zygote has no template root")
+    files = _read_code(Path(spawn["code_path"]))
+    _linux.setns(runtime.template_namespace_fd, _linux.CLONE_NEWNS)
+    _linux.unshare(_linux.CLONE_NEWNS)
+    os.chdir("/")
+    size = sum(len(content or b"") for _, content in files) + (1 << 20)
+    _linux.mount(
+        "lakevault-function",
+        "/function",
+        "tmpfs",
+        _linux.MS_NOSUID | _linux.MS_NODEV,
+        f"size={size},mode=0755",
+    )
+    for relative, content in files:
+        target = "/function/" + relative
+        if content is None:
+            os.mkdir(target, 0o755)
+        else:
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(content)
+    _linux.mount(
+        None,
+        "/function",
+        None,
+        _linux.MS_REMOUNT | _linux.MS_RDONLY | _linux.MS_NOSUID | _linux.MS_NODEV,
+    )
+    _linux.mount(
+        "lakevault-tmp",
+        "/tmp",  # noqa: S108 - the sandbox's own, fresh tmpfs
+        "tmpfs",
+        _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC,
+        f"size={tmp_bytes},mode=1777",
+    )
 
 
 def _arrange_descriptors(fds: list[int]) -> None:

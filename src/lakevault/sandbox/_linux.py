@@ -70,6 +70,7 @@ _libc.mount.argtypes = [
 ]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.unshare.argtypes = [ctypes.c_int]
+_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 _libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
 _libc.prctl.argtypes = [
     ctypes.c_int,
@@ -113,6 +114,11 @@ def _syscall_number(name: str) -> int:
 def unshare(flags: int) -> None:
     """Move the calling process into new namespaces (``unshare(2)``)."""
     _check(_libc.unshare(flags), f"unshare(0x{flags:x})")
+
+
+def setns(fd: int, flags: int) -> None:
+    """Join the namespace ``fd`` refers to (``setns(2)``)."""
+    _check(_libc.setns(fd, flags), f"setns(0x{flags:x})")
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:

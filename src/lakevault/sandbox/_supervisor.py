@@ -92,7 +92,7 @@ class FunctionCode:
 class _Zygote:
     """One zygote process and our end of its socket."""
 
-    def __init__(self, *, root_mount_point: str, seccomp: bool) -> None:
+    def __init__(self, *, root_mount_point: str, seccomp: bool, root: bool) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._lock = threading.Lock()
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -113,7 +113,8 @@ class _Zygote:
         )
         theirs.close()
         self.channel = ours
-        ours.send(json.dumps({"root_mount_point": root_mount_point, "seccomp": seccomp}).encode())
+        hello = {"root_mount_point": root_mount_point, "seccomp": seccomp, "root": root}
+        ours.send(json.dumps(hello).encode())
         ours.settimeout(60)
         try:
             answer = json.loads(ours.recv(65536) or b"{}")
@@ -230,7 +231,11 @@ class Supervisor:
         self._started = True
 
     def _start_zygote(self) -> _Zygote:
-        zygote = _Zygote(root_mount_point=self._root_mount_point, seccomp="seccomp" in self._layers)
+        zygote = _Zygote(
+            root_mount_point=self._root_mount_point,
+            seccomp="seccomp" in self._layers,
+            root="pivot_root" in self._layers and "mount" in self._layers,
+        )
         self.metrics.record_zygote_start()
         return zygote
 

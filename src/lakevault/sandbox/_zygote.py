@@ -15,6 +15,7 @@ It exits when the supervisor's end closes (which the kernel does when the superv
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lakevault.sandbox import _linux
-from lakevault.sandbox._confine import Runtime, run_keeper
+from lakevault.sandbox._confine import Runtime, build_template_root, run_keeper
 
 _MAX_MESSAGE = 65536
 _MAX_FDS = 8
@@ -76,6 +77,38 @@ def discover_runtime(root_mount_point: str, seccomp_program: bytes | None) -> Ru
     )
 
 
+def make_template_namespace(runtime: Runtime) -> int:
+    """Build the sandbox root once, in a helper's mount namespace, and keep that namespace.
+
+    Returns a descriptor of the namespace; raises :class:`OSError` when it cannot be built.
+    """
+    ready_r, ready_w = os.pipe()
+    hold_r, hold_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the helper
+        os.close(ready_r)
+        os.close(hold_w)
+        try:
+            build_template_root(runtime)
+            os.write(ready_w, b"ok")
+        except BaseException as exc:  # noqa: BLE001 - reported to the zygote
+            os.write(ready_w, f"{type(exc).__name__}: {exc}".encode()[:1000])
+        os.read(hold_r, 1)
+        os._exit(0)
+    os.close(ready_w)
+    os.close(hold_r)
+    answer = os.read(ready_r, 4096)
+    os.close(ready_r)
+    try:
+        if answer != b"ok":
+            raise OSError(0, f"cannot build the sandbox root: {answer.decode(errors='replace')}")
+        return os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(hold_w)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
 def serve(channel: socket.socket) -> None:
     """The zygote's loop; returns when the supervisor closes its end."""
     hello = json.loads(channel.recv(_MAX_MESSAGE))
@@ -91,6 +124,13 @@ def serve(channel: socket.socket) -> None:
     root = Path(hello["root_mount_point"])
     root.mkdir(mode=0o755, parents=True, exist_ok=True)
     runtime = discover_runtime(str(root), seccomp_program)
+    if hello.get("root", True):
+        try:
+            runtime = dataclasses.replace(
+                runtime, template_namespace_fd=make_template_namespace(runtime)
+            )
+        except OSError as exc:
+            problem = problem or str(exc)
     channel.send(
         json.dumps({"ready": problem is None, "pid": os.getpid(), "error": problem}).encode()
     )
