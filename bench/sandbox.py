@@ -8,7 +8,7 @@ Measured in one run, side by side:
   rlimits), from ``invoke`` to the parsed outcome;
 * the anchor, interleaved with it so both see the same load: a plain ``python -c pass``
   subprocess of the same interpreter;
-* throughput with 2 zygotes and 2 slots, 2 caller threads, for S seconds;
+* throughput with 2 zygotes (so 2 sandboxes at once), 2 caller threads, for S seconds;
 * the external anchor: Firecracker's published ~125 ms microVM boot (not measured here).
 
 Targets (issue 8): median cold <= 15 ms and <= 0.6x ``python -c pass``; >= 80 invocations/s.
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
         path = Path(directory) / "trivial.py"
         path.write_text("def handler(event, context):\n    return event\n")
         code = FunctionCode(path=path)
-        with Supervisor(SupervisorSettings(zygotes=2, slots=2)) as supervisor:
+        with Supervisor(SupervisorSettings(zygotes=2)) as supervisor:
             for _ in range(5):  # warm the page cache and both zygotes
                 _invoke_ms(supervisor, code)
                 _plain_python_ms()

@@ -116,7 +116,7 @@ def run(
                 "[bold red]WARNING: insecure development mode: missing confinement layers are "
                 "skipped; never run untrusted code like this[/]"
             )
-        settings = SupervisorSettings(zygotes=1, slots=1, insecure_development=insecure)
+        settings = SupervisorSettings(zygotes=1, insecure_development=insecure)
         with Supervisor(settings) as supervisor:
             outcome = supervisor.invoke(
                 code, event, limits=limits, network_policy=NetworkPolicy(endpoints=endpoints)

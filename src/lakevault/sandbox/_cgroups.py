@@ -179,16 +179,20 @@ class SlotCgroup:
                 found.update(int(p) for p in Path(procs).read_text().split())
         return sorted(found)
 
-    def kill_all(self, *, wait_seconds: float = 2.0) -> bool:
-        """SIGKILL every process in the slot and wait until it is empty; True when empty."""
-        for directory in self.directories.values():
-            kill_file = directory / "cgroup.kill"
-            if kill_file.exists():
-                with contextlib.suppress(OSError):
-                    _write(kill_file, "1")
+    def kill_all(
+        self, *, wait_seconds: float = 2.0, keep: frozenset[int] | set[int] = frozenset()
+    ) -> bool:
+        """SIGKILL every process in the slot but ``keep`` (the slot's zygote) and wait until
+        none is left; True when none is."""
+        if not keep:
+            for directory in self.directories.values():
+                kill_file = directory / "cgroup.kill"
+                if kill_file.exists():
+                    with contextlib.suppress(OSError):
+                        _write(kill_file, "1")
         deadline = time.monotonic() + wait_seconds
         while True:
-            remaining = self.pids()
+            remaining = [pid for pid in self.pids() if pid not in keep]
             if not remaining:
                 return True
             for pid in remaining:
@@ -198,13 +202,16 @@ class SlotCgroup:
                 return False
             time.sleep(0.001)
 
-    def wait_empty(self, *, wait_seconds: float = 2.0) -> bool:
+    def wait_empty(
+        self, *, wait_seconds: float = 2.0, keep: frozenset[int] | set[int] = frozenset()
+    ) -> bool:
         """Wait for the processes of a finished sandbox to be gone (the kernel reaps a pid
-        namespace's members asynchronously after its init dies); kill stragglers at the end."""
+        namespace's members asynchronously after its init dies); kill stragglers at the end.
+        ``keep`` are the pids that belong in the slot (its zygote)."""
         deadline = time.monotonic() + wait_seconds
-        while self.pids():
+        while any(pid not in keep for pid in self.pids()):
             if time.monotonic() > deadline:
-                return self.kill_all()
+                return self.kill_all(keep=keep)
             time.sleep(0.0005)
         return True
 

@@ -150,10 +150,10 @@ def _confine(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> str:
     layers = set(spawn["layers"])
     _linux.prctl(_linux.PR_SET_PDEATHSIG, signal.SIGKILL)
     if "cgroups" in layers:
-        with _step("cgroups"):
-            for procs in spawn["cgroup_procs"]:
-                with open(procs, "w", encoding="ascii") as file:
-                    file.write("0")
+        # The sandbox is in its slot's cgroups already (forked from the slot's zygote). It
+        # raises its OOM score to the top so that the OOM killer picks it, not the zygote.
+        with _step("cgroups"), open("/proc/self/oom_score_adj", "w", encoding="ascii") as file:
+            file.write("1000")
     namespaces = {
         "net": _linux.CLONE_NEWNET,
         "mount": _linux.CLONE_NEWNS,

@@ -14,7 +14,6 @@ every invocation, because code then runs with less isolation than the docs promi
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
 import os
@@ -57,18 +56,20 @@ class SandboxFailure(InternalFailure):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SupervisorSettings:
-    """How many zygotes to keep warm and how many sandboxes may run at once."""
+    """The warm pool: how many zygotes, which is how many sandboxes may run at once.
+
+    Each zygote owns one *slot* (a host uid and a cgroup per controller) and lives in that
+    slot's cgroups, so a sandbox forked from it starts inside them: no cgroup migration per
+    invocation (on cgroup v1 that waits for an RCU grace period per hierarchy).
+    """
 
     zygotes: int = 2
-    slots: int = 8
     insecure_development: bool = False
     work_directory: Path | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.zygotes <= 64:
             raise InvalidSandboxRequest(f"zygotes must be between 1 and 64; got {self.zygotes}")
-        if not 1 <= self.slots <= 64:
-            raise InvalidSandboxRequest(f"slots must be between 1 and 64; got {self.slots}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,7 +93,9 @@ class FunctionCode:
 class _Zygote:
     """One zygote process and our end of its socket."""
 
-    def __init__(self, *, root_mount_point: str, seccomp: bool, root: bool) -> None:
+    def __init__(
+        self, *, root_mount_point: str, seccomp: bool, root: bool, cgroup_procs: list[str]
+    ) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._lock = threading.Lock()
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -113,7 +116,12 @@ class _Zygote:
         )
         theirs.close()
         self.channel = ours
-        hello = {"root_mount_point": root_mount_point, "seccomp": seccomp, "root": root}
+        hello = {
+            "root_mount_point": root_mount_point,
+            "seccomp": seccomp,
+            "root": root,
+            "cgroup_procs": cgroup_procs,
+        }
         ours.send(json.dumps(hello).encode())
         ours.settimeout(60)
         try:
@@ -170,9 +178,7 @@ class Supervisor:
         self.metrics = Metrics()
         self._report: LayerReport | None = None
         self._layers: tuple[str, ...] = ()
-        self._zygotes: list[_Zygote] = []
-        self._zygote_lock = threading.Lock()
-        self._next = itertools.count()
+        self._zygotes: dict[int, _Zygote] = {}
         self._slots: queue.Queue[int] = queue.Queue()
         self._slot_cgroups: dict[int, _cgroups.SlotCgroup] = {}
         self._cgroup_system: _cgroups.CgroupSystem | None = None
@@ -220,21 +226,22 @@ class Supervisor:
         self._root_mount_point = os.path.join(self._work.name, "root")
         if "cgroups" in self._layers:
             self._cgroup_system = _cgroups.detect()
-            for slot in range(self.settings.slots):
+            for slot in range(self.settings.zygotes):
                 self._slot_cgroups[slot] = _cgroups.create_slot(
                     self._cgroup_system, self._group, slot
                 )
-        for slot in range(self.settings.slots):
+        for slot in range(self.settings.zygotes):
+            self._zygotes[slot] = self._start_zygote(slot)
             self._slots.put(slot)
-        for _ in range(self.settings.zygotes):
-            self._zygotes.append(self._start_zygote())
         self._started = True
 
-    def _start_zygote(self) -> _Zygote:
+    def _start_zygote(self, slot: int) -> _Zygote:
+        slot_cgroup = self._slot_cgroups.get(slot)
         zygote = _Zygote(
             root_mount_point=self._root_mount_point,
             seccomp="seccomp" in self._layers,
             root="pivot_root" in self._layers and "mount" in self._layers,
+            cgroup_procs=slot_cgroup.procs_files if slot_cgroup else [],
         )
         self.metrics.record_zygote_start()
         return zygote
@@ -245,7 +252,7 @@ class Supervisor:
             reapers = list(self._reapers)
         for reaper in reapers:
             reaper.join()
-        for zygote in self._zygotes:
+        for zygote in self._zygotes.values():
             zygote.close()
         self._zygotes.clear()
         for slot_cgroup in self._slot_cgroups.values():
@@ -268,7 +275,7 @@ class Supervisor:
 
     @property
     def zygote_pids(self) -> list[int]:
-        return [z.process.pid for z in self._zygotes]
+        return [z.process.pid for z in self._zygotes.values()]
 
     # -- invocations ----------------------------------------------------------------------
 
@@ -333,26 +340,26 @@ class Supervisor:
         self.metrics.record_outcome(outcome)
         return outcome
 
-    def _zygote(self) -> _Zygote:
-        with self._zygote_lock:
-            index = next(self._next) % len(self._zygotes)
-            zygote = self._zygotes[index]
-            if not zygote.is_alive():
-                zygote.close()
-                zygote = self._start_zygote()
-                self._zygotes[index] = zygote
-            else:
-                self.metrics.record_warm_start()
+    def _zygote(self, slot: int) -> _Zygote:
+        """The slot's zygote, started anew (cold) if it died. The caller holds the slot."""
+        zygote = self._zygotes[slot]
+        if zygote.is_alive():
+            self.metrics.record_warm_start()
             return zygote
+        zygote.close()
+        slot_cgroup = self._slot_cgroups.get(slot)
+        if slot_cgroup is not None:
+            slot_cgroup.kill_all()
+        zygote = self._start_zygote(slot)
+        self._zygotes[slot] = zygote
+        return zygote
 
     def _spawn_request(self, slot: int, code: FunctionCode, limits: Limits) -> dict[str, Any]:
-        slot_cgroup = self._slot_cgroups.get(slot)
         return {
             "code_path": str(code.path),
             "handler": code.handler,
             "uid": self._uid_base + slot,
             "gid": self._uid_base + slot,
-            "cgroup_procs": slot_cgroup.procs_files if slot_cgroup else [],
             "layers": list(self._layers),
             "limits": {
                 "open_files": limits.open_files,
@@ -373,8 +380,11 @@ class Supervisor:
         slot_cgroup = self._slot_cgroups.get(slot)
         oom_before = 0
         if slot_cgroup is not None:
+            # The zygote and the sandbox's keeper live in the slot too: two more pids.
             slot_cgroup.set_limits(
-                memory_bytes=limits.memory_bytes, pids=limits.pids, cpu_fraction=limits.cpu_fraction
+                memory_bytes=limits.memory_bytes,
+                pids=limits.pids + 2,
+                cpu_fraction=limits.cpu_fraction,
             )
             oom_before = slot_cgroup.oom_kills()
         spawn = self._spawn_request(slot, code, limits)
@@ -389,7 +399,7 @@ class Supervisor:
             spawn["broker"] = True
         started = time.monotonic()
         try:
-            self._spawn(spawn, child_fds)
+            self._spawn(slot, spawn, child_fds)
         finally:
             for fd in child_fds:
                 with contextlib.suppress(OSError):
@@ -408,6 +418,7 @@ class Supervisor:
                 limits=limits,
                 started=started,
                 slot_cgroup=slot_cgroup,
+                keep={self._zygotes[slot].process.pid},
             )
         except BaseException:
             if not run.status_closed:
@@ -435,19 +446,18 @@ class Supervisor:
         oom = slot_cgroup is not None and slot_cgroup.oom_kills() > oom_before
         return _outcome(run, limits=limits, duration_ms=duration_ms, oom=oom)
 
-    def _spawn(self, spawn: dict[str, Any], child_fds: list[int]) -> None:
+    def _spawn(self, slot: int, spawn: dict[str, Any], child_fds: list[int]) -> None:
         try:
-            self._zygote().spawn(spawn, child_fds)
+            self._zygote(slot).spawn(spawn, child_fds)
         except OSError:
             # The zygote died between the check and the send: start a new one, once.
-            with self._zygote_lock:
-                self._zygotes = [z for z in self._zygotes if z.is_alive()]
-                self._zygotes.append(self._start_zygote())
-            self._zygote().spawn(spawn, child_fds)
+            self._zygotes[slot].process.kill()
+            self._zygotes[slot].process.wait()
+            self._zygote(slot).spawn(spawn, child_fds)
 
     def _release(self, slot: int, slot_cgroup: _cgroups.SlotCgroup | None) -> None:
         if slot_cgroup is not None:
-            slot_cgroup.wait_empty()
+            slot_cgroup.wait_empty(keep={self._zygotes[slot].process.pid})
         self._slots.put(slot)
 
     def _reap(
@@ -466,7 +476,7 @@ class Supervisor:
                         break
                     self._on_status(run, data)
                 else:
-                    self._kill(run, slot_cgroup)
+                    self._kill(run, slot_cgroup, keep={self._zygotes[slot].process.pid})
         finally:
             os.close(status_r)
             self._release(slot, slot_cgroup)
@@ -485,6 +495,7 @@ class Supervisor:
         limits: Limits,
         started: float,
         slot_cgroup: _cgroups.SlotCgroup | None,
+        keep: set[int],
     ) -> None:
         selector = selectors.DefaultSelector()
         os.set_blocking(request_w, False)
@@ -509,12 +520,12 @@ class Supervisor:
                 now = time.monotonic()
                 if not run.timed_out and now >= deadline and run.wait_status is None:
                     run.timed_out = True
-                    self._kill(run, slot_cgroup)
+                    self._kill(run, slot_cgroup, keep=keep)
                     give_up = now + _EXIT_GRACE_SECONDS
                 if run.wait_status is not None and give_up is None:
                     give_up = now + _EXIT_GRACE_SECONDS
                 if give_up is not None and now >= give_up:
-                    self._kill(run, slot_cgroup)
+                    self._kill(run, slot_cgroup, keep=keep)
                     break
                 wait = (give_up if give_up is not None else deadline) - now
                 for key, _ in selector.select(max(0.0, min(wait, 1.0))):
@@ -599,12 +610,14 @@ class Supervisor:
                 run.setup_error = (str(message["setup_error"]), str(message.get("detail", "")))
 
     @staticmethod
-    def _kill(run: _Run, slot_cgroup: _cgroups.SlotCgroup | None) -> None:
+    def _kill(run: _Run, slot_cgroup: _cgroups.SlotCgroup | None, *, keep: set[int]) -> None:
+        """SIGKILL the sandbox (init of its pid namespace: all of it dies) and anything else
+        in its slot but the zygote."""
         if run.sandbox_pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(run.sandbox_pid, signal.SIGKILL)
         if slot_cgroup is not None:
-            slot_cgroup.kill_all(wait_seconds=0.5)
+            slot_cgroup.kill_all(wait_seconds=0.5, keep=keep)
 
 
 def _outcome(run: _Run, *, limits: Limits, duration_ms: float, oom: bool) -> Outcome:

@@ -121,6 +121,11 @@ def serve(channel: socket.socket) -> None:
             seccomp_program = compile_program()
         except (ImportError, OSError, RuntimeError, ValueError) as exc:
             problem = f"cannot compile the seccomp program: {exc}"
+    # Live in the slot's cgroups, so that every sandbox forked from here starts inside them.
+    # Each sandbox raises its own OOM score to the top, so the OOM killer picks it, not us.
+    for procs in hello.get("cgroup_procs", []):
+        with open(procs, "w", encoding="ascii") as file:
+            file.write("0")
     root = Path(hello["root_mount_point"])
     root.mkdir(mode=0o755, parents=True, exist_ok=True)
     runtime = discover_runtime(str(root), seccomp_program)

@@ -38,7 +38,7 @@ def require_layers(report: LayerReport) -> None:
 @pytest.fixture(scope="session")
 def supervisor(layer_report: LayerReport) -> Iterator[Supervisor]:
     require_layers(layer_report)
-    running = Supervisor(SupervisorSettings(zygotes=2, slots=4))
+    running = Supervisor(SupervisorSettings(zygotes=4))
     running.start(layer_report)
     yield running
     running.close()

@@ -48,7 +48,7 @@ def _without(report: LayerReport, layer: str) -> LayerReport:
 
 @pytest.mark.parametrize("layer", ["seccomp", "user", "cgroups", "pivot_root"])
 def test_supervisor_refuses_when_a_layer_is_missing(layer_report: LayerReport, layer: str) -> None:
-    supervisor = Supervisor(SupervisorSettings(zygotes=1, slots=1))
+    supervisor = Supervisor(SupervisorSettings(zygotes=1))
     with pytest.raises(SandboxUnavailable) as caught:
         supervisor.start(_without(layer_report, layer))
     assert caught.value.code == "SandboxUnavailable"
@@ -62,7 +62,7 @@ def test_insecure_development_mode_runs_and_says_so_loudly(
 ) -> None:
     require_layers(layer_report)
     code = write_function("def handler(event, context):\n    return 'ran'\n")
-    settings = SupervisorSettings(zygotes=1, slots=1, insecure_development=True)
+    settings = SupervisorSettings(zygotes=1, insecure_development=True)
     supervisor = Supervisor(settings)
     with caplog.at_level("WARNING", logger="lakevault.sandbox"):
         supervisor.start(_without(layer_report, "seccomp"))
