@@ -132,3 +132,46 @@ def audit_router(platform: Platform) -> APIRouter:
         return Response(status_code=204)
 
     return router
+
+
+def audit_alarms_router(platform: Platform) -> APIRouter:
+    """Alarm subscriptions of an account (webhooks and email)."""
+    router = APIRouter(prefix="/api/v1/audit/alarm-subscriptions", tags=["audit"])
+    alarms = platform.audit_alarms
+    Caller = Annotated[CallContext, Depends(caller_dependency(platform))]
+
+    @router.post("", status_code=201, response_model=schemas.CreatedAlarmSubscription)
+    def create_subscription(
+        body: schemas.NewAlarmSubscription,
+        call: Caller,
+        accountId: Annotated[str | None, _ACCOUNT] = None,
+    ) -> schemas.CreatedAlarmSubscription:
+        created = alarms.create(
+            call,
+            _account(call, accountId),
+            protocol=body.protocol,
+            endpoint=body.endpoint,
+            detectors=body.detectors,
+        )
+        return schemas.CreatedAlarmSubscription(
+            subscription=schemas.AlarmSubscriptionBody.of(created.subscription),
+            signingSecret=created.signing_secret,
+        )
+
+    @router.get("", response_model=list[schemas.AlarmSubscriptionBody])
+    def list_subscriptions(
+        call: Caller, accountId: Annotated[str | None, _ACCOUNT] = None
+    ) -> list[schemas.AlarmSubscriptionBody]:
+        return [
+            schemas.AlarmSubscriptionBody.of(s)
+            for s in alarms.list(call, _account(call, accountId))
+        ]
+
+    @router.delete("/{subscription_id}", status_code=204)
+    def delete_subscription(
+        subscription_id: str, call: Caller, accountId: Annotated[str | None, _ACCOUNT] = None
+    ) -> Response:
+        alarms.delete(call, _account(call, accountId), subscription_id)
+        return Response(status_code=204)
+
+    return router

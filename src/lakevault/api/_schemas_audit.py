@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lakevault.audit import ConsistencyProof, EventPage, InclusionProof, SignedCheckpoint
+from lakevault.trail import AlarmProtocol, AlarmSubscription, Detector
 
 
 def _b64(value: bytes) -> str:
@@ -117,3 +119,38 @@ class LogPolicy(Body):
 class LogPolicyBody(BaseModel):
     accountId: str
     policyDocument: str
+
+
+class NewAlarmSubscription(Body):
+    protocol: AlarmProtocol
+    endpoint: str = Field(min_length=3, max_length=2048)
+    detectors: list[Detector] = Field(default_factory=list, max_length=len(Detector))
+
+
+class AlarmSubscriptionBody(BaseModel):
+    subscriptionId: str
+    arn: str
+    accountId: str
+    protocol: AlarmProtocol
+    endpoint: str
+    detectors: list[Detector]
+    createdAt: datetime
+
+    @classmethod
+    def of(cls, value: AlarmSubscription) -> AlarmSubscriptionBody:
+        return cls(
+            subscriptionId=value.subscription_id,
+            arn=value.arn,
+            accountId=value.account_id,
+            protocol=value.protocol,
+            endpoint=value.endpoint,
+            detectors=list(value.detectors),
+            createdAt=value.created_at,
+        )
+
+
+class CreatedAlarmSubscription(BaseModel):
+    """The new subscription; ``signingSecret`` (webhooks) is shown in this answer only."""
+
+    subscription: AlarmSubscriptionBody
+    signingSecret: str | None

@@ -28,9 +28,11 @@ from lakevault.audit import (
     query_events,
     verify_export,
 )
-from lakevault.cli._common import command, console, error_console, read_settings
+from lakevault.cli._client import ApiClient, account_of
+from lakevault.cli._common import command, console, error_console, print_json, read_settings
 from lakevault.core import PLATFORM_ACCOUNT_ID, Settings, SystemClock, parse_account_id
 from lakevault.db import Database, check_schema
+from lakevault.trail import AlarmProtocol, Detector
 
 app = typer.Typer(
     help="The audit trail: checkpoints, proofs, export, verification, events.",
@@ -206,6 +208,9 @@ def events_command(
     action: Annotated[str | None, typer.Option(help="For example s3:GetObject.")] = None,
     decision: Annotated[DecisionFilter | None, typer.Option(help="allowed or denied.")] = None,
     resource: Annotated[str | None, typer.Option(help="ARN; a trailing * matches.")] = None,
+    event_source: Annotated[
+        str | None, typer.Option(help="For example kms.amazonaws.com or lakevault.local.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Events per page.")] = 50,
     next_token: Annotated[str | None, typer.Option(help="Continue a listing.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not a table.")] = False,
@@ -220,6 +225,7 @@ def events_command(
         action=action,
         decision=decision,
         resource=resource,
+        event_source=event_source,
         limit=limit,
         next_token=next_token,
     )
@@ -246,3 +252,65 @@ def events_command(
         )
     if page.next_token is not None:
         error_console.print(f"more: --next-token {page.next_token}", markup=False)
+
+
+alarms_app = typer.Typer(
+    help="Alarm subscriptions of an account, through the API of a running platform "
+    "('lakevault login' first).",
+    no_args_is_help=True,
+)
+app.add_typer(alarms_app, name="alarms")
+
+_Account = Annotated[
+    str | None,
+    typer.Option("--account", help="12-digit account id; default: the signed-in account."),
+]
+
+
+@alarms_app.command("create")
+@command
+def alarms_create_command(
+    *,
+    protocol: Annotated[AlarmProtocol, typer.Option(help="webhook or email.")],
+    endpoint: Annotated[str, typer.Option(help="An https:// URL, or an email address.")],
+    detector: Annotated[
+        list[Detector] | None,
+        typer.Option(help="Only these detectors (repeat the option); default: every one."),
+    ] = None,
+    account: _Account = None,
+) -> None:
+    """Subscribe a webhook or an address; a webhook's signing secret is printed this once."""
+    body = {
+        "protocol": protocol.value,
+        "endpoint": endpoint,
+        "detectors": [d.value for d in detector or []],
+    }
+    print_json(
+        ApiClient.from_saved_session().call(
+            "POST", "/audit/alarm-subscriptions", body, accountId=account_of(account)
+        )
+    )
+
+
+@alarms_app.command("list")
+@command
+def alarms_list_command(account: _Account = None) -> None:
+    """The account's alarm subscriptions."""
+    print_json(
+        ApiClient.from_saved_session().call(
+            "GET", "/audit/alarm-subscriptions", accountId=account_of(account)
+        )
+    )
+
+
+@alarms_app.command("delete")
+@command
+def alarms_delete_command(
+    subscription_id: Annotated[str, typer.Argument(help="The subscription id (LVAS...).")],
+    account: _Account = None,
+) -> None:
+    """Delete a subscription; its pending deliveries are dropped."""
+    ApiClient.from_saved_session().call(
+        "DELETE", f"/audit/alarm-subscriptions/{subscription_id}", accountId=account_of(account)
+    )
+    error_console.print(f"deleted {subscription_id}")

@@ -36,6 +36,12 @@ from lakevault.kms import (
 )
 from lakevault.runtime._home import prepare_home
 from lakevault.runtime._tasks import platform_tasks
+from lakevault.secrets import (
+    RANDOM_PASSWORD_HOOK,
+    RandomPasswordHook,
+    RotationHooks,
+    SecretsManager,
+)
 from lakevault.trail import AlarmSubscriptions, AuditAccess, TrailCore
 
 
@@ -58,6 +64,8 @@ class Platform:
     user_pool_admin: UserPoolAdministration
     keys: KeyService
     """The tenant KMS (docs/keys.md)."""
+    secrets: SecretsManager
+    """Versioned secrets under tenant KMS keys (docs/secrets.md)."""
     audit_access: AuditAccess
     """Reading audit logs, proofs and checkpoints through the gate (docs/audit.md)."""
     audit_alarms: AlarmSubscriptions
@@ -121,6 +129,17 @@ class Platform:
             gate=gate,
             jobs=jobs,
             keys=keys,
+            secrets=SecretsManager(
+                database=database,
+                gate=gate,
+                audit=audit,
+                keys=keys,
+                clock=clock,
+                random=random,
+                region=settings.region,
+                # In-process rotation hooks until the sandbox runs them (docs/decisions/0210).
+                rotation_hooks=RotationHooks({RANDOM_PASSWORD_HOOK: RandomPasswordHook(random)}),
+            ),
             directory=Directory(
                 database=database,
                 gate=gate,

@@ -7,12 +7,13 @@ here; nothing registers itself on import.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
-from lakevault import identity
+from lakevault import identity, secrets, trail
 from lakevault.audit import Checkpointer, load_signing_key, logged_accounts
 from lakevault.core import Clock, RandomSource, Settings
 from lakevault.db import Database
@@ -25,6 +26,7 @@ from lakevault.jobs import (
 )
 from lakevault.keys import KeyService
 from lakevault.keys import key_tasks as kms_key_tasks
+from lakevault.kms import PlatformRootKey
 
 AUDIT_CHECKPOINT_TASK = "audit.checkpoint"
 
@@ -39,9 +41,14 @@ def platform_tasks(
     clock: Clock,
     random: RandomSource,
     *,
+    enqueue: Callable[..., Any],
     keys: Callable[[], KeyService] | None = None,
 ) -> tuple[list[TaskDefinition[Any]], list[PeriodicTask]]:
-    """Every task of the platform and every periodic schedule, for the job registry."""
+    """Every task of the platform and every periodic schedule, for the job registry.
+
+    ``enqueue`` is the queue's own ``enqueue`` (bound late: the queue is built from this list),
+    for tasks that queue further work (alarm deliveries).
+    """
     housekeeping, schedules = housekeeping_tasks(
         backend=settings.job_backend.value,
         database=database,
@@ -97,9 +104,27 @@ def platform_tasks(
     )
     tasks.extend(key_tasks)
     periodic.extend(key_schedules)
+    # Audit alarms: a scan of every grown log each minute, and signed webhook deliveries.
+    alarm_definitions, alarm_schedules = trail.alarm_tasks(
+        database=database,
+        thresholds=trail.Thresholds.from_settings(settings),
+        clock=clock,
+        random=random,
+        region=settings.region,
+        enqueue=enqueue,
+        root_key=functools.cache(lambda: PlatformRootKey.load(settings)),
+    )
+    tasks.extend(alarm_definitions)
+    periodic.extend(alarm_schedules)
     # The tenant KMS: automatic key rotation and crypto-shredding (docs/keys.md).
     if keys is not None:
         kms_tasks, kms_schedules = kms_key_tasks(keys)
         tasks.extend(kms_tasks)
         periodic.extend(kms_schedules)
+    # Secrets past their recovery window are purged hourly (docs/secrets.md, "Deletion").
+    purge_definitions, purge_schedules = secrets.purge_tasks(
+        database=database, clock=clock, random=random, region=settings.region
+    )
+    tasks.extend(purge_definitions)
+    periodic.extend(purge_schedules)
     return tasks, periodic

@@ -15,32 +15,25 @@ time the operator looked at its log, allowed or not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from lakevault import iam
 from lakevault.audit import (
-    AuditEvent,
     AuditProofs,
     ConsistencyProof,
     EventPage,
     EventQuery,
-    EventResource,
     InclusionProof,
     SignedCheckpoint,
-    UserIdentity,
-    append_in,
     query_events,
 )
-from lakevault.core import Clock, RandomSource, new_request_id, parse_account_id
 from lakevault.core.errors import InvalidParameterValue, NoSuchEntity
-from lakevault.db import Database, models
+from lakevault.db import models
 from lakevault.directory import CallContext
-from lakevault.gate import Gate, Request, event_source
 from lakevault.trail import _names as names
+from lakevault.trail._core import TrailCore
 
 #: Most checkpoints one page lists.
 MAX_CHECKPOINTS_PER_PAGE = 1000
@@ -58,29 +51,18 @@ class CheckpointPage:
 class AuditAccess:
     """The audit log as an API: every read and every grant change passes the gate."""
 
-    def __init__(
-        self,
-        *,
-        database: Database,
-        gate: Gate,
-        clock: Clock,
-        random: RandomSource,
-        region: str,
-        proofs: Callable[[], AuditProofs],
-    ) -> None:
+    def __init__(self, core: TrailCore, *, proofs: Callable[[], AuditProofs]) -> None:
         """``proofs`` builds the proof service on first use (it needs the verifier key file)."""
-        self._database = database
-        self._gate = gate
-        self._clock = clock
-        self._random = random
-        self._region = region
+        self._core = core
+        self._database = core.database
+        self._clock = core.clock
         self._proofs = proofs
 
     # Reading ---------------------------------------------------------------------------------
 
     def lookup_events(self, call: CallContext, query: EventQuery) -> EventPage:
         """One page of the account's events that match ``query`` (``lakevault:GetAuditEvents``)."""
-        self._authorize(
+        self._core.authorize(
             call,
             names.GET_EVENTS,
             query.account_id,
@@ -96,7 +78,7 @@ class AuditAccess:
         ``NoSuchEntity`` (after the permission check) when the log has no such event;
         ``InvalidProof`` when no checkpoint covers it yet.
         """
-        self._authorize(
+        self._core.authorize(
             call,
             names.GET_PROOF,
             account_id,
@@ -111,7 +93,7 @@ class AuditAccess:
         self, call: CallContext, account_id: str, old_size: int, new_size: int
     ) -> ConsistencyProof:
         """Prove that the checkpoint of ``new_size`` extends the one of ``old_size``."""
-        self._authorize(
+        self._core.authorize(
             call,
             names.GET_PROOF,
             account_id,
@@ -133,7 +115,7 @@ class AuditAccess:
         limit: int = 100,
     ) -> CheckpointPage:
         """The log's signed checkpoints from ``from_tree_size`` on (``GetAuditCheckpoint``)."""
-        self._authorize(
+        self._core.authorize(
             call,
             names.GET_CHECKPOINT,
             account_id,
@@ -160,7 +142,9 @@ class AuditAccess:
         """
         policy = iam.parse_policy(document, kind=iam.PolicyKind.RESOURCE)
         del policy  # Validated; the text is stored as given.
-        self._authorize(call, names.PUT_LOG_POLICY, account_id, parameters=None, read_only=False)
+        self._core.authorize(
+            call, names.PUT_LOG_POLICY, account_id, parameters=None, read_only=False
+        )
         with self._database.session() as session:
             row = session.get(models.AuditLogPolicy, account_id)
             if row is None:
@@ -172,11 +156,11 @@ class AuditAccess:
             else:
                 row.document = document
                 row.updated_at = self._clock.now()
-            self._record_change(session, call, names.PUT_LOG_POLICY, account_id)
+            self._core.record_change(session, call, names.PUT_LOG_POLICY, account_id)
 
     def get_log_policy(self, call: CallContext, account_id: str) -> str:
         """The log's resource policy; ``NoSuchEntity`` if it has none."""
-        self._authorize(call, names.GET_LOG_POLICY, account_id, parameters=None)
+        self._core.authorize(call, names.GET_LOG_POLICY, account_id, parameters=None)
         with self._database.read_session() as session:
             row = session.get(models.AuditLogPolicy, account_id)
             if row is None:
@@ -188,85 +172,15 @@ class AuditAccess:
 
     def delete_log_policy(self, call: CallContext, account_id: str) -> None:
         """Remove the log's resource policy: every grant ends at once."""
-        self._authorize(call, names.DELETE_LOG_POLICY, account_id, parameters=None, read_only=False)
+        self._core.authorize(
+            call, names.DELETE_LOG_POLICY, account_id, parameters=None, read_only=False
+        )
         with self._database.session() as session:
             row = session.get(models.AuditLogPolicy, account_id)
             if row is None:
                 raise NoSuchEntity(f"the audit log of account {account_id} has no policy")
             session.delete(row)
-            self._record_change(session, call, names.DELETE_LOG_POLICY, account_id)
-
-    # Helpers ---------------------------------------------------------------------------------
-
-    def _authorize(
-        self,
-        call: CallContext,
-        action: str,
-        account_id: str,
-        *,
-        parameters: Mapping[str, Any] | None,
-        read_only: bool = True,
-    ) -> None:
-        account_id = parse_account_id(account_id)
-        self._gate.require(
-            Request(
-                principal=call.principal,
-                action=action,
-                resource=names.audit_log_arn(account_id),
-                resource_account=account_id,
-                resource_type=names.LOG_RESOURCE_TYPE,
-                resource_policy=self._log_policy(account_id),
-                request_id=call.request_id,
-                source_ip=call.source_ip,
-                user_agent=call.user_agent,
-                secure_transport=call.secure_transport,
-                read_only=read_only,
-                request_parameters=parameters,
-            )
-        )
-
-    def _log_policy(self, account_id: str) -> iam.Policy | None:
-        with self._database.read_session() as session:
-            row = session.get(models.AuditLogPolicy, account_id)
-            document = None if row is None else row.document
-        if document is None:
-            return None
-        return iam.parse_policy(
-            document,
-            kind=iam.PolicyKind.RESOURCE,
-            policy_id=f"{names.audit_log_arn(account_id)}/policy",
-        )
-
-    def _record_change(
-        self, session: Session, call: CallContext, action: str, account_id: str
-    ) -> None:
-        principal = call.principal
-        arn = names.audit_log_arn(account_id)
-        append_in(
-            session,
-            AuditEvent(
-                event_id=new_request_id(self._random),
-                event_time=self._clock.now(),
-                event_source=event_source(action),
-                event_name=action.partition(":")[2],
-                region=self._region,
-                source_ip_address=call.source_ip,
-                user_agent=call.user_agent,
-                user_identity=UserIdentity(
-                    type=principal.identity_type,
-                    principal_id=principal.principal_id,
-                    arn=principal.arn,
-                    account_id=principal.account_id,
-                ),
-                request_id=call.request_id,
-                read_only=False,
-                recipient_account_id=account_id,
-                resources=(
-                    EventResource(arn=arn, account_id=account_id, type=names.LOG_RESOURCE_TYPE),
-                ),
-                additional={"stateChange": True},
-            ),
-        )
+            self._core.record_change(session, call, names.DELETE_LOG_POLICY, account_id)
 
 
 def _query_parameters(query: EventQuery) -> dict[str, Any]:
