@@ -51,6 +51,7 @@ from lakevault.db._models_keys import (
     KMSRewrapProgress,
 )
 from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
+from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
 from lakevault.db._models_sts import UserSession
 from lakevault.db._models_user_pool import (
     RefreshToken,
@@ -107,6 +108,9 @@ __all__ = [
     "Role",
     "RolePolicyAttachment",
     "RoleSession",
+    "Secret",
+    "SecretVersion",
+    "SecretVersionStage",
     "SignInChallenge",
     "Tenant",
     "TenantKeyAgent",

@@ -1,0 +1,70 @@
+"""The secrets manager: AWS Secrets Manager's API for the tenants, all through the gate.
+
+Secrets are versioned values with staging labels (``AWSCURRENT``, ``AWSPREVIOUS``,
+``AWSPENDING``), encrypted under a tenant KMS key (``lakevault.keys``), guarded by identity
+and resource policies, rotated by registered hooks, and purged after a recovery window.
+Every read is a gate decision in the audit log; no value ever reaches a log or an event
+(docs/secrets.md).
+"""
+
+from lakevault.secrets._errors import (
+    DecryptionFailure,
+    EncryptionFailure,
+    InvalidParameterException,
+    InvalidRequestException,
+    ResourceExistsException,
+    ResourceNotFoundException,
+)
+from lakevault.secrets._manager import (
+    DEFAULT_RECOVERY_DAYS,
+    MAX_RECOVERY_DAYS,
+    MIN_RECOVERY_DAYS,
+    SecretsManager,
+)
+from lakevault.secrets._purge import PURGE_SECRETS_TASK, purge_due_secrets, purge_tasks
+from lakevault.secrets._rotation import (
+    RANDOM_PASSWORD_HOOK,
+    RandomPasswordHook,
+    RotationHook,
+    RotationHooks,
+    RotationRequest,
+    RotationStep,
+)
+from lakevault.secrets._stages import AWSCURRENT, AWSPENDING, AWSPREVIOUS
+from lakevault.secrets._types import (
+    NewVersion,
+    SecretDescription,
+    SecretsCall,
+    SecretValue,
+    VersionEntry,
+)
+
+__all__ = [
+    "AWSCURRENT",
+    "AWSPENDING",
+    "AWSPREVIOUS",
+    "DEFAULT_RECOVERY_DAYS",
+    "MAX_RECOVERY_DAYS",
+    "MIN_RECOVERY_DAYS",
+    "PURGE_SECRETS_TASK",
+    "RANDOM_PASSWORD_HOOK",
+    "DecryptionFailure",
+    "EncryptionFailure",
+    "InvalidParameterException",
+    "InvalidRequestException",
+    "NewVersion",
+    "RandomPasswordHook",
+    "ResourceExistsException",
+    "ResourceNotFoundException",
+    "RotationHook",
+    "RotationHooks",
+    "RotationRequest",
+    "RotationStep",
+    "SecretDescription",
+    "SecretValue",
+    "SecretsCall",
+    "SecretsManager",
+    "VersionEntry",
+    "purge_due_secrets",
+    "purge_tasks",
+]

@@ -1,0 +1,1075 @@
+"""The secrets manager: AWS Secrets Manager's operations, each decided by the gate.
+
+See :mod:`lakevault.secrets._core` for how a request is decided and recorded, and
+docs/secrets.md for the API. The operations here load the secret, ask the gate, check the
+secret's state, and act — reading or writing values only through
+:class:`~lakevault.secrets._values.SecretValues`, with the gate's proof.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from lakevault import iam
+from lakevault.audit import AuditSink
+from lakevault.core import Clock, RandomSource
+from lakevault.core.errors import AccessDenied, LakevaultError, MalformedPolicyDocument
+from lakevault.db import Database, models
+from lakevault.gate import Gate, Proof
+from lakevault.keys import KeyService
+from lakevault.secrets._core import SecretRecord, SecretsCore
+from lakevault.secrets._errors import (
+    InvalidParameterException,
+    InvalidRequestException,
+    ResourceExistsException,
+    ResourceNotFoundException,
+)
+from lakevault.secrets._names import check_name, new_secret_arn
+from lakevault.secrets._purge import delete_secret_rows
+from lakevault.secrets._rotation import RotationHooks, RotationRequest, RotationStep
+from lakevault.secrets._stages import (
+    AWSCURRENT,
+    AWSPENDING,
+    labels_after_move,
+    labels_with_new_version,
+)
+from lakevault.secrets._types import NewVersion, SecretDescription, SecretsCall, SecretValue
+from lakevault.secrets._values import MAX_VALUE_BYTES
+
+MIN_RECOVERY_DAYS = 7
+MAX_RECOVERY_DAYS = 30
+DEFAULT_RECOVERY_DAYS = 30
+#: A service key of a force-deleted secret is destroyed after KMS's shortest waiting period.
+SERVICE_KEY_DELETION_DAYS = 7
+MAX_TAGS = 50
+_MAX_POLICY_BYTES = 20480
+
+
+def _check_version_id(version_id: str) -> str:
+    if not 32 <= len(version_id) <= 64:
+        raise InvalidParameterException(
+            f"ClientRequestToken must be 32 to 64 characters, got {len(version_id)}"
+        )
+    return version_id
+
+
+def _value_bytes(secret_string: str | None, secret_binary: bytes | None) -> tuple[bytes, bool]:
+    """The value to store and whether it is binary; exactly one of the two must be given."""
+    if (secret_string is None) == (secret_binary is None):
+        raise InvalidParameterException("pass exactly one of SecretString and SecretBinary")
+    data = secret_binary if secret_binary is not None else (secret_string or "").encode("utf-8")
+    if not 1 <= len(data) <= MAX_VALUE_BYTES:
+        raise InvalidParameterException(
+            f"the secret value must be 1 to {MAX_VALUE_BYTES} bytes, got {len(data)}"
+        )
+    return data, secret_binary is not None
+
+
+def _check_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    if len(tags) > MAX_TAGS:
+        raise InvalidParameterException(f"a secret has at most {MAX_TAGS} tags, got {len(tags)}")
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or len(value) > 256:
+            raise InvalidParameterException(
+                f"tag key {key!r}: keys are 1-128 characters and values at most 256"
+            )
+        if key.lower().startswith("aws:"):
+            raise InvalidParameterException(f"tag key {key!r} uses the reserved prefix 'aws:'")
+    return dict(tags)
+
+
+def _tag_context(tags: Mapping[str, str]) -> dict[str, Any]:
+    context: dict[str, Any] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+    if tags:
+        context["aws:TagKeys"] = sorted(tags)
+    return context
+
+
+class SecretsManager:
+    """AWS Secrets Manager for the tenants (docs/secrets.md). One instance per process."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        gate: Gate,
+        audit: AuditSink,
+        keys: KeyService,
+        clock: Clock,
+        random: RandomSource,
+        region: str,
+        rotation_hooks: RotationHooks | None = None,
+    ) -> None:
+        self._core = SecretsCore(
+            database=database,
+            gate=gate,
+            audit=audit,
+            keys=keys,
+            clock=clock,
+            random=random,
+            region=region,
+        )
+        self._hooks = rotation_hooks or RotationHooks()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _new_version_id(self) -> str:
+        return str(uuid.UUID(bytes=self._core.random.token_bytes(16), version=4))
+
+    def _refuse(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        error: LakevaultError,
+        *,
+        action: str,
+        parameters: Mapping[str, Any] | None,
+        read_only: bool,
+    ) -> LakevaultError:
+        self._core.record_refusal(
+            call, record, action=action, parameters=parameters, error=error, read_only=read_only
+        )
+        return error
+
+    def _require_not_deleted(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        *,
+        action: str,
+        parameters: Mapping[str, Any] | None,
+        read_only: bool,
+    ) -> None:
+        if record.is_deleted:
+            raise self._refuse(
+                call,
+                record,
+                InvalidRequestException(
+                    f"You can't perform this operation on the secret {record.arn} because it "
+                    "was marked for deletion; restore it with RestoreSecret first"
+                ),
+                action=action,
+                parameters=parameters,
+                read_only=read_only,
+            )
+
+    def _require_same_account_for_service_key(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        *,
+        action: str,
+        parameters: Mapping[str, Any] | None,
+        read_only: bool,
+    ) -> None:
+        """A value under the secret's service key is for its own tenant only (as AWS's
+        ``aws/secretsmanager`` key): another account reads it only under a KmsKeyId whose
+        key policy lets it."""
+        if record.kms_key_id is None and call.principal.account_id != record.account_id:
+            raise self._refuse(
+                call,
+                record,
+                AccessDenied(
+                    f"the secret {record.arn} is encrypted under its own service key, which "
+                    "only its account can use; to share it, encrypt it under a KMS key "
+                    "(KmsKeyId) whose key policy allows the other account"
+                ),
+                action=action,
+                parameters=parameters,
+                read_only=read_only,
+            )
+
+    def _seal(
+        self, proof: Proof, call: SecretsCall, record: SecretRecord, version_id: str, data: bytes
+    ) -> bytes:
+        return self._core.values.seal(
+            proof,
+            call,
+            arn=record.arn,
+            version_id=version_id,
+            service_key_id=record.service_key_id,
+            kms_key_id=record.kms_key_id,
+            plaintext=data,
+        )
+
+    def _open(
+        self, proof: Proof, call: SecretsCall, record: SecretRecord, version_id: str
+    ) -> tuple[bytes, bool]:
+        with self._core.database.read_session() as session:
+            row = session.get(models.SecretVersion, (record.arn, version_id))
+            if row is None:
+                raise ResourceNotFoundException(
+                    f"the secret {record.arn} has no version {version_id}"
+                )
+            ciphertext, is_binary = row.ciphertext, row.is_binary
+        plaintext = self._core.values.open(
+            proof,
+            call,
+            arn=record.arn,
+            version_id=version_id,
+            service_key_id=record.service_key_id,
+            kms_key_id=record.kms_key_id,
+            ciphertext=ciphertext,
+        )
+        return plaintext, is_binary
+
+    def _value(
+        self, record: SecretRecord, version_id: str, plaintext: bytes, is_binary: bool
+    ) -> SecretValue:
+        version = record.versions[version_id]
+        return SecretValue(
+            arn=record.arn,
+            name=record.name,
+            version_id=version_id,
+            version_stages=version.version_stages,
+            created_date=version.created_date,
+            secret_string=None if is_binary else plaintext.decode("utf-8"),
+            secret_binary=plaintext if is_binary else None,
+        )
+
+    def _lock(self, session: Session, arn: str) -> models.Secret:
+        row = session.get(models.Secret, arn, with_for_update=not self._core.database.is_sqlite)
+        if row is None:
+            raise ResourceNotFoundException(f"the secret {arn} no longer exists")
+        return row
+
+    def _write_labels(self, session: Session, arn: str, labels: Mapping[str, str]) -> None:
+        session.execute(
+            delete(models.SecretVersionStage).where(models.SecretVersionStage.secret_arn == arn)
+        )
+        session.flush()
+        for stage, version_id in sorted(labels.items()):
+            session.add(
+                models.SecretVersionStage(secret_arn=arn, stage=stage, version_id=version_id)
+            )
+
+    def _current_labels(self, session: Session, arn: str) -> dict[str, str]:
+        return {
+            stage.stage: stage.version_id
+            for stage in session.scalars(
+                select(models.SecretVersionStage).where(models.SecretVersionStage.secret_arn == arn)
+            )
+        }
+
+    def _reload(self, arn: str) -> SecretRecord:
+        with self._core.database.read_session() as session:
+            row = session.get(models.Secret, arn)
+            if row is None:
+                raise ResourceNotFoundException(f"the secret {arn} no longer exists")
+            return self._core.record_in(session, row)
+
+    # -- CreateSecret ------------------------------------------------------------------------
+
+    def create_secret(
+        self,
+        call: SecretsCall,
+        name: str,
+        *,
+        secret_string: str | None = None,
+        secret_binary: bytes | None = None,
+        description: str = "",
+        kms_key_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        client_request_token: str | None = None,
+    ) -> NewVersion:
+        """``CreateSecret``: a new secret, with a first version (``AWSCURRENT``) when a value is
+        given. Without ``kms_key_id`` the secret gets its own service key (docs/secrets.md)."""
+        core = self._core
+        check_name(name)
+        clean_tags = _check_tags(tags or {})
+        has_value = secret_string is not None or secret_binary is not None
+        data, is_binary = _value_bytes(secret_string, secret_binary) if has_value else (b"", False)
+        version_id = (
+            _check_version_id(client_request_token)
+            if client_request_token is not None
+            else self._new_version_id()
+        )
+        account = call.principal.account_id
+        if not account:
+            raise AccessDenied("an anonymous caller cannot create secrets; sign in first")
+        arn = new_secret_arn(core.region, account, name, core.random)
+        parameters: dict[str, Any] = {
+            "name": name,
+            "kmsKeyId": kms_key_id,
+            "tagKeys": sorted(clean_tags),
+            "hasValue": has_value,
+        }
+        context: dict[str, Any] = {"secretsmanager:Name": name, **_tag_context(clean_tags)}
+        if kms_key_id is not None:
+            context["secretsmanager:KmsKeyId"] = kms_key_id
+        proof = core.authorize(
+            call,
+            action="secretsmanager:CreateSecret",
+            resource=arn,
+            resource_account=account,
+            record=None,
+            read_only=False,
+            parameters=parameters,
+            context=context,
+        )
+        with core.database.read_session() as session:
+            existing = session.scalar(
+                select(models.Secret).where(
+                    models.Secret.account_id == account, models.Secret.name == name
+                )
+            )
+        if existing is not None:
+            if existing.deleted_at is not None:
+                raise InvalidRequestException(
+                    f"a secret named {name!r} is scheduled for deletion; restore it with "
+                    "RestoreSecret or wait until it is purged"
+                )
+            raise ResourceExistsException(
+                f"the secret {name!r} already exists in account {account}; use PutSecretValue "
+                "to give it a new value"
+            )
+        service_key_id = (
+            core.keys.create_service_key(
+                proof, tenant_id=account, description=f"secrets manager: {name}"
+            )
+            if kms_key_id is None
+            else None
+        )
+        now = core.clock.now()
+        record = SecretRecord(
+            arn=arn,
+            account_id=account,
+            name=name,
+            description=description,
+            kms_key_id=kms_key_id,
+            service_key_id=service_key_id,
+            policy_text=None,
+            policy=None,
+            tags=clean_tags,
+            rotation_enabled=False,
+            rotation_hook=None,
+            rotation_days=None,
+            last_rotated_at=None,
+            last_changed_at=now,
+            last_accessed_at=None,
+            created_at=now,
+            deleted_at=None,
+            purge_at=None,
+        )
+        try:
+            ciphertext = self._seal(proof, call, record, version_id, data) if has_value else None
+            with core.database.session() as session:
+                if session.scalar(
+                    select(models.Secret.arn).where(
+                        models.Secret.account_id == account, models.Secret.name == name
+                    )
+                ):
+                    raise ResourceExistsException(f"the secret {name!r} already exists")
+                session.add(
+                    models.Secret(
+                        arn=arn,
+                        account_id=account,
+                        name=name,
+                        description=description,
+                        kms_key_id=kms_key_id,
+                        service_key_id=service_key_id,
+                        policy=None,
+                        tags=clean_tags,
+                        rotation_enabled=False,
+                        last_changed_at=now,
+                        created_at=now,
+                    )
+                )
+                session.flush()
+                if ciphertext is not None:
+                    session.add(
+                        models.SecretVersion(
+                            secret_arn=arn,
+                            version_id=version_id,
+                            is_binary=is_binary,
+                            ciphertext=ciphertext,
+                            created_at=now,
+                        )
+                    )
+                    session.flush()
+                    self._write_labels(session, arn, {AWSCURRENT: version_id})
+                core.record_change(
+                    session,
+                    call,
+                    action="secretsmanager:CreateSecret",
+                    record_arn=arn,
+                    account_id=account,
+                    parameters=parameters,
+                    elements={
+                        "arn": arn,
+                        "name": name,
+                        "versionId": version_id if has_value else None,
+                    },
+                )
+        except BaseException:
+            # The secret was not created: its fresh key protects nothing, so it goes.
+            if service_key_id is not None:
+                core.keys.schedule_service_key_deletion(
+                    proof, key_id=service_key_id, days=SERVICE_KEY_DELETION_DAYS
+                )
+            raise
+        return NewVersion(
+            arn=arn,
+            name=name,
+            version_id=version_id if has_value else None,
+            version_stages=(AWSCURRENT,) if has_value else (),
+        )
+
+    # -- GetSecretValue ----------------------------------------------------------------------
+
+    def get_secret_value(
+        self,
+        call: SecretsCall,
+        secret_id: str,
+        *,
+        version_id: str | None = None,
+        version_stage: str | None = None,
+    ) -> SecretValue:
+        """``GetSecretValue``: the value of one version (``AWSCURRENT`` by default).
+
+        The gate's decision is the read's audit event; every refusal after it (deleted secret,
+        no such version or label, a key that refuses) is recorded with its error code.
+        """
+        action = "secretsmanager:GetSecretValue"
+        parameters: dict[str, Any] = {"versionId": version_id, "versionStage": version_stage}
+        context: dict[str, Any] = {}
+        if version_id is not None:
+            context["secretsmanager:VersionId"] = version_id
+        if version_stage is not None:
+            context["secretsmanager:VersionStage"] = version_stage
+        record, proof = self._core.load(
+            call,
+            secret_id,
+            action=action,
+            read_only=True,
+            parameters=parameters,
+            context=context,
+        )
+        refusal = {"action": action, "parameters": parameters, "read_only": True}
+        self._require_not_deleted(call, record, **refusal)  # type: ignore[arg-type]
+        self._require_same_account_for_service_key(call, record, **refusal)  # type: ignore[arg-type]
+        chosen = self._choose_version(record, version_id, version_stage)
+        if chosen is None:
+            what = (
+                f"version {version_id}"
+                if version_id is not None
+                else f"a version labelled {version_stage or AWSCURRENT}"
+            )
+            if version_id is not None and version_stage is not None:
+                what = f"version {version_id} labelled {version_stage}"
+            raise self._refuse(
+                call,
+                record,
+                ResourceNotFoundException(
+                    f"Secrets Manager can't find {what} of the secret {record.arn}; "
+                    "DescribeSecret lists its versions and labels"
+                ),
+                action=action,
+                parameters=parameters,
+                read_only=True,
+            )
+        try:
+            plaintext, is_binary = self._open(proof, call, record, chosen)
+        except LakevaultError as error:
+            raise self._refuse(
+                call, record, error, action=action, parameters=parameters, read_only=True
+            ) from error
+        self._touch(record.arn, chosen)
+        return self._value(record, chosen, plaintext, is_binary)
+
+    @staticmethod
+    def _choose_version(
+        record: SecretRecord, version_id: str | None, version_stage: str | None
+    ) -> str | None:
+        if version_id is not None:
+            if version_id not in record.versions:
+                return None
+            if version_stage is not None and record.labels.get(version_stage) != version_id:
+                return None
+            return version_id
+        return record.labels.get(version_stage or AWSCURRENT)
+
+    def _touch(self, arn: str, version_id: str) -> None:
+        """Keep ``LastAccessedDate`` (a day, as AWS keeps it): one write per secret per day."""
+        today = self._core.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        with self._core.database.read_session() as session:
+            row = session.get(models.Secret, arn)
+            if row is None or (row.last_accessed_at is not None and row.last_accessed_at >= today):
+                return
+        with self._core.database.session() as session:
+            row = session.get(models.Secret, arn)
+            version = session.get(models.SecretVersion, (arn, version_id))
+            if row is not None:
+                row.last_accessed_at = today
+            if version is not None:
+                version.last_accessed_at = today
+
+    # -- PutSecretValue ----------------------------------------------------------------------
+
+    def put_secret_value(
+        self,
+        call: SecretsCall,
+        secret_id: str,
+        *,
+        secret_string: str | None = None,
+        secret_binary: bytes | None = None,
+        client_request_token: str | None = None,
+        version_stages: Sequence[str] | None = None,
+    ) -> NewVersion:
+        """``PutSecretValue``: a new version, labelled ``AWSCURRENT`` unless ``version_stages``
+        says otherwise. Repeating a token with the same value changes nothing; with another
+        value it is ``ResourceExistsException``."""
+        data, is_binary = _value_bytes(secret_string, secret_binary)
+        version_id = (
+            _check_version_id(client_request_token)
+            if client_request_token is not None
+            else self._new_version_id()
+        )
+        stages = list(version_stages) if version_stages is not None else [AWSCURRENT]
+        action = "secretsmanager:PutSecretValue"
+        parameters = {"versionId": version_id, "versionStages": stages}
+        record, proof = self._core.load(
+            call, secret_id, action=action, read_only=False, parameters=parameters
+        )
+        return self._put(
+            call, record, proof, data=data, is_binary=is_binary, version_id=version_id,
+            stages=stages, action=action, parameters=parameters,
+        )  # fmt: skip
+
+    def _put(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        proof: Proof,
+        *,
+        data: bytes,
+        is_binary: bool,
+        version_id: str,
+        stages: Sequence[str],
+        action: str,
+        parameters: Mapping[str, Any],
+    ) -> NewVersion:
+        refusal: dict[str, Any] = {"action": action, "parameters": parameters, "read_only": False}
+        self._require_not_deleted(call, record, **refusal)
+        self._require_same_account_for_service_key(call, record, **refusal)
+        if version_id in record.versions:
+            existing, existing_binary = self._open(proof, call, record, version_id)
+            if existing_binary == is_binary and hmac.compare_digest(existing, data):
+                return NewVersion(
+                    arn=record.arn,
+                    name=record.name,
+                    version_id=version_id,
+                    version_stages=record.versions[version_id].version_stages,
+                )
+            raise self._refuse(
+                call,
+                record,
+                ResourceExistsException(
+                    f"the secret {record.arn} already has a version {version_id} with another "
+                    "value; use a new ClientRequestToken"
+                ),
+                **refusal,
+            )
+        ciphertext = self._seal(proof, call, record, version_id, data)
+        now = self._core.clock.now()
+        with self._core.database.session() as session:
+            row = self._lock(session, record.arn)
+            if row.deleted_at is not None:
+                raise InvalidRequestException(f"the secret {record.arn} was marked for deletion")
+            labels = labels_with_new_version(
+                self._current_labels(session, record.arn), version_id, stages
+            )
+            session.add(
+                models.SecretVersion(
+                    secret_arn=record.arn,
+                    version_id=version_id,
+                    is_binary=is_binary,
+                    ciphertext=ciphertext,
+                    created_at=now,
+                )
+            )
+            session.flush()
+            self._write_labels(session, record.arn, labels)
+            row.last_changed_at = now
+            self._core.record_change(
+                session,
+                call,
+                action=action,
+                record_arn=record.arn,
+                account_id=record.account_id,
+                parameters=parameters,
+                elements={"arn": record.arn, "versionId": version_id, "versionStages": stages},
+            )
+        return NewVersion(
+            arn=record.arn,
+            name=record.name,
+            version_id=version_id,
+            version_stages=tuple(sorted(set(stages))),
+        )
+
+    # -- DescribeSecret, ListSecrets ---------------------------------------------------------
+
+    def describe_secret(self, call: SecretsCall, secret_id: str) -> SecretDescription:
+        """``DescribeSecret``: settings, tags and labels (never a value); deleted ones too."""
+        record, _ = self._core.load(
+            call, secret_id, action="secretsmanager:DescribeSecret", read_only=True
+        )
+        return record.description_of()
+
+    def list_secrets(
+        self, call: SecretsCall, *, include_planned_deletion: bool = False
+    ) -> list[SecretDescription]:
+        """``ListSecrets``: the caller's account's secrets by name (never values)."""
+        core = self._core
+        account = call.principal.account_id
+        core.authorize(
+            call,
+            action="secretsmanager:ListSecrets",
+            resource="*",
+            resource_account=account,
+            record=None,
+            read_only=True,
+            parameters={"includePlannedDeletion": include_planned_deletion},
+        )
+        with core.database.read_session() as session:
+            query = select(models.Secret).where(models.Secret.account_id == account)
+            if not include_planned_deletion:
+                query = query.where(models.Secret.deleted_at.is_(None))
+            rows = session.scalars(query.order_by(models.Secret.name)).all()
+            return [core.record_in(session, row).description_of() for row in rows]
+
+    # -- DeleteSecret, RestoreSecret ---------------------------------------------------------
+
+    def delete_secret(
+        self,
+        call: SecretsCall,
+        secret_id: str,
+        *,
+        recovery_window_in_days: int | None = None,
+        force_delete_without_recovery: bool = False,
+    ) -> SecretDescription:
+        """``DeleteSecret``: mark the secret for purge after a 7-30 day recovery window (30 by
+        default), or delete it at once with ``force_delete_without_recovery`` — its versions
+        go now and its service key is scheduled for destruction (crypto-shredding)."""
+        if force_delete_without_recovery and recovery_window_in_days is not None:
+            raise InvalidParameterException(
+                "pass either RecoveryWindowInDays or ForceDeleteWithoutRecovery, not both"
+            )
+        days = DEFAULT_RECOVERY_DAYS if recovery_window_in_days is None else recovery_window_in_days
+        if not force_delete_without_recovery and not (
+            MIN_RECOVERY_DAYS <= days <= MAX_RECOVERY_DAYS
+        ):
+            raise InvalidParameterException(
+                f"RecoveryWindowInDays must be {MIN_RECOVERY_DAYS} to {MAX_RECOVERY_DAYS}, "
+                f"got {days}"
+            )
+        action = "secretsmanager:DeleteSecret"
+        parameters = {
+            "recoveryWindowInDays": None if force_delete_without_recovery else days,
+            "forceDeleteWithoutRecovery": force_delete_without_recovery,
+        }
+        record, proof = self._core.load(
+            call, secret_id, action=action, read_only=False, parameters=parameters
+        )
+        if record.is_deleted and not force_delete_without_recovery:
+            raise self._refuse(
+                call,
+                record,
+                InvalidRequestException(
+                    f"the secret {record.arn} is already scheduled for deletion on "
+                    f"{record.purge_at}; RestoreSecret cancels it"
+                ),
+                action=action,
+                parameters=parameters,
+                read_only=False,
+            )
+        now = self._core.clock.now()
+        purge_at = now if force_delete_without_recovery else now + timedelta(days=days)
+        with self._core.database.session() as session:
+            row = self._lock(session, record.arn)
+            if force_delete_without_recovery:
+                delete_secret_rows(session, record.arn)
+            else:
+                row.deleted_at = now
+                row.purge_at = purge_at
+            self._core.record_change(
+                session,
+                call,
+                action=action,
+                record_arn=record.arn,
+                account_id=record.account_id,
+                parameters=parameters,
+                elements={"arn": record.arn, "deletionDate": purge_at.isoformat()},
+            )
+        if force_delete_without_recovery and record.service_key_id is not None:
+            self._core.keys.schedule_service_key_deletion(
+                proof, key_id=record.service_key_id, days=SERVICE_KEY_DELETION_DAYS
+            )
+        described = record.description_of()
+        return replace(described, deleted_date=now, purge_date=purge_at)
+
+    def restore_secret(self, call: SecretsCall, secret_id: str) -> SecretDescription:
+        """``RestoreSecret``: cancel a scheduled deletion (before the window ends)."""
+        action = "secretsmanager:RestoreSecret"
+        record, _ = self._core.load(call, secret_id, action=action, read_only=False)
+        with self._core.database.session() as session:
+            row = self._lock(session, record.arn)
+            row.deleted_at = None
+            row.purge_at = None
+            self._core.record_change(
+                session,
+                call,
+                action=action,
+                record_arn=record.arn,
+                account_id=record.account_id,
+                parameters=None,
+                elements={"arn": record.arn, "name": record.name},
+            )
+        return self._reload(record.arn).description_of()
+
+    # -- UpdateSecretVersionStage ------------------------------------------------------------
+
+    def update_secret_version_stage(
+        self,
+        call: SecretsCall,
+        secret_id: str,
+        version_stage: str,
+        *,
+        remove_from_version_id: str | None = None,
+        move_to_version_id: str | None = None,
+    ) -> SecretDescription:
+        """``UpdateSecretVersionStage``: move or remove a label (rules in ``_stages.py``)."""
+        action = "secretsmanager:UpdateSecretVersionStage"
+        parameters = {
+            "versionStage": version_stage,
+            "removeFromVersionId": remove_from_version_id,
+            "moveToVersionId": move_to_version_id,
+        }
+        record, _ = self._core.load(
+            call,
+            secret_id,
+            action=action,
+            read_only=False,
+            parameters=parameters,
+            context={"secretsmanager:VersionStage": version_stage},
+        )
+        refusal: dict[str, Any] = {"action": action, "parameters": parameters, "read_only": False}
+        self._require_not_deleted(call, record, **refusal)
+        for named in (remove_from_version_id, move_to_version_id):
+            if named is not None and named not in record.versions:
+                raise self._refuse(
+                    call,
+                    record,
+                    ResourceNotFoundException(
+                        f"the secret {record.arn} has no version {named}; DescribeSecret lists "
+                        "its versions"
+                    ),
+                    **refusal,
+                )
+        move = {
+            "remove_from_version_id": remove_from_version_id,
+            "move_to_version_id": move_to_version_id,
+        }
+        try:
+            labels_after_move(record.labels, version_stage, **move)
+        except InvalidParameterException as error:
+            raise self._refuse(call, record, error, **refusal) from error
+        with self._core.database.session() as session:
+            row = self._lock(session, record.arn)
+            # Checked again on the locked labels: a concurrent move makes this one fail.
+            labels = labels_after_move(
+                self._current_labels(session, record.arn), version_stage, **move
+            )
+            self._write_labels(session, record.arn, labels)
+            row.last_changed_at = self._core.clock.now()
+            self._core.record_change(
+                session,
+                call,
+                action=action,
+                record_arn=record.arn,
+                account_id=record.account_id,
+                parameters=parameters,
+                elements={"arn": record.arn},
+            )
+        return self._reload(record.arn).description_of()
+
+    # -- resource policies -------------------------------------------------------------------
+
+    def put_resource_policy(
+        self, call: SecretsCall, secret_id: str, policy: str
+    ) -> SecretDescription:
+        """``PutResourcePolicy``: the secret's resource policy, checked by the policy parser."""
+        if len(policy.encode("utf-8")) > _MAX_POLICY_BYTES:
+            raise InvalidParameterException(
+                f"ResourcePolicy must be at most {_MAX_POLICY_BYTES} bytes"
+            )
+        try:
+            document = json.loads(policy)
+            iam.parse_policy(document, policy_id="new", kind=iam.PolicyKind.RESOURCE)
+        except (ValueError, MalformedPolicyDocument) as exc:
+            detail = exc.message if isinstance(exc, MalformedPolicyDocument) else "not JSON"
+            raise MalformedPolicyDocument(
+                f"ResourcePolicy is not a valid resource policy: {detail}",
+                code="MalformedPolicyDocumentException",
+            ) from exc
+        return self._set_policy(call, secret_id, "secretsmanager:PutResourcePolicy", policy)
+
+    def delete_resource_policy(self, call: SecretsCall, secret_id: str) -> SecretDescription:
+        return self._set_policy(call, secret_id, "secretsmanager:DeleteResourcePolicy", None)
+
+    def _set_policy(
+        self, call: SecretsCall, secret_id: str, action: str, policy: str | None
+    ) -> SecretDescription:
+        record, _ = self._core.load(call, secret_id, action=action, read_only=False)
+        with self._core.database.session() as session:
+            row = self._lock(session, record.arn)
+            row.policy = policy
+            row.last_changed_at = self._core.clock.now()
+            self._core.record_change(
+                session,
+                call,
+                action=action,
+                record_arn=record.arn,
+                account_id=record.account_id,
+                parameters={"policyBytes": len(policy.encode("utf-8")) if policy else 0},
+                elements={"arn": record.arn},
+            )
+        return self._reload(record.arn).description_of()
+
+    def get_resource_policy(self, call: SecretsCall, secret_id: str) -> str | None:
+        """``GetResourcePolicy``: the policy text, or ``None`` when the secret has none."""
+        record, _ = self._core.load(
+            call, secret_id, action="secretsmanager:GetResourcePolicy", read_only=True
+        )
+        return record.policy_text
+
+    # -- tags --------------------------------------------------------------------------------
+
+    def tag_resource(
+        self, call: SecretsCall, secret_id: str, tags: Mapping[str, str]
+    ) -> SecretDescription:
+        clean = _check_tags(tags)
+        return self._retag(
+            call, secret_id, "secretsmanager:TagResource", add=clean, remove=(),
+            context=_tag_context(clean),
+        )  # fmt: skip
+
+    def untag_resource(
+        self, call: SecretsCall, secret_id: str, tag_keys: Sequence[str]
+    ) -> SecretDescription:
+        keys = sorted(set(tag_keys))
+        return self._retag(
+            call, secret_id, "secretsmanager:UntagResource", add={}, remove=keys,
+            context={"aws:TagKeys": keys} if keys else {},
+        )  # fmt: skip
+
+    def _retag(
+        self,
+        call: SecretsCall,
+        secret_id: str,
+        action: str,
+        *,
+        add: Mapping[str, str],
+        remove: Sequence[str],
+        context: Mapping[str, Any],
+    ) -> SecretDescription:
+        parameters = {"tagKeys": sorted(add) or list(remove)}
+        record, _ = self._core.load(
+            call, secret_id, action=action, read_only=False, parameters=parameters, context=context
+        )
+        with self._core.database.session() as session:
+            row = self._lock(session, record.arn)
+            tags = {k: v for k, v in dict(row.tags or {}).items() if k not in remove}
+            tags.update(add)
+            row.tags = _check_tags(tags)
+            self._core.record_change(
+                session,
+                call,
+                action=action,
+                record_arn=record.arn,
+                account_id=record.account_id,
+                parameters=parameters,
+            )
+        return self._reload(record.arn).description_of()
+
+    # -- RotateSecret ------------------------------------------------------------------------
+
+    def rotate_secret(
+        self,
+        call: SecretsCall,
+        secret_id: str,
+        *,
+        rotation_hook: str | None = None,
+        automatically_after_days: int | None = None,
+        rotate_immediately: bool = True,
+        client_request_token: str | None = None,
+    ) -> NewVersion:
+        """``RotateSecret``: configure rotation and run AWS's four steps with the secret's hook.
+
+        The hook is ``rotation_hook`` (which is then saved) or the one saved before; a failed
+        step raises ``InvalidRequestException`` naming the step (never the hook's message) and
+        leaves the new version labelled ``AWSPENDING``.
+        """
+        if automatically_after_days is not None and not 1 <= automatically_after_days <= 1000:
+            raise InvalidParameterException(
+                f"AutomaticallyAfterDays must be 1 to 1000, got {automatically_after_days}"
+            )
+        version_id = (
+            _check_version_id(client_request_token)
+            if client_request_token is not None
+            else self._new_version_id()
+        )
+        action = "secretsmanager:RotateSecret"
+        parameters = {
+            "rotationHook": rotation_hook,
+            "automaticallyAfterDays": automatically_after_days,
+            "rotateImmediately": rotate_immediately,
+            "versionId": version_id,
+        }
+        record, proof = self._core.load(
+            call, secret_id, action=action, read_only=False, parameters=parameters
+        )
+        refusal: dict[str, Any] = {"action": action, "parameters": parameters, "read_only": False}
+        self._require_not_deleted(call, record, **refusal)
+        self._require_same_account_for_service_key(call, record, **refusal)
+        hook_name = rotation_hook or record.rotation_hook
+        if hook_name is None:
+            raise self._refuse(
+                call,
+                record,
+                InvalidRequestException(
+                    f"the secret {record.arn} has no rotation hook; pass RotationHook"
+                ),
+                **refusal,
+            )
+        try:
+            self._hooks.get(hook_name)
+        except InvalidParameterException as error:
+            raise self._refuse(call, record, error, **refusal) from error
+        pending = record.labels.get(AWSPENDING)
+        current = record.labels.get(AWSCURRENT)
+        if pending is not None and pending not in (current, version_id):
+            raise self._refuse(
+                call,
+                record,
+                InvalidRequestException(
+                    f"a previous rotation of {record.arn} is not complete: version {pending} "
+                    "is labelled AWSPENDING; finish it with its ClientRequestToken, or remove "
+                    "the label with UpdateSecretVersionStage"
+                ),
+                **refusal,
+            )
+        with self._core.database.session() as session:
+            row = self._lock(session, record.arn)
+            row.rotation_enabled = True
+            row.rotation_hook = hook_name
+            if automatically_after_days is not None:
+                row.rotation_days = automatically_after_days
+            self._core.record_change(
+                session,
+                call,
+                action=action,
+                record_arn=record.arn,
+                account_id=record.account_id,
+                parameters=parameters,
+                elements={"arn": record.arn, "versionId": version_id},
+            )
+        if not rotate_immediately:
+            return NewVersion(arn=record.arn, name=record.name, version_id=None, version_stages=())
+        return self._run_rotation(call, self._reload(record.arn), proof, hook_name, version_id)
+
+    def _run_rotation(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        proof: Proof,
+        hook_name: str,
+        version_id: str,
+    ) -> NewVersion:
+        hook = self._hooks.get(hook_name)
+        action = "secretsmanager:RotateSecret"
+        current_id = record.labels.get(AWSCURRENT)
+        current = None
+        if current_id is not None:
+            plaintext, is_binary = self._open(proof, call, record, current_id)
+            current = self._value(record, current_id, plaintext, is_binary)
+        request = RotationRequest(
+            arn=record.arn, name=record.name, version_id=version_id, current=current
+        )
+        step = RotationStep.CREATE_SECRET
+        try:
+            if version_id not in record.versions:
+                new_value = hook.create_secret(request)
+                data = new_value if isinstance(new_value, bytes) else new_value.encode("utf-8")
+                self._put(
+                    call, record, proof, data=data, is_binary=isinstance(new_value, bytes),
+                    version_id=version_id, stages=[AWSPENDING], action=action,
+                    parameters={"versionId": version_id, "step": step.value},
+                )  # fmt: skip
+                record = self._reload(record.arn)
+            plaintext, is_binary = self._open(proof, call, record, version_id)
+            pending = self._value(record, version_id, plaintext, is_binary)
+            step = RotationStep.SET_SECRET
+            hook.set_secret(request, pending)
+            step = RotationStep.TEST_SECRET
+            hook.test_secret(request, pending)
+            step = RotationStep.FINISH_SECRET
+            self._finish(call, record, version_id)
+            hook.finish_secret(request)
+        except LakevaultError:
+            raise
+        except Exception as exc:  # a hook's failure is translated, never echoed
+            error = InvalidRequestException(
+                f"rotation of {record.arn} failed at step {step.value} in hook {hook_name!r} "
+                f"({type(exc).__name__}); version {version_id} keeps AWSPENDING and "
+                "AWSCURRENT did not move; fix the hook and call RotateSecret with the same "
+                "ClientRequestToken"
+            )
+            raise self._refuse(
+                call,
+                record,
+                error,
+                action=action,
+                parameters={"versionId": version_id, "step": step.value},
+                read_only=False,
+            ) from exc
+        return NewVersion(
+            arn=record.arn, name=record.name, version_id=version_id, version_stages=(AWSCURRENT,)
+        )
+
+    def _finish(self, call: SecretsCall, record: SecretRecord, version_id: str) -> None:
+        """``finishSecret``: ``AWSCURRENT`` to the new version, ``AWSPENDING`` off it."""
+        now = self._core.clock.now()
+        with self._core.database.session() as session:
+            row = self._lock(session, record.arn)
+            labels = self._current_labels(session, record.arn)
+            if labels.get(AWSCURRENT) != version_id:
+                labels = labels_after_move(
+                    labels,
+                    AWSCURRENT,
+                    remove_from_version_id=labels.get(AWSCURRENT),
+                    move_to_version_id=version_id,
+                )
+            if labels.get(AWSPENDING) == version_id:
+                del labels[AWSPENDING]
+            self._write_labels(session, record.arn, labels)
+            row.last_rotated_at = now
+            row.last_changed_at = now
+            self._core.record_change(
+                session,
+                call,
+                action="secretsmanager:RotateSecret",
+                record_arn=record.arn,
+                account_id=record.account_id,
+                parameters={"versionId": version_id, "step": RotationStep.FINISH_SECRET.value},
+                elements={"arn": record.arn, "versionId": version_id},
+            )

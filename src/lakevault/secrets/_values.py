@@ -1,0 +1,156 @@
+"""Secret values under a tenant KMS key: sealed with a fresh data key, in the object format.
+
+Each version's value is encrypted with its own 256-bit data key in lakevault's encrypted object
+format (C2SP chunked AES-256-GCM; docs/object-format.md), whose header carries the wrapped data
+key, the key id and version and the hash of the encryption context. The encryption context is
+AWS Secrets Manager's: ``SecretARN`` and ``SecretVersionId``, so a value copied to another
+secret or version does not open.
+
+Two keys can wrap the data key:
+
+* the secret's **service key** (no ``KmsKeyId``): a KMS key of the tenant made with the secret
+  and bound to its ARN; the key service accepts only the gate's proof of an allowed operation
+  on this secret (``lakevault.keys`` contract);
+* the tenant's **own KMS key** named by ``KmsKeyId``: used with the caller's identity, so the
+  caller also needs ``kms:GenerateDataKey`` (to write) and ``kms:Decrypt`` (to read) on it, as
+  in AWS, and the key policy decides.
+
+Refusals of the key service (disabled, pending deletion, a ciphertext that does not open)
+become ``DecryptionFailure``/``EncryptionFailure``; an ``AccessDenied`` of the key's policy
+stays ``AccessDenied``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from lakevault import kms
+from lakevault.gate import Proof
+from lakevault.keys import KeyCall, KeyNotFound, KeyService, KMSInvalidStateException
+from lakevault.secrets._errors import DecryptionFailure, EncryptionFailure
+from lakevault.secrets._types import SecretsCall
+
+MAX_VALUE_BYTES = 65536
+
+
+def encryption_context(arn: str, version_id: str) -> kms.EncryptionContext:
+    """AWS Secrets Manager's encryption context of one version."""
+    return kms.EncryptionContext.from_mapping({"SecretARN": arn, "SecretVersionId": version_id})
+
+
+def _key_call(call: SecretsCall) -> KeyCall:
+    return KeyCall(
+        principal=call.principal,
+        request_id=call.request_id,
+        source_ip=call.source_ip,
+        user_agent=call.user_agent,
+        secure_transport=call.secure_transport,
+    )
+
+
+@contextmanager
+def _translated(
+    error: type[DecryptionFailure] | type[EncryptionFailure], arn: str
+) -> Iterator[None]:
+    """Turn the key service's refusals into the secrets manager's one error (fail closed)."""
+    verb = "decrypt" if error is DecryptionFailure else "encrypt"
+    try:
+        yield
+    except KMSInvalidStateException as exc:
+        raise error(
+            f"cannot {verb} the value of {arn}: its KMS key is {exc.code.removesuffix('Exception')}"
+            " (disabled or pending deletion); enable the key or cancel its deletion"
+        ) from exc
+    except (kms.IntegrityError, KeyNotFound) as exc:
+        raise error(
+            f"cannot {verb} the value of {arn}: the stored ciphertext does not open under its "
+            "KMS key"
+        ) from exc
+
+
+class SecretValues:
+    """Seal and open secret values through the key service (one per process)."""
+
+    def __init__(self, keys: KeyService) -> None:
+        self._keys = keys
+
+    def seal(
+        self,
+        proof: Proof,
+        call: SecretsCall,
+        *,
+        arn: str,
+        version_id: str,
+        service_key_id: str | None,
+        kms_key_id: str | None,
+        plaintext: bytes,
+    ) -> bytes:
+        """The ciphertext of ``plaintext`` for version ``version_id`` of secret ``arn``."""
+        context = encryption_context(arn, version_id)
+        with _translated(EncryptionFailure, arn):
+            if kms_key_id is None:
+                if service_key_id is None:
+                    raise EncryptionFailure(f"the secret {arn} has no KMS key")
+                data_key = self._keys.generate_data_key(
+                    proof, key_id=service_key_id, context=context
+                )
+                key, key_id, version, wrapped = (
+                    data_key.plaintext,
+                    data_key.key_id,
+                    data_key.key_version,
+                    data_key.wrapped,
+                )
+            else:
+                raw, blob = self._keys.generate_data_key_for(
+                    _key_call(call), kms_key_id, context=context
+                )
+                if raw is None:  # pragma: no cover - with_plaintext is True
+                    raise EncryptionFailure(f"the KMS key of {arn} returned no data key")
+                # The key service has just made and wrapped these bytes: the hierarchy's unwrap.
+                key = kms.PlaintextDataKey.from_unwrapped_bytes_unsafe(raw)
+                key_id, version, wrapped = blob.key_id, blob.key_version, blob.blob
+        header = kms.ObjectHeader.create(
+            key_id=key_id, key_version=version, wrapped_data_key=wrapped, encryption_context=context
+        )
+        sink = io.BytesIO()
+        kms.encrypt_stream(io.BytesIO(plaintext), sink, data_key=key, header=header)
+        return sink.getvalue()
+
+    def open(
+        self,
+        proof: Proof,
+        call: SecretsCall,
+        *,
+        arn: str,
+        version_id: str,
+        service_key_id: str | None,
+        kms_key_id: str | None,
+        ciphertext: bytes,
+    ) -> bytes:
+        """The plaintext of a version; ``DecryptionFailure`` when it does not open."""
+        context = encryption_context(arn, version_id)
+        with _translated(DecryptionFailure, arn):
+            reader = io.BytesIO(ciphertext)
+            header = kms.read_object_header(reader)
+            if kms_key_id is None:
+                if service_key_id is None or header.key_id != service_key_id:
+                    raise kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY)
+                key = self._keys.decrypt_data_key(
+                    proof,
+                    key_id=service_key_id,
+                    key_version=header.key_version,
+                    wrapped=header.wrapped_data_key,
+                    context=context,
+                )
+            else:
+                raw, _, _ = self._keys.decrypt(
+                    _key_call(call), header.wrapped_data_key, context=context
+                )
+                key = kms.PlaintextDataKey.from_unwrapped_bytes_unsafe(raw)
+            sink = io.BytesIO()
+            kms.decrypt_stream(
+                reader, sink, data_key=key, header=header, encryption_context=context
+            )
+        return sink.getvalue()
