@@ -124,7 +124,7 @@ def _run_sandbox(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> NoR
         broker_fd=BROKER_FD if spawn.get("broker") else None,
         module_name=module_name,
         handler_name=spawn["handler"],
-        import_path=(*runtime.import_path, "/function"),
+        import_path=("/function", *runtime.import_path),
     )
 
 

@@ -90,9 +90,10 @@ def run_handler(
         request = json.loads(_read_all(request_fd))
         event, context = request["event"], request["context"]
         os.environ.clear()
+        # The function's directory first, then the runtime. The zygote's finders for the
+        # runtime's directories stay cached (the same paths, bound read-only in this root);
+        # every other entry of the zygote's path is gone.
         sys.path[:] = list(import_path)
-        sys.path_importer_cache.clear()
-        importlib.invalidate_caches()
         sys.argv[:] = [module_name]
         if broker_fd is not None:
             _install_broker(broker_fd)
