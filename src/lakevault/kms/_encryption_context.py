@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lakevault.core.errors import InvalidParameterValue
 
@@ -55,20 +55,31 @@ class EncryptionContext:
     """
 
     pairs: tuple[tuple[str, str], ...]
+    #: The canonical serialisation, computed once (every key use binds it as associated data).
+    _canonical: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         encoded_names = []
+        parts = [_DOMAIN, len(self.pairs).to_bytes(4, "big")]
         for name, value in self.pairs:
             if not isinstance(name, str) or not isinstance(value, str):
                 raise InvalidParameterValue("encryption context names and values must be strings")
             if not name:
                 raise InvalidParameterValue("encryption context names must not be empty")
-            encoded_names.append(_utf8(name, field="names"))
-            _utf8(value, field=f"value of {name!r}")
+            encoded_name = _utf8(name, field="names")
+            encoded_value = _utf8(value, field=f"value of {name!r}")
+            encoded_names.append(encoded_name)
+            parts += (
+                len(encoded_name).to_bytes(4, "big"),
+                encoded_name,
+                len(encoded_value).to_bytes(4, "big"),
+                encoded_value,
+            )
         if encoded_names != sorted(set(encoded_names)):
             raise InvalidParameterValue(
                 "encryption context pairs must be unique and sorted; build it with from_mapping"
             )
+        object.__setattr__(self, "_canonical", b"".join(parts))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, str]) -> EncryptionContext:
@@ -90,13 +101,7 @@ class EncryptionContext:
 
     def canonical_bytes(self) -> bytes:
         """The canonical serialisation described in the module docstring."""
-        parts = [_DOMAIN, len(self.pairs).to_bytes(4, "big")]
-        for name, value in self.pairs:
-            for text in (name, value):
-                encoded = text.encode("utf-8")
-                parts.append(len(encoded).to_bytes(4, "big"))
-                parts.append(encoded)
-        return b"".join(parts)
+        return self._canonical
 
     def sha256(self) -> bytes:
         """SHA-256 of :meth:`canonical_bytes`: what an object header records."""

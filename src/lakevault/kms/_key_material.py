@@ -7,9 +7,9 @@ keys (``GenerateDataKey``, ``Decrypt`` of a data key) and to encrypt small plain
 (``Encrypt``, at most 4 KiB as in AWS KMS). Its bytes never leave this package.
 
 Every ciphertext it makes is ``nonce (12 B, random) ‖ AES-256-GCM ciphertext ‖ tag (16 B)`` with
-associated data that binds the purpose, the key ARN, the key version and the canonical
-encryption context (:func:`_associated_data`). So a wrapped data key moved to another key,
-version or context does not open, and every failure is one
+associated data that binds the purpose, the key ARN, the key version
+(:func:`_associated_data_prefix`) and the canonical encryption context. So a wrapped data key
+moved to another key, version or context does not open, and every failure is one
 :class:`~lakevault.kms.IntegrityError`.
 """
 
@@ -36,9 +36,8 @@ _DATA_KEY_PURPOSE = b"data-key"
 _DIRECT_PURPOSE = b"ciphertext"
 
 
-def _associated_data(
-    purpose: bytes, key_arn: str, key_version: int, context: EncryptionContext
-) -> bytes:
+def _associated_data_prefix(purpose: bytes, key_arn: str, key_version: int) -> bytes:
+    """The associated data up to the context: purpose, key ARN and version (lengths fixed)."""
     arn = key_arn.encode("utf-8")
     return b"".join(
         (
@@ -48,7 +47,6 @@ def _associated_data(
             len(arn).to_bytes(4, "big"),
             arn,
             key_version.to_bytes(4, "big"),
-            context.canonical_bytes(),
         )
     )
 
@@ -67,7 +65,7 @@ class KMSKeyMaterial:
        (docs/keys.md, "Caching"), and drop it when the key is disabled or destroyed.
     """
 
-    __slots__ = ("_cipher", "key_arn", "key_version")
+    __slots__ = ("_aad_prefixes", "_cipher", "key_arn", "key_version")
 
     def __init__(self, material: bytes, *, key_arn: str, key_version: int, _token: object) -> None:
         if _token is not _TOKEN:
@@ -77,6 +75,11 @@ class KMSKeyMaterial:
         self._cipher = AESGCMCipher(material)
         self.key_arn = key_arn
         self.key_version = key_version
+        # The associated data's fixed part, per purpose; the context's bytes follow it.
+        self._aad_prefixes = {
+            purpose: _associated_data_prefix(purpose, key_arn, key_version)
+            for purpose in (_DATA_KEY_PURPOSE, _DIRECT_PURPOSE)
+        }
 
     def __repr__(self) -> str:
         return f"KMSKeyMaterial(key_arn={self.key_arn!r}, key_version={self.key_version})"
@@ -114,7 +117,7 @@ class KMSKeyMaterial:
         return cls(material, key_arn=key_arn, key_version=key_version, _token=_TOKEN)
 
     def _aad(self, purpose: bytes, context: EncryptionContext) -> bytes:
-        return _associated_data(purpose, self.key_arn, self.key_version, context)
+        return self._aad_prefixes[purpose] + context.canonical_bytes()
 
     def wrap_data_key(
         self, data_key: PlaintextDataKey, *, context: EncryptionContext, random: RandomSource

@@ -76,10 +76,16 @@ class AESGCMCipher:
             raise IntegrityError(IntegrityFailure.CHUNK_NOT_AUTHENTIC) from exc
 
     def seal(self, nonce: bytes, plaintext: BytesLike, associated_data: BytesLike) -> bytes:
-        """Encrypt ``plaintext`` and return ciphertext followed by the 16-byte tag."""
-        out = bytearray(len(plaintext) + TAG_BYTES)
-        self.seal_into(nonce, plaintext, associated_data, memoryview(out))
-        return bytes(out)
+        """Encrypt ``plaintext`` and return ciphertext followed by the 16-byte tag.
+
+        One call into OpenSSL and no intermediate buffer: small values (wrapped keys) are sealed
+        on every key use, so this path is kept short.
+        """
+        if len(nonce) != NONCE_BYTES:
+            raise InvalidParameterValue(
+                f"an AES-GCM nonce must be {NONCE_BYTES} bytes, got {len(nonce)} bytes"
+            )
+        return self._aead.encrypt(nonce, plaintext, associated_data or None)
 
     def open(self, nonce: bytes, ciphertext: BytesLike, associated_data: BytesLike) -> bytes:
         """Verify and decrypt ciphertext-with-tag; raise ``IntegrityError`` on any failure."""
