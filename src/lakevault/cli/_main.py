@@ -16,6 +16,7 @@ from lakevault.cli import (
     _key_agent,
     _kms,
     _sandbox,
+    _secrets,
     _userpool,
 )
 from lakevault.cli._common import console
@@ -37,6 +38,7 @@ app.add_typer(_key_agent.app, name="key-agent")
 app.add_typer(_key_agent.root_key_app, name="root-key")
 app.add_typer(_iam.app, name="iam")
 app.add_typer(_kms.app, name="kms")
+app.add_typer(_secrets.app, name="secrets")
 app.add_typer(_jobs.app, name="jobs")
 app.command("worker")(_jobs.worker)
 app.add_typer(_userpool.app, name="userpool")

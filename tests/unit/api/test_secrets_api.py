@@ -20,7 +20,7 @@ def test_a_secret_lives_its_whole_life_over_http(world: World) -> None:
     )
     assert created.status_code == 201, created.text
     arn = created.json()["arn"]
-    assert arn.startswith(f"arn:aws:secretsmanager:") and f":{account}:secret:app/db-" in arn
+    assert arn.startswith("arn:aws:secretsmanager:") and f":{account}:secret:app/db-" in arn
     assert VALUE not in created.text
 
     got = client.get("/api/v1/secrets/value", params={"secretId": "app/db"}, headers=admin)
