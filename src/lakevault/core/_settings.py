@@ -194,6 +194,20 @@ class Settings(BaseSettings):
         "endpoint, or an emulator in tests).",
         json_schema_extra={"example": "https://kms.eu-west-1.amazonaws.com"},
     )
+    kms_material_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long unwrapped KMS key material stays in a process's memory after "
+        "use; 0 never caches it (docs/keys.md, 'Caching').",
+        json_schema_extra={"example": 60},
+    )
+    kms_allow_restored_destroyed_keys: bool = Field(
+        default=False,
+        description="Recovery only: use KMS key material that was destroyed (crypto-shredded) "
+        "and came back with an old backup (docs/keys.md, 'Backups').",
+        json_schema_extra={"example": False},
+    )
     job_backend: JobBackend = Field(
         default=JobBackend.EMBEDDED,
         description="Job queue: embedded (a table in the metadata database) or procrastinate "

@@ -23,6 +23,7 @@ from lakevault.keys._rewrap import DataKeyRegistry, RewrapProgress, StoredDataKe
 from lakevault.keys._service import KeyService
 from lakevault.keys._service_keys import SERVICE_KEY_CREATORS
 from lakevault.keys._tasks import key_tasks
+from lakevault.keys._tombstones import TombstoneJournal, journal_path
 from lakevault.keys._types import (
     Alias,
     Ciphertext,
@@ -52,7 +53,9 @@ __all__ = [
     "KeyState",
     "RewrapProgress",
     "StoredDataKey",
+    "TombstoneJournal",
     "alias_arn",
+    "journal_path",
     "key_arn",
     "key_tasks",
 ]

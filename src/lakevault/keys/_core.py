@@ -29,6 +29,7 @@ from lakevault.keys._events import EventWho, key_event
 from lakevault.keys._material_cache import DEFAULT_MATERIAL_TTL_SECONDS, MaterialCache
 from lakevault.keys._records import KeyRecord
 from lakevault.keys._rewrap import DataKeyRegistry
+from lakevault.keys._tombstones import TombstoneJournal
 from lakevault.keys._types import KeyState
 
 T = TypeVar("T")
@@ -50,9 +51,11 @@ class KeyCore:
         material_ttl_seconds: float = DEFAULT_MATERIAL_TTL_SECONDS,
         allow_restored_destroyed_keys: bool = False,
         data_key_registries: Callable[[], Sequence[DataKeyRegistry]] = tuple,
+        tombstones: TombstoneJournal | None = None,
     ) -> None:
         """``data_key_registries`` lists where services store wrapped data keys (for rewrap);
-        a callable, because those services are built after the key service."""
+        a callable, because those services are built after the key service. ``tombstones`` is
+        the journal of destroyed keys outside the database (``_tombstones.py``)."""
         self.database = database
         self.gate = gate
         self.audit = audit
@@ -63,6 +66,7 @@ class KeyCore:
         self.materials = MaterialCache(ttl_seconds=material_ttl_seconds)
         self.allow_restored_destroyed_keys = allow_restored_destroyed_keys
         self.data_key_registries = data_key_registries
+        self.tombstones = tombstones
         self._usage: Counter[tuple[str, str, str]] = Counter()
         self._usage_lock = threading.Lock()
 
@@ -113,6 +117,13 @@ class KeyCore:
     def refuse_tombstoned(self, session: Session, key_id: str) -> None:
         if self.allow_restored_destroyed_keys:
             return
+        if self.tombstones is not None and key_id in self.tombstones.destroyed_keys():
+            raise KMSInvalidStateException(
+                f"the material of key {key_id} was destroyed (it is in the tombstone journal "
+                f"{self.tombstones.path}); this copy comes from a database backup taken before "
+                "that. Refusing to use it; an operator who must recover data under it sets "
+                "kms_allow_restored_destroyed_keys (docs/keys.md, 'Backups')"
+            )
         tombstone = session.get(models.KMSKeyTombstone, key_id)
         if tombstone is not None:
             raise KMSInvalidStateException(

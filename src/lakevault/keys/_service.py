@@ -1030,6 +1030,10 @@ class KeyService(ServiceKeys):
             row = lock_row(session, record.key_id)
             if row.state != KeyState.PENDING_DELETION.value:
                 return 0
+            if self.tombstones is not None:
+                # Journal first: a failed commit then refuses a live key (recoverable with the
+                # override), never resurrects a destroyed one.
+                self.tombstones.record(key_id=record.key_id, key_arn=record.arn, destroyed_at=now)
             versions = self.destroyed_version_count(session, record.key_id)
             for table in (models.KMSKeyVersion, models.KMSAlias, models.KMSGrant, models.KMSKeyTag):
                 session.execute(delete(table).where(table.key_id == record.key_id))

@@ -26,7 +26,7 @@ from lakevault.identity import (
     bootstrap_platform,
 )
 from lakevault.jobs import JobQueue, TaskRegistry, open_queue
-from lakevault.keys import KeyService
+from lakevault.keys import KeyService, TombstoneJournal, journal_path
 from lakevault.kms import (
     OperatorBlindTenantKeyWrapper,
     PlatformRootKey,
@@ -116,6 +116,9 @@ class Platform:
             clock=clock,
             random=random,
             region=settings.region,
+            material_ttl_seconds=settings.kms_material_cache_seconds,
+            allow_restored_destroyed_keys=settings.kms_allow_restored_destroyed_keys,
+            tombstones=TombstoneJournal(journal_path(settings.resolved_home)),
         )
         trail_core = TrailCore(
             database=database, gate=gate, clock=clock, random=random, region=settings.region

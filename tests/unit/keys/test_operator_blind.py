@@ -30,7 +30,7 @@ from lakevault import identity, kms
 from lakevault.api import create_app
 from lakevault.core import Settings, load_settings
 from lakevault.db import models
-from lakevault.keys import KeyCall
+from lakevault.keys import KeyCall, KeyService
 from lakevault.runtime import Platform, initialise
 from tests.unit.kms.agent_process import make_agent_directory, start_agent, with_url
 
@@ -219,3 +219,57 @@ def test_the_operator_holds_nothing_that_decrypts_an_operator_blind_tenant(
     finally:
         again.stop()
     assert other_account != blind_account
+
+
+def test_a_running_service_stops_decrypting_once_its_short_cache_expires(
+    installation: Installation, tmp_path: Path
+) -> None:
+    """The interaction with the key service's material cache (docs/keys.md, "Caching"):
+    after the agent stops, a running process keeps only what it unwrapped within the TTL."""
+    platform = Platform.build(installation.settings)
+    account, call = _new_tenant(platform, installation.admin_password, "cached")
+    agent_directory = tmp_path / "agent"
+    connection = make_agent_directory(agent_directory, tenant_id=account)
+    agent = start_agent(agent_directory)
+    clock = {"now": 0.0}
+    try:
+        agents = kms.TenantKeyAgents(
+            platform.database,
+            root_key=platform.root_key,
+            clock=platform.clock,
+            random=platform.random,
+        )
+        agents.attach(
+            account,
+            url=agent.url,
+            ca_certificate=connection.ca_certificate,
+            client_certificate=connection.client_certificate,
+            client_key=connection.client_key,
+        )
+        service = KeyService(
+            database=platform.database,
+            gate=platform.gate,
+            audit=platform.audit,
+            wrapper=kms.OperatorBlindTenantKeyWrapper(
+                default=kms.PlatformTenantKeyWrapper(platform.root_key, random=platform.random),
+                agents=agents,
+            ),
+            clock=platform.clock,
+            random=platform.random,
+            region=installation.settings.region,
+            material_ttl_seconds=30.0,
+        )
+        # The cache's clock, injected (MaterialCache takes one; the service builds its own).
+        service.materials._monotonic = lambda: clock["now"]
+        key = service.create_key(call)
+        ciphertext = service.encrypt(call, key.key_id, SECRET, context=_context())
+        assert service.decrypt(call, ciphertext.blob, context=_context())[0] == SECRET
+        agent.stop()
+        clock["now"] = 29.0
+        assert service.decrypt(call, ciphertext.blob, context=_context())[0] == SECRET
+        clock["now"] = 31.0
+        with pytest.raises(kms.KeyAgentUnavailable):
+            service.decrypt(call, ciphertext.blob, context=_context())
+    finally:
+        agent.stop()
+        platform.close()
