@@ -9,7 +9,7 @@ Measured in one run, side by side:
 * the anchor, interleaved with it so both see the same load: a plain ``python -c pass``
   subprocess of the same interpreter;
 * throughput with 2 zygotes (so 2 sandboxes at once), 2 caller threads, for S seconds;
-* CPU time per invocation, all processes together (supervisor, zygote, keeper, sandbox),
+* CPU time per invocation, all processes together (supervisor, zygote, sandbox),
   from a cpuacct cgroup the benchmark puts itself in — the figure that load on a shared
   machine changes least; ``2 cores / CPU per invocation`` is the capacity it implies;
 * the external anchor: Firecracker's published ~125 ms microVM boot (not measured here).

@@ -4,20 +4,14 @@
    Everything here runs in a process forked from the zygote and ends with ``os._exit``. It
    changes namespaces, mounts, uids and the seccomp filter of the calling process for good.
 
-Two processes per invocation:
-
-``keeper`` (forked from the zygote, still host root)
-    enters a new pid namespace for its children, forks the sandbox, reports the sandbox's host
-    pid and, when it ends, its wait status on the *status* pipe. It holds no descriptor of the
-    invocation's data.
-
-``sandbox`` (pid 1 of the new pid namespace)
-    joins the slot's cgroups; enters new net, mount, ipc, uts and cgroup namespaces; builds a
-    root from a fresh tmpfs holding only the runtime (read-only binds) and a copy of the
-    function's code, with a size-limited ``noexec`` ``/tmp``; ``pivot_root`` onto it and
-    detaches the host tree; drops to the slot's uid with no capabilities (bounding set
-    emptied), enters a new user namespace, sets rlimits and ``no_new_privs``, installs the
-    seccomp program, and only then reads the event and runs the handler (``_runner``).
+One process per invocation, forked by the zygote as pid 1 of a new pid namespace (the zygote
+reports its host pid and, when it ends, its wait status on the *status* pipe). It raises its OOM
+score; enters new net, mount, ipc, uts and cgroup namespaces (it already is in its slot's
+cgroups, where its zygote lives); copies the zygote's template root — a read-only tmpfs with
+only the runtime bound read-only — adds a read-only copy of the function's code and a fresh,
+size-limited ``noexec`` ``/tmp``; sets rlimits; drops to the slot's uid with no capabilities
+(bounding set emptied) and enters a new user namespace; sets ``no_new_privs``; installs the
+seccomp program; and only then reads the event and runs the handler (``_runner``).
 
 A failure while confining is reported on the status pipe as ``{"setup_error": LAYER, ...}``
 and the sandbox exits without running any code of the function.
@@ -78,36 +72,8 @@ def _write_line(fd: int, message: dict[str, Any]) -> None:
         data = data[written:]
 
 
-def run_keeper(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> NoReturn:
-    """The keeper process: start the sandbox in a new pid namespace and report on it."""
-    status_fd = fds[0]
-    exit_code = 0
-    try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        _linux.prctl(_linux.PR_SET_PDEATHSIG, signal.SIGKILL)
-        layers = set(spawn["layers"])
-        if "pid" in layers:
-            try:
-                _linux.unshare(_linux.CLONE_NEWPID)
-            except OSError as exc:
-                raise _SetupError("pid", exc) from exc
-        pid = os.fork()
-        if pid == 0:
-            _run_sandbox(spawn, fds, runtime)
-        for fd in fds[1:]:
-            os.close(fd)
-        _write_line(status_fd, {"pid": pid})
-        _, wait_status = os.waitpid(pid, 0)
-        _write_line(status_fd, {"wait_status": wait_status})
-    except _SetupError as exc:
-        _write_line(status_fd, {"setup_error": exc.layer, "detail": exc.detail})
-        exit_code = _SETUP_FAILED
-    except BaseException:  # noqa: BLE001 - a forked process must never return into the zygote
-        exit_code = _SETUP_FAILED
-    os._exit(exit_code)
-
-
-def _run_sandbox(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> NoReturn:
+def run_sandbox(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> NoReturn:
+    """The sandbox process, just forked from the zygote: confine, then run the handler."""
     try:
         module_name = _confine(spawn, fds, runtime)
     except _SetupError as exc:
@@ -116,7 +82,7 @@ def _run_sandbox(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> NoR
     except BaseException as exc:  # noqa: BLE001 - report, never return into the zygote
         _write_line(fds[0], {"setup_error": "internal", "detail": repr(exc)})
         os._exit(_SETUP_FAILED)
-    # Confined: the status pipe belongs to the keeper from here on.
+    # Confined: the status pipe belongs to the zygote from here on.
     os.close(fds[0])
     run_handler(
         request_fd=REQUEST_FD,

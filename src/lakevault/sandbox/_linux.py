@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import signal
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -56,8 +57,8 @@ _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 #: System call numbers glibc has no wrapper for, per machine.
 _SYSCALLS = {
-    "x86_64": {"pivot_root": 155, "capset": 126},
-    "aarch64": {"pivot_root": 41, "capset": 91},
+    "x86_64": {"pivot_root": 155, "capset": 126, "clone": 56},
+    "aarch64": {"pivot_root": 41, "capset": 91, "clone": 220},
 }
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -80,6 +81,10 @@ _libc.prctl.argtypes = [
     ctypes.c_ulong,
 ]
 _libc.syscall.restype = ctypes.c_long
+# The same C library, called with the GIL held: a process must not be copied while another
+# thread could hold it.
+_libc_holding_gil = ctypes.PyDLL(None, use_errno=True)
+_libc_holding_gil.syscall.restype = ctypes.c_long
 
 
 class _SockFilterProgram(ctypes.Structure):
@@ -119,6 +124,27 @@ def unshare(flags: int) -> None:
 def setns(fd: int, flags: int) -> None:
     """Join the namespace ``fd`` refers to (``setns(2)``)."""
     _check(_libc.setns(fd, flags), f"setns(0x{flags:x})")
+
+
+def fork_into_new_pid_namespace() -> int:
+    """Fork, the child becoming pid 1 of a new pid namespace; returns like :func:`os.fork`.
+
+    ``os.fork`` cannot do this in one step (``unshare(CLONE_NEWPID)`` applies only to the
+    caller's later children), so this is ``clone(CLONE_NEWPID | SIGCHLD)`` with no new stack,
+    wrapped in CPython's own before/after-fork calls as ``os.fork`` wraps ``fork(2)``. For a
+    single-threaded caller (the zygote) it saves the intermediate process a fork would need.
+    """
+    flags = CLONE_NEWPID | signal.SIGCHLD
+    ctypes.pythonapi.PyOS_BeforeFork()
+    pid = int(_libc_holding_gil.syscall(_syscall_number("clone"), flags, 0, 0, 0, 0))
+    if pid == 0:
+        ctypes.pythonapi.PyOS_AfterFork_Child()
+        return 0
+    errno = ctypes.get_errno()
+    ctypes.pythonapi.PyOS_AfterFork_Parent()
+    if pid == -1:
+        raise OSError(errno, f"clone(CLONE_NEWPID): {os.strerror(errno)}")
+    return pid
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:

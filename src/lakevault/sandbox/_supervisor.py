@@ -380,10 +380,10 @@ class Supervisor:
         slot_cgroup = self._slot_cgroups.get(slot)
         oom_before = 0
         if slot_cgroup is not None:
-            # The zygote and the sandbox's keeper live in the slot too: two more pids.
+            # The slot's zygote lives in the slot too: one more pid.
             slot_cgroup.set_limits(
                 memory_bytes=limits.memory_bytes,
-                pids=limits.pids + 2,
+                pids=limits.pids + 1,
                 cpu_fraction=limits.cpu_fraction,
             )
             oom_before = slot_cgroup.oom_kills()

@@ -4,8 +4,9 @@ Started by the supervisor as ``python -I -m lakevault.sandbox._zygote FD`` with 
 environment; FD is its end of a ``SOCK_SEQPACKET`` socket pair. It imports the sandbox code,
 compiles the seccomp program once, and then loops: each message is a JSON *spawn* request
 (code path, slot uid and cgroups, limits, layers — no event, no context, no credentials) with
-the invocation's pipe descriptors attached (``SCM_RIGHTS``). It forks a keeper for it, closes
-its copies of the descriptors and waits for the next message. The event and the result flow
+the invocation's pipe descriptors attached (``SCM_RIGHTS``). It forks the sandbox as pid 1
+of a new pid namespace, keeps only the status pipe (to report the sandbox's pid and, through a
+pidfd, its wait status) and waits for the next message. The event and the result flow
 between the supervisor and the sandbox directly, so no tenant data ever enters the zygote's
 memory and a sandbox forked later cannot find it there.
 
@@ -18,6 +19,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import selectors
 import signal
 import socket
 import sys
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lakevault.sandbox import _linux
-from lakevault.sandbox._confine import Runtime, build_template_root, run_keeper
+from lakevault.sandbox._confine import Runtime, build_template_root, run_sandbox
 
 _MAX_MESSAGE = 65536
 _MAX_FDS = 8
@@ -141,24 +143,51 @@ def serve(channel: socket.socket) -> None:
     )
     sys.stdout.flush()
     sys.stderr.flush()
-    while True:
-        message, fds, _flags, _address = socket.recv_fds(channel, _MAX_MESSAGE, _MAX_FDS)
-        if not message:
-            for fd in fds:
-                os.close(fd)
-            return
-        spawn: dict[str, Any] = json.loads(message)
-        pid = os.fork()
-        if pid == 0:
-            channel.close()
-            run_keeper(spawn, list(fds), runtime)
-        for fd in fds:
-            os.close(fd)
+    _spawn_loop(channel, runtime)
+
+
+def _report(status_fd: int, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # The supervisor may have stopped listening.
+        os.write(status_fd, (json.dumps(message) + "\n").encode())
+
+
+def _spawn_loop(channel: socket.socket, runtime: Runtime) -> None:
+    """Fork a sandbox per spawn request; report each one's pid and, later, its wait status."""
+    running: dict[int, tuple[int, int]] = {}  # pidfd -> (pid, status descriptor)
+    with selectors.DefaultSelector() as selector:
+        selector.register(channel, selectors.EVENT_READ)
+        while True:
+            for key, _ in selector.select():
+                if key.fileobj is not channel:
+                    pidfd = int(key.fd)
+                    pid, status_fd = running.pop(pidfd)
+                    selector.unregister(pidfd)
+                    os.close(pidfd)
+                    _, wait_status = os.waitpid(pid, 0)
+                    _report(status_fd, {"wait_status": wait_status})
+                    os.close(status_fd)
+                    continue
+                message, fds, _flags, _address = socket.recv_fds(channel, _MAX_MESSAGE, _MAX_FDS)
+                if not message:
+                    for fd in fds:
+                        os.close(fd)
+                    return
+                spawn: dict[str, Any] = json.loads(message)
+                if "pid" in spawn["layers"]:
+                    pid = _linux.fork_into_new_pid_namespace()
+                else:
+                    pid = os.fork()
+                if pid == 0:
+                    run_sandbox(spawn, list(fds), runtime)
+                for fd in fds[1:]:
+                    os.close(fd)
+                _report(fds[0], {"pid": pid})
+                pidfd = os.pidfd_open(pid)
+                running[pidfd] = (pid, fds[0])
+                selector.register(pidfd, selectors.EVENT_READ)
 
 
 def main(argv: list[str]) -> int:
-    # Keepers are reaped by the kernel; each keeper restores SIGCHLD for its own child.
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = socket.socket(fileno=int(argv[0]))
     with contextlib.suppress(ConnectionError, EOFError):
