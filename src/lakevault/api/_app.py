@@ -21,6 +21,7 @@ from lakevault.api._routes_federation import federation_router
 from lakevault.api._routes_kms import kms_router
 from lakevault.api._routes_policies import attachments_router, policies_router
 from lakevault.api._routes_principals import principals_router, roles_router
+from lakevault.api._routes_storage import buckets_router, objects_router
 from lakevault.api._routes_secrets import secrets_router
 from lakevault.api._routes_tenants import tenants_router
 from lakevault.api._routes_user_pool import user_pool_admin_router, user_pool_router
@@ -58,6 +59,8 @@ def create_app(platform: Platform) -> FastAPI:
         user_pool_router,
         user_pool_admin_router,
         federation_router,
+        buckets_router,
+        objects_router,
         kms_router,
         secrets_router,
         audit_router,

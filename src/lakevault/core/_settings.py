@@ -113,6 +113,27 @@ class Settings(BaseSettings):
         description="Object store; default: the local directory objects/ in home.",
         json_schema_extra={"example": "file:///var/lib/lakevault/objects"},
     )
+    object_store_endpoint: str | None = Field(
+        default=None,
+        description="Endpoint of an s3:// object store (SeaweedFS, MinIO, Ceph RGW, AWS S3).",
+        json_schema_extra={"example": "http://127.0.0.1:8333"},
+    )
+    object_store_region: str = Field(
+        default="us-east-1",
+        min_length=1,
+        description="Region of an s3:// object store.",
+        json_schema_extra={"example": "us-east-1"},
+    )
+    object_store_access_key_id: str | None = Field(
+        default=None,
+        description="Access key id for an s3:// object store.",
+        json_schema_extra={"example": "LAKEVAULTSTORE"},
+    )
+    object_store_secret_access_key: SecretStr | None = Field(
+        default=None,
+        description="Secret access key for an s3:// object store.",
+        json_schema_extra={"example": "SECRET"},
+    )
     log_level: LogLevel = Field(
         default=LogLevel.INFO,
         description="Lowest level logged.",

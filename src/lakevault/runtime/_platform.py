@@ -36,6 +36,7 @@ from lakevault.kms import (
 )
 from lakevault.runtime._home import prepare_home
 from lakevault.runtime._tasks import platform_tasks
+from lakevault.storage import ObjectStorage, open_backend
 from lakevault.secrets import (
     RANDOM_PASSWORD_HOOK,
     RandomPasswordHook,
@@ -64,6 +65,8 @@ class Platform:
     user_pool_admin: UserPoolAdministration
     keys: KeyService
     """The tenant KMS (docs/keys.md)."""
+    storage: ObjectStorage
+    """Buckets and encrypted objects (docs/storage.md)."""
     secrets: SecretsManager
     """Versioned secrets under tenant KMS keys (docs/secrets.md)."""
     audit_access: AuditAccess
@@ -132,6 +135,15 @@ class Platform:
             gate=gate,
             jobs=jobs,
             keys=keys,
+            storage=ObjectStorage(
+                database=database,
+                gate=gate,
+                keys=keys,
+                backend=open_backend(settings),
+                clock=clock,
+                random=random,
+                region=settings.region,
+            ),
             secrets=SecretsManager(
                 database=database,
                 gate=gate,

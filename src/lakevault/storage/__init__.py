@@ -12,6 +12,7 @@ from lakevault.storage._backends import (
     LocalBackend,
     ObjectBackend,
     S3Backend,
+    open_backend,
 )
 from lakevault.storage._bucket_policy import is_public
 from lakevault.storage._errors import (
@@ -84,4 +85,5 @@ __all__ = [
     "check_object_key",
     "is_public",
     "object_arn",
+    "open_backend",
 ]

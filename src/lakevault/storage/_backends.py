@@ -25,12 +25,14 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 import obstore
 from obstore.exceptions import BaseError as ObstoreError
 from obstore.store import LocalStore, S3Store
 
-from lakevault.core import sync_directory
+from lakevault.core import Settings, sync_directory
+from lakevault.core.errors import ConfigurationError
 from lakevault.storage._errors import BackendUnavailable, StorageFull
 
 #: Size of the pieces a download is read in from the store (a multiple of the 16 KiB chunk).
@@ -116,12 +118,14 @@ class _StreamReader:
 class _ObstoreReads:
     """Reads, sizes, deletes and listings through an obstore store."""
 
-    _store: Any
     description: str
+
+    def _obstore(self) -> Any:
+        raise NotImplementedError
 
     def open_read(self, path: str) -> BlobReader:
         try:
-            result = obstore.get(self._store, path)
+            result = obstore.get(self._obstore(), path)
         except FileNotFoundError:
             raise
         except (ObstoreError, OSError) as exc:
@@ -134,7 +138,7 @@ class _ObstoreReads:
         if length <= 0:
             return b""
         try:
-            return bytes(obstore.get_range(self._store, path, start=offset, length=length))
+            return bytes(obstore.get_range(self._obstore(), path, start=offset, length=length))
         except FileNotFoundError:
             raise
         except (ObstoreError, OSError) as exc:
@@ -142,7 +146,7 @@ class _ObstoreReads:
 
     def size(self, path: str) -> int:
         try:
-            return int(obstore.head(self._store, path)["size"])
+            return int(obstore.head(self._obstore(), path)["size"])
         except FileNotFoundError:
             raise
         except (ObstoreError, OSError) as exc:
@@ -150,7 +154,7 @@ class _ObstoreReads:
 
     def list_paths(self, prefix: str) -> Iterator[str]:
         try:
-            for batch in obstore.list(self._store, prefix=prefix or None):
+            for batch in obstore.list(self._obstore(), prefix=prefix or None):
                 for meta in batch:
                     yield str(meta["path"])
         except (ObstoreError, OSError) as exc:
@@ -206,12 +210,19 @@ class LocalBackend(_ObstoreReads):
     """Blobs as files under ``root`` (the data directory's ``objects/``)."""
 
     def __init__(self, root: Path) -> None:
+        """Touches nothing: the directory is made by the first write."""
         self.root = root
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._store = LocalStore(root)
+        self._store: LocalStore | None = None
         self.description = f"file://{root}"
 
+    def _obstore(self) -> LocalStore:
+        if self._store is None:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._store = LocalStore(self.root)
+        return self._store
+
     def _directory_for(self, path: str) -> Path:
+        self._obstore()
         target = self.root.joinpath(*path.split("/"))
         directory = target.parent
         if not directory.is_dir():
@@ -304,6 +315,9 @@ class S3Backend(_ObstoreReads):
         )
         self.description = f"s3://{bucket}/{prefix} at {endpoint}"
 
+    def _obstore(self) -> S3Store:
+        return self._store
+
     def open_write(self, path: str) -> BlobWriter:
         try:
             return _S3BlobWriter(self._store, self.description, path)
@@ -317,3 +331,30 @@ class S3Backend(_ObstoreReads):
             return
         except (ObstoreError, OSError) as exc:
             raise _translate(exc, self.description, path) from exc
+
+
+def open_backend(settings: Settings) -> ObjectBackend:
+    """The backend ``settings`` name: ``file://DIR`` (default: ``objects/`` in the data
+    directory) or ``s3://BUCKET/PREFIX`` with ``object_store_endpoint`` and credentials.
+
+    Raises ``ConfigurationError`` for an s3:// URL without credentials. Opens no connection.
+    """
+    url = urlsplit(settings.effective_object_store_url)
+    if url.scheme == "file":
+        return LocalBackend(Path(unquote(url.path)))
+    secret = settings.object_store_secret_access_key
+    if not url.netloc or settings.object_store_access_key_id is None or secret is None:
+        raise ConfigurationError(
+            "object_store_url is an s3:// URL: give the bucket (s3://BUCKET/PREFIX) and set "
+            "object_store_access_key_id and object_store_secret_access_key (and "
+            "object_store_endpoint for a store other than AWS S3)"
+        )
+    region = settings.object_store_region
+    return S3Backend(
+        bucket=url.netloc,
+        endpoint=settings.object_store_endpoint or f"https://s3.{region}.amazonaws.com",
+        region=region,
+        access_key_id=settings.object_store_access_key_id,
+        secret_access_key=secret.get_secret_value(),
+        prefix=url.path.strip("/"),
+    )

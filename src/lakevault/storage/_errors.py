@@ -8,7 +8,7 @@ Where they sit in the tree of :mod:`lakevault.core.errors`::
     │   ├── InvalidObjectKey         400  empty (InvalidArgument), too long (KeyTooLongError),
     │   │                                 a '.'/'..' segment or a control character
     │   │                                 (InvalidObjectName)
-    │   ├── EntityTooLarge           400  a body over the limit of its endpoint
+    │   ├── EntityTooLarge           413  a body over the limit of its endpoint
     │   ├── IncompleteBody           400  the body ended before its declared length
     │   ├── PreconditionFailed       412  If-Match / If-None-Match / If-Unmodified-Since
     │   └── InvalidBucketState       409  the bucket's state forbids the request
@@ -51,6 +51,7 @@ class InvalidObjectKey(InvalidInput):
 
 class EntityTooLarge(InvalidInput):
     code = "EntityTooLarge"
+    http_status = 413
 
 
 class IncompleteBody(InvalidInput):

@@ -29,10 +29,12 @@ _TOKEN_MARK = b"lv1\x00"
 
 
 def encode_token(resume_at: str) -> str:
+    """A token that resumes the listing at ``resume_at`` (inclusive)."""
     return base64.urlsafe_b64encode(_TOKEN_MARK + resume_at.encode("utf-8")).decode("ascii")
 
 
 def decode_token(token: str) -> str:
+    """The key a token resumes at (inclusive); ``InvalidArgument`` for anything else."""
     try:
         raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
         if not raw.startswith(_TOKEN_MARK):
@@ -52,6 +54,23 @@ def successor(text: str) -> str:
     if last >= 0x10FFFF:
         return text + "\uffff"
     return text[:-1] + chr(last + 1)
+
+
+def _resume_point(
+    prefix: str, start_after: str | None, continuation_token: str | None
+) -> tuple[str, bool]:
+    """Where a listing starts, and whether that key itself is included.
+
+    PostgreSQL text cannot hold NUL, so "just after k" is ``> k``, never ``>= k + "\\0"``.
+    """
+    resume, inclusive = prefix, True
+    if start_after is not None and start_after >= resume:
+        resume, inclusive = start_after, False
+    if continuation_token is not None:
+        token_key = decode_token(continuation_token)
+        if token_key > resume or (token_key == resume and not inclusive):
+            resume, inclusive = token_key, True
+    return resume, inclusive
 
 
 def list_objects(
@@ -83,11 +102,7 @@ def list_objects(
         parameters={"bucketName": bucket, "prefix": prefix, "delimiter": delimiter or ""},
         context=context,
     )
-    resume = prefix
-    if start_after is not None and start_after + "\x00" > resume:
-        resume = start_after + "\x00"
-    if continuation_token is not None:
-        resume = max(resume, decode_token(continuation_token))
+    resume, inclusive = _resume_point(prefix, start_after, continuation_token)
     end = successor(prefix) if prefix else None
     objects: list[ObjectInfo] = []
     prefixes: list[str] = []
@@ -101,7 +116,9 @@ def list_objects(
                     models.ObjectVersion.bucket_name == bucket,
                     models.ObjectVersion.is_latest.is_(True),
                     models.ObjectVersion.is_delete_marker.is_(False),
-                    models.ObjectVersion.key >= resume,
+                    models.ObjectVersion.key >= resume
+                    if inclusive
+                    else models.ObjectVersion.key > resume,
                 )
                 .order_by(models.ObjectVersion.key)
                 .limit(_BATCH)
@@ -128,11 +145,11 @@ def list_objects(
             if truncated:
                 break
             if restart is not None:
-                resume = restart
+                resume, inclusive = restart, True
                 continue
             if len(rows) < _BATCH:
                 break
-            resume = rows[-1].key + "\x00"
+            resume, inclusive = rows[-1].key, False
     return ListPage(
         bucket=bucket,
         prefix=prefix,

@@ -1,0 +1,157 @@
+"""Bodies of any size in constant memory: the bridge between ASGI streams and the object format.
+
+Storage encrypts and decrypts synchronously, in a worker thread, over blocking ``readinto`` and
+``write``; the ASGI server delivers and sends bodies as async streams. Uploads: the worker thread
+pulls the request's next piece through ``anyio.from_thread.run`` (one piece in memory at a time).
+Downloads: a producer thread decrypts into a bounded queue that the response drains (at most
+:data:`DOWNLOAD_QUEUE_PIECES` blocks of about 512 KiB in flight); a client that goes away stops
+the producer at its next write. Nothing of an object is sent before its first block verifies.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from starlette.requests import ClientDisconnect, Request
+
+from lakevault.storage import EntityTooLarge, IncompleteBody
+
+#: Decrypted blocks buffered between the producer thread and the response.
+DOWNLOAD_QUEUE_PIECES = 4
+#: The largest JSON body a non-streaming endpoint accepts (the issue's 6 MB).
+MAX_JSON_BODY_BYTES = 6 * 1024 * 1024
+
+
+async def read_limited_body(request: Request, limit: int = MAX_JSON_BODY_BYTES) -> bytes:
+    """The whole request body, refusing more than ``limit`` bytes (``EntityTooLarge``) before
+    reading it when Content-Length says so, and while reading when it does not."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise EntityTooLarge(
+            f"the request body is {int(declared)} bytes; this endpoint accepts at most {limit}"
+        )
+    pieces: list[bytes] = []
+    total = 0
+    async for piece in request.stream():
+        total += len(piece)
+        if total > limit:
+            raise EntityTooLarge(
+                f"the request body is over {limit} bytes, the most this endpoint accepts"
+            )
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+class RequestBodyReader:
+    """``readinto`` over a request's body stream, for a worker thread started by anyio."""
+
+    def __init__(self, request: Request) -> None:
+        self._stream = request.stream()
+        self._pending = memoryview(b"")
+        self._finished = False
+
+    async def _next_piece(self) -> bytes | None:
+        try:
+            return await self._stream.__anext__()
+        except StopAsyncIteration:
+            return None
+        except ClientDisconnect as exc:
+            raise IncompleteBody(
+                "the client disconnected before the body was complete; nothing was stored"
+            ) from exc
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        while not self._pending and not self._finished:
+            piece = anyio.from_thread.run(self._next_piece)
+            if piece is None:
+                self._finished = True
+            else:
+                self._pending = memoryview(piece)
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+
+class _Stop(Exception):
+    """The consumer went away: the producer stops writing."""
+
+
+class _Done:
+    pass
+
+
+class DownloadPump:
+    """Runs ``produce(writer)`` in a thread; :meth:`pieces` yields what it writes, in order."""
+
+    def __init__(self, produce: Callable[[Any], object]) -> None:
+        self._queue: queue.Queue[bytes | BaseException | _Done] = queue.Queue(
+            maxsize=DOWNLOAD_QUEUE_PIECES
+        )
+        self._stopped = threading.Event()
+        self._produce = produce
+        self._thread = threading.Thread(target=self._run, name="lakevault-download", daemon=True)
+        self._thread.start()
+
+    def write(self, data: memoryview, /) -> int:
+        if self._stopped.is_set():
+            raise _Stop
+        piece = bytes(data)
+        while True:
+            try:
+                self._queue.put(piece, timeout=0.5)
+                return len(piece)
+            except queue.Full:
+                if self._stopped.is_set():
+                    raise _Stop from None
+
+    def _run(self) -> None:
+        try:
+            self._produce(self)
+        except _Stop:
+            return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self._put_final(exc)
+            return
+        self._put_final(_Done())
+
+    def _put_final(self, item: BaseException | _Done) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    async def first(self) -> bytes | None:
+        """The first piece (``None`` for an empty body); raises the producer's error."""
+        item = await anyio.to_thread.run_sync(self._queue.get)
+        if isinstance(item, BaseException):
+            self.stop()
+            raise item
+        return None if isinstance(item, _Done) else item
+
+    async def rest(self, first: bytes | None) -> AsyncIterator[bytes]:
+        """``first``, then every later piece. A later integrity failure aborts the response."""
+        try:
+            if first is None:
+                return
+            yield first
+            while True:
+                item = await anyio.to_thread.run_sync(self._queue.get)
+                if isinstance(item, _Done):
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self._stopped.set()
