@@ -188,6 +188,7 @@ class Supervisor:
         self._root_mount_point = ""
         self._started = False
         self._reapers: set[threading.Thread] = set()
+        self._applied_limits: dict[int, tuple[int, int, float]] = {}
         self._reapers_lock = threading.Lock()
 
     # -- life cycle -----------------------------------------------------------------------
@@ -380,12 +381,15 @@ class Supervisor:
         slot_cgroup = self._slot_cgroups.get(slot)
         oom_before = 0
         if slot_cgroup is not None:
-            # The slot's zygote lives in the slot too: one more pid.
-            slot_cgroup.set_limits(
-                memory_bytes=limits.memory_bytes,
-                pids=limits.pids + 1,
-                cpu_fraction=limits.cpu_fraction,
-            )
+            # The slot's zygote lives in the slot too: one more pid. The files are written
+            # only when the limits differ from the slot's previous invocation.
+            wanted = (limits.memory_bytes, limits.pids + 1, limits.cpu_fraction)
+            if self._applied_limits.get(slot) != wanted:
+                self._applied_limits.pop(slot, None)
+                slot_cgroup.set_limits(
+                    memory_bytes=wanted[0], pids=wanted[1], cpu_fraction=wanted[2]
+                )
+                self._applied_limits[slot] = wanted
             oom_before = slot_cgroup.oom_kills()
         spawn = self._spawn_request(slot, code, limits)
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(5)]

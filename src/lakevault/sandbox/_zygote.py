@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import json
 import os
 import selectors
@@ -143,6 +144,10 @@ def serve(channel: socket.socket) -> None:
     )
     sys.stdout.flush()
     sys.stderr.flush()
+    # Every object so far moves to the collector's permanent generation: a sandbox's garbage
+    # collections then never walk (and so never copy-on-write) the pages it inherited.
+    gc.collect()
+    gc.freeze()
     _spawn_loop(channel, runtime)
 
 
