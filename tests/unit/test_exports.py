@@ -64,6 +64,8 @@ EXPORTS = {
         "SessionCredentials",
         "SessionTags",
         "chain_session_tags",
+        "AdminCreatedUser",
+        "admin_create_member",
         "check_session_token_duration",
         "create_user_session",
         "mfa_device_arn",

@@ -120,7 +120,10 @@ def user_pool_router(platform: Platform) -> APIRouter:
     ) -> schemas.SignInResponse:
         result = pool.respond_to_challenge(
             session_token=body.session.get_secret_value(),
-            mfa_code=body.mfaCode.get_secret_value(),
+            mfa_code=body.mfaCode.get_secret_value() if body.mfaCode is not None else None,
+            new_password=body.newPassword.get_secret_value()
+            if body.newPassword is not None
+            else None,
             client=client_info(request),
         )
         return schemas.SignInResponse.of(result)
@@ -228,6 +231,23 @@ def user_pool_admin_router(platform: Platform) -> APIRouter:
     def remove_member(account_id: str, group_name: str, user_name: str, call: Caller) -> Response:
         admin.remove_user_from_pool_group(call, account_id, group_name, user_name)
         return Response(status_code=204)
+
+    @router.post("/user-pool/users", status_code=201, response_model=schemas.AdminCreatedUser)
+    def admin_create_user(
+        account_id: str, body: schemas.AdminCreateUser, call: Caller
+    ) -> schemas.AdminCreatedUser:
+        """Create a pool user with a temporary password (shown in this answer only)."""
+        created = admin.admin_create_user(
+            call,
+            account_id,
+            user_name=body.userName,
+            email=body.email,
+            temporary_password=body.temporaryPassword.get_secret_value()
+            if body.temporaryPassword is not None
+            else None,
+            resend=body.messageAction == "RESEND",
+        )
+        return schemas.AdminCreatedUser.of(created)
 
     @router.get("/user-pool/outbox", response_model=list[schemas.OutboxMessage])
     def outbox(

@@ -8,6 +8,7 @@ the call that issues them.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -64,8 +65,11 @@ class SignInResponse(BaseModel):
 
 
 class ChallengeAnswer(Body):
+    """``mfaCode`` answers an MFA challenge; ``newPassword`` answers NEW_PASSWORD_REQUIRED."""
+
     session: SecretStr
-    mfaCode: SecretStr
+    mfaCode: SecretStr | None = None
+    newPassword: SecretStr | None = None
 
 
 class RefreshRequest(Body):
@@ -180,6 +184,35 @@ class UserPool(BaseModel):
             passwordPolicy=PasswordPolicy.of(value.password_policy),
             createdAt=value.created_at,
             updatedAt=value.updated_at,
+        )
+
+
+class AdminCreateUser(Body):
+    userName: str = Field(min_length=1, max_length=64)
+    email: str = Field(min_length=3, max_length=320)
+    temporaryPassword: SecretStr | None = None
+    messageAction: Literal["RESEND"] | None = None
+
+
+class AdminCreatedUser(BaseModel):
+    """The new user; ``temporaryPassword`` is shown in this response only."""
+
+    userName: str
+    arn: str
+    email: str
+    userStatus: str
+    temporaryPassword: str
+    temporaryPasswordExpiresAt: datetime
+
+    @classmethod
+    def of(cls, value: identity.AdminCreatedUser) -> AdminCreatedUser:
+        return cls(
+            userName=value.user_name,
+            arn=value.arn,
+            email=value.email,
+            userStatus=value.status,
+            temporaryPassword=value.temporary_password,
+            temporaryPasswordExpiresAt=value.temporary_password_expires_at,
         )
 
 

@@ -9,16 +9,12 @@ from typing import Any
 
 import typer
 
+from lakevault.cli import _login
 from lakevault.cli._client import (
     ApiClient,
-    SavedSession,
     account_of,
-    save_session,
-    session_path,
 )
-from lakevault.cli._common import command, error_console, print_json
-
-DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
+from lakevault.cli._common import command, print_json
 
 
 def _document(text_or_path: str) -> Any:
@@ -33,44 +29,6 @@ def _document(text_or_path: str) -> Any:
 
 def _client() -> ApiClient:
     return ApiClient.from_saved_session()
-
-
-@command
-def login(
-    account: str = typer.Option(..., "--account", help="12-digit account (tenant) id."),
-    user: str = typer.Option(..., "--user", help="User name."),
-    endpoint: str = typer.Option(DEFAULT_ENDPOINT, help="Where lakevault answers."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from standard input (for scripts)."
-    ),
-) -> None:
-    """Sign in and save an access token for the following commands (file mode 0600)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("password", hide_input=True)
-    answer = ApiClient(endpoint).call(
-        "POST", "/sessions", {"accountId": account, "userName": user, "password": password}
-    )
-    path = save_session(
-        SavedSession(
-            endpoint=endpoint,
-            account_id=account,
-            user_name=user,
-            access_token=answer["accessToken"],
-            expires_at=answer["expiresAt"],
-        )
-    )
-    error_console.print(
-        f"signed in as {account}/{user} until {answer['expiresAt']}; session in {path}"
-    )
-
-
-@command
-def logout() -> None:
-    """Forget the saved session."""
-    session_path().unlink(missing_ok=True)
-    error_console.print("signed out")
 
 
 orgs_app = typer.Typer(help="Organizations (platform administrators).", no_args_is_help=True)
@@ -484,8 +442,8 @@ def put_inline_policy(
 
 def register(iam_app: typer.Typer, root: typer.Typer) -> None:
     """Add the management commands to ``lakevault`` and ``lakevault iam`` (explicitly)."""
-    root.command("login")(login)
-    root.command("logout")(logout)
+    root.command("login")(_login.login)
+    root.command("logout")(_login.logout)
     root.add_typer(orgs_app, name="orgs")
     root.add_typer(tenants_app, name="tenants")
     iam_app.add_typer(users_app, name="users")

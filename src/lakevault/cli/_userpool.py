@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
 
@@ -84,6 +85,35 @@ def add_member(
         "PUT", f"/tenants/{account_of(account)}/user-pool/groups/{group}/members/{user}"
     )
     error_console.print(f"{user} is in pool group {group}")
+
+
+@app.command("admin-create-user")
+@command
+def admin_create_user(
+    user: str = typer.Option(..., "--user", help="User name of the new pool user."),
+    email: str = typer.Option(..., "--email", help="The user's email address."),
+    temporary_password_stdin: bool = typer.Option(
+        False,
+        "--temporary-password-stdin",
+        help="Read the temporary password from standard input (default: one is generated).",
+    ),
+    resend: bool = typer.Option(
+        False, "--resend", help="Give a user still waiting for a first sign-in a new one."
+    ),
+    account: str | None = typer.Option(None, "--account"),
+) -> None:
+    """Create a pool user with a temporary password, printed this once; the user must choose a
+    new password at the first sign-in ('lakevault login' asks), within 7 days."""
+    body: dict[str, Any] = {"userName": user, "email": email}
+    if temporary_password_stdin:
+        body["temporaryPassword"] = sys.stdin.readline().rstrip("\n")
+    if resend:
+        body["messageAction"] = "RESEND"
+    print_json(
+        ApiClient.from_saved_session().call(
+            "POST", f"/tenants/{account_of(account)}/user-pool/users", body
+        )
+    )
 
 
 @app.command("outbox")

@@ -217,6 +217,42 @@ class UserPoolAdministration(DirectoryCore):
             parameters={"groupName": group_name, "userName": user_name},
         )
 
+    def admin_create_user(
+        self,
+        call: CallContext,
+        account_id: str,
+        *,
+        user_name: str,
+        email: str,
+        temporary_password: str | None = None,
+        resend: bool = False,
+    ) -> identity.AdminCreatedUser:
+        """A pool user created by the administrator (``cognito-idp:AdminCreateUser``), with a
+        temporary password shown once in the answer (never in the audit event) that must be
+        changed at the first sign-in within 7 days; ``resend`` renews it."""
+        self.require_unnarrowed(call, "cognito-idp:AdminCreateUser")
+        return self._on_pool(
+            call,
+            "cognito-idp:AdminCreateUser",
+            account_id,
+            lambda s, pool: identity.admin_create_member(
+                s,
+                pool,
+                user_name=user_name,
+                email=email,
+                temporary_password=temporary_password,
+                resend=resend,
+                now=self.clock.now(),
+                random=self.random,
+            ),
+            read_only=False,
+            parameters={
+                "userName": user_name,
+                "generated": temporary_password is None,
+                "messageAction": "RESEND" if resend else None,
+            },
+        )
+
     def list_outbox(
         self, call: CallContext, account_id: str, *, limit: int = 100
     ) -> list[identity.MailMessage]:

@@ -183,8 +183,10 @@ from lakevault.identity._tokens import (
     TokenService,
 )
 from lakevault.identity._user_pool import (
+    AdminCreatedUser,
     UserPoolGroupInfo,
     UserPoolInfo,
+    admin_create_member,
     create_pool_group,
     create_user_pool,
     list_pool_groups,
@@ -235,6 +237,7 @@ __all__ = [
     "SIGN_IN_TTL_SECONDS",
     "AccessKeyInfo",
     "AccessKeyStatus",
+    "AdminCreatedUser",
     "ApiKeyCaller",
     "ApiKeyInfo",
     "AttemptLimiter",
@@ -310,6 +313,7 @@ __all__ = [
     "XAmzContentSHA256Mismatch",
     "access_key_credential",
     "add_user_to_group",
+    "admin_create_member",
     "api_key_caller",
     "assumed_role_arn",
     "attach_guardrail",

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lakevault.core import RandomSource
+from lakevault.core import RandomSource, new_entity_id
 from lakevault.core.errors import EntityAlreadyExists, InvalidParameterValue, NoSuchEntity
 from lakevault.db import models
+from lakevault.identity._names import EntityKind, check_name, entity_arn
+from lakevault.identity._passwords import generate_password, hash_password
 from lakevault.identity._user_pool_rules import MFAConfiguration, PasswordPolicy
 from lakevault.identity._users import create_group, group_row
 
@@ -32,6 +34,24 @@ class MemberStatus:
 
     UNCONFIRMED = "UNCONFIRMED"
     CONFIRMED = "CONFIRMED"
+    FORCE_CHANGE_PASSWORD = "FORCE_CHANGE_PASSWORD"  # noqa: S105 - a status name
+
+
+#: How long an administrator's temporary password signs in (Cognito's default, 7 days).
+TEMPORARY_PASSWORD_VALIDITY = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdminCreatedUser:
+    """A user an administrator created; ``temporary_password`` is shown in this answer only
+    and must be changed at the first sign-in."""
+
+    user_name: str
+    arn: str
+    email: str
+    status: str
+    temporary_password: str = field(repr=False)
+    temporary_password_expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,3 +293,98 @@ def member_row(
         )
     ).first()
     return (found[0], found[1]) if found is not None else None
+
+
+def is_temporary_password_expired(member: models.UserPoolMember, now: datetime) -> bool:
+    """Whether an administrator's temporary password is past its 7 days."""
+    created = (
+        member.created_at
+        if member.created_at.tzinfo
+        else member.created_at.replace(tzinfo=now.tzinfo)
+    )
+    return now >= created + TEMPORARY_PASSWORD_VALIDITY
+
+
+def admin_create_member(
+    session: Session,
+    pool: models.UserPool,
+    *,
+    user_name: str,
+    email: str,
+    temporary_password: str | None,
+    resend: bool,
+    now: datetime,
+    random: RandomSource,
+) -> AdminCreatedUser:
+    """Create a confirmed pool user with a temporary password (``AdminCreateUser``).
+
+    The user must choose a new password at the first sign-in (challenge
+    ``NEW_PASSWORD_REQUIRED``); the temporary one signs in for 7 days. A given temporary
+    password must meet the pool's password policy; otherwise one is generated. With
+    ``resend`` an existing user still waiting for that first sign-in gets a new temporary
+    password and 7 more days (Cognito's ``MessageAction=RESEND``). Raises
+    ``UsernameExistsException`` (409) for a taken name, ``InvalidParameterValue`` for a bad
+    name, address or password.
+    """
+    check_name(EntityKind.USER, user_name, parameter="username")
+    check_email(email)
+    policy = pool_password_policy(pool)
+    if temporary_password is None:
+        temporary_password = generate_password(random) + "!"
+    policy.check(temporary_password)
+    password_hash = hash_password(temporary_password)
+    found = member_row(session, pool.pool_id, user_name)
+    if resend:
+        if found is None or found[1].status != MemberStatus.FORCE_CHANGE_PASSWORD:
+            raise NoSuchEntity(
+                f"no user {user_name} of the pool is waiting for a first sign-in; only those "
+                "can get a new temporary password",
+                code="UserNotFoundException",
+            )
+        user, member = found
+        user.password_hash = password_hash
+        member.email = email
+        member.created_at = now
+    else:
+        taken = session.scalar(
+            select(models.User.user_id).where(
+                models.User.account_id == pool.account_id, models.User.name == user_name
+            )
+        )
+        if taken is not None:
+            raise EntityAlreadyExists(
+                f"User account already exists: {user_name} is taken in this tenant",
+                code="UsernameExistsException",
+            )
+        user = models.User(
+            user_id=new_entity_id("LVUS", random),
+            account_id=pool.account_id,
+            name=user_name,
+            path=POOL_USER_PATH,
+            arn=entity_arn(pool.account_id, EntityKind.USER, user_name, POOL_USER_PATH),
+            password_hash=password_hash,
+            tags={},
+            created_at=now,
+        )
+        session.add(user)
+        session.flush()
+        session.add(
+            models.UserPoolMember(
+                user_id=user.user_id,
+                pool_id=pool.pool_id,
+                email=email,
+                # The administrator vouches for the address (Cognito: email_verified=true).
+                email_verified=True,
+                status=MemberStatus.FORCE_CHANGE_PASSWORD,
+                created_at=now,
+            )
+        )
+    session.flush()
+    return AdminCreatedUser(
+        user_name=user_name,
+        arn=user.arn,
+        email=email,
+        status=MemberStatus.FORCE_CHANGE_PASSWORD,
+        temporary_password=temporary_password,
+        temporary_password_expires_at=now + TEMPORARY_PASSWORD_VALIDITY,
+    )

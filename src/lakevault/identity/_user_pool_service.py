@@ -68,6 +68,7 @@ from lakevault.identity._user_pool import (
     MemberStatus,
     check_email,
     groups_of_user,
+    is_temporary_password_expired,
     mask_email,
     member_row,
     pool_for_account,
@@ -99,6 +100,7 @@ class ChallengeName(StrEnum):
 
     SOFTWARE_TOKEN_MFA = "SOFTWARE_TOKEN_MFA"  # noqa: S105 - a challenge name
     MFA_SETUP = "MFA_SETUP"
+    NEW_PASSWORD_REQUIRED = "NEW_PASSWORD_REQUIRED"  # noqa: S105 - a challenge name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -287,6 +289,18 @@ class UserPoolService:
             self._fail(flow, user, user_name, client, reason=reason, count=False)
         if not is_password_valid(user.password_hash, password):
             self._fail(flow, user, user_name, client, reason="wrong-password", count=True)
+        if member is not None and member.status == MemberStatus.FORCE_CHANGE_PASSWORD:
+            if is_temporary_password_expired(member, now):
+                self._record(
+                    flow, user, user_name, client, outcome="Failure", reason="temporary-expired"
+                )
+                raise AccessDenied(
+                    "Temporary password has expired and must be reset by an administrator.",
+                    code="NotAuthorizedException",
+                )
+            return self._challenge(
+                flow, user, user_name, client, ChallengeName.NEW_PASSWORD_REQUIRED
+            )
         if member is not None and member.status != MemberStatus.CONFIRMED:
             self._record(flow, user, user_name, client, outcome="Failure", reason="unconfirmed")
             raise AccessDenied(
@@ -294,6 +308,19 @@ class UserPoolService:
                 "code",
                 code="UserNotConfirmedException",
             )
+        return self._after_password(flow, user, user_name, mfa_code, client, now=now)
+
+    def _after_password(
+        self,
+        flow: _Flow,
+        user: models.User,
+        user_name: str,
+        mfa_code: str | None,
+        client: ClientInfo,
+        *,
+        now: datetime,
+    ) -> SignInResult:
+        """The MFA step that follows a good password (or a first new password)."""
         with self._database.read_session() as session:
             device = confirmed_device(session, user.user_id)
             required = self._is_mfa_required(session, flow.pool, user.user_id)
@@ -380,13 +407,27 @@ class UserPoolService:
         return PendingChallenge(name=name, session=secret, expires_at=now + CHALLENGE_TTL)
 
     def respond_to_challenge(
-        self, *, session_token: str, mfa_code: str, client: ClientInfo
-    ) -> AuthenticationResult:
-        """Answer ``SOFTWARE_TOKEN_MFA`` (a code of the device) or ``MFA_SETUP`` (the first
-        code of the device associated with this session)."""
+        self,
+        *,
+        session_token: str,
+        mfa_code: str | None = None,
+        new_password: str | None = None,
+        client: ClientInfo,
+    ) -> SignInResult:
+        """Answer ``SOFTWARE_TOKEN_MFA`` (a code of the device), ``MFA_SETUP`` (the first
+        code of the device associated with this session) or ``NEW_PASSWORD_REQUIRED`` (the
+        password that replaces an administrator's temporary one; an MFA challenge may
+        follow)."""
         challenge, user, flow = self._open_challenge(session_token)
         self._limit(client, user.account_id, user.name)
         now = self._clock.now()
+        if challenge.kind == ChallengeName.NEW_PASSWORD_REQUIRED.value:
+            return self._set_first_password(flow, challenge, user, new_password, client, now=now)
+        if mfa_code is None:
+            raise InvalidInput(
+                f"the {challenge.kind} challenge is answered with mfaCode",
+                code="InvalidParameterException",
+            )
         if challenge.kind == ChallengeName.SOFTWARE_TOKEN_MFA.value:
             return self._mfa_step(
                 flow,
@@ -408,6 +449,46 @@ class UserPoolService:
             raise failure
         self._drop_challenge(challenge.challenge_digest)
         return self._succeed(flow, user, user.name, client, mfa=True, authenticated_at=now)
+
+    def _set_first_password(
+        self,
+        flow: _Flow,
+        challenge: models.SignInChallenge,
+        user: models.User,
+        new_password: str | None,
+        client: ClientInfo,
+        *,
+        now: datetime,
+    ) -> SignInResult:
+        """Replace the temporary password; the member is confirmed, the challenge used up."""
+        if new_password is None:
+            raise InvalidInput(
+                "the NEW_PASSWORD_REQUIRED challenge is answered with newPassword",
+                code="InvalidParameterException",
+            )
+        if flow.pool is not None:
+            pool_password_policy(flow.pool).check(new_password)
+        if is_password_valid(user.password_hash or DECOY_ARGON2_HASH, new_password):
+            raise InvalidInput(
+                "the new password must differ from the temporary one",
+                code="InvalidPasswordException",
+            )
+        password_hash = hash_password(new_password)
+        with self._database.session() as session:
+            row = session.get(models.User, user.user_id)
+            member = session.get(models.UserPoolMember, user.user_id)
+            if row is None or member is None:
+                raise AccessDenied(
+                    "the sign-in session is invalid or has expired; sign in again",
+                    code="NotAuthorizedException",
+                )
+            row.password_hash = password_hash
+            member.status = MemberStatus.CONFIRMED
+            found = session.get(models.SignInChallenge, challenge.challenge_digest)
+            if found is not None:
+                session.delete(found)
+            append_in(session, self._self_service_event(row, "ChangePassword", client))
+        return self._after_password(flow, user, user.name, None, client, now=now)
 
     def associate_software_token(
         self,

@@ -6,6 +6,9 @@ reaches a response or the audit log.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from tests.unit.api.conftest import World, error
@@ -80,71 +83,202 @@ def test_tenant_admin_manages_users_groups_and_policies(world: World) -> None:
     assert "Corr3ct-horse" not in audit and "CreateLoginProfile" in audit
 
 
-MUTATIONS = [
-    ("post", "/users", {"userName": "intruder"}),
-    ("delete", "/users/admin", None),
-    ("put", "/users/admin/password", {"password": "Taken0ver-now"}),
-    ("post", "/groups", {"groupName": "g"}),
-    (
-        "post",
-        "/roles",
-        {
-            "roleName": "r",
-            "assumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
-                ],
+ALLOW_ALL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+#: A request body for each body model of a tenant-scoped route; a new model needs one here.
+BODIES: dict[str, Any] = {
+    "PolicyReference": {"policyArn": "arn:aws:iam::{account}:policy/AdministratorAccess"},
+    "NewUser": {"userName": "mallory"},
+    "NewPassword": {"password": "Hijack3d-password"},
+    "NewGroup": {"groupName": "intruders"},
+    "NewRole": {
+        "roleName": "Backdoor",
+        "assumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+            ],
+        },
+    },
+    "TrustPolicy": {
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    },
+    "NewPolicy": {"policyName": "p", "policyDocument": ALLOW_ALL},
+    "NewPolicyVersion": {"policyDocument": ALLOW_ALL, "setAsDefault": True},
+    "DefaultVersion": {"versionId": "v1"},
+    "InlinePolicy": {"policyDocument": ALLOW_ALL},
+    "AccessKeyStatusUpdate": {"status": "Inactive"},
+    "NewApiKey": {"name": "exfil", "actions": ["*"], "resources": ["*"]},
+    "RotateApiKey": {"newName": "ingest-2"},
+    "NewUserPool": {"poolName": "hijacked", "mfaConfiguration": "OFF"},
+    "UserPoolUpdate": {
+        "mfaConfiguration": "OFF",
+        "allowSelfSignUp": True,
+        "passwordPolicy": {"minimumLength": 8},
+    },
+    "NewPoolGroup": {"groupName": "intruders"},
+    "AdminCreateUser": {"userName": "mallory", "email": "mallory@example.org"},
+    "CreateOIDCProvider": {
+        "issuerUrl": "https://idp.attacker.example",
+        "clientId": "lakevault",
+        "redirectUri": "https://lakevault.example/api/v1/federation/callback",
+        "teamRoles": [{"team": "everyone", "roleName": "Ops"}],
+    },
+}
+#: Routes whose path names no tenant, and routes that are public on purpose, each with why
+#: the cross-tenant rule is checked elsewhere. A route in neither list fails the test below.
+NOT_BY_PATH = {
+    "/healthz": "liveness, no data",
+    "/readyz": "readiness, no data",
+    "/api/v1/sessions": "sign-in: the credentials name the account",
+    "/api/v1/.well-known/": "public keys",
+    "/api/v1/organizations": "platform administration (the platform account only)",
+    "/api/v1/tenants": "platform administration: list and create tenants",
+    "/api/v1/sts/": "the caller's own credentials, or the role's trust policy "
+    "(test_credentials_api.py, test_federation_api.py, test_sts_api.py)",
+    "/api/v1/user-pools/": "public Cognito-style flows of one pool (test_user_pool_api.py)",
+    "/api/v1/federation/": "public sign-in entry points; the role's trust policy decides "
+    "(test_federation_api.py::test_a_tenants_provider_never_opens_another_tenants_role)",
+    "/api/v1/kms/": "the key's ARN names the tenant (the KMS tests)",
+    "/api/v1/secrets": "the secret's ARN names the tenant (the secrets tests)",
+    "/api/v1/buckets": "the bucket belongs to the caller's tenant (the storage tests)",
+    "/api/v1/audit/": "the caller's own account's log (the audit tests)",
+}
+
+
+def tenant_routes(world: World) -> list[tuple[str, str, str, list[str]]]:
+    """Every ``(method, path, body model, required query parameters)`` of the API whose path
+    names a tenant; fails on a route that is neither that nor listed in NOT_BY_PATH."""
+    routes = []
+    unclassified = []
+    for path, operations in world.client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
+        for method, operation in operations.items():
+            if "{account_id}" not in path or path.startswith("/api/v1/federation/"):
+                if not any(path.startswith(prefix) for prefix in NOT_BY_PATH):
+                    unclassified.append(f"{method.upper()} {path}")
+                continue
+            content = operation.get("requestBody", {}).get("content", {})
+            reference = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+            query = [
+                p["name"]
+                for p in operation.get("parameters", [])
+                if p["in"] == "query" and p.get("required")
+            ]
+            routes.append((method, path, reference.rsplit("/", 1)[-1], query))
+    assert not unclassified, (
+        "routes that name no tenant and have no cross-tenant rule recorded in NOT_BY_PATH: "
+        f"{unclassified}"
+    )
+    return routes
+
+
+def _victim_world(world: World) -> tuple[str, dict[str, str], str, dict[str, str]]:
+    """A victim tenant with one of everything a route can name, and the ids to name them."""
+    victim, admin, password = world.new_tenant("victim")
+    c, base = world.client, f"/api/v1/tenants/{victim}"
+    for url, body in (
+        (f"{base}/groups", {"groupName": "team"}),
+        (
+            f"{base}/roles",
+            {
+                "roleName": "Ops",
+                "assumeRolePolicyDocument": BODIES["TrustPolicy"]["policyDocument"],
             },
-        },
-    ),
-    (
-        "post",
-        "/policies",
-        {
-            "policyName": "p",
-            "policyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-            },
-        },
-    ),
-    (
-        "put",
-        "/users/admin/policies/backdoor",
-        {
-            "policyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-            }
-        },
-    ),
-    (
-        "delete",
-        "/users/admin/attached-policies?policyArn=arn:aws:iam::{account}:policy/AdministratorAccess",
-        None,
-    ),
-    ("get", "/users", None),
-    ("get", "/users/admin", None),
-    ("get", "/policies/AdministratorAccess/versions", None),
-]
+        ),
+        (f"{base}/user-pool", {"poolName": "victims", "mfaConfiguration": "OPTIONAL"}),
+        (f"{base}/user-pool/groups", {"groupName": "students"}),
+        (f"{base}/api-keys", {"name": "ingest", "actions": ["iam:ListUsers"], "resources": ["*"]}),
+    ):
+        assert c.post(url, json=body, headers=admin).status_code == 201, url
+    c.put(f"{base}/users/admin/policies/inline", json={"policyDocument": ALLOW_ALL}, headers=admin)
+    key = c.post(f"{base}/users/admin/access-keys", headers=admin).json()["accessKeyId"]
+    names = {
+        "key_id": key,
+        "version_id": "v1",
+        "policy_name": "inline",
+        "kind": "users",
+        "group_name": "students",
+        "user_name": "admin",
+        "provider_id": "op-unknown",
+    }
+    return victim, admin, password, names
+
+
+def _fill(path: str, victim: str, names: dict[str, str]) -> str:
+    by_collection = {
+        "users": "admin",
+        "groups": "team",
+        "roles": "Ops",
+        "policies": "AdministratorAccess",
+        "api-keys": "ingest",
+    }
+    parts = path.split("/")
+    for index, part in enumerate(parts):
+        if part == "{name}":
+            parent = parts[index - 1]
+            parts[index] = by_collection.get(parent, "admin")
+    filled = "/".join(parts).replace("{account_id}", victim)
+    for key, value in names.items():
+        filled = filled.replace("{" + key + "}", value)
+    assert "{" not in filled, f"no value for a parameter of {path}"
+    return filled
+
+
+def _snapshot(world: World, victim: str, admin: dict[str, str]) -> list[Any]:
+    base = f"/api/v1/tenants/{victim}"
+    return [
+        world.client.get(base + path, headers=admin).json()
+        for path in ("/users", "/groups", "/roles", "/policies", "/api-keys",
+                     "/users/admin/access-keys", "/user-pool", "/user-pool/groups",
+                     "/oidc-providers", "/users/admin/policies",
+                     "/users/admin/attached-policies", "/policies/AdministratorAccess/versions")
+    ]  # fmt: skip
 
 
 def test_no_tenant_can_act_on_another_tenant(world: World) -> None:
-    """Every IAM action of one tenant's administrator on another tenant is refused, and changes
-    nothing. (One test over all actions: tenants are costly to create — argon2 on purpose.)"""
-    victim, victim_admin, victim_password = world.new_tenant("victim")
+    """Every route of the API that names a tenant, called by another tenant's administrator,
+    is refused by the gate (an audited denial in the victim's log) and changes nothing. The
+    routes are read from the app itself, so a new route is covered (or fails) automatically.
+    (One test over all routes: tenants are costly to create — argon2 on purpose.)"""
+    victim, victim_admin, victim_password, names = _victim_world(world)
     _attacker, attacker_admin, _ = world.new_tenant("attacker")
-    before = world.client.get(f"/api/v1/tenants/{victim}/users", headers=victim_admin).json()
+    before = _snapshot(world, victim, victim_admin)
+    routes = tenant_routes(world)
+    assert len(routes) >= 60
     outcomes = {}
-    for method, path, body in MUTATIONS:
-        url = f"/api/v1/tenants/{victim}" + path.format(account=victim)
-        outcomes[f"{method} {path}"] = error(
-            world.client.request(method, url, json=body, headers=attacker_admin)
+    for method, path, model, query in routes:
+        assert model == "" or model in BODIES, f"no cross-tenant request body for {model}"
+        body = BODIES.get(model)
+        if body is not None:
+            body = json.loads(json.dumps(body).replace("{account}", victim))
+        params = {"policyArn": f"arn:aws:iam::{victim}:policy/AdministratorAccess"}
+        # The decision is recorded where the resource lives: the victim's log, or the
+        # platform's for the tenant itself (its record, its guardrails).
+        logs = (victim, "000000000000")
+        logged = [len(world.platform.audit.read(account, limit=100000)) for account in logs]
+        answer = world.client.request(
+            method,
+            _fill(path, victim, names),
+            json=body,
+            params={name: params[name] for name in query},
+            headers=attacker_admin,
         )
-    assert outcomes == {key: (403, "AccessDenied") for key in outcomes}
-    after = world.client.get(f"/api/v1/tenants/{victim}/users", headers=victim_admin).json()
-    assert after == before
+        events = [
+            event
+            for account, start in zip(logs, logged, strict=True)
+            for event in world.platform.audit.read(account, limit=100000)[start:]
+        ]
+        denied_by_gate = any(e.get("errorCode") == "AccessDenied" for e in events)
+        outcomes[f"{method.upper()} {path}"] = (*error(answer), denied_by_gate)
+    assert outcomes == {key: (403, "AccessDenied", True) for key in outcomes}
+    assert _snapshot(world, victim, victim_admin) == before
     world.sign_in(victim, "admin", victim_password)  # the victim's admin still signs in
 
 

@@ -446,3 +446,37 @@ def test_signed_requests_name_the_access_key_in_audit_events(world: World) -> No
     ][-1]
     assert last["userIdentity"]["accessKeyId"] == made["accessKeyId"]
     assert made["secretAccessKey"] not in world.audit_text(account)
+
+
+# --- rate limits on the federation endpoints -------------------------------------------------
+
+
+def test_federation_endpoints_are_rate_limited_per_client(world: World) -> None:
+    account, _, _ = world.new_tenant("federated")
+    world.platform.directory.federation_limiter = identity.AttemptLimiter(
+        "3/minute", per="per client address"
+    )
+    start = f"/api/v1/federation/{account}/op-unknown/sign-in"
+    callback = "/api/v1/federation/callback?state=never-issued&code=x"
+    exchange = {
+        "roleArn": f"arn:aws:iam::{account}:role/Web",
+        "roleSessionName": "web",
+        "webIdentityToken": "not-a-token",
+    }
+    # Within the limit each answers for itself (no such provider, no such sign-in, bad token).
+    assert error(world.client.get(start, follow_redirects=False))[0] == 404
+    assert error(world.client.get(callback))[0] == 403
+    assert error(world.client.post("/api/v1/sts/assume-role-with-web-identity", json=exchange)) == (
+        400,
+        "InvalidIdentityToken",
+    )
+    # Beyond it, every federation entry point of this client is throttled before any work.
+    before = len(world.platform.audit.read(account, limit=100000))
+    for answer in (
+        world.client.get(start, follow_redirects=False),
+        world.client.get(callback),
+        world.client.post("/api/v1/sts/assume-role-with-web-identity", json=exchange),
+    ):
+        assert error(answer) == (429, "TooManyRequestsException")
+        assert "3/minute" in answer.json()["error"]["message"]
+    assert len(world.platform.audit.read(account, limit=100000)) == before
