@@ -35,9 +35,11 @@ from lakevault.audit._export import DEFAULT_SEGMENT_EVENTS, ExportedLog, export_
 from lakevault.audit._keys import (
     SIGNING_KEY_FILE,
     VERIFIER_KEY_FILE,
+    VERIFIERS_FILE,
     ensure_signing_key,
     load_signing_key,
     load_verifier,
+    rotate_signing_key,
 )
 from lakevault.audit._log import AuditSink, DatabaseAuditLog
 from lakevault.audit._merkle import (
@@ -51,7 +53,7 @@ from lakevault.audit._merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from lakevault.audit._note import NoteSigner, NoteVerifier
+from lakevault.audit._note import NoteSigner, NoteVerifier, NoteVerifiers, Verifier
 from lakevault.audit._proofs import AuditProofs, ConsistencyProof, InclusionProof
 from lakevault.audit._query import (
     DecisionFilter,
@@ -69,6 +71,7 @@ __all__ = [
     "EMPTY_ROOT",
     "EVENT_VERSION",
     "SIGNING_KEY_FILE",
+    "VERIFIERS_FILE",
     "VERIFIER_KEY_FILE",
     "AppendReceipt",
     "AuditEvent",
@@ -93,12 +96,14 @@ __all__ = [
     "LoggedEvent",
     "NoteSigner",
     "NoteVerifier",
+    "NoteVerifiers",
     "PreviousCheckpoint",
     "SignedCheckpoint",
     "SigningKeyUnavailable",
     "TreeBuilder",
     "UserIdentity",
     "VerifiedLog",
+    "Verifier",
     "append_in",
     "consistency_proof",
     "encode_event",
@@ -115,6 +120,7 @@ __all__ = [
     "parse_since",
     "query_events",
     "root_hash",
+    "rotate_signing_key",
     "sign_checkpoint",
     "verify_consistency",
     "verify_export",

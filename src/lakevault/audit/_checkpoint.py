@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from lakevault.audit._errors import InvalidCheckpoint
 from lakevault.audit._merkle import HASH_SIZE
-from lakevault.audit._note import NoteSigner, NoteVerifier
+from lakevault.audit._note import NoteSigner, Verifier
 
 ORIGIN_PREFIX = "lakevault.local/audit/"
 _PREVIOUS = "previous"
@@ -102,7 +102,7 @@ def sign_checkpoint(checkpoint: Checkpoint, signer: NoteSigner) -> SignedCheckpo
 
 
 def open_checkpoint(
-    note: bytes, verifier: NoteVerifier, *, origin: str | None = None
+    note: bytes, verifier: Verifier, *, origin: str | None = None
 ) -> SignedCheckpoint:
     """Verify the signature on ``note`` and parse it; raise ``InvalidCheckpoint`` otherwise.
 

@@ -25,7 +25,7 @@ from lakevault.audit._checkpoint import (
 )
 from lakevault.audit._errors import InvalidCheckpoint
 from lakevault.audit._merkle import HASH_SIZE, TreeBuilder
-from lakevault.audit._note import NoteSigner, NoteVerifier
+from lakevault.audit._note import NoteSigner, Verifier
 from lakevault.core import Clock
 from lakevault.core.errors import InternalFailure
 from lakevault.db import Database, models
@@ -34,7 +34,7 @@ from lakevault.db import Database, models
 class CheckpointStore:
     """Reads an account's checkpoints and leaf hashes, verifying every checkpoint it returns."""
 
-    def __init__(self, database: Database, verifier: NoteVerifier) -> None:
+    def __init__(self, database: Database, verifier: Verifier) -> None:
         self._database = database
         self.verifier = verifier
 
@@ -87,8 +87,17 @@ class CheckpointStore:
 class Checkpointer(CheckpointStore):
     """Makes signed checkpoints on demand (and for the writer, at an interval)."""
 
-    def __init__(self, database: Database, signer: NoteSigner, clock: Clock) -> None:
-        super().__init__(database, signer.verifier)
+    def __init__(
+        self,
+        database: Database,
+        signer: NoteSigner,
+        clock: Clock,
+        *,
+        verifiers: Verifier | None = None,
+    ) -> None:
+        """``verifiers``: every key the log's checkpoints may be signed with (after a rotation,
+        the retired keys too: ``load_verifier(home)``); default: the signer's key alone."""
+        super().__init__(database, verifiers if verifiers is not None else signer.verifier)
         self.signer = signer
         self._clock = clock
 

@@ -37,6 +37,7 @@ from lakevault.audit._export_format import (
     segment_name,
 )
 from lakevault.audit._merkle import TreeBuilder
+from lakevault.audit._note import NoteVerifiers
 from lakevault.core import sync_directory, write_atomically
 from lakevault.core.errors import Conflict, InvalidParameterValue
 from lakevault.db import Database, models
@@ -126,9 +127,9 @@ def export_log(
                 working / CHECKPOINTS / checkpoint_file_name(signed.checkpoint.tree_size),
                 signed.note,
             )
-        write_atomically(
-            working / VERIFIER_KEY, (checkpointer.verifier.verifier_key + "\n").encode("ascii")
-        )
+        # Every public key the log was signed with (the current and every retired one), so
+        # checkpoints from before a key rotation verify from the export alone.
+        write_atomically(working / VERIFIER_KEY, _keyring_text(checkpointer).encode("ascii"))
         manifest = {
             "format": FORMAT,
             "accountId": account_id,
@@ -182,3 +183,11 @@ def _bodies(database: Database, account_id: str, first: int, last: int) -> list[
             .order_by(models.AuditEvent.sequence)
         ).all()
     return [(sequence, body) for sequence, body in rows]
+
+
+def _keyring_text(checkpointer: Checkpointer) -> str:
+    """The export's ``audit-signing.pub``: every trusted key (oldest first) and the signing key."""
+    signing = checkpointer.signer.verifier
+    trusted = checkpointer.verifier
+    ring = trusted if isinstance(trusted, NoteVerifiers) else NoteVerifiers((signing,))
+    return ring.with_key(signing).text()

@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -66,6 +67,10 @@ class NoteVerifier:
     @property
     def key_id(self) -> bytes:
         return key_id(self.name, self.public_key)
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return (self.key_id.hex(),)
 
     @property
     def verifier_key(self) -> str:
@@ -122,6 +127,66 @@ class NoteVerifier:
                 ) from exc
             return text
         raise InvalidCheckpoint(f"the note carries no signature by the trusted key {self.name}")
+
+
+class Verifier(Protocol):
+    """What checks a signed note: one key (:class:`NoteVerifier`) or a keyring."""
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """The hex key IDs this verifier trusts."""
+        ...
+
+    def verify(self, note: bytes) -> bytes:
+        """The note's text if a trusted signature verifies; ``InvalidCheckpoint`` otherwise."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NoteVerifiers:
+    """A keyring: the current checkpoint key and every retired one (docs/decisions/0203).
+
+    After a signing-key rotation, checkpoints signed by the retired key must still verify, so
+    an installation (and every export) carries every public key it ever signed with. A note
+    verifies if a signature by any of these keys does; a signature by a key of the ring that
+    does not verify fails (a changed note), as with one key.
+    """
+
+    keys: tuple[NoteVerifier, ...]
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise InvalidCheckpoint("a keyring needs at least one verifier key")
+
+    @classmethod
+    def from_text(cls, text: str) -> NoteVerifiers:
+        """One C2SP verifier key per line (blank lines ignored), oldest first."""
+        keys = [NoteVerifier.from_verifier_key(line) for line in text.splitlines() if line.strip()]
+        unique = tuple(dict.fromkeys(keys))
+        return cls(unique)
+
+    def text(self) -> str:
+        return "".join(key.verifier_key + "\n" for key in self.keys)
+
+    def with_key(self, key: NoteVerifier) -> NoteVerifiers:
+        """This ring plus ``key`` (unchanged if it is already in it)."""
+        return self if key in self.keys else NoteVerifiers((*self.keys, key))
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(key.key_id.hex() for key in self.keys)
+
+    def verify(self, note: bytes) -> bytes:
+        """Return the note's text if a signature by a key of the ring verifies; raise otherwise."""
+        _, signatures = split_note(note)
+        for name, blob in signatures:
+            for key in self.keys:
+                if key.name == name and blob[:4] == key.key_id:
+                    return key.verify(note)
+        raise InvalidCheckpoint(
+            "the note carries no signature by a trusted key (trusted key ids: "
+            f"{', '.join(self.key_ids)})"
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

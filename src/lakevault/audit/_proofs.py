@@ -23,7 +23,7 @@ from lakevault.audit._merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from lakevault.audit._note import NoteVerifier
+from lakevault.audit._note import Verifier
 from lakevault.core.errors import NoSuchEntity
 from lakevault.db import Database, models
 
@@ -38,7 +38,7 @@ class InclusionProof:
     checkpoint: SignedCheckpoint
     hashes: tuple[bytes, ...]
 
-    def verify(self, verifier: NoteVerifier) -> None:
+    def verify(self, verifier: Verifier) -> None:
         """Raise ``InvalidCheckpoint`` or ``InvalidProof`` unless the proof holds."""
         signed = open_checkpoint(
             self.checkpoint.note, verifier, origin=origin_for(self.account_id)
@@ -61,7 +61,7 @@ class ConsistencyProof:
     new: SignedCheckpoint
     hashes: tuple[bytes, ...]
 
-    def verify(self, verifier: NoteVerifier) -> None:
+    def verify(self, verifier: Verifier) -> None:
         """Raise ``InvalidCheckpoint`` or ``InvalidProof`` unless the proof holds."""
         origin = origin_for(self.account_id)
         old = open_checkpoint(self.old.note, verifier, origin=origin).checkpoint
@@ -78,7 +78,7 @@ class ConsistencyProof:
 class AuditProofs:
     """Computes proofs for the logs in the metadata store."""
 
-    def __init__(self, database: Database, verifier: NoteVerifier) -> None:
+    def __init__(self, database: Database, verifier: Verifier) -> None:
         self._database = database
         self._store = CheckpointStore(database, verifier)
 

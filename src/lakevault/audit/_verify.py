@@ -3,7 +3,8 @@
 For each account directory it checks, in this order, and stops at the first inconsistency with
 ``ExportVerificationFailed`` naming its position (file, line, sequence or tree size):
 
-1. every checkpoint's signature (by the pinned verifier key, else the export's own key), that
+1. every checkpoint's signature (by a pinned verifier key, else a key of the export's own keyring
+   ``audit-signing.pub``, which lists every key the log was signed with), that
    it is a checkpoint of this account's log, and the chain: each one names its predecessor's
    size and note hash, and the first checkpoint of a log exported from sequence 0 names none;
    and that the manifest claims the newest checkpoint's size;
@@ -53,7 +54,7 @@ from lakevault.audit._export_format import (
     checkpoint_file_name,
 )
 from lakevault.audit._merkle import HASH_SIZE, TreeBuilder
-from lakevault.audit._note import NoteVerifier
+from lakevault.audit._note import NoteVerifiers, Verifier
 
 _sha256 = hashlib.sha256
 NEWLINE = b"\n"
@@ -72,7 +73,7 @@ class VerifiedLog:
     key_id: str
 
 
-def verify_export(directory: Path, *, verifier: NoteVerifier | None = None) -> list[VerifiedLog]:
+def verify_export(directory: Path, *, verifier: Verifier | None = None) -> list[VerifiedLog]:
     """Verify every account log in an export directory; raise at the first inconsistency."""
     if not directory.is_dir():
         raise ExportVerificationFailed(
@@ -91,7 +92,7 @@ def verify_export(directory: Path, *, verifier: NoteVerifier | None = None) -> l
     return [verify_log(path, verifier=verifier) for path in logs]
 
 
-def verify_log(directory: Path, *, verifier: NoteVerifier | None = None) -> VerifiedLog:
+def verify_log(directory: Path, *, verifier: Verifier | None = None) -> VerifiedLog:
     """Verify one account's export directory; see the module docstring."""
     manifest = _manifest(directory)
     account_id = manifest["accountId"]
@@ -133,7 +134,7 @@ def verify_log(directory: Path, *, verifier: NoteVerifier | None = None) -> Veri
         root_hash=newest.root_hash,
         segments=len(segments),
         checkpoints=len(checkpoints),
-        key_id=key.key_id.hex(),
+        key_id=",".join(key.key_ids),
     )
 
 
@@ -158,10 +159,10 @@ def _manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def _export_key(directory: Path) -> NoteVerifier:
+def _export_key(directory: Path) -> NoteVerifiers:
     path = directory / VERIFIER_KEY
     try:
-        return NoteVerifier.from_verifier_key(path.read_text("ascii"))
+        return NoteVerifiers.from_text(path.read_text("ascii"))
     except (OSError, UnicodeDecodeError, InvalidCheckpoint) as exc:
         raise ExportVerificationFailed(
             "cannot read the export's verifier key; pass the key to trust with --key",
@@ -169,9 +170,7 @@ def _export_key(directory: Path) -> NoteVerifier:
         ) from exc
 
 
-def _checkpoints(
-    directory: Path, key: NoteVerifier, origin: str, first: int
-) -> list[SignedCheckpoint]:
+def _checkpoints(directory: Path, key: Verifier, origin: str, first: int) -> list[SignedCheckpoint]:
     files = sorted((directory / CHECKPOINTS).glob(f"*{CHECKPOINT_SUFFIX}"))
     if not files:
         raise ExportVerificationFailed(
@@ -247,7 +246,7 @@ def _check_root(builder: TreeBuilder, pending: list[SignedCheckpoint]) -> None:
 
 def _verify_segment(
     path: Path,
-    key: NoteVerifier,
+    key: Verifier,
     origin: str,
     builder: TreeBuilder,
     pending: list[SignedCheckpoint],
@@ -308,7 +307,7 @@ def _verify_segment(
             _check_root(builder, pending)
 
 
-def _digest(path: Path, key: NoteVerifier, origin: str) -> SegmentDigest:
+def _digest(path: Path, key: Verifier, origin: str) -> SegmentDigest:
     digest_path = path.with_name(path.name[: -len(SEGMENT_SUFFIX)] + DIGEST_SUFFIX)
     position = f"{SEGMENTS}/{digest_path.name}"
     try:

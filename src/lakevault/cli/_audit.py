@@ -15,17 +15,19 @@ import orjson
 import typer
 
 from lakevault.audit import (
+    VERIFIERS_FILE,
     AuditProofs,
     Checkpointer,
     DecisionFilter,
     EventQuery,
-    NoteVerifier,
+    NoteVerifiers,
     export_log,
     load_signing_key,
     load_verifier,
     logged_accounts,
     parse_since,
     query_events,
+    rotate_signing_key,
     verify_export,
 )
 from lakevault.cli._client import ApiClient, account_of
@@ -53,7 +55,10 @@ def _open_database(settings: Settings) -> Database:
 
 
 def _checkpointer(settings: Settings, database: Database) -> Checkpointer:
-    return Checkpointer(database, load_signing_key(settings.resolved_home), SystemClock())
+    home = settings.resolved_home
+    return Checkpointer(
+        database, load_signing_key(home), SystemClock(), verifiers=load_verifier(home)
+    )
 
 
 @app.command("checkpoint")
@@ -67,6 +72,33 @@ def checkpoint_command(tenant: _Tenant = PLATFORM_ACCOUNT_ID) -> None:
     finally:
         database.dispose()
     console.print(signed.note.decode("utf-8"), end="", markup=False)
+
+
+@app.command("rotate-key")
+@command
+def rotate_key_command() -> None:
+    """Replace the checkpoint signing key; keep the old public key so old checkpoints verify.
+
+    Signs a checkpoint of every log with the new key at once, so each chain crosses over now.
+    Publish keys/audit-verifiers.pub (every key, oldest first) where verifiers can fetch it.
+    """
+    settings = read_settings()
+    home = settings.resolved_home
+    new = rotate_signing_key(home)
+    database = _open_database(settings)
+    try:
+        checkpointer = _checkpointer(settings, database)
+        accounts = logged_accounts(database)
+        for account_id in accounts:
+            checkpointer.checkpoint(account_id)
+    finally:
+        database.dispose()
+    console.print(f"new audit signing key {new.verifier_key}", markup=False)
+    console.print(
+        f"{len(load_verifier(home).keys)} key(s) in {home / VERIFIERS_FILE}; "
+        f"{len(accounts)} log(s) checkpointed with the new key",
+        markup=False,
+    )
 
 
 @app.command("prove")
@@ -169,7 +201,8 @@ def verify_command(
         str | None,
         typer.Option(
             "--key",
-            help="The verifier key to trust (a file or the key string). Default: the export's "
+            help="The verifier keys to trust (a file with one key per line, such as the "
+            "installation's keys/audit-verifiers.pub, or one key string). Default: the export's "
             "own audit-signing.pub, which proves integrity but not who signed.",
         ),
     ] = None,
@@ -178,7 +211,7 @@ def verify_command(
     verifier = None
     if key is not None:
         text = Path(key).read_text("ascii") if Path(key).is_file() else key
-        verifier = NoteVerifier.from_verifier_key(text)
+        verifier = NoteVerifiers.from_text(text)
     logs = verify_export(directory, verifier=verifier)
     for log in logs:
         events = (

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lakevault import identity, secrets, trail
-from lakevault.audit import Checkpointer, load_signing_key, logged_accounts
+from lakevault.audit import Checkpointer, load_signing_key, load_verifier, logged_accounts
 from lakevault.core import Clock, RandomSource, Settings
 from lakevault.db import Database
 from lakevault.jobs import (
@@ -62,7 +62,10 @@ def platform_tasks(
     def checkpoint_audit_logs(context: TaskContext, payload: CheckpointAuditLogs) -> None:
         # The key is read per run: a worker machine needs the installation's signing key file,
         # and a missing one is a clear, retried error (SigningKeyUnavailable), not a crash.
-        checkpointer = Checkpointer(database, load_signing_key(settings.resolved_home), clock)
+        home = settings.resolved_home
+        checkpointer = Checkpointer(
+            database, load_signing_key(home), clock, verifiers=load_verifier(home)
+        )
         for account_id in logged_accounts(database):
             checkpointer.checkpoint(account_id)
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from lakevault.audit import (
     Checkpointer,
-    NoteVerifier,
     load_signing_key,
     load_verifier,
     open_checkpoint,
@@ -267,7 +266,7 @@ def test_proofs_and_checkpoints_verify_against_the_signed_checkpoints(world: Wor
     account, admin, _ = world.new_tenant("provable")
     c = world.client
     c.post(f"/api/v1/tenants/{account}/users", json={"userName": "alice"}, headers=admin)
-    verifier: NoteVerifier = load_verifier(world.platform.settings.resolved_home)
+    verifier = load_verifier(world.platform.settings.resolved_home)
     event = c.get("/api/v1/audit/events", params={"action": "iam:CreateUser"}, headers=admin)
     event_id = event.json()["events"][0]["event"]["eventID"]
     # Before any checkpoint covers it, there is no proof.

@@ -117,3 +117,25 @@ def test_consistency_between_two_checkpoints(home: Path) -> None:
     assert document["proof"] and document["newCheckpoint"].startswith("lakevault.local/audit/")
     missing = runner.invoke(_audit.app, ["consistency", "5", "13", "--tenant", ACCOUNT])
     assert missing.exit_code == 1 and "no checkpoint of tree size 5" in missing.output
+
+
+def test_rotate_key_keeps_old_checkpoints_verifiable(home: Path, tmp_path: Path) -> None:
+    assert runner.invoke(_audit.app, ["checkpoint", "--tenant", ACCOUNT]).exit_code == 0
+    old_public = (home / "keys" / "audit-signing.pub").read_text()
+    result = runner.invoke(_audit.app, ["rotate-key"])
+    assert result.exit_code == 0, result.output
+    assert "2 key(s)" in result.output
+    assert (home / "keys" / "audit-signing.pub").read_text() != old_public
+    assert stat.S_IMODE(os.stat(home / SIGNING_KEY_FILE).st_mode) == 0o600
+    result = runner.invoke(_audit.app, ["prove", make_event(5).event_id, "--tenant", ACCOUNT])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(_audit.app, ["export", str(tmp_path / "out")]).exit_code == 0
+    keyring = home / "keys" / "audit-verifiers.pub"
+    result = runner.invoke(_audit.app, ["verify", str(tmp_path / "out"), "--key", str(keyring)])
+    assert result.exit_code == 0, result.output
+    assert f"{ACCOUNT}: OK" in result.output
+    # Only the new key: the checkpoint signed before the rotation is refused.
+    new_only = home / "keys" / "audit-signing.pub"
+    result = runner.invoke(_audit.app, ["verify", str(tmp_path / "out"), "--key", str(new_only)])
+    assert result.exit_code == 1
+    assert "00000000000000000012.checkpoint" in result.output

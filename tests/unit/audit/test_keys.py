@@ -23,11 +23,12 @@ def test_key_is_created_with_mode_0600_and_its_public_key_exported(tmp_path: Pat
     private = tmp_path / SIGNING_KEY_FILE
     assert stat.S_IMODE(os.stat(private).st_mode) == 0o600
     assert load_signing_key(tmp_path).verifier == verifier
-    assert load_verifier(tmp_path) == verifier
+    assert load_verifier(tmp_path).keys == (verifier,)
     assert (tmp_path / VERIFIER_KEY_FILE).read_text().strip() == verifier.verifier_key
     assert sorted(p.name for p in private.parent.iterdir()) == [
         "audit-signing.key",
         "audit-signing.pub",
+        "audit-verifiers.pub",
     ], "a temporary file was left behind"
 
 
