@@ -9,9 +9,9 @@ reports its host pid and, when it ends, its wait status on the *status* pipe). I
 score; enters new net, mount, ipc, uts and cgroup namespaces (it already is in its slot's
 cgroups, where its zygote lives); copies the zygote's template root — a read-only tmpfs with
 only the runtime bound read-only — adds a read-only copy of the function's code and a fresh,
-size-limited ``noexec`` ``/tmp``; sets rlimits; drops to the slot's uid with no capabilities
-(bounding set emptied) and enters a new user namespace; sets ``no_new_privs``; installs the
-seccomp program; and only then reads the event and runs the handler (``_runner``).
+size-limited ``noexec`` ``/tmp``; sets rlimits; drops to the slot's uid and enters a new
+user namespace, where it empties its capability and bounding sets; sets ``no_new_privs``;
+installs the seccomp program; and only then reads the event and runs the handler (``_runner``).
 
 A failure while confining is reported on the status pipe as ``{"setup_error": LAYER, ...}``
 and the sandbox exits without running any code of the function.
@@ -118,8 +118,12 @@ def _confine(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> str:
     if "cgroups" in layers:
         # The sandbox is in its slot's cgroups already (forked from the slot's zygote). It
         # raises its OOM score to the top so that the OOM killer picks it, not the zygote.
-        with _step("cgroups"), open("/proc/self/oom_score_adj", "w", encoding="ascii") as file:
-            file.write("1000")
+        with _step("cgroups"):
+            descriptor = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            try:
+                os.write(descriptor, b"1000")
+            finally:
+                os.close(descriptor)
     namespaces = {
         "net": _linux.CLONE_NEWNET,
         "mount": _linux.CLONE_NEWNS,
@@ -162,7 +166,6 @@ def _drop_privileges(spawn: dict[str, Any], runtime: Runtime, layers: set[str]) 
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if "capabilities" in layers:
         with _step("capabilities"):
-            _linux.drop_bounding_set(runtime.last_capability)
             uid, gid = int(spawn["uid"]), int(spawn["gid"])
             os.setgroups([])
             os.setresgid(gid, gid, gid)
@@ -172,6 +175,9 @@ def _drop_privileges(spawn: dict[str, Any], runtime: Runtime, layers: set[str]) 
             _linux.unshare(_linux.CLONE_NEWUSER)
     if "capabilities" in layers:
         with _step("capabilities"):
+            # A new user namespace starts with full capability and bounding sets (in that
+            # namespace), so both are emptied only now, after entering it.
+            _linux.drop_bounding_set(runtime.last_capability)
             _linux.clear_capabilities()
     if "no_new_privs" in layers:
         with _step("no_new_privs"):

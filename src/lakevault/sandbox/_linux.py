@@ -189,7 +189,8 @@ def set_no_new_privs() -> None:
 
 
 def drop_bounding_set(last_capability: int) -> None:
-    """Remove every capability from the bounding set (needs CAP_SETPCAP, so call it first)."""
+    """Remove every capability from the bounding set (needs CAP_SETPCAP in the current user
+    namespace; a new user namespace starts with a full bounding set, so call it after)."""
     for capability in range(last_capability + 1):
         prctl(PR_CAPBSET_DROP, capability)
 

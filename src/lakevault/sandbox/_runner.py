@@ -94,6 +94,7 @@ def run_handler(
         # runtime's directories stay cached (the same paths, bound read-only in this root);
         # every other entry of the zygote's path is gone.
         sys.path[:] = list(import_path)
+        sys.dont_write_bytecode = True  # /function is read-only: do not even try
         sys.argv[:] = [module_name]
         if broker_fd is not None:
             _install_broker(broker_fd)

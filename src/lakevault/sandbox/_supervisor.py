@@ -94,7 +94,12 @@ class _Zygote:
     """One zygote process and our end of its socket."""
 
     def __init__(
-        self, *, root_mount_point: str, seccomp: bool, root: bool, cgroup_procs: list[str]
+        self,
+        *,
+        root_mount_point: str,
+        seccomp: bool,
+        root: bool,
+        cgroup_procs: list[str],
     ) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._lock = threading.Lock()

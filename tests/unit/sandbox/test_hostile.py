@@ -550,3 +550,32 @@ def test_garbage_written_to_the_result_pipe_is_an_error(
         "type": "InvalidResult",
         "message": "the sandbox's answer is not valid JSON",
     }
+
+
+def test_no_capabilities_and_no_new_privileges(
+    supervisor: Supervisor, write_function: WriteFunction
+) -> None:
+    code = write_function(
+        """
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        def handler(event, context):
+            bounding = [c for c in range(41) if libc.prctl(23, c, 0, 0, 0) == 1]
+            header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+            data = (ctypes.c_uint32 * 6)()
+            libc.capget(header, data)
+            return {
+                "bounding": bounding,
+                "effective_permitted_inheritable": list(data),
+                "no_new_privs": libc.prctl(39, 0, 0, 0, 0),
+                "seccomp_mode": libc.prctl(21, 0, 0, 0, 0),
+            }
+        """
+    )
+    outcome = supervisor.invoke(code, {})
+    assert outcome.result == {
+        "bounding": [],
+        "effective_permitted_inheritable": [0, 0, 0, 0, 0, 0],
+        "no_new_privs": 1,
+        "seccomp_mode": 2,  # SECCOMP_MODE_FILTER
+    }
