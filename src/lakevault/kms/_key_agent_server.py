@@ -211,6 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _AgentError(400, "InvalidRequest", "the body must be a JSON object")
             self._answer(200, self.server.handle(operation, document), operation)
         except _AgentError as error:
+            # The body may be unread (too large): never parse its rest as another request.
+            self.close_connection = True
             self._answer(error.status, {"code": error.code, "message": error.message}, operation)
 
 

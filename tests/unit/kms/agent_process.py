@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,45 +60,49 @@ def make_agent_directory(
 
 @dataclass
 class AgentProcess:
-    """A running ``lakevault key-agent run``."""
+    """A running ``lakevault key-agent run``; everything it logs goes to ``log_path``."""
 
     process: subprocess.Popen[bytes]
     url: str
     directory: Path
+    log_path: Path
 
     def stop(self, *, kill: bool = False) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             self.process.wait(timeout=15)
 
+    def log(self) -> bytes:
+        return self.log_path.read_bytes()
+
 
 def start_agent(directory: Path, *, extra: list[str] | None = None) -> AgentProcess:
     """Start the agent on a free port of 127.0.0.1 and wait until it listens."""
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "lakevault", "key-agent", "run", "--dir", str(directory)),
-            *("--host", "127.0.0.1", "--port", "0", *(extra or [])),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    deadline = time.monotonic() + 30
-    seen = b""
+    log_path = directory.parent / f"{directory.name}-{time.monotonic_ns()}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "lakevault", "key-agent", "run", "--dir", str(directory)),
+                *("--host", "127.0.0.1", "--port", "0", *(extra or [])),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        seen += line
-        found = re.search(rb"listening on (https://127\.0\.0\.1:\d+)", line)
+        found = re.search(rb"listening on (https://127\.0\.0\.1:\d+)", log_path.read_bytes())
         if found:
-            # Keep draining stderr so the agent never blocks on a full pipe.
-            threading.Thread(target=process.stderr.read, daemon=True).start()
-            return AgentProcess(process=process, url=found.group(1).decode(), directory=directory)
+            return AgentProcess(
+                process=process, url=found.group(1).decode(), directory=directory, log_path=log_path
+            )
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
     process.kill()
     process.wait()
-    raise RuntimeError(f"the key agent did not start: {seen.decode(errors='replace')[-2000:]}")
+    seen = log_path.read_bytes().decode(errors="replace")[-2000:]
+    raise RuntimeError(f"the key agent did not start: {seen}")
 
 
 def with_url(connection: AgentConnection, url: str) -> AgentConnection:

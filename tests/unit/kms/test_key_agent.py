@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import ssl
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -307,3 +308,66 @@ def test_the_client_key_never_shows_in_reprs(
     assert b"PRIVATE KEY" in connection.client_key
     assert "PRIVATE" not in repr(connection)
     assert "PRIVATE" not in repr(wrapper)
+
+
+def _raw_client(connection: AgentConnection, directory: Path) -> httpx.Client:
+    """An HTTPS client with the platform's certificate that sends whatever a test wants."""
+    (directory / "client.pem").write_bytes(connection.client_certificate)
+    (directory / "client.key").write_bytes(connection.client_key)
+    context = ssl.create_default_context(cadata=connection.ca_certificate.decode())
+    context.load_cert_chain(directory / "client.pem", directory / "client.key")
+    return httpx.Client(base_url=connection.url, verify=context)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code"),
+    [
+        ("/v1/wrap", b"not json", 400, "InvalidRequest"),
+        ("/v1/wrap", b"[1, 2]", 400, "InvalidRequest"),
+        ("/v1/wrap", b'{"tenant_id": "210987654321", "aad": "", "material": "%%"}', 400, ""),
+        ("/v1/unwrap", b'{"tenant_id": "210987654321", "aad": ""}', 400, "InvalidRequest"),
+        ("/v1/wrap", b'{"tenant_id": 7}', 400, "InvalidRequest"),
+        ("/v1/wrap", b'{"tenant_id": "210987654321", "aad": "", "material": ""}', 400, ""),
+        ("/v1/export", b"{}", 404, "NotFound"),
+    ],
+)
+def test_malformed_requests_are_refused(
+    agent_setup: tuple[AgentProcess, AgentConnection],
+    path: str,
+    body: bytes,
+    status: int,
+    code: str,
+    tmp_path: Path,
+) -> None:
+    with _raw_client(agent_setup[1], tmp_path) as client:
+        response = client.post(path, content=body)
+    assert response.status_code == status
+    if code:
+        assert response.json()["code"] == code
+
+
+def test_an_oversized_body_is_refused(
+    agent_setup: tuple[AgentProcess, AgentConnection], tmp_path: Path
+) -> None:
+    with _raw_client(agent_setup[1], tmp_path) as client:
+        response = client.post("/v1/wrap", content=b"x" * (64 * 1024))
+    assert response.status_code == 400
+
+
+def test_the_agent_logs_requests_but_never_material_or_context(
+    agent_setup: tuple[AgentProcess, AgentConnection], wrapper: AgentKeyWrapper
+) -> None:
+    agent = agent_setup[0]
+    secret_context = b"arn:aws:kms:local:210987654321:key/log-probe#9"
+    wrapped = wrapper.wrap(TENANT, MATERIAL, aad=secret_context)
+    assert wrapper.unwrap(TENANT, wrapped, aad=secret_context) == MATERIAL
+    with pytest.raises(IntegrityError):
+        wrapper.unwrap(TENANT, wrapped, aad=b"wrong")
+    deadline = time.monotonic() + 10
+    while b"unwrap-refused" not in agent.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log = agent.log()
+    assert b'"operation": "unwrap"' in log and b"unwrap-refused" in log
+    for needle in (MATERIAL, wrapped, secret_context):
+        for encoded in (needle, base64.b64encode(needle), needle.hex().encode()):
+            assert encoded not in log
