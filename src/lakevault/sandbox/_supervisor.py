@@ -438,10 +438,10 @@ class Supervisor:
             if broker is not None:
                 broker.close()
         duration_ms = (time.monotonic() - started) * 1000
-        if run.finished_early:
-            # The answer is complete; the sandbox's exit (namespace teardown costs the kernel
-            # an RCU grace period or two) is waited for off the caller's path, and the slot
-            # is reused only once every process of it is gone.
+        if run.finished_early and not run.status_closed:
+            # The answer is complete (or the deadline decided it); the sandbox's exit (the
+            # namespace teardown costs the kernel an RCU grace period or two) is waited for
+            # off the caller's path, and the slot is reused only once all of it is gone.
             reaper = threading.Thread(
                 target=self._reap, args=(slot, slot_cgroup, status_r, run), daemon=True
             )
@@ -528,9 +528,13 @@ class Supervisor:
                     break
                 now = time.monotonic()
                 if not run.timed_out and now >= deadline and run.wait_status is None:
+                    # The outcome is decided: kill, keep the logs already written, and leave
+                    # the sandbox's exit to the reaper.
                     run.timed_out = True
                     self._kill(run, slot_cgroup, keep=keep)
-                    give_up = now + _EXIT_GRACE_SECONDS
+                    self._drain_logs(run, selector, log_fds, limits)
+                    run.finished_early = True
+                    break
                 if run.wait_status is not None and give_up is None:
                     give_up = now + _EXIT_GRACE_SECONDS
                 if give_up is not None and now >= give_up:
@@ -603,6 +607,22 @@ class Supervisor:
                     with contextlib.suppress(KeyError, OSError):
                         selector.unregister(log_fd)
                         os.close(log_fd)
+
+    def _drain_logs(
+        self,
+        run: _Run,
+        selector: selectors.BaseSelector,
+        log_fds: tuple[int, int],
+        limits: Limits,
+    ) -> None:
+        """Read what the log pipes already hold, without waiting for more."""
+        for fd in log_fds:
+            if fd not in selector.get_map():
+                continue
+            os.set_blocking(fd, False)
+            with contextlib.suppress(BlockingIOError, OSError):
+                while len(run.logs) < limits.log_bytes and (data := os.read(fd, _READ_CHUNK)):
+                    run.logs += data[: limits.log_bytes - len(run.logs)]
 
     @staticmethod
     def _on_status(run: _Run, data: bytes) -> None:
