@@ -17,6 +17,7 @@ from lakevault.cli import (
     _kms,
     _sandbox,
     _secrets,
+    _storage,
     _userpool,
 )
 from lakevault.cli._common import console
@@ -44,6 +45,7 @@ app.command("worker")(_jobs.worker)
 app.add_typer(_userpool.app, name="userpool")
 app.add_typer(_sandbox.app, name="sandbox")
 _directory.register(_iam.app, app)
+_storage.register(app)
 _iam.app.add_typer(_federation.app, name="oidc-provider")
 
 
