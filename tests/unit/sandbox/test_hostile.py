@@ -354,12 +354,14 @@ def test_cpu_spin_is_killed_within_deadline_plus_ten_percent(
     code = write_function(
         """
         def handler(event, context):
+            print("spinning", flush=True)
             while True:
                 pass
         """
     )
     started = time.monotonic()
     outcome = supervisor.invoke(code, {}, limits=Limits(timeout_seconds=1))
+    assert outcome.logs == "spinning\n"  # what was written before the kill is kept
     elapsed = time.monotonic() - started
     assert outcome.status is Status.TIMEOUT
     assert outcome.kill_reason is KillReason.DEADLINE
