@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lakevault import kms
+from lakevault import iam, kms
 from lakevault.audit import AuditSink, append_in
 from lakevault.core import Clock, RandomSource
 from lakevault.core.errors import InternalFailure
@@ -27,12 +27,15 @@ from lakevault.gate import Gate
 from lakevault.keys._errors import DisabledException, KeyNotFound, KMSInvalidStateException
 from lakevault.keys._events import EventWho, key_event
 from lakevault.keys._material_cache import DEFAULT_MATERIAL_TTL_SECONDS, MaterialCache
+from lakevault.keys._policy import with_grants
 from lakevault.keys._records import KeyRecord
 from lakevault.keys._rewrap import DataKeyRegistry
 from lakevault.keys._tombstones import TombstoneJournal
 from lakevault.keys._types import KeyState
 
 T = TypeVar("T")
+
+_POLICY_CACHE_ENTRIES = 4096
 
 
 class KeyCore:
@@ -68,6 +71,9 @@ class KeyCore:
         self.data_key_registries = data_key_registries
         self.tombstones = tombstones
         self._usage: Counter[tuple[str, str, str]] = Counter()
+        # Parsed key policies (with grants), and the evaluator for service principals.
+        self.parsed_policies: dict[tuple[str, str, tuple[str, ...]], iam.Policy] = {}
+        self.service_evaluator = iam.Evaluator()
         self._usage_lock = threading.Lock()
 
     # -- usage counts ------------------------------------------------------------------------
@@ -83,6 +89,26 @@ class KeyCore:
         """
         with self._usage_lock:
             return dict(self._usage)
+
+    # -- policies ----------------------------------------------------------------------------
+
+    def parsed_policy(self, record: KeyRecord, *, with_grants_of: bool = True) -> iam.Policy:
+        """The key policy (plus one statement per grant, ``_policy.py``), parsed once per
+        (key, policy text, grants). Service principals are decided on the key policy alone:
+        grants name IAM principals, never services."""
+        grants = record.grants if with_grants_of else ()
+        cache_key = (record.key_id, record.policy, tuple(g.grant_id for g in grants))
+        policy = self.parsed_policies.get(cache_key)
+        if policy is None:
+            if len(self.parsed_policies) >= _POLICY_CACHE_ENTRIES:
+                self.parsed_policies.clear()
+            policy = iam.parse_policy(
+                with_grants(record.policy, grants),
+                policy_id=f"{record.arn}#key-policy",
+                kind=iam.PolicyKind.RESOURCE,
+            )
+            self.parsed_policies[cache_key] = policy
+        return policy
 
     # -- material ----------------------------------------------------------------------------
 

@@ -21,13 +21,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lakevault import iam, kms
+from lakevault.core import new_request_id
 from lakevault.core.errors import InvalidParameterValue, MalformedPolicyDocument
 from lakevault.db import models
 from lakevault.gate import Proof, Request
 from lakevault.keys._ciphertext import decode_blob, encode_blob
 from lakevault.keys._errors import AlreadyExistsException, KeyNotFound, KMSInvalidStateException
 from lakevault.keys._events import EventWho, KeyCall
-from lakevault.keys._policy import GRANT_OPERATIONS, default_key_policy, with_grants
+from lakevault.keys._policy import GRANT_OPERATIONS, default_key_policy
 from lakevault.keys._records import (
     KeyRecord,
     grant_of,
@@ -49,30 +50,10 @@ MIN_ROTATION_DAYS = 90
 MAX_ROTATION_DAYS = 2560
 DEFAULT_ROTATION_DAYS = 365
 _MAX_POLICY_BYTES = 32 * 1024
-_POLICY_CACHE_ENTRIES = 4096
 
 
 class KeyService(ServiceKeys):
     """AWS KMS for the tenants (docs/keys.md). One instance per process."""
-
-    _policies: dict[tuple[str, str, tuple[str, ...]], iam.Policy]
-
-    def _policy(self, record: KeyRecord) -> iam.Policy:
-        """The key policy plus its grants, parsed once per (policy, grants)."""
-        if not hasattr(self, "_policies"):
-            self._policies = {}
-        cache_key = (record.key_id, record.policy, tuple(g.grant_id for g in record.grants))
-        policy = self._policies.get(cache_key)
-        if policy is None:
-            if len(self._policies) >= _POLICY_CACHE_ENTRIES:
-                self._policies.clear()
-            policy = iam.parse_policy(
-                with_grants(record.policy, record.grants),
-                policy_id=f"{record.arn}#key-policy",
-                kind=iam.PolicyKind.RESOURCE,
-            )
-            self._policies[cache_key] = policy
-        return policy
 
     def _authorize(
         self,
@@ -97,7 +78,7 @@ class KeyService(ServiceKeys):
                 resource=record.arn if record is not None else "*",
                 resource_account=record.account_id if record else call.principal.account_id,
                 resource_type="AWS::KMS::Key",
-                resource_policy=self._policy(record) if record is not None else None,
+                resource_policy=self.parsed_policy(record) if record is not None else None,
                 resource_tags=dict(record.tags) if record is not None else {},
                 context=condition_keys,
                 request_id=call.request_id,
@@ -980,6 +961,15 @@ class KeyService(ServiceKeys):
                 )
             )
 
+    def _scheduled_who(self, record: KeyRecord) -> EventWho:
+        """The KMS itself, for scheduled work (CloudTrail's ``kms.amazonaws.com`` events)."""
+        return EventWho.of_service(
+            service="kms.amazonaws.com",
+            principal_arn=f"arn:aws:iam::{record.account_id}:root",
+            request_id=new_request_id(self.random),
+            authorization_event_id="",
+        )
+
     # -- background work (jobs) --------------------------------------------------------------
 
     def rotate_due_keys(self, *, now: datetime | None = None) -> int:
@@ -999,7 +989,7 @@ class KeyService(ServiceKeys):
             )
         for key_id in due:
             record = self._record_by_id(key_id)
-            self._rotate(_platform_who(record), record, "RotateKey")
+            self._rotate(self._scheduled_who(record), record, "RotateKey")
         return len(due)
 
     def destroy_due_keys(self, *, now: datetime | None = None) -> int:
@@ -1051,7 +1041,7 @@ class KeyService(ServiceKeys):
             return versions
 
         self.change(
-            _platform_who(record),
+            self._scheduled_who(record),
             operation="DeleteKey",
             key_arn=record.arn,
             account_id=record.account_id,
@@ -1059,16 +1049,6 @@ class KeyService(ServiceKeys):
             act=act,
             elements=lambda versions: {"versionsDestroyed": versions},
         )
-
-
-def _platform_who(record: KeyRecord) -> EventWho:
-    """The KMS itself, for scheduled work (CloudTrail's ``kms.amazonaws.com`` service events)."""
-    return EventWho.of_service(
-        service="kms.amazonaws.com",
-        principal_arn=f"arn:aws:iam::{record.account_id}:root",
-        request_id="scheduled",
-        authorization_event_id="",
-    )
 
 
 def _validate_policy(policy: str) -> None:

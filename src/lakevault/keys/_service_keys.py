@@ -17,7 +17,6 @@ the caller's allowed operation (``s3:CreateBucket``, then ``s3:PutObject``/``s3:
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -66,10 +65,13 @@ def context_parameters(context: kms.EncryptionContext) -> dict[str, Any]:
 class ServiceKeys(KeyCore):
     """The proof-based half of the key service (see the module docstring)."""
 
-    _service_evaluator: iam.Evaluator | None = None
-
     def _genuine(self, proof: Proof) -> None:
-        # Raises AccessDenied unless this process's gate issued the proof.
+        """Raise ``AccessDenied`` unless ``proof`` is a proof this process's gate issued."""
+        if not isinstance(proof, Proof):
+            raise AccessDenied(
+                "the key service acts only on the gate's proof of an allowed decision; "
+                f"got {type(proof).__name__}"
+            )
         self.gate.verify(proof, action=proof.action, resource=proof.resource)
 
     def _bound_record(self, proof: Proof, key_id: str) -> tuple[KeyRecord, EventWho, str]:
@@ -107,11 +109,8 @@ class ServiceKeys(KeyCore):
         parameters: Mapping[str, Any],
     ) -> None:
         """Evaluate the key policy for the service principal; record and raise a denial."""
-        evaluator = self._service_evaluator
-        if evaluator is None:
-            evaluator = self._service_evaluator = iam.Evaluator()
-        policy = _parsed_policy(record)
-        evaluation = evaluator.evaluate(
+        policy = self.parsed_policy(record, with_grants_of=False)
+        evaluation = self.service_evaluator.evaluate(
             iam.EvaluationRequest(
                 principal=iam.Principal.from_arn(service),
                 action=f"kms:{operation}",
@@ -282,25 +281,6 @@ def _service_of_resource(arn: str) -> str:
     """``arn:aws:s3:::bucket`` → ``s3.amazonaws.com``: the service a bound key serves."""
     parts = arn.split(":")
     return f"{parts[2]}.amazonaws.com" if len(parts) >= 6 else ""
-
-
-_POLICY_CACHE: dict[tuple[str, str], iam.Policy] = {}
-
-
-def _parsed_policy(record: KeyRecord) -> iam.Policy:
-    """The key policy alone (no grants: grants name principals, not services), parsed once."""
-    cache_key = (record.key_id, record.policy)
-    policy = _POLICY_CACHE.get(cache_key)
-    if policy is None:
-        if len(_POLICY_CACHE) > 4096:
-            _POLICY_CACHE.clear()
-        policy = iam.parse_policy(
-            json.loads(record.policy),
-            policy_id=f"{record.arn}#key-policy",
-            kind=iam.PolicyKind.RESOURCE,
-        )
-        _POLICY_CACHE[cache_key] = policy
-    return policy
 
 
 def encryption_context_keys(context: kms.EncryptionContext) -> dict[str, iam.ContextValue]:

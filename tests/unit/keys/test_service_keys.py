@@ -229,3 +229,13 @@ def test_old_versions_decrypt_after_rotation_and_new_keys_use_the_new_version(
     assert roundtrip(world, new, get(world, key_id, new))
     with pytest.raises(kms.IntegrityError):
         get(world, key_id, old, key_version=2)
+
+
+def test_something_that_is_not_a_proof_is_refused(world: KMSWorld) -> None:
+    key_id = bucket_key(world)
+    for fake in (object(), None, "s3:PutObject"):
+        with pytest.raises(AccessDenied):
+            world.service.generate_data_key(fake, key_id=key_id, context=CONTEXT)  # type: ignore[arg-type]
+        with pytest.raises(AccessDenied):
+            world.service.create_service_key(fake, tenant_id=TENANT_A, description="x")  # type: ignore[arg-type]
+    assert world.service.usage() == {}

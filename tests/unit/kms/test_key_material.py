@@ -5,6 +5,8 @@ from __future__ import annotations
 import pickle
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lakevault.core import SystemRandom
 from lakevault.core.errors import InvalidParameterValue
@@ -112,3 +114,31 @@ def test_rewrap_moves_material_between_tenant_levels() -> None:
     assert again.decrypt(key.encrypt(b"p", context=CONTEXT, random=RANDOM), context=CONTEXT) == b"p"
     with pytest.raises(IntegrityError):
         KMSKeyMaterial.unwrap(WRAPPER, tenant_id=TENANT, key_arn=ARN, key_version=1, wrapped=moved)
+
+
+CONTEXTS = st.dictionaries(st.text(min_size=1, max_size=16), st.text(max_size=32), max_size=4).map(
+    EncryptionContext.from_mapping
+)
+
+
+@given(st.binary(max_size=4096), CONTEXTS)
+def test_encrypt_then_decrypt_is_the_identity(plaintext: bytes, context: EncryptionContext) -> None:
+    key = SHARED[0]
+    assert key.decrypt(key.encrypt(plaintext, context=context, random=RANDOM), context=context) == (
+        plaintext
+    )
+
+
+@given(CONTEXTS, CONTEXTS)
+def test_a_data_key_opens_only_under_its_own_context(
+    context: EncryptionContext, other: EncryptionContext
+) -> None:
+    key = SHARED[0]
+    sealed = key.wrap_data_key(PlaintextDataKey.generate(RANDOM), context=context, random=RANDOM)
+    assert isinstance(key.unwrap_data_key(sealed, context=context), PlaintextDataKey)
+    if other != context:
+        with pytest.raises(IntegrityError):
+            key.unwrap_data_key(sealed, context=other)
+
+
+SHARED = material()
