@@ -63,13 +63,21 @@ from lakevault.audit._query import (
     parse_since,
     query_events,
 )
+from lakevault.audit._retention import (
+    DEFAULT_RETENTION_DAYS,
+    MAX_RETENTION_DAYS,
+    ExpiredSegments,
+    expire_export,
+)
 from lakevault.audit._verify import VerifiedLog, verify_export, verify_log
 from lakevault.audit._writer import AppendReceipt
 
 __all__ = [
+    "DEFAULT_RETENTION_DAYS",
     "DEFAULT_SEGMENT_EVENTS",
     "EMPTY_ROOT",
     "EVENT_VERSION",
+    "MAX_RETENTION_DAYS",
     "SIGNING_KEY_FILE",
     "VERIFIERS_FILE",
     "VERIFIER_KEY_FILE",
@@ -87,6 +95,7 @@ __all__ = [
     "EventPage",
     "EventQuery",
     "EventResource",
+    "ExpiredSegments",
     "ExportVerificationFailed",
     "ExportedLog",
     "IdentityType",
@@ -108,6 +117,7 @@ __all__ = [
     "consistency_proof",
     "encode_event",
     "ensure_signing_key",
+    "expire_export",
     "export_log",
     "inclusion_proof",
     "leaf_hash",

@@ -267,7 +267,7 @@ def _verify_segment(
             position=position,
         )
     data = _read(path, position)
-    records = _records(data, position)
+    records = parse_segment(data, position)
     for line, (sequence, _) in enumerate(records, start=1):
         want = digest.first_sequence + line - 1
         if sequence == want:
@@ -327,7 +327,7 @@ def _digest(path: Path, key: Verifier, origin: str) -> SegmentDigest:
     return digest
 
 
-def _records(data: bytes, position: str) -> list[tuple[int, bytes]]:
+def parse_segment(data: bytes, position: str) -> list[tuple[int, bytes]]:
     """Split a segment into (sequence, exact event bytes), refusing any other line shape."""
     if data and not data.endswith(b"\n"):
         raise ExportVerificationFailed(

@@ -15,12 +15,14 @@ import orjson
 import typer
 
 from lakevault.audit import (
+    MAX_RETENTION_DAYS,
     VERIFIERS_FILE,
     AuditProofs,
     Checkpointer,
     DecisionFilter,
     EventQuery,
     NoteVerifiers,
+    expire_export,
     export_log,
     load_signing_key,
     load_verifier,
@@ -228,6 +230,47 @@ def verify_command(
         error_console.print(
             "note: verified with the export's own public key; pass --key with the "
             "installation's keys/audit-signing.pub to also prove who signed"
+        )
+
+
+@app.command("expire")
+@command
+def expire_command(
+    directory: Annotated[
+        Path, typer.Argument(help="An export written by 'lakevault audit export'.")
+    ],
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            "--retention-days",
+            min=1,
+            max=MAX_RETENTION_DAYS,
+            help="Keep events this many days. Default: the audit_retention_days setting.",
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="The verifier keys to trust (as for 'verify')."),
+    ] = None,
+) -> None:
+    """Remove whole segments older than the retention; the export must verify before and after."""
+    days = retention_days if retention_days is not None else read_settings().audit_retention_days
+    verifier = None
+    if key is not None:
+        text = Path(key).read_text("ascii") if Path(key).is_file() else key
+        verifier = NoteVerifiers.from_text(text)
+    logs = (
+        [directory]
+        if (directory / "manifest.json").is_file()
+        else sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+    )
+    for log in logs:
+        result = expire_export(log, now=SystemClock().now(), retention_days=days, verifier=verifier)
+        console.print(
+            f"{result.account_id}: {result.expired_segments} segment(s), "
+            f"{result.expired_events} event(s) expired; the export starts at event "
+            f"{result.first_sequence} and verifies",
+            markup=False,
         )
 
 

@@ -314,6 +314,14 @@ class Settings(BaseSettings):
         "Production webhooks must be https.",
         json_schema_extra={"example": False},
     )
+    audit_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=7 * 365 + 2,
+        description="Audit exports keep events this many days (up to 7 years); "
+        "'lakevault audit expire' removes whole older segments.",
+        json_schema_extra={"example": 365},
+    )
 
     access_token_ttl_seconds: int = Field(
         default=3600,

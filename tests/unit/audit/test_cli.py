@@ -139,3 +139,27 @@ def test_rotate_key_keeps_old_checkpoints_verifiable(home: Path, tmp_path: Path)
     result = runner.invoke(_audit.app, ["verify", str(tmp_path / "out"), "--key", str(new_only)])
     assert result.exit_code == 1
     assert "00000000000000000012.checkpoint" in result.output
+
+
+def test_expire_removes_old_segments_and_the_export_still_verifies(
+    home: Path, tmp_path: Path
+) -> None:
+    assert (
+        runner.invoke(_audit.app, ["export", "--tenant", ACCOUNT, str(tmp_path / "out")]).exit_code
+        == 0
+    )
+    # The events are from January 2026; with a retention of 2500 days nothing expires.
+    kept = runner.invoke(_audit.app, ["expire", str(tmp_path / "out"), "--retention-days", "2500"])
+    assert kept.exit_code == 0, kept.output
+    assert "0 segment(s)" in kept.output
+    too_long = runner.invoke(
+        _audit.app, ["expire", str(tmp_path / "out"), "--retention-days", "3000"]
+    )
+    assert too_long.exit_code == 2
+    # The default retention (90 days, the audit_retention_days setting) expires them.
+    result = runner.invoke(_audit.app, ["expire", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert f"{ACCOUNT}: 1 segment(s), 12 event(s) expired" in result.output
+    assert not list((tmp_path / "out" / ACCOUNT / "segments").iterdir())
+    verified = runner.invoke(_audit.app, ["verify", str(tmp_path / "out")])
+    assert verified.exit_code == 0, verified.output

@@ -5,9 +5,11 @@ from __future__ import annotations
 import lakevault.audit
 
 PUBLIC = [
+    "DEFAULT_RETENTION_DAYS",
     "DEFAULT_SEGMENT_EVENTS",
     "EMPTY_ROOT",
     "EVENT_VERSION",
+    "MAX_RETENTION_DAYS",
     "SIGNING_KEY_FILE",
     "VERIFIERS_FILE",
     "VERIFIER_KEY_FILE",
@@ -25,6 +27,7 @@ PUBLIC = [
     "EventPage",
     "EventQuery",
     "EventResource",
+    "ExpiredSegments",
     "ExportVerificationFailed",
     "ExportedLog",
     "IdentityType",
@@ -46,6 +49,7 @@ PUBLIC = [
     "consistency_proof",
     "encode_event",
     "ensure_signing_key",
+    "expire_export",
     "export_log",
     "inclusion_proof",
     "leaf_hash",
