@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from lakevault.cli import _login
+from lakevault.cli import _entities, _login, _userpool
 from lakevault.cli._client import (
     ApiClient,
     account_of,
@@ -456,3 +456,13 @@ def register(iam_app: typer.Typer, root: typer.Typer) -> None:
     iam_app.add_typer(keys_app, name="access-keys")
     root.add_typer(api_keys_app, name="api-keys")
     root.add_typer(sts_app, name="sts")
+    _entities.register(
+        users=users_app,
+        groups=groups_app,
+        roles=roles_app,
+        policies=policies_app,
+        iam=iam_app,
+        tenants=tenants_app,
+        userpool=_userpool.app,
+        sts=sts_app,
+    )
