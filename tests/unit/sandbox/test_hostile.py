@@ -581,3 +581,53 @@ def test_no_capabilities_and_no_new_privileges(
         "no_new_privs": 1,
         "seccomp_mode": 2,  # SECCOMP_MODE_FILTER
     }
+
+
+def test_a_sibling_sandbox_cannot_be_reached(
+    supervisor: Supervisor, write_function: WriteFunction
+) -> None:
+    import threading
+
+    sleeper = write_function("import time\ndef handler(event, context):\n    time.sleep(3)\n")
+    sibling_outcomes: list[object] = []
+    sibling = threading.Thread(
+        target=lambda: sibling_outcomes.append(supervisor.invoke(sleeper, {}).status)
+    )
+    sibling.start()
+    deadline = time.monotonic() + 5
+    pids: list[int] = []
+    while not pids and time.monotonic() < deadline:
+        pids = _processes_of_uids(range(3_000_000, 3_700_000))
+        time.sleep(0.02)
+    assert pids, "the sibling sandbox did not start"
+    code = write_function(
+        """
+        import ctypes, os, signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        def handler(event, context):
+            pid = event["sibling"]
+            answers = {}
+            try:
+                os.kill(pid, signal.SIGKILL)
+                answers["kill"] = "SENT"
+            except OSError as exc:
+                answers["kill"] = exc.errno
+            for name, number in (("ptrace", 101), ("process_vm_readv", 310)):
+                if libc.syscall(number, 16 if name == "ptrace" else pid, pid, 0, 0, 0, 0) == -1:
+                    answers[name] = ctypes.get_errno()
+                else:
+                    answers[name] = "SUCCEEDED"
+            return answers
+        """
+    )
+    if platform.machine() != "x86_64":
+        pytest.skip(f"system call numbers are listed for x86_64, not {platform.machine()}")
+    outcome = supervisor.invoke(code, {"sibling": pids[0]})
+    sibling.join()
+    assert outcome.result == {
+        "kill": errno.ESRCH,  # not in this sandbox's pid namespace
+        "ptrace": errno.EPERM,
+        "process_vm_readv": errno.EPERM,
+    }
+    assert sibling_outcomes == [Status.OK]  # the sibling ran to its end, untouched
