@@ -343,11 +343,22 @@ class KeyService(ServiceKeys):
         )
         return self._rotate(EventWho.of_call(call), record, "RotateKeyOnDemand")
 
-    def _rotate(self, who: EventWho, record: KeyRecord, operation: str) -> KeyMetadata:
+    def _rotate(
+        self, who: EventWho, record: KeyRecord, operation: str, *, only_if_due: bool = False
+    ) -> KeyMetadata:
+        """Add a version. ``only_if_due`` (the job): re-checked under the row lock, so a job
+        delivered twice rotates once; raises ``_NothingToDo`` (nothing recorded) otherwise."""
         now = self.clock.now()
 
         def act(session: Session) -> KeyMetadata:
             row = lock_row(session, record.key_id)
+            if only_if_due and not (
+                row.rotation_enabled
+                and row.state == KeyState.ENABLED.value
+                and row.next_rotation_at is not None
+                and row.next_rotation_at <= now
+            ):
+                raise _NothingToDo
             self.add_version(session, row, now)
             if row.rotation_enabled:
                 row.next_rotation_at = now + timedelta(days=row.rotation_period_days)
@@ -987,10 +998,15 @@ class KeyService(ServiceKeys):
                 .scalars()
                 .all()
             )
+        rotated = 0
         for key_id in due:
-            record = self._record_by_id(key_id)
-            self._rotate(self._scheduled_who(record), record, "RotateKey")
-        return len(due)
+            try:
+                record = self._record_by_id(key_id)
+                self._rotate(self._scheduled_who(record), record, "RotateKey", only_if_due=True)
+            except (_NothingToDo, KeyNotFound):
+                continue
+            rotated += 1
+        return rotated
 
     def destroy_due_keys(self, *, now: datetime | None = None) -> int:
         """Crypto-shred every key whose deletion date has passed; return how many.
@@ -1010,16 +1026,25 @@ class KeyService(ServiceKeys):
                 .scalars()
                 .all()
             )
+        destroyed = 0
         for key_id in due:
-            record = self._record_by_id(key_id)
-            self._destroy(record, now)
-        return len(due)
+            try:
+                self._destroy(self._record_by_id(key_id), now)
+            except (_NothingToDo, KeyNotFound):
+                continue
+            destroyed += 1
+        return destroyed
 
     def _destroy(self, record: KeyRecord, now: datetime) -> None:
         def act(session: Session) -> int:
             row = lock_row(session, record.key_id)
-            if row.state != KeyState.PENDING_DELETION.value:
-                return 0
+            # Re-checked under the lock: cancelled, or rescheduled later, since it was listed.
+            if (
+                row.state != KeyState.PENDING_DELETION.value
+                or row.deletion_date is None
+                or row.deletion_date > now
+            ):
+                raise _NothingToDo
             if self.tombstones is not None:
                 # Journal first: a failed commit then refuses a live key (recoverable with the
                 # override), never resurrects a destroyed one.
@@ -1049,6 +1074,10 @@ class KeyService(ServiceKeys):
             act=act,
             elements=lambda versions: {"versionsDestroyed": versions},
         )
+
+
+class _NothingToDo(Exception):
+    """Scheduled work found, under the row lock, that there is nothing left to do."""
 
 
 def _validate_policy(policy: str) -> None:
