@@ -18,6 +18,7 @@ SQLite only: the brute-force read needs the database to be a file in the data di
 from __future__ import annotations
 
 import base64
+import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,10 +33,17 @@ from lakevault.core import Settings, load_settings
 from lakevault.db import models
 from lakevault.keys import KeyCall, KeyService
 from lakevault.runtime import Platform, initialise
+from lakevault.storage import Caller
 from tests.unit.kms.agent_process import make_agent_directory, start_agent, with_url
 
 SECRET = b"the tenant's quarterly numbers: 4 8 15 16 23 42"
 OTHER_SECRET = b"a tenant that trusts the operator"
+OBJECT = b"".join(b"confidential row %06d of the tenant's ledger\n" % n for n in range(5000))
+
+
+def _aad(account: str, key_id: str, version: int) -> bytes:
+    """What the key service binds a key version's wrapped material to (kms.material_aad)."""
+    return f"arn:aws:kms:local:{account}:key/{key_id}#{version}".encode()
 
 
 @dataclass
@@ -135,25 +143,37 @@ def test_the_operator_holds_nothing_that_decrypts_an_operator_blind_tenant(
         other_ciphertext = platform.keys.encrypt(
             other, other_key.key_id, OTHER_SECRET, context=_context()
         )
-        # The "object store": the ciphertext as storage would keep it, in the data directory.
-        objects = installation.home / "objects"
-        objects.mkdir(exist_ok=True)
-        (objects / "blind-object").write_bytes(ciphertext.blob)
-        (objects / "other-object").write_bytes(other_ciphertext.blob)
+        # An object in the tenant's bucket: stored by the storage service in the object
+        # directory, under a data key its bucket's KMS key wraps.
+        caller = Caller(principal=blind.principal, request_id="req-storage")
+        platform.storage.buckets.create_bucket(caller, "blind-data")
+        platform.storage.objects.put_object(
+            caller, "blind-data", "report.txt", io.BytesIO(OBJECT), content_length=len(OBJECT)
+        )
+        assert (
+            platform.storage.objects.open_object(caller, "blind-data", "report.txt").read_all()
+            == OBJECT
+        )
+        # And the Encrypt ciphertext, kept in the data directory as a client would keep it.
+        (installation.home / "blind-ciphertext").write_bytes(ciphertext.blob)
+        (installation.home / "other-ciphertext").write_bytes(other_ciphertext.blob)
 
         with platform.database.read_session() as session:
             versions = [
-                (row.version, row.wrapped_material)
-                for row in session.query(models.KMSKeyVersion).filter_by(key_id=key.key_id)
+                (row.key_id, row.version, row.wrapped_material)
+                for row in session.query(models.KMSKeyVersion)
+                .join(models.KMSKey, models.KMSKey.key_id == models.KMSKeyVersion.key_id)
+                .filter(models.KMSKey.account_id == blind_account)
             ]
-        assert len(versions) == 2
-        assert all(wrapped[0] == 0xA1 for _, wrapped in versions)
+        # The key made above (two versions) and the bucket's key (one).
+        assert len(versions) == 3
+        assert all(wrapped[0] == 0xA1 for _, _, wrapped in versions)
         # The test (not the operator) asks the tenant's agent for the material itself, to
         # search the operator's files for it below.
         tenant_side = kms.AgentKeyWrapper(connection)
         materials = [
-            tenant_side.unwrap(blind_account, wrapped, aad=f"{key.arn}#{version}".encode())
-            for version, wrapped in versions
+            tenant_side.unwrap(blind_account, wrapped, aad=_aad(blind_account, key_id, version))
+            for key_id, version, wrapped in versions
         ]
         tenant_side.close()
         platform.close()
@@ -177,9 +197,18 @@ def test_the_operator_holds_nothing_that_decrypts_an_operator_blind_tenant(
 
         # The platform root key (the operator's most powerful secret) opens none of it.
         operator_wrapper = kms.PlatformTenantKeyWrapper(restarted.root_key, random=restarted.random)
-        for version, wrapped in versions:
+        for key_id, version, wrapped in versions:
             with pytest.raises(kms.IntegrityError):
-                operator_wrapper.unwrap(blind_account, wrapped, aad=f"{key.arn}#{version}".encode())
+                operator_wrapper.unwrap(
+                    blind_account, wrapped, aad=_aad(blind_account, key_id, version)
+                )
+        # Nor does the object in the tenant's bucket open.
+        with pytest.raises(kms.KeyAgentUnavailable):
+            restarted.storage.objects.open_object(
+                Caller(principal=blind.principal, request_id="req-after"),
+                "blind-data",
+                "report.txt",
+            ).read_all()
     finally:
         restarted.close()
 
@@ -188,7 +217,13 @@ def test_the_operator_holds_nothing_that_decrypts_an_operator_blind_tenant(
     names = {path.name for path in files}
     assert {"metadata.db", "platform-root.key", "lakevault.log"} <= names
     assert (installation.home / "logs" / "lakevault.log").stat().st_size > 0
-    needles = [*_encodings(SECRET), *(e for m in materials for e in _encodings(m))]
+    stored_blobs = [path for path in files if path.is_relative_to(installation.home / "objects")]
+    assert sum(path.stat().st_size for path in stored_blobs) > len(OBJECT)
+    needles = [
+        *_encodings(SECRET),
+        *_encodings(OBJECT[:64]),
+        *(e for m in materials for e in _encodings(m)),
+    ]
     for path in files:
         data = path.read_bytes()
         for needle in needles:
@@ -215,6 +250,10 @@ def test_the_operator_holds_nothing_that_decrypts_an_operator_blind_tenant(
             client_key=connection.client_key,
         )
         assert platform.keys.decrypt(blind, ciphertext.blob, context=_context())[0] == SECRET
+        download = platform.storage.objects.open_object(
+            Caller(principal=blind.principal, request_id="req-again"), "blind-data", "report.txt"
+        )
+        assert download.read_all() == OBJECT
         platform.close()
     finally:
         again.stop()
