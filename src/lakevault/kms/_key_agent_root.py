@@ -205,7 +205,8 @@ def load_agent_root(directory: Path, *, passphrase: str | None) -> AgentRoot:
     if is_passphrase_wrapped(data):
         if passphrase is None:
             raise ConfigurationError(
-                f"the agent root key {path} is wrapped by a passphrase and none was given"
+                f"the agent root key {path} is wrapped by a passphrase and none was given; pass "
+                "--passphrase-file, or run the agent on a terminal to be asked"
             )
         data = unwrap_with_passphrase(data, passphrase, source=str(path))
     return AgentRoot(data, identity)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from lakevault.core import RandomSource
-from lakevault.core.errors import InvalidParameterValue
+from lakevault.core.errors import ConfigurationError, InvalidParameterValue
 from lakevault.kms._errors import IntegrityError
 from lakevault.kms._key_agent_certs import certificate_der_fingerprint
 from lakevault.kms._key_agent_root import AgentRoot, AgentTLSFiles
@@ -52,8 +52,14 @@ def agent_tls_context(directory: Path) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     context.verify_mode = ssl.CERT_REQUIRED
-    context.load_verify_locations(cafile=str(files.ca_certificate))
-    context.load_cert_chain(str(files.server_certificate), str(files.server_key))
+    try:
+        context.load_verify_locations(cafile=str(files.ca_certificate))
+        context.load_cert_chain(str(files.server_certificate), str(files.server_key))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"the key agent's TLS files in {directory / 'tls'} are missing or do not match "
+            f"({type(exc).__name__}); run 'lakevault key-agent certs --dir {directory}'"
+        ) from exc
     return context
 
 

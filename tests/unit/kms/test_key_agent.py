@@ -371,3 +371,18 @@ def test_the_agent_logs_requests_but_never_material_or_context(
     for needle in (MATERIAL, wrapped, secret_context):
         for encoded in (needle, base64.b64encode(needle), needle.hex().encode()):
             assert encoded not in log
+
+
+def test_an_agent_without_its_tls_files_refuses_to_start(tmp_path: Path) -> None:
+    make_agent_directory(tmp_path / "agent")
+    (tmp_path / "agent" / "tls" / "server.key").unlink()
+    with pytest.raises(RuntimeError, match="run 'lakevault key-agent certs"):
+        start_agent(tmp_path / "agent")
+
+
+def test_a_passphrase_wrapped_agent_without_its_passphrase_refuses_to_start(
+    tmp_path: Path,
+) -> None:
+    make_agent_directory(tmp_path / "agent", passphrase="the tenant's own passphrase")
+    with pytest.raises(RuntimeError, match="--passphrase-file"):
+        start_agent(tmp_path / "agent")
