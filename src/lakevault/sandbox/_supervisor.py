@@ -39,6 +39,7 @@ from lakevault.sandbox._metrics import Metrics
 from lakevault.sandbox._network import Endpoint, NetworkBroker, NetworkPolicy
 from lakevault.sandbox._outcome import KillReason, Outcome, Status
 from lakevault.sandbox._probe import LAYERS, LayerReport, probe_layers
+from lakevault.sandbox._reaper import Reaper
 
 logger = logging.getLogger("lakevault.sandbox")
 
@@ -192,9 +193,8 @@ class Supervisor:
         self._work: tempfile.TemporaryDirectory[str] | None = None
         self._root_mount_point = ""
         self._started = False
-        self._reapers: set[threading.Thread] = set()
+        self._reaper: Reaper | None = None
         self._applied_limits: dict[int, tuple[int, int, float]] = {}
-        self._reapers_lock = threading.Lock()
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -239,6 +239,7 @@ class Supervisor:
         for slot in range(self.settings.zygotes):
             self._zygotes[slot] = self._start_zygote(slot)
             self._slots.put(slot)
+        self._reaper = Reaper()
         self._started = True
 
     def _start_zygote(self, slot: int) -> _Zygote:
@@ -254,10 +255,9 @@ class Supervisor:
 
     def close(self) -> None:
         """Stop the zygotes and remove the slot cgroups (after every sandbox has exited)."""
-        with self._reapers_lock:
-            reapers = list(self._reapers)
-        for reaper in reapers:
-            reaper.join()
+        if self._reaper is not None:
+            self._reaper.close()
+            self._reaper = None
         for zygote in self._zygotes.values():
             zygote.close()
         self._zygotes.clear()
@@ -442,12 +442,15 @@ class Supervisor:
             # The answer is complete (or the deadline decided it); the sandbox's exit (the
             # namespace teardown costs the kernel an RCU grace period or two) is waited for
             # off the caller's path, and the slot is reused only once all of it is gone.
-            reaper = threading.Thread(
-                target=self._reap, args=(slot, slot_cgroup, status_r, run), daemon=True
+            keep = {self._zygotes[slot].process.pid}
+            if self._reaper is None:
+                raise SandboxFailure("the supervisor has been closed")
+            self._reaper.watch(
+                status_r,
+                on_status=lambda data: self._on_status(run, data),
+                on_overdue=lambda: self._kill(run, slot_cgroup, keep=keep),
+                on_gone=lambda: self._release(slot, slot_cgroup),
             )
-            with self._reapers_lock:
-                self._reapers.add(reaper)
-            reaper.start()
             return _outcome(run, limits=limits, duration_ms=duration_ms, oom=False)
         if not run.status_closed:
             os.close(status_r)
@@ -468,29 +471,6 @@ class Supervisor:
         if slot_cgroup is not None:
             slot_cgroup.wait_empty(keep={self._zygotes[slot].process.pid})
         self._slots.put(slot)
-
-    def _reap(
-        self, slot: int, slot_cgroup: _cgroups.SlotCgroup | None, status_r: int, run: _Run
-    ) -> None:
-        """Wait for a sandbox that already answered to exit, then free its slot."""
-        try:
-            deadline = time.monotonic() + _EXIT_GRACE_SECONDS
-            with selectors.DefaultSelector() as selector:
-                selector.register(status_r, selectors.EVENT_READ)
-                while time.monotonic() < deadline:
-                    if not selector.select(max(0.0, deadline - time.monotonic())):
-                        continue
-                    data = os.read(status_r, _READ_CHUNK)
-                    if not data:
-                        break
-                    self._on_status(run, data)
-                else:
-                    self._kill(run, slot_cgroup, keep={self._zygotes[slot].process.pid})
-        finally:
-            os.close(status_r)
-            self._release(slot, slot_cgroup)
-            with self._reapers_lock:
-                self._reapers.discard(threading.current_thread())
 
     def _collect(
         self,
