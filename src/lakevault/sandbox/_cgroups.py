@@ -265,3 +265,18 @@ def remove_group(system: CgroupSystem, group: str) -> None:
     for hierarchy in system.hierarchies.values():
         with contextlib.suppress(OSError):
             (hierarchy.own_directory / group).rmdir()
+
+
+def remove_stale_groups(system: CgroupSystem, prefix: str) -> None:
+    """Remove the empty groups ``PREFIX-PID-*`` left by supervisors that died (PID gone)."""
+    for hierarchy in system.hierarchies.values():
+        with contextlib.suppress(OSError):
+            for group in hierarchy.own_directory.glob(f"{prefix}-*"):
+                pid = group.name[len(prefix) + 1 :].split("-", 1)[0]
+                if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+                    continue
+                for slot in group.glob("slot-*"):
+                    with contextlib.suppress(OSError):
+                        slot.rmdir()
+                with contextlib.suppress(OSError):
+                    group.rmdir()

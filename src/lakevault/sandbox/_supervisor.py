@@ -45,6 +45,7 @@ logger = logging.getLogger("lakevault.sandbox")
 
 _READ_CHUNK = 65536
 _SLOT_UID_BASE = 3_000_000
+_GROUP_PREFIX = "lakevault-sandbox"
 _RESULT_OVERHEAD = 1024
 _EXIT_GRACE_SECONDS = 2.0
 
@@ -188,7 +189,7 @@ class Supervisor:
         self._slots: queue.Queue[int] = queue.Queue()
         self._slot_cgroups: dict[int, _cgroups.SlotCgroup] = {}
         self._cgroup_system: _cgroups.CgroupSystem | None = None
-        self._group = f"lakevault-sandbox-{os.getpid()}-{id(self):x}"
+        self._group = f"{_GROUP_PREFIX}-{os.getpid()}-{id(self):x}"
         self._uid_base = _SLOT_UID_BASE + (os.getpid() % 10_000) * 64
         self._work: tempfile.TemporaryDirectory[str] | None = None
         self._root_mount_point = ""
@@ -232,6 +233,7 @@ class Supervisor:
         self._root_mount_point = os.path.join(self._work.name, "root")
         if "cgroups" in self._layers:
             self._cgroup_system = _cgroups.detect()
+            _cgroups.remove_stale_groups(self._cgroup_system, _GROUP_PREFIX)
             for slot in range(self.settings.zygotes):
                 self._slot_cgroups[slot] = _cgroups.create_slot(
                     self._cgroup_system, self._group, slot

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -111,7 +112,10 @@ def test_run_refuses_without_root_and_names_the_layers() -> None:
     function = directory / "f.py"
     function.write_text("def handler(event, context):\n    return 1\n")
     function.chmod(0o644)
-    done = _run_as_nobody([*LAKEVAULT, "sandbox", "run", str(function)], "{}")
+    try:
+        done = _run_as_nobody([*LAKEVAULT, "sandbox", "run", str(function)], "{}")
+    finally:
+        shutil.rmtree(directory)
     if "No module named" in done.stderr:
         pytest.skip(f"the interpreter is not usable by an unprivileged user: {done.stderr[-200:]}")
     assert done.returncode == 3, done.stderr

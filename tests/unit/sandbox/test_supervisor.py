@@ -120,3 +120,22 @@ def test_outcome_json_has_exactly_the_five_keys(
 ) -> None:
     document = supervisor.invoke(write_function(ECHO), {}).to_json()
     assert list(document) == ["status", "result", "error", "logs", "duration_ms"]
+
+
+def test_groups_left_by_a_dead_supervisor_are_removed_at_start(layer_report) -> None:
+    from lakevault.sandbox import SupervisorSettings
+    from lakevault.sandbox._cgroups import detect
+    from tests.unit.sandbox.conftest import require_layers
+
+    require_layers(layer_report)
+    dead_pid = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1  # no process has it
+    stale = [
+        h.own_directory / f"lakevault-sandbox-{dead_pid}-1" / "slot-0"
+        for h in detect().hierarchies.values()
+    ]
+    for directory in stale:
+        directory.mkdir(parents=True, exist_ok=True)
+    running = Supervisor(SupervisorSettings(zygotes=1))
+    running.start(layer_report)
+    running.close()
+    assert [d.parent for d in stale if d.parent.exists()] == []
