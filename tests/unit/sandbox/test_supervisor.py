@@ -139,3 +139,35 @@ def test_groups_left_by_a_dead_supervisor_are_removed_at_start(layer_report) -> 
     running.start(layer_report)
     running.close()
     assert [d.parent for d in stale if d.parent.exists()] == []
+
+
+def test_the_standard_library_works_inside(
+    supervisor: Supervisor, write_function: WriteFunction
+) -> None:
+    code = write_function(
+        """
+        def handler(event, context):
+            import sqlite3, xml.dom.minidom, decimal, zlib, hashlib, csv, io, datetime
+            database = sqlite3.connect(":memory:")
+            database.execute("create table t (x)")
+            database.execute("insert into t values (?)", (event["x"],))
+            (value,) = database.execute("select x * 2 from t").fetchone()
+            document = xml.dom.minidom.parseString("<a><b>hi</b></a>")
+            return {
+                "sqlite": value,
+                "xml": document.getElementsByTagName("b")[0].firstChild.data,
+                "decimal": str(decimal.Decimal("1.10") + decimal.Decimal("2.20")),
+                "zlib": len(zlib.compress(b"x" * 1000)) < 100,
+                "sha256": hashlib.sha256(b"abc").hexdigest()[:8],
+            }
+        """
+    )
+    outcome = supervisor.invoke(code, {"x": 21})
+    assert outcome.status is Status.OK, outcome.error
+    assert outcome.result == {
+        "sqlite": 42,
+        "xml": "hi",
+        "decimal": "3.30",
+        "zlib": True,
+        "sha256": "ba7816bf",
+    }
