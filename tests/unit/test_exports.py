@@ -317,6 +317,7 @@ EXPORTS = {
         "KeyNotFound",
         "KeyService",
         "KeyState",
+        "KeyVersion",
         "RewrapProgress",
         "StoredDataKey",
         "TombstoneJournal",

@@ -103,6 +103,13 @@ def kms_router(platform: Platform) -> APIRouter:
     def get_key_rotation_status(body: schemas.KeyRef, call: Caller) -> schemas.KeyMetadataResponse:
         return meta(service.get_key_rotation_status(_key_call(call), body.keyId))
 
+    @router.post("/list-key-rotations", response_model=list[schemas.KeyVersion])
+    def list_key_rotations(body: schemas.KeyRef, call: Caller) -> list[schemas.KeyVersion]:
+        return [
+            schemas.KeyVersion.of(version)
+            for version in service.list_key_rotations(_key_call(call), body.keyId)
+        ]
+
     @router.post("/rotate-key-on-demand", response_model=schemas.KeyMetadataResponse)
     def rotate_key_on_demand(body: schemas.KeyRef, call: Caller) -> schemas.KeyMetadataResponse:
         return meta(service.rotate_key_on_demand(_key_call(call), body.keyId))
@@ -210,6 +217,12 @@ def kms_router(platform: Platform) -> APIRouter:
     def create_alias(body: schemas.NewAlias, call: Caller) -> schemas.Alias:
         return schemas.Alias.of(
             service.create_alias(_key_call(call), body.aliasName, body.targetKeyId)
+        )
+
+    @router.post("/update-alias", response_model=schemas.Alias)
+    def update_alias(body: schemas.NewAlias, call: Caller) -> schemas.Alias:
+        return schemas.Alias.of(
+            service.update_alias(_key_call(call), body.aliasName, body.targetKeyId)
         )
 
     @router.post("/delete-alias", status_code=204)

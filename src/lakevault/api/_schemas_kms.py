@@ -146,6 +146,18 @@ class NewAlias(Body):
     targetKeyId: str
 
 
+class KeyVersion(BaseModel):
+    keyId: str
+    keyVersion: int
+    rotationDate: datetime
+
+    @classmethod
+    def of(cls, version: keys.KeyVersion) -> KeyVersion:
+        return cls(
+            keyId=version.key_id, keyVersion=version.version, rotationDate=version.created_at
+        )
+
+
 class AliasRef(Body):
     aliasName: str
 

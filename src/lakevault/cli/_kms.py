@@ -106,6 +106,7 @@ for _name, _doc in (
     ("disable-key-rotation", "DisableKeyRotation."),
     ("get-key-rotation-status", "GetKeyRotationStatus."),
     ("rotate-key-on-demand", "RotateKeyOnDemand: new material now; old versions still decrypt."),
+    ("list-key-rotations", "ListKeyRotations: every version of the key's material."),
     ("get-key-policy", "GetKeyPolicy."),
     ("list-grants", "ListGrants."),
     ("list-resource-tags", "ListResourceTags."),
@@ -234,6 +235,13 @@ def generate_data_key(
 def create_alias(alias: Annotated[str, typer.Argument(help="alias/NAME")], key: _Key) -> None:
     """CreateAlias: ALIAS names KEY in your tenant."""
     print_json(_post("/create-alias", {"aliasName": alias, "targetKeyId": key}))
+
+
+@app.command("update-alias")
+@command
+def update_alias(alias: Annotated[str, typer.Argument(help="alias/NAME")], key: _Key) -> None:
+    """UpdateAlias: ALIAS names KEY from now on."""
+    print_json(_post("/update-alias", {"aliasName": alias, "targetKeyId": key}))
 
 
 @app.command("delete-alias")

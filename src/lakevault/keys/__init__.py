@@ -31,6 +31,7 @@ from lakevault.keys._types import (
     Grant,
     KeyMetadata,
     KeyState,
+    KeyVersion,
     alias_arn,
     key_arn,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "KeyNotFound",
     "KeyService",
     "KeyState",
+    "KeyVersion",
     "RewrapProgress",
     "StoredDataKey",
     "TombstoneJournal",

@@ -44,7 +44,15 @@ from lakevault.keys._service_keys import (
     encryption_context_keys,
     validate_deletion_days,
 )
-from lakevault.keys._types import Alias, Ciphertext, Grant, KeyMetadata, KeyState, alias_arn
+from lakevault.keys._types import (
+    Alias,
+    Ciphertext,
+    Grant,
+    KeyMetadata,
+    KeyState,
+    KeyVersion,
+    alias_arn,
+)
 
 MIN_ROTATION_DAYS = 90
 MAX_ROTATION_DAYS = 2560
@@ -315,6 +323,27 @@ class KeyService(ServiceKeys):
             parameters=parameters,
             act=act,
         )
+
+    def list_key_rotations(self, call: KeyCall, key: str) -> list[KeyVersion]:
+        """``ListKeyRotations``: every version of the key's material still held, oldest first."""
+        record = self._record(call, key)
+        self._authorize(
+            call,
+            action="kms:ListKeyRotations",
+            record=record,
+            parameters={"keyId": key},
+            read_only=True,
+        )
+        with self.database.read_session() as session:
+            rows = session.execute(
+                select(models.KMSKeyVersion.version, models.KMSKeyVersion.created_at)
+                .where(models.KMSKeyVersion.key_id == record.key_id)
+                .order_by(models.KMSKeyVersion.version)
+            ).all()
+        return [
+            KeyVersion(key_id=record.key_id, version=version, created_at=created_at)
+            for version, created_at in rows
+        ]
 
     def get_key_rotation_status(self, call: KeyCall, key: str) -> KeyMetadata:
         record = self._record(call, key)
@@ -598,6 +627,47 @@ class KeyService(ServiceKeys):
             key_arn=record.arn,
             account_id=account,
             parameters={"aliasName": alias_name, "targetKeyId": record.key_id},
+            act=act,
+        )
+
+    def update_alias(self, call: KeyCall, alias_name: str, key: str) -> Alias:
+        """``UpdateAlias``: point an alias at another key of the tenant.
+
+        As in AWS, the caller needs ``kms:UpdateAlias`` on both the old and the new key.
+        """
+        validate_alias_name(alias_name)
+        current = self._record(call, alias_name)
+        target = self._record(call, key)
+        if target.account_id != current.account_id:
+            raise KeyNotFound(f"Key '{key}' does not exist in your tenant; aliases name own keys")
+        parameters = {"aliasName": alias_name, "targetKeyId": target.key_id}
+        for record in (current, target):
+            self._authorize(
+                call,
+                action="kms:UpdateAlias",
+                record=record,
+                parameters=parameters,
+                read_only=False,
+            )
+
+        def act(session: Session) -> Alias:
+            row = session.get(models.KMSAlias, (current.account_id, alias_name))
+            if row is None:
+                raise KeyNotFound(f"alias {alias_name} does not exist in your tenant")
+            row.key_id = target.key_id
+            return Alias(
+                alias_name=alias_name,
+                alias_arn=alias_arn(self.region, current.account_id, alias_name),
+                target_key_id=target.key_id,
+                creation_date=row.created_at,
+            )
+
+        return self.change(
+            EventWho.of_call(call),
+            operation="UpdateAlias",
+            key_arn=target.arn,
+            account_id=target.account_id,
+            parameters=parameters,
             act=act,
         )
 

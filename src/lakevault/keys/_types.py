@@ -78,6 +78,15 @@ class Ciphertext:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class KeyVersion:
+    """One version of a key's material (``ListKeyRotations``): its number and age, no bytes."""
+
+    key_id: str
+    version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Alias:
     alias_name: str
     alias_arn: str

@@ -56,6 +56,12 @@ def test_rotation_deletion_and_rewrap_from_the_shell(signed_in: World) -> None:
     key_id = json.loads(run("create-key")[1])["keyMetadata"]["keyId"]
     code, out, _ = run("rotate-key-on-demand", key_id)
     assert code == 0 and json.loads(out)["keyMetadata"]["currentKeyVersion"] == 2
+    code, out, _ = run("list-key-rotations", key_id)
+    assert code == 0 and [v["keyVersion"] for v in json.loads(out)] == [1, 2]
+    other = json.loads(run("create-key")[1])["keyMetadata"]["keyId"]
+    assert run("create-alias", "alias/moving", key_id)[0] == 0
+    code, out, _ = run("update-alias", "alias/moving", other)
+    assert code == 0 and json.loads(out)["targetKeyId"] == other
     code, out, err = run("rewrap", key_id)
     assert code == 0, err
     assert json.loads(out) == []

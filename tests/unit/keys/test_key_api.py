@@ -416,3 +416,28 @@ def test_material_restored_from_an_old_backup_is_refused_without_the_override(
         allow_restored_destroyed_keys=True,
     )
     assert overridden.decrypt(world.call(), ciphertext.blob, context=CONTEXT)[0] == SECRET
+
+
+def test_update_alias_needs_permission_on_both_keys(world: KMSWorld) -> None:
+    first = new_key(world)
+    second = new_key(world)
+    world.service.create_alias(world.call(), "alias/moving", first)
+    add_to_policy(world, second, deny_statement("kms:UpdateAlias"))
+    with pytest.raises(AccessDenied):
+        world.service.update_alias(world.call(), "alias/moving", second)
+    assert world.service.describe_key(world.call(), "alias/moving").key_id == first
+    third = new_key(world)
+    moved = world.service.update_alias(world.call(), "alias/moving", third)
+    assert moved.target_key_id == third
+    assert world.service.describe_key(world.call(), "alias/moving").key_id == third
+    with pytest.raises(KeyNotFound):
+        world.service.update_alias(world.call(CAROL), "alias/moving", third)
+
+
+def test_list_key_rotations_names_every_version_without_material(world: KMSWorld) -> None:
+    key_id = new_key(world)
+    world.service.rotate_key_on_demand(world.call(), key_id)
+    versions = world.service.list_key_rotations(world.call(), key_id)
+    assert [v.version for v in versions] == [1, 2]
+    with pytest.raises(AccessDenied):
+        world.service.list_key_rotations(world.call(BOB), key_id)
