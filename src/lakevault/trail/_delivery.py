@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hmac
 import http.client
+import ipaddress
+import socket
 import ssl
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -161,6 +163,7 @@ def post_webhook(
     """POST one signed delivery; raise ``ServiceUnavailable`` unless the receiver answers 2xx."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    _refuse_link_local(host, parts.port or (443 if parts.scheme == "https" else 80))
     timestamp = str(int(now.timestamp()))
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
@@ -196,6 +199,29 @@ def post_webhook(
             f"the alarm webhook at {host} answered HTTP {status} to delivery {delivery_id}; "
             "the delivery is retried (redirects are not followed)"
         )
+
+
+def _refuse_link_local(host: str, port: int) -> None:
+    """Refuse a host that resolves to a link-local, multicast or unspecified address.
+
+    Cloud metadata services live at link-local addresses; a name that resolves there is refused
+    at delivery as an address literal is at subscription. (A name that changes its answer
+    between this check and the connection is not caught: DNS rebinding is a residual risk.)
+    """
+    try:
+        answers = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise ServiceUnavailable(
+            f"the alarm webhook host {host} does not resolve ({type(exc).__name__}); the "
+            "delivery is retried"
+        ) from exc
+    for *_, address in answers:
+        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
+        if ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+            raise ServiceUnavailable(
+                f"the alarm webhook host {host} resolves to {ip}, a link-local, multicast or "
+                "unspecified address; lakevault does not deliver there"
+            )
 
 
 def _mail_body(alarm: Mapping[str, Any]) -> str:

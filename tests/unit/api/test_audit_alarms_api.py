@@ -8,6 +8,7 @@ sender into the outbox.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -434,3 +435,46 @@ def test_bad_endpoints_are_refused(world: World, endpoint: str, protocol: str) -
     )
     assert error(response) == (400, "InvalidParameterValue")
     assert world.client.get("/api/v1/audit/alarm-subscriptions", headers=admin).json() == []
+
+
+def test_the_tenant_kms_feeds_the_key_detectors(world: World) -> None:
+    """Real key uses through /api/v1/kms, then a use of the disabled key."""
+    account, admin, _ = world.new_tenant("kmsuse")
+    c = world.client
+    created = c.post("/api/v1/kms/keys", json={"description": "alarms"}, headers=admin)
+    assert created.status_code == 201, created.text
+    key = created.json()["keyMetadata"]["arn"]
+    plaintext = base64.b64encode(b"not a secret, just bytes").decode()
+    for _ in range(10):
+        answer = c.post(
+            "/api/v1/kms/encrypt", json={"keyId": key, "plaintext": plaintext}, headers=admin
+        )
+        assert answer.status_code == 200, answer.text
+    raised = _scanner(world).scan()
+    assert [(a.verdict.detector, a.verdict.subject) for a in raised] == [(Detector.KEY_USAGE, key)]
+    assert c.post("/api/v1/kms/disable-key", json={"keyId": key}, headers=admin).status_code == 200
+    refused = c.post(
+        "/api/v1/kms/encrypt", json={"keyId": key, "plaintext": plaintext}, headers=admin
+    )
+    assert error(refused)[1] == "DisabledException"
+    raised = _scanner(world).scan()
+    assert [(a.verdict.detector, a.verdict.subject) for a in raised] == [
+        (Detector.DISABLED_KEY_USE, key)
+    ]
+    assert "not a secret" not in json.dumps(_alarms(world, account))
+
+
+def test_the_secrets_manager_feeds_the_secret_read_detector(world: World) -> None:
+    account, admin, _ = world.new_tenant("secretuse")
+    c = world.client
+    value = "s3cr3t-value-never-in-an-alarm"
+    created = c.post("/api/v1/secrets", json={"name": "db", "secretString": value}, headers=admin)
+    assert created.status_code == 201, created.text
+    for _ in range(3):
+        read = c.get("/api/v1/secrets/value", params={"secretId": "db"}, headers=admin)
+        assert read.status_code == 200, read.text
+    assert [a for a in _scanner(world).scan() if a.verdict.detector is Detector.SECRET_READS] == []
+    c.get("/api/v1/secrets/value", params={"secretId": "db"}, headers=admin)
+    [alarm] = [a for a in _scanner(world).scan() if a.verdict.detector is Detector.SECRET_READS]
+    assert alarm.verdict.subject == f"arn:aws:iam::{account}:user/admin"
+    assert value not in json.dumps(_alarms(world, account))
