@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lakevault.core.errors import InvalidParameterValue
-from lakevault.db import models
+from lakevault.db import Database, models
 from lakevault.keys._errors import KeyNotFound
 from lakevault.keys._types import Grant, KeyMetadata, KeyState, key_arn
 
@@ -166,6 +166,70 @@ def load_record(session: Session, key_id: str, *, region: str) -> KeyRecord:
     if row is None:
         raise _not_found(key_id)
     return record_of(session, row, region)
+
+
+_SERVICE_RECORD_SQL = (
+    "SELECT account_id, description, state, policy, service_resource, current_version, "
+    "rotation_enabled, rotation_period_days, next_rotation_at, deletion_date, created_at "
+    "FROM kms_keys WHERE key_id = ?"
+)
+
+
+def _utc(value: object) -> datetime | None:
+    """A stored time as an aware UTC datetime (SQLite gives text, PostgreSQL datetimes)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def load_service_record(database: Database, key_id: str, *, region: str) -> KeyRecord:
+    """The key's row alone, on the raw driver path: the per-object hot path of storage.
+
+    One primary-key read without the ORM (``Database.fetch_one``; ~50 µs against ~4 ms for
+    the ORM's three queries on a loaded machine). Tags and grants are not read: a service
+    principal is decided on the key policy alone (grants name IAM principals).
+    """
+    if not _KEY_ID.fullmatch(key_id):
+        raise _not_found(key_id)
+    row = database.fetch_one(_SERVICE_RECORD_SQL, (key_id,))
+    if row is None:
+        raise _not_found(key_id)
+    (
+        account_id,
+        description,
+        state,
+        policy,
+        service_resource,
+        current_version,
+        rotation_enabled,
+        rotation_period_days,
+        next_rotation_at,
+        deletion_date,
+        created_at,
+    ) = row
+    created = _utc(created_at)
+    if created is None:  # pragma: no cover - the column is NOT NULL
+        raise _not_found(key_id)
+    return KeyRecord(
+        key_id=key_id,
+        arn=key_arn(region, account_id, key_id),
+        account_id=account_id,
+        description=description,
+        state=KeyState(state),
+        policy=policy,
+        service_resource=service_resource,
+        current_version=int(current_version),
+        rotation_enabled=bool(rotation_enabled),
+        rotation_period_days=int(rotation_period_days),
+        next_rotation_at=_utc(next_rotation_at),
+        deletion_date=_utc(deletion_date),
+        created_at=created,
+        tags=(),
+        grants=(),
+    )
 
 
 def lock_row(session: Session, key_id: str) -> models.KMSKey:

@@ -29,7 +29,7 @@ from lakevault.gate import Proof
 from lakevault.keys._core import KeyCore
 from lakevault.keys._events import EventWho
 from lakevault.keys._policy import default_key_policy
-from lakevault.keys._records import KeyRecord, load_record, lock_row
+from lakevault.keys._records import KeyRecord, load_service_record, lock_row
 from lakevault.keys._types import DataKey, KeyState
 
 #: The actions whose proof may create a service key, and the service that then uses the key.
@@ -77,8 +77,7 @@ class ServiceKeys(KeyCore):
     def _bound_record(self, proof: Proof, key_id: str) -> tuple[KeyRecord, EventWho, str]:
         """The key, if ``proof`` is genuine and about the key's resource; else AccessDenied."""
         self._genuine(proof)
-        with self.database.read_session() as session:
-            record = load_record(session, key_id, region=self.region)
+        record = load_service_record(self.database, key_id, region=self.region)
         service = _service_of(proof.action)
         bound = record.service_resource
         if (

@@ -12,6 +12,7 @@ from lakevault.core import FixedClock, SystemRandom
 from lakevault.core.errors import AccessDenied, InvalidParameterValue
 from lakevault.gate import Gate, Request
 from lakevault.keys import DataKey, DisabledException, KMSInvalidStateException
+from lakevault.keys._records import load_record, load_service_record
 from tests.unit.keys.conftest import (
     ALICE,
     CAROL,
@@ -239,3 +240,15 @@ def test_something_that_is_not_a_proof_is_refused(world: KMSWorld) -> None:
         with pytest.raises(AccessDenied):
             world.service.create_service_key(fake, tenant_id=TENANT_A, description="x")  # type: ignore[arg-type]
     assert world.service.usage() == {}
+
+
+def test_the_fast_read_sees_the_key_as_the_orm_does(world: KMSWorld) -> None:
+    key_id = bucket_key(world)
+    world.service.schedule_service_key_deletion(
+        world.proof("s3:DeleteBucket", BUCKET), key_id=key_id, days=9
+    )
+    fast = load_service_record(world.database, key_id, region="local")
+    with world.database.read_session() as session:
+        full = load_record(session, key_id, region="local")
+    assert fast == full
+    assert fast.deletion_date is not None and fast.deletion_date.tzinfo is not None
