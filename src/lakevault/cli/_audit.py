@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -35,6 +35,7 @@ from lakevault.audit import (
 from lakevault.cli._client import ApiClient, account_of
 from lakevault.cli._common import command, console, error_console, print_json, read_settings
 from lakevault.core import PLATFORM_ACCOUNT_ID, Settings, SystemClock, parse_account_id
+from lakevault.core.errors import InvalidParameterValue
 from lakevault.db import Database, check_schema
 from lakevault.trail import AlarmProtocol, Detector
 
@@ -278,7 +279,12 @@ def expire_command(
 @command
 def events_command(
     *,
-    tenant: Annotated[str, typer.Option("--tenant", help=_TENANT_HELP)],
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant", help=_TENANT_HELP + " Required without --api; with it, default: yours."
+        ),
+    ] = None,
     since: _Since = None,
     principal: Annotated[str | None, typer.Option(help="ARN or principal id.")] = None,
     action: Annotated[str | None, typer.Option(help="For example s3:GetObject.")] = None,
@@ -290,8 +296,41 @@ def events_command(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Events per page.")] = 50,
     next_token: Annotated[str | None, typer.Option(help="Continue a listing.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not a table.")] = False,
+    api: Annotated[
+        bool,
+        typer.Option(
+            "--api",
+            help="Ask the running platform with the signed-in session ('lakevault login'): "
+            "permission-checked by the gate, for tenants. Default: read the database directly "
+            "(operators on the installation's machine).",
+        ),
+    ] = False,
 ) -> None:
     """List events of one log, oldest first, one page at a time."""
+    if api:
+        answer = ApiClient.from_saved_session().call(
+            "GET",
+            "/audit/events",
+            **_present(
+                accountId=account_of(tenant),
+                since=since,
+                principal=principal,
+                action=action,
+                decision=decision.value if decision is not None else None,
+                resource=resource,
+                eventSource=event_source,
+                limit=str(limit),
+                nextToken=next_token,
+            ),
+        )
+        events = [(int(e["sequence"]), e["event"]) for e in answer["events"]]
+        _print_events(events, answer.get("nextToken"), as_json=as_json)
+        return
+    if tenant is None:
+        raise InvalidParameterValue(
+            "--tenant is required when reading the database; with --api it defaults to the "
+            "signed-in account"
+        )
     settings = read_settings()
     now = SystemClock().now()
     query = EventQuery(
@@ -310,24 +349,35 @@ def events_command(
         page = query_events(database, query)
     finally:
         database.dispose()
+    _print_events(
+        [(e.sequence, dict(e.record)) for e in page.events], page.next_token, as_json=as_json
+    )
+
+
+def _present(**values: str | None) -> dict[str, str]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _print_events(
+    events: list[tuple[int, dict[str, Any]]], next_token: str | None, *, as_json: bool
+) -> None:
     if as_json:
         document = {
-            "events": [dict(e.record, sequence=e.sequence) for e in page.events],
-            "nextToken": page.next_token,
+            "events": [dict(record, sequence=sequence) for sequence, record in events],
+            "nextToken": next_token,
         }
         console.print(orjson.dumps(document).decode(), markup=False)
         return
-    for event in page.events:
-        record = event.record
+    for sequence, record in events:
         identity = record.get("userIdentity") or {}
         effect = (record.get("decision") or {}).get("effect", "-")
         console.print(
-            f"{event.sequence:>8}  {record.get('eventTime')}  {effect:<17} "
+            f"{sequence:>8}  {record.get('eventTime')}  {effect:<17} "
             f"{record.get('eventSource')}:{record.get('eventName')}  {identity.get('arn')}",
             markup=False,
         )
-    if page.next_token is not None:
-        error_console.print(f"more: --next-token {page.next_token}", markup=False)
+    if next_token is not None:
+        error_console.print(f"more: --next-token {next_token}", markup=False)
 
 
 alarms_app = typer.Typer(
