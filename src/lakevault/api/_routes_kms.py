@@ -268,6 +268,11 @@ def kms_router(platform: Platform) -> APIRouter:
     def list_grants(body: schemas.KeyRef, call: Caller) -> list[schemas.Grant]:
         return [schemas.Grant.of(g) for g in service.list_grants(_key_call(call), body.keyId)]
 
+    @router.post("/retire-grant", status_code=204)
+    def retire_grant(body: schemas.RevokeGrant, call: Caller) -> Response:
+        service.retire_grant(_key_call(call), body.keyId, body.grantId)
+        return Response(status_code=204)
+
     @router.post("/revoke-grant", status_code=204)
     def revoke_grant(body: schemas.RevokeGrant, call: Caller) -> Response:
         service.revoke_grant(_key_call(call), body.keyId, body.grantId)

@@ -306,6 +306,13 @@ def create_grant(
     print_json(_post("/create-grant", body))
 
 
+@app.command("retire-grant")
+@command
+def retire_grant(key: _Key, grant_id: Annotated[str, typer.Argument(help="The grant id.")]) -> None:
+    """RetireGrant: as the grant's retiring principal (or its grantee, if allowed)."""
+    _post("/retire-grant", {"keyId": key, "grantId": grant_id})
+
+
 @app.command("revoke-grant")
 @command
 def revoke_grant(key: _Key, grant_id: Annotated[str, typer.Argument(help="The grant id.")]) -> None:

@@ -78,8 +78,35 @@ def with_grants(policy_text: str, grants: Iterable[Grant]) -> dict[str, Any]:
     statements = document.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else list(statements)
     for grant in grants:
-        statements.append(grant_statement(grant))
+        if any(operation != "RetireGrant" for operation in grant.operations):
+            statements.append(grant_statement(grant))
+        retiring = retire_statement(grant)
+        if retiring is not None:
+            statements.append(retiring)
     return {**document, "Statement": statements}
+
+
+#: The condition key naming the grant a ``kms:RetireGrant`` request retires (set by the key
+#: service only; callers cannot put keys into a gate request's context).
+GRANT_ID_KEY = "kms:GrantId"
+
+
+def retire_statement(grant: Grant) -> dict[str, Any] | None:
+    """Who may retire this grant (AWS ``RetireGrant``): its retiring principal, and its grantee
+    when the grant includes ``RetireGrant`` — for this grant only (``kms:GrantId``)."""
+    principals = [grant.retiring_principal] if grant.retiring_principal else []
+    if "RetireGrant" in grant.operations:
+        principals.append(grant.grantee_principal)
+    if not principals:
+        return None
+    return {
+        "Sid": f"retire:{grant.grant_id}",
+        "Effect": "Allow",
+        "Principal": {"AWS": sorted(set(principals))},
+        "Action": "kms:RetireGrant",
+        "Resource": "*",
+        "Condition": {"StringEquals": {GRANT_ID_KEY: grant.grant_id}},
+    }
 
 
 def grant_statement(grant: Grant) -> dict[str, Any]:
@@ -94,7 +121,9 @@ def grant_statement(grant: Grant) -> dict[str, Any]:
         "Sid": f"grant:{grant.grant_id}",
         "Effect": "Allow",
         "Principal": {"AWS": grant.grantee_principal},
-        "Action": [f"kms:{operation}" for operation in grant.operations],
+        "Action": [
+            f"kms:{operation}" for operation in grant.operations if operation != "RetireGrant"
+        ],
         "Resource": "*",
     }
     equals = grant.encryption_context_equals

@@ -12,6 +12,7 @@ act. State changes are recorded in the same transaction as the change.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -28,7 +29,12 @@ from lakevault.gate import Proof, Request
 from lakevault.keys._ciphertext import decode_blob, encode_blob
 from lakevault.keys._errors import AlreadyExistsException, KeyNotFound, KMSInvalidStateException
 from lakevault.keys._events import EventWho, KeyCall
-from lakevault.keys._policy import GRANT_OPERATIONS, default_key_policy
+from lakevault.keys._policy import (
+    GRANT_ID_KEY,
+    GRANT_OPERATIONS,
+    default_key_policy,
+    with_grants,
+)
 from lakevault.keys._records import (
     KeyRecord,
     grant_of,
@@ -54,6 +60,7 @@ from lakevault.keys._types import (
     alias_arn,
 )
 
+_PRINCIPAL_ARN = re.compile(r"arn:aws:(iam|sts)::[0-9]{12}:[A-Za-z0-9+=,.@_/-]{1,1900}")
 MIN_ROTATION_DAYS = 90
 MAX_ROTATION_DAYS = 2560
 DEFAULT_ROTATION_DAYS = 365
@@ -814,12 +821,14 @@ class KeyService(ServiceKeys):
             raise InvalidParameterValue(
                 "Constraints may hold EncryptionContextEquals or EncryptionContextSubset, not both"
             )
-        try:
-            iam.Principal.from_arn(grantee_principal)
-        except InvalidParameterValue as exc:
-            raise InvalidParameterValue(
-                f"GranteePrincipal must be an IAM ARN; got {grantee_principal!r}"
-            ) from exc
+        for field, value in (
+            ("GranteePrincipal", grantee_principal),
+            ("RetiringPrincipal", retiring_principal),
+        ):
+            if value is not None and not _PRINCIPAL_ARN.fullmatch(value):
+                raise InvalidParameterValue(
+                    f"{field} must be the ARN of an IAM or STS principal; got {value!r}"
+                )
         record = self._record(call, key)
         parameters = {
             "keyId": key,
@@ -841,6 +850,23 @@ class KeyService(ServiceKeys):
             constraints = {"EncryptionContextSubset": dict(encryption_context_subset)}
         grant_id = self.random.token_bytes(32).hex()
         now = self.clock.now()
+        # The grant takes part in every later decision on the key as policy statements: refuse
+        # one that would not parse, rather than break every use of the key.
+        _validate_grant_statements(
+            record,
+            Grant(
+                grant_id=grant_id,
+                key_id=record.key_id,
+                name=name,
+                grantee_principal=grantee_principal,
+                retiring_principal=retiring_principal,
+                operations=tuple(sorted(set(operations))),
+                encryption_context_equals=_pairs_of(encryption_context_equals),
+                encryption_context_subset=_pairs_of(encryption_context_subset),
+                issuing_account=call.principal.account_id,
+                creation_date=now,
+            ),
+        )
 
         def act(session: Session) -> Grant:
             row = models.KMSGrant(
@@ -897,6 +923,34 @@ class KeyService(ServiceKeys):
             key_arn=record.arn,
             account_id=record.account_id,
             parameters={"keyId": key, "grantId": grant_id},
+            act=act,
+        )
+
+    def retire_grant(self, call: KeyCall, key: str, grant_id: str) -> None:
+        """``RetireGrant``: by the grant's retiring principal, its grantee when the grant allows
+        ``RetireGrant``, or whoever the key policy and IAM allow ``kms:RetireGrant``."""
+        record = self._record(call, key)
+        if grant_id not in {grant.grant_id for grant in record.grants}:
+            raise KeyNotFound(f"grant {grant_id} does not exist on key {record.arn}")
+        parameters = {"keyId": key, "grantId": grant_id}
+        self._authorize(
+            call,
+            action="kms:RetireGrant",
+            record=record,
+            parameters=parameters,
+            read_only=False,
+            request_context={GRANT_ID_KEY: grant_id},
+        )
+
+        def act(session: Session) -> None:
+            session.execute(delete(models.KMSGrant).where(models.KMSGrant.grant_id == grant_id))
+
+        self.change(
+            EventWho.of_call(call),
+            operation="RetireGrant",
+            key_arn=record.arn,
+            account_id=record.account_id,
+            parameters=parameters,
             act=act,
         )
 
@@ -1144,6 +1198,21 @@ class KeyService(ServiceKeys):
             act=act,
             elements=lambda versions: {"versionsDestroyed": versions},
         )
+
+
+def _pairs_of(mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...] | None:
+    return tuple(sorted(mapping.items())) if mapping is not None else None
+
+
+def _validate_grant_statements(record: KeyRecord, grant: Grant) -> None:
+    try:
+        iam.parse_policy(
+            with_grants(record.policy, (*record.grants, grant)), kind=iam.PolicyKind.RESOURCE
+        )
+    except MalformedPolicyDocument as exc:
+        raise InvalidParameterValue(
+            f"the grant cannot take part in decisions on {record.arn}: {exc.message}"
+        ) from exc
 
 
 class _NothingToDo(Exception):

@@ -441,3 +441,43 @@ def test_list_key_rotations_names_every_version_without_material(world: KMSWorld
     assert [v.version for v in versions] == [1, 2]
     with pytest.raises(AccessDenied):
         world.service.list_key_rotations(world.call(BOB), key_id)
+
+
+def test_a_grant_is_retired_by_its_retiring_principal_and_nobody_else(world: KMSWorld) -> None:
+    key_id = new_key(world)
+    ciphertext = world.service.encrypt(world.call(), key_id, SECRET, context=CONTEXT)
+    first = world.service.create_grant(
+        world.call(), key_id, grantee_principal=CAROL.arn, operations=["Decrypt"]
+    )
+    second = world.service.create_grant(
+        world.call(),
+        key_id,
+        grantee_principal=CAROL.arn,
+        operations=["Decrypt"],
+        retiring_principal=BOB.arn,
+    )
+    # Bob has no IAM policy: only the grant's retiring principal statement lets him retire it,
+    # and only that grant.
+    with pytest.raises(AccessDenied):
+        world.service.retire_grant(world.call(BOB), key_id, first.grant_id)
+    world.service.retire_grant(world.call(BOB), key_id, second.grant_id)
+    remaining = [g.grant_id for g in world.service.list_grants(world.call(), key_id)]
+    assert remaining == [first.grant_id]
+    assert any(
+        s["sid"] == f"retire:{second.grant_id}"
+        for e in world.events()
+        if e["eventName"] == "RetireGrant" and e.get("decision")
+        for s in e["decision"]["statements"]
+    )
+    assert world.service.decrypt(world.call(), ciphertext.blob, context=CONTEXT)[0] == SECRET
+
+
+def test_a_grant_that_could_not_take_part_in_decisions_is_refused(world: KMSWorld) -> None:
+    key_id = new_key(world)
+    for grantee in ("s3.amazonaws.com", "arn:aws:iam::12:user/x", "*"):
+        with pytest.raises(InvalidParameterValue):
+            world.service.create_grant(
+                world.call(), key_id, grantee_principal=grantee, operations=["Decrypt"]
+            )
+    assert world.service.list_grants(world.call(), key_id) == []
+    world.service.encrypt(world.call(), key_id, SECRET, context=CONTEXT)
