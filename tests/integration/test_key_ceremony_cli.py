@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +202,58 @@ def test_every_key_command_has_help(command: list[str], home: Path, tmp_path: Pa
     result = run([*command, "--help"], home, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Usage" in result.stdout
+
+
+def _on_a_terminal(
+    args: list[str], home: Path, cwd: Path, answers: list[str], until: str
+) -> tuple[int, str]:
+    """Run ``lakevault ARGS`` on a pseudo-terminal, answering each prompt in turn; return the
+    pid and everything printed until ``until`` appears (the process is then left running)."""
+    import pty
+    import select
+
+    pid, descriptor = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal
+        os.chdir(cwd)
+        os.execve(sys.executable, [sys.executable, "-m", "lakevault", *args], lakevault_env(home))
+    seen = ""
+    pending = list(answers)
+    deadline = time.monotonic() + 90
+    while until not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([descriptor], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(descriptor, 4096).decode(errors="replace")
+        except OSError:
+            break
+        seen += chunk
+        # Answer once getpass has written its own prompt (the space after the colon): it has
+        # turned echo off and flushed the input by then.
+        if pending and seen.endswith(": "):
+            os.write(descriptor, (pending.pop(0) + "\n").encode())
+    if until not in seen:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError(f"{until!r} did not appear; the terminal showed: {seen}")
+    return pid, seen
+
+
+def test_the_passphrase_is_asked_on_a_terminal_and_never_echoed(home: Path, tmp_path: Path) -> None:
+    pid, seen = _on_a_terminal(
+        ["init", "--passphrase"], home, tmp_path, [PASSPHRASE, PASSPHRASE], "installation ready"
+    )
+    os.waitpid(pid, 0)
+    assert "installation ready" in seen, seen
+    assert PASSPHRASE not in seen
+    assert (home / "keys" / "platform-root.key").read_bytes().startswith(b"LVKEYPW")
+
+    pid, seen = _on_a_terminal(
+        ["serve", "--port", "0"], home, tmp_path, [PASSPHRASE], "listening on"
+    )
+    try:
+        assert "listening on" in seen, seen
+        assert PASSPHRASE not in seen
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
