@@ -26,7 +26,6 @@ import os
 import resource
 import signal
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn
 
 from lakevault.sandbox import _linux
@@ -72,9 +71,17 @@ def _write_line(fd: int, message: dict[str, Any]) -> None:
         data = data[written:]
 
 
-def run_sandbox(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> NoReturn:
-    """The sandbox process, just forked from the zygote: confine, then run the handler."""
+def run_sandbox(
+    spawn: dict[str, Any], fds: list[int], runtime: Runtime, *, prepared: bool
+) -> NoReturn:
+    """The sandbox process, forked from the zygote: confine, then run the handler.
+
+    ``prepared`` says that :func:`prepare_sandbox` already ran in this process (the zygote
+    forks the next sandbox ahead of its request, up to the point where the request matters).
+    """
     try:
+        if not prepared:
+            _prepare(set(spawn["layers"]), runtime)
         module_name = _confine(spawn, fds, runtime)
     except _SetupError as exc:
         _write_line(fds[0], {"setup_error": exc.layer, "detail": exc.detail})
@@ -111,9 +118,13 @@ class _Layer:
             raise _SetupError(self.layer, error) from error
 
 
-def _confine(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> str:
-    """Apply every requested layer; return the module name of the function's code."""
-    layers = set(spawn["layers"])
+def prepare_sandbox(layers: set[str], runtime: Runtime) -> None:
+    """What a sandbox does before its request is known: OOM score, namespaces, hostname, a
+    private copy of the template root. Raises :class:`_SetupError` naming the layer."""
+    _prepare(layers, runtime)
+
+
+def _prepare(layers: set[str], runtime: Runtime) -> None:
     _linux.prctl(_linux.PR_SET_PDEATHSIG, signal.SIGKILL)
     if "cgroups" in layers:
         # The sandbox is in its slot's cgroups already (forked from the slot's zygote). It
@@ -126,7 +137,6 @@ def _confine(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> str:
                 os.close(descriptor)
     namespaces = {
         "net": _linux.CLONE_NEWNET,
-        "mount": _linux.CLONE_NEWNS,
         "ipc": _linux.CLONE_NEWIPC,
         "uts": _linux.CLONE_NEWUTS,
         "cgroup-namespace": _linux.CLONE_NEWCGROUP,
@@ -141,10 +151,31 @@ def _confine(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> str:
     if "uts" in layers:
         with _step("uts"):
             _linux.sethostname("sandbox")
-    module_name = _function_name(spawn["code_path"])
-    if "pivot_root" in layers:
+    if "pivot_root" in layers and "mount" in layers:
         with _step("pivot_root"):
-            _enter_root(spawn, runtime, tmp_bytes=int(spawn["limits"]["tmp_bytes"]))
+            if runtime.template_namespace_fd is None:
+                raise ValueError("the zygote has no template root")
+            # A private copy of the template root (already pivoted, host tree detached).
+            _linux.setns(runtime.template_namespace_fd, _linux.CLONE_NEWNS)
+            _linux.unshare(_linux.CLONE_NEWNS)
+            os.chdir("/")
+    elif "mount" in layers:
+        with _step("mount"):
+            _linux.unshare(_linux.CLONE_NEWNS)
+
+
+def _confine(spawn: dict[str, Any], fds: list[int], runtime: Runtime) -> str:
+    """Apply the rest of the layers for this request; return the function's module name."""
+    layers = set(spawn["layers"])
+    code_fd = fds.pop()
+    name, is_dir = str(spawn["code_name"]), bool(spawn["code_is_dir"])
+    module_name = name if is_dir else name.removesuffix(".py")
+    if "pivot_root" in layers and "mount" in layers:
+        with _step("pivot_root"):
+            _add_code_and_tmp(
+                _read_code(code_fd, name, is_dir), tmp_bytes=int(spawn["limits"]["tmp_bytes"])
+            )
+    os.close(code_fd)
     # Descriptors: 0 reads nothing, 1 and 2 are the log pipes, 3.. the protocol.
     with _step("descriptors"):
         _arrange_descriptors(fds)
@@ -189,11 +220,6 @@ def _drop_privileges(spawn: dict[str, Any], runtime: Runtime, layers: set[str]) 
             if runtime.seccomp_program is None:
                 raise ValueError("the zygote has no compiled seccomp program")
             _linux.load_seccomp_program(runtime.seccomp_program)
-
-
-def _function_name(code_path: str) -> str:
-    path = Path(code_path)
-    return path.stem if path.is_file() else path.name
 
 
 def _bind_read_only(source: str, target: str) -> None:
@@ -251,36 +277,49 @@ def build_template_root(runtime: Runtime) -> None:
     _linux.umount("/.old", _linux.MNT_DETACH)
 
 
-def _read_code(code: Path) -> list[tuple[str, bytes | None]]:
-    """The function's files as (relative path, content; None for a directory), capped."""
-    if not code.is_dir():
-        return [(code.name, code.read_bytes())]
-    entries: list[tuple[str, bytes | None]] = [(code.name, None)]
+def _read_code(code_fd: int, name: str, is_dir: bool) -> list[tuple[str, bytes | None]]:
+    """The function's files as (relative path, content; None for a directory), capped.
+
+    Read through the descriptor the supervisor opened, so it works after the sandbox has left
+    the host's mount namespace. Symbolic links are skipped, never followed.
+    """
+    if not is_dir:
+        return [(name, _read_descriptor(code_fd))]
+    entries: list[tuple[str, bytes | None]] = [(name, None)]
     total = 0
-    for directory, subdirectories, files in os.walk(code):
-        relative = os.path.relpath(directory, code.parent)
-        entries.extend((os.path.join(relative, name), None) for name in sorted(subdirectories))
-        for name in sorted(files):
-            path = os.path.join(directory, name)
-            if os.path.islink(path):
-                continue
-            with open(path, "rb") as file:
-                content = file.read(CODE_LIMIT_BYTES + 1)
+    for directory, subdirectories, files, directory_fd in os.fwalk(".", dir_fd=code_fd):
+        relative = os.path.normpath(os.path.join(name, directory))
+        entries.extend((os.path.join(relative, sub), None) for sub in sorted(subdirectories))
+        for file_name in sorted(files):
+            try:
+                descriptor = os.open(file_name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory_fd)
+            except OSError:
+                continue  # a symbolic link or something else that is not a plain file
+            try:
+                content = _read_descriptor(descriptor)
+            finally:
+                os.close(descriptor)
             total += len(content)
             if total > CODE_LIMIT_BYTES:
                 raise ValueError(f"the function's code is larger than {CODE_LIMIT_BYTES} bytes")
-            entries.append((os.path.join(relative, name), content))
+            entries.append((os.path.join(relative, file_name), content))
     return entries
 
 
-def _enter_root(spawn: dict[str, Any], runtime: Runtime, *, tmp_bytes: int) -> None:
-    """Copy the template root into a new mount namespace, add the code and a fresh /tmp."""
-    if runtime.template_namespace_fd is None:
-        raise ValueError("the zygote has no template root")
-    files = _read_code(Path(spawn["code_path"]))
-    _linux.setns(runtime.template_namespace_fd, _linux.CLONE_NEWNS)
-    _linux.unshare(_linux.CLONE_NEWNS)
-    os.chdir("/")
+def _read_descriptor(descriptor: int) -> bytes:
+    chunks = []
+    total = 0
+    while chunk := os.read(descriptor, 1 << 20):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > CODE_LIMIT_BYTES:
+            raise ValueError(f"the function's code is larger than {CODE_LIMIT_BYTES} bytes")
+    return b"".join(chunks)
+
+
+def _add_code_and_tmp(files: list[tuple[str, bytes | None]], *, tmp_bytes: int) -> None:
+    """In the sandbox's copy of the template root: a read-only copy of the code at
+    /function and a fresh, size-limited, noexec /tmp."""
     size = sum(len(content or b"") for _, content in files) + (1 << 20)
     _linux.mount(
         "lakevault-function",

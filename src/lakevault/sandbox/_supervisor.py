@@ -102,6 +102,7 @@ class _Zygote:
         seccomp: bool,
         root: bool,
         cgroup_procs: list[str],
+        layers: list[str],
     ) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._lock = threading.Lock()
@@ -124,6 +125,7 @@ class _Zygote:
         theirs.close()
         self.channel = ours
         hello = {
+            "layers": layers,
             "root_mount_point": root_mount_point,
             "seccomp": seccomp,
             "root": root,
@@ -174,6 +176,9 @@ class _Run:
     timed_out: bool = False
     finished_early: bool = False
     status_closed: bool = False
+    #: The processes that belong in the slot beside the sandbox: its zygote and the next,
+    #: prepared sandbox (reported on the status pipe).
+    keep: set[int] = field(default_factory=set)
     status_buffer: bytearray = field(default_factory=bytearray)
 
 
@@ -251,6 +256,7 @@ class Supervisor:
             seccomp="seccomp" in self._layers,
             root="pivot_root" in self._layers and "mount" in self._layers,
             cgroup_procs=slot_cgroup.procs_files if slot_cgroup else [],
+            layers=list(self._layers),
         )
         self.metrics.record_zygote_start()
         return zygote
@@ -364,7 +370,8 @@ class Supervisor:
 
     def _spawn_request(self, slot: int, code: FunctionCode, limits: Limits) -> dict[str, Any]:
         return {
-            "code_path": str(code.path),
+            "code_name": code.path.name,
+            "code_is_dir": code.path.is_dir(),
             "handler": code.handler,
             "uid": self._uid_base + slot,
             "gid": self._uid_base + slot,
@@ -386,18 +393,7 @@ class Supervisor:
         policy: NetworkPolicy,
     ) -> Outcome:
         slot_cgroup = self._slot_cgroups.get(slot)
-        oom_before = 0
-        if slot_cgroup is not None:
-            # The slot's zygote lives in the slot too: one more pid. The files are written
-            # only when the limits differ from the slot's previous invocation.
-            wanted = (limits.memory_bytes, limits.pids + 1, limits.cpu_fraction)
-            if self._applied_limits.get(slot) != wanted:
-                self._applied_limits.pop(slot, None)
-                slot_cgroup.set_limits(
-                    memory_bytes=wanted[0], pids=wanted[1], cpu_fraction=wanted[2]
-                )
-                self._applied_limits[slot] = wanted
-            oom_before = slot_cgroup.oom_kills()
+        oom_before = self._apply_limits(slot, slot_cgroup, limits)
         spawn = self._spawn_request(slot, code, limits)
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(5)]
         (status_r, status_w), (request_r, request_w), (result_r, result_w) = pipes[:3]
@@ -408,6 +404,12 @@ class Supervisor:
             broker = NetworkBroker(policy)
             child_fds.append(broker.sandbox_end)
             spawn["broker"] = True
+        try:
+            child_fds.append(_open_code(code))
+        except InvalidSandboxRequest:
+            for fd in (*child_fds, status_r, request_w, result_r, out_r, err_r):
+                os.close(fd)
+            raise
         started = time.monotonic()
         try:
             self._spawn(slot, spawn, child_fds)
@@ -417,7 +419,7 @@ class Supervisor:
                     os.close(fd)
             if broker is not None:
                 broker.start()
-        run = _Run()
+        run = _Run(keep={self._zygotes[slot].process.pid})
         try:
             self._collect(
                 run,
@@ -429,12 +431,11 @@ class Supervisor:
                 limits=limits,
                 started=started,
                 slot_cgroup=slot_cgroup,
-                keep={self._zygotes[slot].process.pid},
             )
         except BaseException:
             if not run.status_closed:
                 os.close(status_r)
-            self._release(slot, slot_cgroup)
+            self._release(slot, slot_cgroup, run.keep)
             raise
         finally:
             if broker is not None:
@@ -444,21 +445,35 @@ class Supervisor:
             # The answer is complete (or the deadline decided it); the sandbox's exit (the
             # namespace teardown costs the kernel an RCU grace period or two) is waited for
             # off the caller's path, and the slot is reused only once all of it is gone.
-            keep = {self._zygotes[slot].process.pid}
             if self._reaper is None:
                 raise SandboxFailure("the supervisor has been closed")
             self._reaper.watch(
                 status_r,
                 on_status=lambda data: self._on_status(run, data),
-                on_overdue=lambda: self._kill(run, slot_cgroup, keep=keep),
-                on_gone=lambda: self._release(slot, slot_cgroup),
+                on_overdue=lambda: self._kill(run, slot_cgroup),
+                on_gone=lambda: self._release(slot, slot_cgroup, run.keep),
             )
             return _outcome(run, limits=limits, duration_ms=duration_ms, oom=False)
         if not run.status_closed:
             os.close(status_r)
-        self._release(slot, slot_cgroup)
+        self._release(slot, slot_cgroup, run.keep)
         oom = slot_cgroup is not None and slot_cgroup.oom_kills() > oom_before
         return _outcome(run, limits=limits, duration_ms=duration_ms, oom=oom)
+
+    def _apply_limits(
+        self, slot: int, slot_cgroup: _cgroups.SlotCgroup | None, limits: Limits
+    ) -> int:
+        """Set the slot's cgroup limits; return its OOM-kill count before the invocation."""
+        if slot_cgroup is None:
+            return 0
+        # The slot's zygote and the next, prepared sandbox live in the slot too: two more
+        # pids. The files are written only when the limits differ from the last ones.
+        wanted = (limits.memory_bytes, limits.pids + 2, limits.cpu_fraction)
+        if self._applied_limits.get(slot) != wanted:
+            self._applied_limits.pop(slot, None)
+            slot_cgroup.set_limits(memory_bytes=wanted[0], pids=wanted[1], cpu_fraction=wanted[2])
+            self._applied_limits[slot] = wanted
+        return slot_cgroup.oom_kills()
 
     def _spawn(self, slot: int, spawn: dict[str, Any], child_fds: list[int]) -> None:
         try:
@@ -469,9 +484,9 @@ class Supervisor:
             self._zygotes[slot].process.wait()
             self._zygote(slot).spawn(spawn, child_fds)
 
-    def _release(self, slot: int, slot_cgroup: _cgroups.SlotCgroup | None) -> None:
+    def _release(self, slot: int, slot_cgroup: _cgroups.SlotCgroup | None, keep: set[int]) -> None:
         if slot_cgroup is not None:
-            slot_cgroup.wait_empty(keep={self._zygotes[slot].process.pid})
+            slot_cgroup.wait_empty(keep=keep)
         self._slots.put(slot)
 
     def _collect(
@@ -486,7 +501,6 @@ class Supervisor:
         limits: Limits,
         started: float,
         slot_cgroup: _cgroups.SlotCgroup | None,
-        keep: set[int],
     ) -> None:
         selector = selectors.DefaultSelector()
         os.set_blocking(request_w, False)
@@ -513,14 +527,14 @@ class Supervisor:
                     # The outcome is decided: kill, keep the logs already written, and leave
                     # the sandbox's exit to the reaper.
                     run.timed_out = True
-                    self._kill(run, slot_cgroup, keep=keep)
+                    self._kill(run, slot_cgroup)
                     self._drain_logs(run, selector, log_fds, limits)
                     run.finished_early = True
                     break
                 if run.wait_status is not None and give_up is None:
                     give_up = now + _EXIT_GRACE_SECONDS
                 if give_up is not None and now >= give_up:
-                    self._kill(run, slot_cgroup, keep=keep)
+                    self._kill(run, slot_cgroup)
                     break
                 wait = (give_up if give_up is not None else deadline) - now
                 for key, _ in selector.select(max(0.0, min(wait, 1.0))):
@@ -617,18 +631,31 @@ class Supervisor:
                 run.sandbox_pid = int(message["pid"])
             elif "wait_status" in message:
                 run.wait_status = int(message["wait_status"])
+            elif "prepared" in message:
+                run.keep.add(int(message["prepared"]))
             elif "setup_error" in message:
                 run.setup_error = (str(message["setup_error"]), str(message.get("detail", "")))
 
     @staticmethod
-    def _kill(run: _Run, slot_cgroup: _cgroups.SlotCgroup | None, *, keep: set[int]) -> None:
+    def _kill(run: _Run, slot_cgroup: _cgroups.SlotCgroup | None) -> None:
         """SIGKILL the sandbox (init of its pid namespace: all of it dies) and anything else
         in its slot but the zygote."""
         if run.sandbox_pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(run.sandbox_pid, signal.SIGKILL)
         if slot_cgroup is not None:
-            slot_cgroup.kill_all(wait_seconds=0.5, keep=keep)
+            slot_cgroup.kill_all(wait_seconds=0.5, keep=run.keep)
+
+
+def _open_code(code: FunctionCode) -> int:
+    """The code is passed open: the sandbox may already have left the host's file tree."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | (os.O_DIRECTORY if code.path.is_dir() else 0)
+    try:
+        return os.open(code.path, flags)
+    except OSError as exc:
+        raise InvalidSandboxRequest(
+            f"cannot read the function's code {code.path}: {exc.strerror}"
+        ) from exc
 
 
 def _outcome(run: _Run, *, limits: Limits, duration_ms: float, oom: bool) -> Outcome:

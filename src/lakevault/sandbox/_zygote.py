@@ -29,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from lakevault.sandbox import _linux
-from lakevault.sandbox._confine import Runtime, build_template_root, run_sandbox
+from lakevault.sandbox._confine import (
+    Runtime,
+    build_template_root,
+    prepare_sandbox,
+    run_sandbox,
+)
 
 _MAX_MESSAGE = 65536
 _MAX_FDS = 8
@@ -148,7 +153,7 @@ def serve(channel: socket.socket) -> None:
     # collections then never walk (and so never copy-on-write) the pages it inherited.
     gc.collect()
     gc.freeze()
-    _spawn_loop(channel, runtime)
+    _spawn_loop(channel, runtime, list(hello.get("layers", [])))
 
 
 def _report(status_fd: int, message: dict[str, Any]) -> None:
@@ -156,18 +161,65 @@ def _report(status_fd: int, message: dict[str, Any]) -> None:
         os.write(status_fd, (json.dumps(message) + "\n").encode())
 
 
-def _spawn_loop(channel: socket.socket, runtime: Runtime) -> None:
-    """Fork a sandbox per spawn request; report each one's pid and, later, its wait status."""
+class _Prepared:
+    """The next sandbox, forked ahead of its request and waiting on a control socket."""
+
+    def __init__(self, pid: int, pidfd: int, control: socket.socket) -> None:
+        self.pid = pid
+        self.pidfd = pidfd
+        self.control = control
+
+
+def _fork(layers: list[str]) -> int:
+    return _linux.fork_into_new_pid_namespace() if "pid" in layers else os.fork()
+
+
+def _prepare_next(layers: list[str], runtime: Runtime) -> _Prepared | None:
+    """Fork the next sandbox and let it create its namespaces while no one waits for it."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = _fork(layers)
+    if pid == 0:  # pragma: no cover - the prepared sandbox
+        # Hold nothing of the zygote's: not its channel, not a running sandbox's status pipe
+        # (whose end-of-file tells the supervisor that sandbox is gone).
+        keep = {0, 1, 2, theirs.fileno(), runtime.template_namespace_fd}
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) not in keep:
+                with contextlib.suppress(OSError):
+                    os.close(int(name))
+        try:
+            prepare_sandbox(set(layers), runtime)
+            message, fds, _flags, _address = socket.recv_fds(theirs, _MAX_MESSAGE, _MAX_FDS)
+        except BaseException:  # noqa: BLE001 - the zygote falls back to a fresh fork
+            os._exit(125)
+        if not message:
+            os._exit(0)
+        run_sandbox(json.loads(message), list(fds), runtime, prepared=True)
+    theirs.close()
+    return _Prepared(pid, os.pidfd_open(pid), ours)
+
+
+def _spawn_loop(channel: socket.socket, runtime: Runtime, layers: list[str]) -> None:
+    """Hand each spawn request to the prepared sandbox (or fork one), report its pid and,
+    later, its wait status; prepare the next sandbox right away."""
     running: dict[int, tuple[int, int]] = {}  # pidfd -> (pid, status descriptor)
     with selectors.DefaultSelector() as selector:
         selector.register(channel, selectors.EVENT_READ)
+        prepared = _prepare_next(layers, runtime)
+        if prepared is not None:
+            selector.register(prepared.pidfd, selectors.EVENT_READ)
         while True:
             for key, _ in selector.select():
                 if key.fileobj is not channel:
                     pidfd = int(key.fd)
-                    pid, status_fd = running.pop(pidfd)
                     selector.unregister(pidfd)
                     os.close(pidfd)
+                    if prepared is not None and pidfd == prepared.pidfd:
+                        # The prepared sandbox died before its request: fork anew later.
+                        os.waitpid(prepared.pid, 0)
+                        prepared.control.close()
+                        prepared = None
+                        continue
+                    pid, status_fd = running.pop(pidfd)
                     _, wait_status = os.waitpid(pid, 0)
                     _report(status_fd, {"wait_status": wait_status})
                     os.close(status_fd)
@@ -177,19 +229,32 @@ def _spawn_loop(channel: socket.socket, runtime: Runtime) -> None:
                     for fd in fds:
                         os.close(fd)
                     return
-                spawn: dict[str, Any] = json.loads(message)
-                if "pid" in spawn["layers"]:
-                    pid = _linux.fork_into_new_pid_namespace()
-                else:
-                    pid = os.fork()
-                if pid == 0:
-                    run_sandbox(spawn, list(fds), runtime)
+                pid, pidfd = -1, -1
+                if prepared is not None:
+                    try:
+                        socket.send_fds(prepared.control, [message], list(fds))
+                        pid, pidfd = prepared.pid, prepared.pidfd
+                    except OSError:
+                        selector.unregister(prepared.pidfd)
+                        os.close(prepared.pidfd)
+                        os.waitpid(prepared.pid, 0)
+                    prepared.control.close()
+                    prepared = None
+                if pid == -1:
+                    spawn: dict[str, Any] = json.loads(message)
+                    pid = _fork(spawn["layers"])
+                    if pid == 0:
+                        run_sandbox(spawn, list(fds), runtime, prepared=False)
+                    pidfd = os.pidfd_open(pid)
+                    selector.register(pidfd, selectors.EVENT_READ)
                 for fd in fds[1:]:
                     os.close(fd)
                 _report(fds[0], {"pid": pid})
-                pidfd = os.pidfd_open(pid)
                 running[pidfd] = (pid, fds[0])
-                selector.register(pidfd, selectors.EVENT_READ)
+                prepared = _prepare_next(layers, runtime)
+                if prepared is not None:
+                    selector.register(prepared.pidfd, selectors.EVENT_READ)
+                    _report(fds[0], {"prepared": prepared.pid})
 
 
 def main(argv: list[str]) -> int:
