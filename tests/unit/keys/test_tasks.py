@@ -55,9 +55,31 @@ def test_the_platform_wires_the_key_service_and_its_jobs(
     platform = Platform.build(settings)
     try:
         assert platform.keys.region == settings.region
+        assert platform.keys.tombstones is not None
+        assert platform.keys.tombstones.path == tmp_path / "keys" / "kms-tombstones"
+        assert platform.keys.allow_restored_destroyed_keys is False
         names = {task.name for task in platform.jobs.registry.tasks}
         assert {"kms.rotate-due-keys", "kms.destroy-due-keys"} <= names
         schedules = {p.task_name for p in platform.jobs.registry.periodic}
         assert {"kms.rotate-due-keys", "kms.destroy-due-keys"} <= schedules
+    finally:
+        platform.close()
+
+
+def test_the_recovery_override_and_cache_come_from_the_settings(
+    database: Database, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        {
+            "LAKEVAULT_HOME": str(tmp_path),
+            "LAKEVAULT_DATABASE_URL": database.url,
+            "LAKEVAULT_KMS_ALLOW_RESTORED_DESTROYED_KEYS": "true",
+            "LAKEVAULT_KMS_MATERIAL_CACHE_SECONDS": "0",
+        }
+    )
+    platform = Platform.build(settings)
+    try:
+        assert platform.keys.allow_restored_destroyed_keys is True
+        assert platform.keys.materials._ttl == 0
     finally:
         platform.close()
