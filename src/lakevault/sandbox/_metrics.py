@@ -23,6 +23,7 @@ class MetricsSnapshot:
     kills_by_reason: dict[str, int]
     cold_starts: int
     warm_starts: int
+    prepared_starts: int
     throttled: int
     median_duration_ms: float | None
 
@@ -38,6 +39,7 @@ class Metrics:
         self._cold = 0
         self._warm = 0
         self._throttled = 0
+        self._prepared = 0
 
     def record_outcome(self, outcome: Outcome) -> None:
         with self._lock:
@@ -56,6 +58,11 @@ class Metrics:
         with self._lock:
             self._warm += 1
 
+    def record_prepared_start(self) -> None:
+        """The sandbox had been forked ahead of its request (namespaces already made)."""
+        with self._lock:
+            self._prepared += 1
+
     def record_throttled(self) -> None:
         with self._lock:
             self._throttled += 1
@@ -68,6 +75,7 @@ class Metrics:
                 kills_by_reason=dict(self._kills),
                 cold_starts=self._cold,
                 warm_starts=self._warm,
+                prepared_starts=self._prepared,
                 throttled=self._throttled,
                 median_duration_ms=statistics.median(self._durations) if self._durations else None,
             )

@@ -179,6 +179,7 @@ class _Run:
     #: The processes that belong in the slot beside the sandbox: its zygote and the next,
     #: prepared sandbox (reported on the status pipe).
     keep: set[int] = field(default_factory=set)
+    prepared_ahead: bool = False
     status_buffer: bytearray = field(default_factory=bytearray)
 
 
@@ -441,6 +442,8 @@ class Supervisor:
             if broker is not None:
                 broker.close()
         duration_ms = (time.monotonic() - started) * 1000
+        if run.prepared_ahead:
+            self.metrics.record_prepared_start()
         if run.finished_early and not run.status_closed:
             # The answer is complete (or the deadline decided it); the sandbox's exit (the
             # namespace teardown costs the kernel an RCU grace period or two) is waited for
@@ -629,6 +632,7 @@ class Supervisor:
             message = json.loads(line)
             if "pid" in message:
                 run.sandbox_pid = int(message["pid"])
+                run.prepared_ahead = bool(message.get("ahead"))
             elif "wait_status" in message:
                 run.wait_status = int(message["wait_status"])
             elif "prepared" in message:

@@ -229,11 +229,11 @@ def _spawn_loop(channel: socket.socket, runtime: Runtime, layers: list[str]) -> 
                     for fd in fds:
                         os.close(fd)
                     return
-                pid, pidfd = -1, -1
+                pid, pidfd, ahead = -1, -1, False
                 if prepared is not None:
                     try:
                         socket.send_fds(prepared.control, [message], list(fds))
-                        pid, pidfd = prepared.pid, prepared.pidfd
+                        pid, pidfd, ahead = prepared.pid, prepared.pidfd, True
                     except OSError:
                         selector.unregister(prepared.pidfd)
                         os.close(prepared.pidfd)
@@ -249,7 +249,7 @@ def _spawn_loop(channel: socket.socket, runtime: Runtime, layers: list[str]) -> 
                     selector.register(pidfd, selectors.EVENT_READ)
                 for fd in fds[1:]:
                     os.close(fd)
-                _report(fds[0], {"pid": pid})
+                _report(fds[0], {"pid": pid, "ahead": ahead})
                 running[pidfd] = (pid, fds[0])
                 prepared = _prepare_next(layers, runtime)
                 if prepared is not None:
