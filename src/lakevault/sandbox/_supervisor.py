@@ -1,10 +1,12 @@
 """The supervisor: probes the host, keeps the zygotes, and runs invocations to an outcome.
 
-For each invocation it takes a free *slot* (a host uid no one else uses and one cgroup per
-controller), sets the slot's limits, creates the invocation's pipes, asks a zygote to fork a
-sandbox with them, writes the event, reads the result and the logs with caps, and SIGKILLs
-the sandbox at its deadline. Only the supervisor sees the event and the result; the zygote
-sees the spawn request alone.
+For each invocation it takes a free *slot* (a host uid no one else uses, one cgroup per
+controller, and the zygote that lives in them), sets the slot's limits, creates the
+invocation's pipes, asks the slot's zygote to hand them to a sandbox (one forked ahead, or a
+fresh one), writes the event, reads the result and the logs with caps, and SIGKILLs the
+sandbox at its deadline. It answers as soon as the result is complete; a reaper frees the
+slot once the sandbox is gone. Only the supervisor and the sandbox see the event and the
+result; the zygote sees the spawn request alone.
 
 It refuses to start when the probe finds a layer missing, naming the layer and what the
 kernel said, unless ``insecure_development`` is set — which logs a warning at start and on
