@@ -246,8 +246,13 @@ class LocalBackend(_ObstoreReads):
         return _LocalBlobWriter(final, self.description, path)
 
     def delete(self, path: str) -> None:
+        """Remove the blob and any temporary file a killed writer left for it."""
+        target = self.root.joinpath(*path.split("/"))
         try:
-            self.root.joinpath(*path.split("/")).unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
+            if target.parent.is_dir():
+                for leftover in target.parent.glob(f".tmp-{target.name}-*"):
+                    leftover.unlink(missing_ok=True)
         except OSError as exc:
             raise _translate(exc, self.description, path) from exc
 
