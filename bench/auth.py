@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
 
 from lakevault import identity
 from lakevault.core import FixedClock, SystemRandom, load_settings
@@ -92,6 +93,86 @@ def main(argv: list[str]) -> int:
                 service="lakevault",
             ).principal
 
+        with platform.database.session() as session:
+            identity.create_role(
+                session,
+                account_id="000000000000",
+                name="Bench",
+                trust_policy={
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                now=clock.now(),
+                random=SystemRandom(),
+            )
+            role = session.scalar(select(models.Role).where(models.Role.name == "Bench"))
+            assert role is not None
+            role_session = identity.create_role_session(
+                session,
+                role,
+                session_name="bench",
+                source_arn=admin.arn,
+                duration_seconds=900,
+                policy=None,
+                tags=identity.SessionTags(tags={"team": "blue"}, transitive_keys=("team",)),
+                root_key=platform.root_key(),
+                now=clock.now(),
+                random=SystemRandom(),
+            )
+            user = session.get(models.User, admin.principal_id)
+            assert user is not None
+            user_session = identity.create_user_session(
+                session,
+                user,
+                serial_number=None,
+                token_code=None,
+                duration_seconds=900,
+                root_key=platform.root_key(),
+                now=clock.now(),
+                random=SystemRandom(),
+            )
+
+        def temporary(key_id: str, secret: str, token: str) -> Callable[[], object]:
+            signed_temporary = identity.sign_request(
+                request,
+                access_key_id=key_id,
+                secret_access_key=secret,
+                region=settings.region,
+                service="lakevault",
+                now=clock.now(),
+                session_token=token,
+            ).request
+
+            def verify() -> object:
+                return identity.verify_sigv4(
+                    signed_temporary,
+                    lookup=lambda found: identity.session_credential(
+                        platform.database, platform.root_key(), found, now=clock.now()
+                    ),
+                    now=clock.now(),
+                    region=settings.region,
+                    service="lakevault",
+                ).principal
+
+            return verify
+
+        role_sigv4 = temporary(
+            role_session.access_key_id,
+            role_session.secret_access_key,
+            role_session.session_token,
+        )
+        user_sigv4 = temporary(
+            user_session.access_key_id,
+            user_session.secret_access_key,
+            user_session.session_token,
+        )
+
         private = ec.generate_private_key(ec.SECP256R1())
         signature = private.sign(b"x" * 300, ec.ECDSA(hashes.SHA256()))
         public = private.public_key()
@@ -111,6 +192,16 @@ def main(argv: list[str]) -> int:
                 True,
             ),
             ("SigV4 + access key lookup", _cpu_microseconds(sigv4, args.requests), True),
+            (
+                "SigV4 + role session lookup (AssumeRole)",
+                _cpu_microseconds(role_sigv4, args.requests),
+                True,
+            ),
+            (
+                "SigV4 + user session lookup (GetSessionToken)",
+                _cpu_microseconds(user_sigv4, args.requests),
+                True,
+            ),
             (
                 "anchor: one ES256 verify (cryptography)",
                 _cpu_microseconds(raw_es256, args.requests),

@@ -22,7 +22,8 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
@@ -38,7 +39,7 @@ from lakevault.core.errors import (
 )
 from lakevault.db import Database, models
 from lakevault.identity._access_keys import new_key_id
-from lakevault.identity._authenticate import user_principal
+from lakevault.identity._authenticate import principal_from_row
 from lakevault.identity._errors import InvalidAccessKeyId
 from lakevault.identity._mfa import check_device_code, confirmed_device
 from lakevault.identity._names import validate_tags
@@ -235,57 +236,79 @@ def _signing_credential(
     )
 
 
-def _aware(value: datetime, now: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=now.tzinfo)
-
-
 def _expired() -> AccessDenied:
     return AccessDenied(
         "The security token included in the request is expired", code="ExpiredToken"
     )
 
 
+_ROLE_SESSION_ROW = (
+    "SELECT s.session_name, s.session_policy, s.tags, s.transitive_tag_keys, s.created_at, "
+    "s.expires_at, r.role_id, r.account_id, r.name, r.arn, r.sessions_revoked_before "
+    "FROM role_sessions s JOIN roles r ON r.role_id = s.role_id WHERE s.access_key_id = ?"
+)
+_USER_SESSION_ROW = (
+    "SELECT u.user_id, u.account_id, u.name, u.arn, u.tags, s.mfa_authenticated, s.expires_at "
+    "FROM user_sessions s JOIN users u ON u.user_id = s.user_id WHERE s.access_key_id = ?"
+)
+
+
+def _utc(value: Any) -> datetime:
+    """A timestamp as the driver returns it (text on SQLite), as an aware UTC datetime."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise TypeError(f"expected a timestamp, got {type(value).__name__}")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
 def session_credential(
     database: Database, root_key: PlatformRootKey, access_key_id: str, *, now: datetime
 ) -> SigningCredential[Principal]:
-    """The SigV4 lookup for temporary credentials: refuse expired or revoked sessions."""
-    with database.read_session() as session:
-        row = session.get(models.RoleSession, access_key_id)
-        role = session.get(models.Role, row.role_id) if row is not None else None
-        user_row = session.get(models.UserSession, access_key_id) if row is None else None
-        user = session.get(models.User, user_row.user_id) if user_row is not None else None
-    if user_row is not None and user is not None:
-        return _user_session_credential(root_key, user_row, user, now=now)
-    if row is None or role is None:
+    """The SigV4 lookup for temporary credentials: refuse expired or revoked sessions.
+
+    One primary-key read on the raw driver path per request (role session with its role, or
+    user session with its user), like the other per-request lookups (docs/performance.md):
+    nothing is cached, so an expired, revoked or deleted session stops at once.
+    """
+    row = database.fetch_one(_ROLE_SESSION_ROW, (access_key_id,))
+    if row is None:
+        user_row = database.fetch_one(_USER_SESSION_ROW, (access_key_id,))
+        if user_row is not None:
+            return _user_session_credential(root_key, access_key_id, user_row, now=now)
         raise InvalidAccessKeyId(
             "The AWS Access Key Id you provided does not exist in our records."
         )
-    if now >= _aware(row.expires_at, now):
+    (session_name, session_policy, tags, transitive, created_at, expires_at) = row[:6]
+    role_id, account_id, role_name, role_arn, revoked = row[6:]
+    if now >= _utc(expires_at):
         raise _expired()
-    revoked = role.sessions_revoked_before
-    if revoked is not None and _aware(row.created_at, now) < _aware(revoked, now):
+    if revoked is not None and _utc(created_at) < _utc(revoked):
         raise AccessDenied(
             "the role's sessions issued before "
-            f"{revoked:%Y-%m-%dT%H:%M:%SZ} were revoked; assume the role again",
+            f"{_utc(revoked):%Y-%m-%dT%H:%M:%SZ} were revoked; assume the role again",
             code="ExpiredToken",
         )
     policies: tuple[iam.Policy, ...] = ()
-    if row.session_policy is not None:
+    if session_policy is not None:
         policies = (
             iam.parse_policy(
-                row.session_policy, kind=iam.PolicyKind.SESSION, policy_id="session-policy"
+                session_policy, kind=iam.PolicyKind.SESSION, policy_id="session-policy"
             ),
         )
     principal = Principal(
-        arn=assumed_role_arn(role.account_id, role.name, row.session_name),
-        account_id=role.account_id,
-        principal_id=f"{role.role_id}:{row.session_name}",
+        arn=assumed_role_arn(account_id, role_name, session_name),
+        account_id=account_id,
+        principal_id=f"{role_id}:{session_name}",
         identity_type=IdentityType.ASSUMED_ROLE,
         username=None,
-        tags=dict(row.tags),
+        tags=dict(_json(tags) or {}),
         session_policies=policies,
-        role_arn=role.arn,
-        transitive_tag_keys=tuple(row.transitive_tag_keys or ()),
+        role_arn=role_arn,
+        transitive_tag_keys=tuple(_json(transitive) or ()),
         access_key_id=access_key_id,
         is_temporary=True,
     )
@@ -293,15 +316,16 @@ def session_credential(
 
 
 def _user_session_credential(
-    root_key: PlatformRootKey, row: models.UserSession, user: models.User, *, now: datetime
+    root_key: PlatformRootKey, access_key_id: str, row: tuple[Any, ...], *, now: datetime
 ) -> SigningCredential[Principal]:
     """A GetSessionToken session acts as its user (looked up afresh), with its MFA flag."""
-    if now >= _aware(row.expires_at, now):
+    mfa_authenticated, expires_at = row[5:]
+    if now >= _utc(expires_at):
         raise _expired()
     principal = dataclasses.replace(
-        user_principal(user),
-        mfa_authenticated=row.mfa_authenticated,
-        access_key_id=row.access_key_id,
+        principal_from_row(row[:5]),
+        mfa_authenticated=bool(mfa_authenticated),
+        access_key_id=access_key_id,
         is_temporary=True,
     )
     return _signing_credential(root_key, principal)

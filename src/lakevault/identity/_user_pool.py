@@ -305,6 +305,46 @@ def is_temporary_password_expired(member: models.UserPoolMember, now: datetime) 
     return now >= created + TEMPORARY_PASSWORD_VALIDITY
 
 
+def create_member(
+    session: Session,
+    pool: models.UserPool,
+    *,
+    user_name: str,
+    password_hash: str,
+    email: str,
+    email_verified: bool,
+    status: str,
+    now: datetime,
+    random: RandomSource,
+) -> models.User:
+    """Add a pool member: an IAM user under ``/userpool/`` and its membership row (the caller
+    has checked the name, the address and that the name is free)."""
+    user = models.User(
+        user_id=new_entity_id("LVUS", random),
+        account_id=pool.account_id,
+        name=user_name,
+        path=POOL_USER_PATH,
+        arn=entity_arn(pool.account_id, EntityKind.USER, user_name, POOL_USER_PATH),
+        password_hash=password_hash,
+        tags={},
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    session.add(
+        models.UserPoolMember(
+            user_id=user.user_id,
+            pool_id=pool.pool_id,
+            email=email,
+            email_verified=email_verified,
+            status=status,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return user
+
+
 def admin_create_member(
     session: Session,
     pool: models.UserPool,
@@ -356,28 +396,17 @@ def admin_create_member(
                 f"User account already exists: {user_name} is taken in this tenant",
                 code="UsernameExistsException",
             )
-        user = models.User(
-            user_id=new_entity_id("LVUS", random),
-            account_id=pool.account_id,
-            name=user_name,
-            path=POOL_USER_PATH,
-            arn=entity_arn(pool.account_id, EntityKind.USER, user_name, POOL_USER_PATH),
+        user = create_member(
+            session,
+            pool,
+            user_name=user_name,
             password_hash=password_hash,
-            tags={},
-            created_at=now,
-        )
-        session.add(user)
-        session.flush()
-        session.add(
-            models.UserPoolMember(
-                user_id=user.user_id,
-                pool_id=pool.pool_id,
-                email=email,
-                # The administrator vouches for the address (Cognito: email_verified=true).
-                email_verified=True,
-                status=MemberStatus.FORCE_CHANGE_PASSWORD,
-                created_at=now,
-            )
+            email=email,
+            # The administrator vouches for the address (Cognito: email_verified=true).
+            email_verified=True,
+            status=MemberStatus.FORCE_CHANGE_PASSWORD,
+            now=now,
+            random=random,
         )
     session.flush()
     return AdminCreatedUser(

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lakevault.audit import AuditEvent, EventResource, IdentityType, UserIdentity, append_in
-from lakevault.core import PLATFORM_ACCOUNT_ID, Clock, RandomSource, new_entity_id, new_request_id
+from lakevault.core import PLATFORM_ACCOUNT_ID, Clock, RandomSource, new_request_id
 from lakevault.core.errors import AccessDenied, InvalidInput, LakevaultError
 from lakevault.db import Database, models
 from lakevault.identity._authenticate import user_principal
@@ -45,7 +45,7 @@ from lakevault.identity._mfa import (
     confirm_device,
     confirmed_device,
 )
-from lakevault.identity._names import EntityKind, check_name, entity_arn
+from lakevault.identity._names import EntityKind, check_name
 from lakevault.identity._passwords import hash_password, is_password_valid
 from lakevault.identity._principal import Principal
 from lakevault.identity._rate_limit import AttemptLimiter
@@ -64,9 +64,9 @@ from lakevault.identity._sign_in_state import (
 )
 from lakevault.identity._tokens import IssuedToken, TokenService
 from lakevault.identity._user_pool import (
-    POOL_USER_PATH,
     MemberStatus,
     check_email,
+    create_member,
     groups_of_user,
     is_temporary_password_expired,
     mask_email,
@@ -798,13 +798,16 @@ class UserPoolService:
                     )
                 )
                 if taken is None:
-                    user = self._create_member(
+                    user = create_member(
                         session,
                         pool,
                         user_name=user_name,
                         password_hash=password_hash,
                         email=email,
+                        email_verified=False,
+                        status=MemberStatus.UNCONFIRMED,
                         now=now,
+                        random=self._random,
                     )
                     self._mail_code(session, pool, user, email, CodePurpose.VERIFY_EMAIL)
                 append_in(
@@ -821,41 +824,6 @@ class UserPoolService:
             # A concurrent sign-up took the name first: the same answer as for a taken name.
             return delivery
         return delivery
-
-    def _create_member(
-        self,
-        session: Session,
-        pool: models.UserPool,
-        *,
-        user_name: str,
-        password_hash: str,
-        email: str,
-        now: datetime,
-    ) -> models.User:
-        user = models.User(
-            user_id=new_entity_id("LVUS", self._random),
-            account_id=pool.account_id,
-            name=user_name,
-            path=POOL_USER_PATH,
-            arn=entity_arn(pool.account_id, EntityKind.USER, user_name, POOL_USER_PATH),
-            password_hash=password_hash,
-            tags={},
-            created_at=now,
-        )
-        session.add(user)
-        session.flush()
-        session.add(
-            models.UserPoolMember(
-                user_id=user.user_id,
-                pool_id=pool.pool_id,
-                email=email,
-                email_verified=False,
-                status=MemberStatus.UNCONFIRMED,
-                created_at=now,
-            )
-        )
-        session.flush()
-        return user
 
     def _mail_code(
         self,
