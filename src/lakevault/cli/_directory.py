@@ -81,11 +81,7 @@ def attach_guardrail(
     organization: str | None = typer.Option(None, help="Organization id."),
 ) -> None:
     """Attach a platform policy as a guardrail of a tenant or an organization."""
-    if (tenant is None) == (organization is None):
-        raise typer.BadParameter("give exactly one of --tenant and --organization")
-    path = (
-        f"/tenants/{tenant}/guardrails" if tenant else f"/organizations/{organization}/guardrails"
-    )
+    path = _entities.guardrails_path(tenant, organization)
     print_json(_client().call("PUT", path, {"policyArn": policy_arn}))
 
 

@@ -203,6 +203,15 @@ def get_tenant(account: str) -> None:
     print_json(_call("GET", f"/tenants/{account}"))
 
 
+def guardrails_path(tenant: str | None, organization: str | None) -> str:
+    """The guardrails of exactly one of a tenant and an organization."""
+    if (tenant is None) == (organization is None):
+        raise typer.BadParameter("give exactly one of --tenant and --organization")
+    if tenant is not None:
+        return f"/tenants/{tenant}/guardrails"
+    return f"/organizations/{organization}/guardrails"
+
+
 @command
 def detach_guardrail(
     policy_arn: str,
@@ -210,12 +219,7 @@ def detach_guardrail(
     organization: str | None = typer.Option(None, help="Organization id."),
 ) -> None:
     """Detach a guardrail from a tenant or an organization."""
-    if (tenant is None) == (organization is None):
-        raise typer.BadParameter("give exactly one of --tenant and --organization")
-    path = (
-        f"/tenants/{tenant}/guardrails" if tenant else f"/organizations/{organization}/guardrails"
-    )
-    _call("DELETE", path, policyArn=policy_arn)
+    _call("DELETE", guardrails_path(tenant, organization), policyArn=policy_arn)
 
 
 # --- the user pool ---------------------------------------------------------------------------

@@ -136,6 +136,11 @@ def test_the_cli_reads_changes_and_deletes_what_the_api_manages(
     headers.update(world.platform_admin())
     assert ok("tenants", "get", account)["accountId"] == account
     assert cli("tenants", "detach-guardrail", "arn:aws:iam::000000000000:policy/x").exit_code == 2
+    both = ("--tenant", account, "--organization", "o-x")
+    assert (
+        cli("tenants", "attach-guardrail", "arn:aws:iam::000000000000:policy/x", *both).exit_code
+        == 2
+    )
 
     # AssumeRoleWithWebIdentity is unsigned; a token that is not one is refused.
     exchange = cli(
