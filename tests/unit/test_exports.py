@@ -358,6 +358,7 @@ EXPORTS = {
     "lakevault.storage": [
         "MAX_KEYS",
         "MAX_KEY_BYTES",
+        "SWEEP_TASK",
         "BackendUnavailable",
         "BlobReader",
         "BlobWriter",
@@ -388,12 +389,14 @@ EXPORTS = {
         "PreconditionFailed",
         "S3Backend",
         "StorageFull",
+        "SweepOrphans",
         "Versioning",
         "bucket_arn",
         "check_object_key",
         "is_public",
         "object_arn",
         "open_backend",
+        "storage_tasks",
     ],
     "lakevault.sandbox": [
         "LAYERS",

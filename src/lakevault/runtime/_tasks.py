@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lakevault import identity, secrets, trail
+from lakevault import identity, secrets, storage, trail
 from lakevault.audit import Checkpointer, load_signing_key, load_verifier, logged_accounts
 from lakevault.core import Clock, RandomSource, Settings
 from lakevault.db import Database
@@ -130,4 +130,10 @@ def platform_tasks(
     )
     tasks.extend(purge_definitions)
     periodic.extend(purge_schedules)
+    # Blobs orphaned by a crash mid-upload are removed hourly (docs/storage.md).
+    sweep_definitions, sweep_schedules = storage.storage_tasks(
+        database=database, backend=storage.open_backend(settings), clock=clock
+    )
+    tasks.extend(sweep_definitions)
+    periodic.extend(sweep_schedules)
     return tasks, periodic

@@ -36,6 +36,7 @@ from lakevault.storage._listing import MAX_KEYS
 from lakevault.storage._names import MAX_KEY_BYTES, bucket_arn, check_object_key, object_arn
 from lakevault.storage._objects import ObjectDownload
 from lakevault.storage._service import ObjectStorage
+from lakevault.storage._sweep import SWEEP_TASK, SweepOrphans, storage_tasks
 from lakevault.storage._types import (
     BucketInfo,
     ByteRange,
@@ -50,6 +51,7 @@ from lakevault.storage._types import (
 __all__ = [
     "MAX_KEYS",
     "MAX_KEY_BYTES",
+    "SWEEP_TASK",
     "BackendUnavailable",
     "BlobReader",
     "BlobWriter",
@@ -80,10 +82,12 @@ __all__ = [
     "PreconditionFailed",
     "S3Backend",
     "StorageFull",
+    "SweepOrphans",
     "Versioning",
     "bucket_arn",
     "check_object_key",
     "is_public",
     "object_arn",
     "open_backend",
+    "storage_tasks",
 ]

@@ -37,6 +37,7 @@ from lakevault.storage._errors import (
 from lakevault.storage._keys import GeneratedDataKey
 from lakevault.storage._names import check_object_key, object_arn
 from lakevault.storage._streams import HashingReader, Pipe
+from lakevault.storage._sweep import forget_blob, sweep_orphan_blobs
 from lakevault.storage._types import (
     ByteRange,
     Caller,
@@ -317,7 +318,9 @@ class Objects:
             read_only=False,
             parameters={"bucketName": bucket, "key": key},
         )
-        check_write_conditions(self._current(bucket, key), conditions)
+        if conditions.if_match is not None or conditions.if_none_match is not None:
+            # Early refusal before any byte is read; the commit checks again, atomically.
+            check_write_conditions(self._current(bucket, key), conditions)
         return self._store(
             caller,
             record,
@@ -483,18 +486,8 @@ class Objects:
         return int(highest or 0) + 1
 
     def _forget_blob(self, blob_path: str) -> None:
-        """Best effort after a failed write: remove the blob and its journal row.
-
-        If this fails too, the journal row stays and :meth:`sweep_orphans` finishes the job.
-        """
-        try:
-            self._core.backend.delete(blob_path)
-            with self._core.database.session() as session:
-                session.execute(
-                    delete(models.BlobJournal).where(models.BlobJournal.blob_path == blob_path)
-                )
-        except Exception:  # noqa: BLE001 - cleanup must not hide the original error
-            return
+        """Best effort after a failed write or a replacement; the sweep finishes a failure."""
+        forget_blob(self._core.database, self._core.backend, blob_path)
 
     def _delete_blobs(self, paths: list[str]) -> None:
         for path in paths:
@@ -507,14 +500,7 @@ class Objects:
         as long as none runs longer than that. Returns how many blobs were removed.
         """
         core = self._core
-        cutoff = core.clock.now() - older_than
-        with core.database.read_session() as session:
-            paths = session.scalars(
-                select(models.BlobJournal.blob_path).where(models.BlobJournal.created_at < cutoff)
-            ).all()
-        for path in paths:
-            self._forget_blob(path)
-        return len(paths)
+        return sweep_orphan_blobs(core.database, core.backend, core.clock, older_than=older_than)
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""Removing blobs no version points to: writes a crash interrupted, deletions never finished.
+
+Every blob is named in ``storage_blob_journal`` from just before its write until its version
+commits (``writing``), and from the transaction that replaces or deletes its version until it is
+gone (``deleting``). A journal row older than any upload can take therefore names a blob that
+no committed version uses. The sweep is platform maintenance: it reads no object and decides
+nothing about a tenant's data, so it runs as a background job without the gate
+(docs/decisions/0151). Data keys exist only wrapped inside blobs and version rows, so a removed
+orphan leaves no orphan data key.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import delete, select
+
+from lakevault.core import Clock
+from lakevault.db import Database, models
+from lakevault.jobs import PeriodicTask, RetryPolicy, TaskContext, TaskDefinition
+from lakevault.storage._backends import ObjectBackend
+
+SWEEP_TASK = "storage.sweep-orphans"
+#: Journal rows younger than this are uploads that may still be running.
+DEFAULT_ORPHAN_AGE = timedelta(hours=24)
+
+
+def forget_blob(database: Database, backend: ObjectBackend, blob_path: str) -> bool:
+    """Remove a blob and then its journal row; ``False`` if either step failed (retry later)."""
+    try:
+        backend.delete(blob_path)
+        with database.session() as session:
+            session.execute(
+                delete(models.BlobJournal).where(models.BlobJournal.blob_path == blob_path)
+            )
+    except Exception:  # noqa: BLE001 - cleanup must not hide the caller's error; the row stays
+        return False
+    return True
+
+
+def sweep_orphan_blobs(
+    database: Database, backend: ObjectBackend, clock: Clock, *, older_than: timedelta
+) -> int:
+    """Remove every blob whose journal row is older than ``older_than``; return how many."""
+    cutoff = clock.now() - older_than
+    with database.read_session() as session:
+        paths = session.scalars(
+            select(models.BlobJournal.blob_path).where(models.BlobJournal.created_at < cutoff)
+        ).all()
+    return sum(forget_blob(database, backend, path) for path in paths)
+
+
+class SweepOrphans(BaseModel):
+    """Payload of :data:`SWEEP_TASK`: the age (seconds) past which a journalled blob is orphaned."""
+
+    older_than_seconds: float = DEFAULT_ORPHAN_AGE.total_seconds()
+
+
+def storage_tasks(
+    *, database: Database, backend: ObjectBackend, clock: Clock
+) -> tuple[list[TaskDefinition[SweepOrphans]], list[PeriodicTask]]:
+    """The storage sweep and its hourly schedule, for ``runtime/_tasks.py``."""
+
+    def sweep(context: TaskContext, payload: SweepOrphans) -> None:
+        sweep_orphan_blobs(
+            database, backend, clock, older_than=timedelta(seconds=payload.older_than_seconds)
+        )
+
+    return (
+        [
+            TaskDefinition(
+                name=SWEEP_TASK,
+                payload_model=SweepOrphans,
+                handler=sweep,
+                timeout_seconds=1800.0,
+                retry=RetryPolicy(max_attempts=3, base_delay_seconds=60.0),
+            )
+        ],
+        [
+            PeriodicTask(
+                name="storage-sweep-orphans",
+                task_name=SWEEP_TASK,
+                cron="17 * * * *",
+                payload=SweepOrphans(),
+                catch_up_seconds=3600.0,
+            )
+        ],
+    )
