@@ -22,7 +22,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from lakevault import iam, kms
+from lakevault.core import new_request_id
 from lakevault.core.errors import AccessDenied, InvalidParameterValue
 from lakevault.db import models
 from lakevault.gate import Proof
@@ -249,6 +252,44 @@ class ServiceKeys(KeyCore):
         validate_deletion_days(days)
         record, who, _ = self._bound_record(proof, key_id)
         self.schedule_deletion_now(who, record, days=days)
+
+    def schedule_resource_key_deletion(self, *, resource_arn: str, days: int) -> list[str]:
+        """For the platform's own jobs: schedule the deletion of the service keys bound to
+        ``resource_arn``, a resource the job has just deleted; return their key ids.
+
+        A job (the secrets purge) acts on the tenant's earlier, gate-decided request (the
+        ``DeleteSecret`` that set the window), not on a proof of its own. Like the KMS's own
+        scheduled work it is audited as the service: ``ScheduleKeyDeletion`` by
+        ``secretsmanager.amazonaws.com`` (ADR 0211). Only service keys bound to exactly that
+        resource qualify — never a tenant's own key — and the waiting period still applies,
+        so a mistaken call is cancellable for ``days`` days. Keys already pending deletion are
+        left alone, so the job may repeat after a crash.
+        """
+        validate_deletion_days(days)
+        service = _service_of_resource(resource_arn)
+        if not service:
+            raise InvalidParameterValue(f"{resource_arn!r} is not a resource ARN")
+        with self.database.read_session() as session:
+            key_ids = list(
+                session.scalars(
+                    select(models.KMSKey.key_id)
+                    .where(
+                        models.KMSKey.service_resource == resource_arn,
+                        models.KMSKey.state.in_((KeyState.ENABLED.value, KeyState.DISABLED.value)),
+                    )
+                    .order_by(models.KMSKey.key_id)
+                )
+            )
+        for key_id in key_ids:
+            record = load_service_record(self.database, key_id, region=self.region)
+            who = EventWho.of_service(
+                service=service,
+                principal_arn=f"arn:aws:iam::{record.account_id}:root",
+                request_id=new_request_id(self.random),
+                authorization_event_id="",
+            )
+            self.schedule_deletion_now(who, record, days=days)
+        return key_ids
 
     def schedule_deletion_now(self, who: EventWho, record: KeyRecord, *, days: int) -> None:
         """Move the key to PendingDeletion, to be destroyed ``days`` days from now."""

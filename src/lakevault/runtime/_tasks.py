@@ -124,12 +124,14 @@ def platform_tasks(
         kms_tasks, kms_schedules = kms_key_tasks(keys)
         tasks.extend(kms_tasks)
         periodic.extend(kms_schedules)
-    # Secrets past their recovery window are purged hourly (docs/secrets.md, "Deletion").
-    purge_definitions, purge_schedules = secrets.purge_tasks(
-        database=database, clock=clock, random=random, region=settings.region
-    )
-    tasks.extend(purge_definitions)
-    periodic.extend(purge_schedules)
+    # Secrets past their recovery window are purged hourly, their service keys scheduled for
+    # deletion (docs/secrets.md, "Deletion").
+    if keys is not None:
+        purge_definitions, purge_schedules = secrets.purge_tasks(
+            database=database, keys=keys, clock=clock, random=random, region=settings.region
+        )
+        tasks.extend(purge_definitions)
+        periodic.extend(purge_schedules)
     # Blobs orphaned by a crash mid-upload are removed hourly (docs/storage.md).
     sweep_definitions, sweep_schedules = storage.storage_tasks(
         database=database, backend=storage.open_backend(settings), clock=clock

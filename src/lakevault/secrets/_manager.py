@@ -721,6 +721,13 @@ class SecretsManager:
         """``RestoreSecret``: cancel a scheduled deletion (before the window ends)."""
         action = "secretsmanager:RestoreSecret"
         record, _ = self._core.load(call, secret_id, action=action, read_only=False)
+        if record.purge_at is not None and record.purge_at <= self._core.clock.now():
+            # The purge job may already have scheduled its service key's deletion.
+            error = InvalidRequestException(
+                f"the recovery window of {record.arn} ended at {record.purge_at.isoformat()}; "
+                "the secret is being purged and can no longer be restored"
+            )
+            raise self._refuse(call, record, error, action=action, parameters=None, read_only=False)
         with self._core.database.session() as session:
             row = self._lock(session, record.arn)
             row.deleted_at = None

@@ -5,10 +5,17 @@ back). When the window ends, this job deletes the secret's rows: every version's
 its wrapped data keys and its labels. The job acts alone, as the service, and records one
 ``EndSecretDeletion`` event per purged secret (``userIdentity.type`` ``AWSService``) in the
 purge's own transaction.
+
+The secret's own service key is scheduled for deletion (KMS's shortest waiting period) just
+*before* its rows go, through the key service's entry for platform jobs (ADR 0211): a crash
+between the two leaves the secret due, and the next run finds the key already pending and
+purges the rows. ``RestoreSecret`` refuses once the window has ended, so no restored secret
+can keep a key pending deletion.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +26,14 @@ from lakevault.audit import AuditEvent, EventResource, IdentityType, UserIdentit
 from lakevault.core import Clock, RandomSource, new_request_id
 from lakevault.db import Database, models
 from lakevault.jobs import PeriodicTask, RetryPolicy, TaskContext, TaskDefinition
+from lakevault.keys import KeyService
 from lakevault.secrets._names import RESOURCE_TYPE
 
 PURGE_SECRETS_TASK = "secrets.purge"
 SERVICE = "secretsmanager.amazonaws.com"
 _BATCH = 100
+#: A purged secret's service key waits KMS's shortest period before it is destroyed.
+PURGED_KEY_DELETION_DAYS = 7
 
 
 class PurgeSecrets(BaseModel):
@@ -54,7 +64,7 @@ def _purge_event(
 
 
 def purge_due_secrets(
-    database: Database, *, clock: Clock, random: RandomSource, region: str
+    database: Database, *, keys: KeyService, clock: Clock, random: RandomSource, region: str
 ) -> int:
     """Delete every secret whose recovery window has ended; return how many went.
 
@@ -76,6 +86,7 @@ def purge_due_secrets(
         if not due:
             return purged
         for arn in due:
+            keys.schedule_resource_key_deletion(resource_arn=arn, days=PURGED_KEY_DELETION_DAYS)
             with database.session() as session:
                 row = session.get(models.Secret, arn)
                 if row is None or row.purge_at is None or row.purge_at > now:
@@ -101,12 +112,17 @@ def delete_secret_rows(session: Any, arn: str) -> None:
 
 
 def purge_tasks(
-    *, database: Database, clock: Clock, random: RandomSource, region: str
+    *,
+    database: Database,
+    keys: Callable[[], KeyService],
+    clock: Clock,
+    random: RandomSource,
+    region: str,
 ) -> tuple[list[TaskDefinition[Any]], list[PeriodicTask]]:
     """The purge task and its schedule (hourly; a window is counted in days)."""
 
     def purge(context: TaskContext, payload: PurgeSecrets) -> None:
-        purge_due_secrets(database, clock=clock, random=random, region=region)
+        purge_due_secrets(database, keys=keys(), clock=clock, random=random, region=region)
 
     return (
         [

@@ -273,7 +273,12 @@ def test_the_purge_job_removes_a_secret_after_its_window_and_not_before(
     world.secrets.create_secret(world.call(), "s", secret_string="x")
     world.secrets.create_secret(world.call(), "kept", secret_string="y")
     world.secrets.delete_secret(world.call(), "s", recovery_window_in_days=7)
-    purge = {"clock": world.clock, "random": world.keys.random, "region": "local"}
+    purge = {
+        "keys": world.keys,
+        "clock": world.clock,
+        "random": world.keys.random,
+        "region": "local",
+    }
 
     world.clock.advance(seconds=6 * 86400)
     assert purge_due_secrets(world.database, **purge) == 0  # type: ignore[arg-type]
