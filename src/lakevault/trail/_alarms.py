@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,7 +71,7 @@ class AlarmScanner:
         random: RandomSource,
         region: str,
         enqueue: Enqueue,
-        batch_events: int = 5000,
+        batch_events: int = 20000,
     ) -> None:
         self._database = database
         self._thresholds = thresholds
@@ -131,27 +131,46 @@ class AlarmScanner:
                     counts[(seen.detector, seen.subject, minute)] += 1
                     key = (seen.detector, seen.subject)
                     latest[key] = max(latest.get(key, minute), minute)
+            digests = {subject: _digest(subject) for _, subject in latest}
+            stored = _stored_counts(
+                session,
+                account_id,
+                sorted(set(digests.values())),
+                after=min(latest.values(), default=0) - thresholds.baseline_minutes,
+            )
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
             for (detector, subject, minute), count in counts.items():
-                _add_count(session, account_id, detector, subject, minute=minute, count=count)
-            session.flush()
+                stored_key = (detector.value, digests[subject], minute)
+                row = {
+                    "account_id": account_id,
+                    "detector": detector.value,
+                    "subject_digest": digests[subject],
+                    "minute": minute,
+                }
+                if stored_key in stored:
+                    stored[stored_key] += count
+                    updates.append({**row, "count": stored[stored_key]})
+                else:
+                    stored[stored_key] = count
+                    inserts.append({**row, "subject": subject, "count": count})
+            if inserts:
+                session.execute(insert(models.AuditAlarmCount), inserts)
+            if updates:
+                session.execute(update(models.AuditAlarmCount), updates)
+            by_subject: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+            for (detector_name, digest, minute), count in stored.items():
+                by_subject[(detector_name, digest)][minute] = count
             subscriptions = None
             for (detector, subject), end in sorted(latest.items()):
-                window = _sum(
-                    session,
-                    account_id,
-                    detector,
-                    subject,
-                    after=end - thresholds.window_minutes,
-                    until=end,
-                )
+                minutes = by_subject[(detector.value, digests[subject])]
+                window_start = end - thresholds.window_minutes
+                window = sum(c for m, c in minutes.items() if window_start < m <= end)
                 baseline = (
-                    _sum(
-                        session,
-                        account_id,
-                        detector,
-                        subject,
-                        after=end - thresholds.baseline_minutes,
-                        until=end - thresholds.window_minutes,
+                    sum(
+                        c
+                        for m, c in minutes.items()
+                        if end - thresholds.baseline_minutes < m <= window_start
                     )
                     if detector is Detector.API_RATE
                     else 0
@@ -269,39 +288,26 @@ def _lock_cursor(session: Session, account_id: str) -> int:
     return position
 
 
-def _add_count(
-    session: Session, account_id: str, detector: Detector, subject: str, *, minute: int, count: int
-) -> None:
-    key = (account_id, detector.value, _digest(subject), minute)
-    row = session.get(models.AuditAlarmCount, key)
-    if row is None:
-        session.add(
-            models.AuditAlarmCount(
-                account_id=account_id,
-                detector=detector.value,
-                subject_digest=key[2],
-                minute=minute,
-                subject=subject,
-                count=count,
+def _stored_counts(
+    session: Session, account_id: str, digests: list[str], *, after: int
+) -> dict[tuple[str, str, int], int]:
+    """The stored per-minute counts of these subjects after minute ``after``, in one pass."""
+    found: dict[tuple[str, str, int], int] = {}
+    for first in range(0, len(digests), 500):  # Nothing to read when no subject was seen.
+        rows = session.execute(
+            select(
+                models.AuditAlarmCount.detector,
+                models.AuditAlarmCount.subject_digest,
+                models.AuditAlarmCount.minute,
+                models.AuditAlarmCount.count,
             )
-        )
-    else:
-        row.count += count
-
-
-def _sum(
-    session: Session, account_id: str, detector: Detector, subject: str, *, after: int, until: int
-) -> int:
-    """Total count of minutes ``after < minute <= until``."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(models.AuditAlarmCount.count), 0))
-        .where(models.AuditAlarmCount.account_id == account_id)
-        .where(models.AuditAlarmCount.detector == detector.value)
-        .where(models.AuditAlarmCount.subject_digest == _digest(subject))
-        .where(models.AuditAlarmCount.minute > after)
-        .where(models.AuditAlarmCount.minute <= until)
-    )
-    return int(total or 0)
+            .where(models.AuditAlarmCount.account_id == account_id)
+            .where(models.AuditAlarmCount.subject_digest.in_(digests[first : first + 500]))
+            .where(models.AuditAlarmCount.minute > after)
+        ).all()
+        for detector, digest, minute, count in rows:
+            found[(detector, digest, minute)] = count
+    return found
 
 
 def _prune(session: Session, account_id: str, now: datetime, thresholds: Thresholds) -> None:

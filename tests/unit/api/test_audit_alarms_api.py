@@ -104,7 +104,7 @@ def world(database: Database, tmp_path: Path) -> Iterator[World]:
         yield World(client, platform, clock, credentials.password)
 
 
-def _scanner(world: World) -> AlarmScanner:
+def _scanner(world: World, batch_events: int = 20000) -> AlarmScanner:
     platform = world.platform
     return AlarmScanner(
         database=platform.database,
@@ -113,6 +113,7 @@ def _scanner(world: World) -> AlarmScanner:
         random=platform.random,
         region=platform.settings.region,
         enqueue=platform.jobs.enqueue,
+        batch_events=batch_events,
     )
 
 
@@ -478,3 +479,14 @@ def test_the_secrets_manager_feeds_the_secret_read_detector(world: World) -> Non
     [alarm] = [a for a in _scanner(world).scan() if a.verdict.detector is Detector.SECRET_READS]
     assert alarm.verdict.subject == f"arn:aws:iam::{account}:user/admin"
     assert value not in json.dumps(_alarms(world, account))
+
+
+def test_counts_add_up_across_small_batches(world: World) -> None:
+    account, admin, _ = world.new_tenant("batches")
+    c = world.client
+    eve = _user(world, account, admin, "eve")
+    for _ in range(5):
+        c.get(f"/api/v1/tenants/{account}/users", headers=eve)
+    # Three events per transaction: the five denials span several batches and still add up.
+    raised = _scanner(world, batch_events=3).scan()
+    assert [(a.verdict.detector, a.verdict.count) for a in raised] == [(Detector.DENIED_BURST, 5)]
