@@ -44,6 +44,10 @@ KEY_USE_EVENTS = frozenset(
         "Encrypt",
         "Decrypt",
         "ReEncrypt",
+        # The gate's decisions of a ReEncrypt (and of 'lakevault kms rewrap') carry the IAM
+        # action names.
+        "ReEncryptFrom",
+        "ReEncryptTo",
         "GenerateDataKey",
         "GenerateDataKeyWithoutPlaintext",
         "GenerateDataKeyPair",

@@ -126,3 +126,22 @@ def test_thresholds_refuse_windows_that_are_not_whole_minutes() -> None:
         Thresholds(window_seconds=90)
     with pytest.raises(ConfigurationError):
         Thresholds(window_seconds=600, baseline_seconds=900)
+
+
+@pytest.mark.parametrize("name", ["ReEncrypt", "ReEncryptFrom", "ReEncryptTo"])
+def test_re_encrypt_decisions_count_as_key_uses(name: str) -> None:
+    use = _record(
+        eventSource="kms.amazonaws.com",
+        eventName=name,
+        resources=[{"ARN": KEY}],
+        decision={"effect": "Allowed"},
+    )
+    assert Observation(detector=Detector.KEY_USAGE, subject=KEY) in observe(use)
+    refused = _record(
+        eventSource="kms.amazonaws.com",
+        eventName=name,
+        errorCode="AccessDenied",
+        resources=[{"ARN": KEY}],
+        decision={"effect": "ImplicitlyDenied"},
+    )
+    assert Observation(detector=Detector.KEY_USAGE, subject=KEY) not in observe(refused)
