@@ -61,6 +61,12 @@ class SecretVersion(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
     last_accessed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The database copy of the data key wrapped under the secret's service key (``None`` for
+    # a value under a KmsKeyId): ``lakevault kms rewrap`` moves it to the key's newest version;
+    # the header's copy inside ``ciphertext`` cannot change (ADR 0091, ADR 0213).
+    key_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    key_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    wrapped_data_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class SecretVersionStage(Base):

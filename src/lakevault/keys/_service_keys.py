@@ -189,6 +189,20 @@ class ServiceKeys(KeyCore):
     ) -> DataKey:
         """A fresh data key wrapped under the key's current version, bound to ``context``."""
         record, who, service = self._bound_record(proof, key_id)
+        return self._generate(
+            record, who, service=service, principal_arn=proof.principal_arn, context=context
+        )
+
+    def _generate(
+        self,
+        record: KeyRecord,
+        who: EventWho,
+        *,
+        service: str,
+        principal_arn: str,
+        context: kms.EncryptionContext,
+    ) -> DataKey:
+        key_id = record.key_id
         parameters = {"keyId": key_id, "keySpec": "AES_256", **context_parameters(context)}
         self._require_service_allowed(
             who,
@@ -203,7 +217,7 @@ class ServiceKeys(KeyCore):
         material = self.material(record, version)
         plaintext = kms.PlaintextDataKey.generate(self.random)
         wrapped = material.wrap_data_key(plaintext, context=context, random=self.random)
-        self.count_use(record.arn, proof.principal_arn, "GenerateDataKey")
+        self.count_use(record.arn, principal_arn, "GenerateDataKey")
         self.record_use(
             who,
             record,
@@ -228,6 +242,28 @@ class ServiceKeys(KeyCore):
         open under that version with ``context`` — recorded, like every refusal.
         """
         record, who, service = self._bound_record(proof, key_id)
+        return self._decrypt(
+            record,
+            who,
+            service=service,
+            principal_arn=proof.principal_arn,
+            key_version=key_version,
+            wrapped=wrapped,
+            context=context,
+        )
+
+    def _decrypt(
+        self,
+        record: KeyRecord,
+        who: EventWho,
+        *,
+        service: str,
+        principal_arn: str,
+        key_version: int,
+        wrapped: bytes,
+        context: kms.EncryptionContext,
+    ) -> kms.PlaintextDataKey:
+        key_id = record.key_id
         parameters = {"keyId": key_id, "keyVersion": key_version, **context_parameters(context)}
         self._require_service_allowed(
             who,
@@ -243,9 +279,61 @@ class ServiceKeys(KeyCore):
         except kms.IntegrityError as exc:
             self.record_refusal(who, record, operation="Decrypt", parameters=parameters, error=exc)
             raise
-        self.count_use(record.arn, proof.principal_arn, "Decrypt")
+        self.count_use(record.arn, principal_arn, "Decrypt")
         self.record_use(who, record, operation="Decrypt", parameters=parameters)
         return plaintext
+
+    # -- the platform's own jobs (ADR 0211, 0212) ---------------------------------------------
+
+    def _job_record(self, resource_arn: str, key_id: str) -> tuple[KeyRecord, EventWho, str]:
+        """The key, if it is a service key bound to exactly ``resource_arn``; else AccessDenied.
+
+        The job's identity in events is the resource's service, as the KMS's own jobs appear
+        as ``kms.amazonaws.com``."""
+        record = load_service_record(self.database, key_id, region=self.region)
+        service = _service_of_resource(resource_arn)
+        if not service or record.service_resource != resource_arn:
+            raise AccessDenied(
+                f"a platform job may use key {record.arn} only for the resource it is bound "
+                f"to; got {resource_arn}"
+            )
+        who = EventWho.of_service(
+            service=service,
+            principal_arn=f"arn:aws:iam::{record.account_id}:root",
+            request_id=new_request_id(self.random),
+            authorization_event_id="",
+        )
+        return record, who, service
+
+    def generate_data_key_for_job(
+        self, *, resource_arn: str, key_id: str, context: kms.EncryptionContext
+    ) -> DataKey:
+        """:meth:`generate_data_key` for a platform job acting on a tenant's standing request
+        (the secrets rotation job, ADR 0212): no proof, only the key bound to the resource;
+        the key policy still decides for the service principal and the key must be Enabled."""
+        record, who, service = self._job_record(resource_arn, key_id)
+        return self._generate(record, who, service=service, principal_arn=service, context=context)
+
+    def decrypt_data_key_for_job(
+        self,
+        *,
+        resource_arn: str,
+        key_id: str,
+        key_version: int,
+        wrapped: bytes,
+        context: kms.EncryptionContext,
+    ) -> kms.PlaintextDataKey:
+        """:meth:`decrypt_data_key` for a platform job (see :meth:`generate_data_key_for_job`)."""
+        record, who, service = self._job_record(resource_arn, key_id)
+        return self._decrypt(
+            record,
+            who,
+            service=service,
+            principal_arn=service,
+            key_version=key_version,
+            wrapped=wrapped,
+            context=context,
+        )
 
     def schedule_service_key_deletion(self, proof: Proof, *, key_id: str, days: int) -> None:
         """Schedule the deletion of a service key (its resource is being deleted)."""

@@ -36,13 +36,14 @@ from lakevault.kms import (
 )
 from lakevault.runtime._home import prepare_home
 from lakevault.runtime._tasks import platform_tasks
-from lakevault.storage import ObjectStorage, open_backend
 from lakevault.secrets import (
     RANDOM_PASSWORD_HOOK,
     RandomPasswordHook,
     RotationHooks,
+    SecretDataKeys,
     SecretsManager,
 )
+from lakevault.storage import ObjectDataKeys, ObjectStorage, open_backend
 from lakevault.trail import AlarmSubscriptions, AuditAccess, TrailCore
 
 
@@ -97,7 +98,9 @@ class Platform:
             ttl_seconds=settings.access_token_ttl_seconds,
         )
         # The key service is built below; the job tasks reach it when they run.
-        jobs = _job_queue(settings, database, clock, random, keys=lambda: keys)
+        jobs = _job_queue(
+            settings, database, clock, random, keys=lambda: keys, secrets=lambda: secrets_manager
+        )
         gate = Gate(
             engine=iam.Evaluator(),
             policies=DatabasePolicySource(database),
@@ -105,6 +108,9 @@ class Platform:
             clock=clock,
             random=random,
             region=settings.region,
+        )
+        trail_core = TrailCore(
+            database=database, gate=gate, clock=clock, random=random, region=settings.region
         )
         keys = KeyService(
             database=database,
@@ -122,9 +128,19 @@ class Platform:
             material_ttl_seconds=settings.kms_material_cache_seconds,
             allow_restored_destroyed_keys=settings.kms_allow_restored_destroyed_keys,
             tombstones=TombstoneJournal(journal_path(settings.resolved_home)),
+            # Where services keep wrapped data keys, for 'lakevault kms rewrap' (ADR 0127).
+            data_key_registries=lambda: (SecretDataKeys(database), ObjectDataKeys(database)),
         )
-        trail_core = TrailCore(
-            database=database, gate=gate, clock=clock, random=random, region=settings.region
+        secrets_manager = SecretsManager(
+            database=database,
+            gate=gate,
+            audit=audit,
+            keys=keys,
+            clock=clock,
+            random=random,
+            region=settings.region,
+            # In-process rotation hooks until the sandbox runs them (docs/decisions/0210).
+            rotation_hooks=RotationHooks({RANDOM_PASSWORD_HOOK: RandomPasswordHook(random)}),
         )
         return cls(
             settings=settings,
@@ -144,17 +160,7 @@ class Platform:
                 random=random,
                 region=settings.region,
             ),
-            secrets=SecretsManager(
-                database=database,
-                gate=gate,
-                audit=audit,
-                keys=keys,
-                clock=clock,
-                random=random,
-                region=settings.region,
-                # In-process rotation hooks until the sandbox runs them (docs/decisions/0210).
-                rotation_hooks=RotationHooks({RANDOM_PASSWORD_HOOK: RandomPasswordHook(random)}),
-            ),
+            secrets=secrets_manager,
             directory=Directory(
                 database=database,
                 gate=gate,
@@ -238,6 +244,7 @@ def _job_queue(
     random: RandomSource,
     *,
     keys: Callable[[], KeyService],
+    secrets: Callable[[], SecretsManager] | None = None,
 ) -> JobQueue:
     """The configured job backend with every task of the platform (``runtime/_tasks.py``)."""
     opened: list[JobQueue] = []
@@ -245,7 +252,9 @@ def _job_queue(
     def enqueue(*args: Any, **kwargs: Any) -> Any:
         return opened[0].enqueue(*args, **kwargs)
 
-    tasks, periodic = platform_tasks(settings, database, clock, random, enqueue=enqueue, keys=keys)
+    tasks, periodic = platform_tasks(
+        settings, database, clock, random, enqueue=enqueue, keys=keys, secrets_manager=secrets
+    )
     queue = open_queue(
         settings.job_backend.value,
         database=database,

@@ -43,6 +43,7 @@ def platform_tasks(
     *,
     enqueue: Callable[..., Any],
     keys: Callable[[], KeyService] | None = None,
+    secrets_manager: Callable[[], secrets.SecretsManager] | None = None,
 ) -> tuple[list[TaskDefinition[Any]], list[PeriodicTask]]:
     """Every task of the platform and every periodic schedule, for the job registry.
 
@@ -132,6 +133,11 @@ def platform_tasks(
         )
         tasks.extend(purge_definitions)
         periodic.extend(purge_schedules)
+    # Secrets whose AutomaticallyAfterDays have passed are rotated hourly (docs/secrets.md).
+    if secrets_manager is not None:
+        rotation_definitions, rotation_schedules = secrets.rotation_tasks(secrets_manager)
+        tasks.extend(rotation_definitions)
+        periodic.extend(rotation_schedules)
     # Blobs orphaned by a crash mid-upload are removed hourly (docs/storage.md).
     sweep_definitions, sweep_schedules = storage.storage_tasks(
         database=database, backend=storage.open_backend(settings), clock=clock

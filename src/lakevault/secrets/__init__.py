@@ -7,6 +7,7 @@ Every read is a gate decision in the audit log; no value ever reaches a log or a
 (docs/secrets.md).
 """
 
+from lakevault.secrets._data_keys import SecretDataKeys
 from lakevault.secrets._errors import (
     DecryptionFailure,
     EncryptionFailure,
@@ -30,6 +31,7 @@ from lakevault.secrets._rotation import (
     RotationRequest,
     RotationStep,
 )
+from lakevault.secrets._rotation_runner import ROTATE_SECRETS_TASK, rotation_tasks
 from lakevault.secrets._stages import AWSCURRENT, AWSPENDING, AWSPREVIOUS
 from lakevault.secrets._types import (
     NewVersion,
@@ -48,6 +50,7 @@ __all__ = [
     "MIN_RECOVERY_DAYS",
     "PURGE_SECRETS_TASK",
     "RANDOM_PASSWORD_HOOK",
+    "ROTATE_SECRETS_TASK",
     "DecryptionFailure",
     "EncryptionFailure",
     "InvalidParameterException",
@@ -60,6 +63,7 @@ __all__ = [
     "RotationHooks",
     "RotationRequest",
     "RotationStep",
+    "SecretDataKeys",
     "SecretDescription",
     "SecretValue",
     "SecretsCall",
@@ -67,4 +71,5 @@ __all__ = [
     "VersionEntry",
     "purge_due_secrets",
     "purge_tasks",
+    "rotation_tasks",
 ]

@@ -8,264 +8,46 @@ secret's state, and act — reading or writing values only through
 
 from __future__ import annotations
 
-import hmac
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from lakevault import iam
-from lakevault.audit import AuditSink
-from lakevault.core import Clock, RandomSource
 from lakevault.core.errors import AccessDenied, LakevaultError, MalformedPolicyDocument
-from lakevault.db import Database, models
-from lakevault.gate import Gate, Proof
-from lakevault.keys import KeyService
-from lakevault.secrets._core import SecretRecord, SecretsCore
+from lakevault.db import models
+from lakevault.secrets._core import SecretRecord
 from lakevault.secrets._errors import (
     InvalidParameterException,
     InvalidRequestException,
     ResourceExistsException,
     ResourceNotFoundException,
 )
+from lakevault.secrets._inputs import check_tags, check_version_id, tag_context, value_bytes
 from lakevault.secrets._names import check_name, new_secret_arn
 from lakevault.secrets._purge import delete_secret_rows
-from lakevault.secrets._rotation import RotationHooks, RotationRequest, RotationStep
+from lakevault.secrets._rotation_runner import RotationRunner
 from lakevault.secrets._stages import (
     AWSCURRENT,
     AWSPENDING,
     labels_after_move,
-    labels_with_new_version,
 )
 from lakevault.secrets._types import NewVersion, SecretDescription, SecretsCall, SecretValue
-from lakevault.secrets._values import MAX_VALUE_BYTES
+from lakevault.secrets._values import version_columns
 
 MIN_RECOVERY_DAYS = 7
 MAX_RECOVERY_DAYS = 30
 DEFAULT_RECOVERY_DAYS = 30
 #: A service key of a force-deleted secret is destroyed after KMS's shortest waiting period.
 SERVICE_KEY_DELETION_DAYS = 7
-MAX_TAGS = 50
 _MAX_POLICY_BYTES = 20480
 
 
-def _check_version_id(version_id: str) -> str:
-    if not 32 <= len(version_id) <= 64:
-        raise InvalidParameterException(
-            f"ClientRequestToken must be 32 to 64 characters, got {len(version_id)}"
-        )
-    return version_id
-
-
-def _value_bytes(secret_string: str | None, secret_binary: bytes | None) -> tuple[bytes, bool]:
-    """The value to store and whether it is binary; exactly one of the two must be given."""
-    if (secret_string is None) == (secret_binary is None):
-        raise InvalidParameterException("pass exactly one of SecretString and SecretBinary")
-    data = secret_binary if secret_binary is not None else (secret_string or "").encode("utf-8")
-    if not 1 <= len(data) <= MAX_VALUE_BYTES:
-        raise InvalidParameterException(
-            f"the secret value must be 1 to {MAX_VALUE_BYTES} bytes, got {len(data)}"
-        )
-    return data, secret_binary is not None
-
-
-def _check_tags(tags: Mapping[str, str]) -> dict[str, str]:
-    if len(tags) > MAX_TAGS:
-        raise InvalidParameterException(f"a secret has at most {MAX_TAGS} tags, got {len(tags)}")
-    for key, value in tags.items():
-        if not 1 <= len(key) <= 128 or len(value) > 256:
-            raise InvalidParameterException(
-                f"tag key {key!r}: keys are 1-128 characters and values at most 256"
-            )
-        if key.lower().startswith("aws:"):
-            raise InvalidParameterException(f"tag key {key!r} uses the reserved prefix 'aws:'")
-    return dict(tags)
-
-
-def _tag_context(tags: Mapping[str, str]) -> dict[str, Any]:
-    context: dict[str, Any] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
-    if tags:
-        context["aws:TagKeys"] = sorted(tags)
-    return context
-
-
-class SecretsManager:
+class SecretsManager(RotationRunner):
     """AWS Secrets Manager for the tenants (docs/secrets.md). One instance per process."""
-
-    def __init__(
-        self,
-        *,
-        database: Database,
-        gate: Gate,
-        audit: AuditSink,
-        keys: KeyService,
-        clock: Clock,
-        random: RandomSource,
-        region: str,
-        rotation_hooks: RotationHooks | None = None,
-    ) -> None:
-        self._core = SecretsCore(
-            database=database,
-            gate=gate,
-            audit=audit,
-            keys=keys,
-            clock=clock,
-            random=random,
-            region=region,
-        )
-        self._hooks = rotation_hooks or RotationHooks()
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    def _new_version_id(self) -> str:
-        return str(uuid.UUID(bytes=self._core.random.token_bytes(16), version=4))
-
-    def _refuse(
-        self,
-        call: SecretsCall,
-        record: SecretRecord,
-        error: LakevaultError,
-        *,
-        action: str,
-        parameters: Mapping[str, Any] | None,
-        read_only: bool,
-    ) -> LakevaultError:
-        self._core.record_refusal(
-            call, record, action=action, parameters=parameters, error=error, read_only=read_only
-        )
-        return error
-
-    def _require_not_deleted(
-        self,
-        call: SecretsCall,
-        record: SecretRecord,
-        *,
-        action: str,
-        parameters: Mapping[str, Any] | None,
-        read_only: bool,
-    ) -> None:
-        if record.is_deleted:
-            raise self._refuse(
-                call,
-                record,
-                InvalidRequestException(
-                    f"You can't perform this operation on the secret {record.arn} because it "
-                    "was marked for deletion; restore it with RestoreSecret first"
-                ),
-                action=action,
-                parameters=parameters,
-                read_only=read_only,
-            )
-
-    def _require_same_account_for_service_key(
-        self,
-        call: SecretsCall,
-        record: SecretRecord,
-        *,
-        action: str,
-        parameters: Mapping[str, Any] | None,
-        read_only: bool,
-    ) -> None:
-        """A value under the secret's service key is for its own tenant only (as AWS's
-        ``aws/secretsmanager`` key): another account reads it only under a KmsKeyId whose
-        key policy lets it."""
-        if record.kms_key_id is None and call.principal.account_id != record.account_id:
-            raise self._refuse(
-                call,
-                record,
-                AccessDenied(
-                    f"the secret {record.arn} is encrypted under its own service key, which "
-                    "only its account can use; to share it, encrypt it under a KMS key "
-                    "(KmsKeyId) whose key policy allows the other account"
-                ),
-                action=action,
-                parameters=parameters,
-                read_only=read_only,
-            )
-
-    def _seal(
-        self, proof: Proof, call: SecretsCall, record: SecretRecord, version_id: str, data: bytes
-    ) -> bytes:
-        return self._core.values.seal(
-            proof,
-            call,
-            arn=record.arn,
-            version_id=version_id,
-            service_key_id=record.service_key_id,
-            kms_key_id=record.kms_key_id,
-            plaintext=data,
-        )
-
-    def _open(
-        self, proof: Proof, call: SecretsCall, record: SecretRecord, version_id: str
-    ) -> tuple[bytes, bool]:
-        with self._core.database.read_session() as session:
-            row = session.get(models.SecretVersion, (record.arn, version_id))
-            if row is None:
-                raise ResourceNotFoundException(
-                    f"the secret {record.arn} has no version {version_id}"
-                )
-            ciphertext, is_binary = row.ciphertext, row.is_binary
-        plaintext = self._core.values.open(
-            proof,
-            call,
-            arn=record.arn,
-            version_id=version_id,
-            service_key_id=record.service_key_id,
-            kms_key_id=record.kms_key_id,
-            ciphertext=ciphertext,
-        )
-        return plaintext, is_binary
-
-    def _value(
-        self, record: SecretRecord, version_id: str, plaintext: bytes, is_binary: bool
-    ) -> SecretValue:
-        version = record.versions[version_id]
-        return SecretValue(
-            arn=record.arn,
-            name=record.name,
-            version_id=version_id,
-            version_stages=version.version_stages,
-            created_date=version.created_date,
-            secret_string=None if is_binary else plaintext.decode("utf-8"),
-            secret_binary=plaintext if is_binary else None,
-        )
-
-    def _lock(self, session: Session, arn: str) -> models.Secret:
-        row = session.get(models.Secret, arn, with_for_update=not self._core.database.is_sqlite)
-        if row is None:
-            raise ResourceNotFoundException(f"the secret {arn} no longer exists")
-        return row
-
-    def _write_labels(self, session: Session, arn: str, labels: Mapping[str, str]) -> None:
-        session.execute(
-            delete(models.SecretVersionStage).where(models.SecretVersionStage.secret_arn == arn)
-        )
-        session.flush()
-        for stage, version_id in sorted(labels.items()):
-            session.add(
-                models.SecretVersionStage(secret_arn=arn, stage=stage, version_id=version_id)
-            )
-
-    def _current_labels(self, session: Session, arn: str) -> dict[str, str]:
-        return {
-            stage.stage: stage.version_id
-            for stage in session.scalars(
-                select(models.SecretVersionStage).where(models.SecretVersionStage.secret_arn == arn)
-            )
-        }
-
-    def _reload(self, arn: str) -> SecretRecord:
-        with self._core.database.read_session() as session:
-            row = session.get(models.Secret, arn)
-            if row is None:
-                raise ResourceNotFoundException(f"the secret {arn} no longer exists")
-            return self._core.record_in(session, row)
 
     # -- CreateSecret ------------------------------------------------------------------------
 
@@ -285,11 +67,11 @@ class SecretsManager:
         given. Without ``kms_key_id`` the secret gets its own service key (docs/secrets.md)."""
         core = self._core
         check_name(name)
-        clean_tags = _check_tags(tags or {})
+        clean_tags = check_tags(tags or {})
         has_value = secret_string is not None or secret_binary is not None
-        data, is_binary = _value_bytes(secret_string, secret_binary) if has_value else (b"", False)
+        data, is_binary = value_bytes(secret_string, secret_binary) if has_value else (b"", False)
         version_id = (
-            _check_version_id(client_request_token)
+            check_version_id(client_request_token)
             if client_request_token is not None
             else self._new_version_id()
         )
@@ -303,7 +85,7 @@ class SecretsManager:
             "tagKeys": sorted(clean_tags),
             "hasValue": has_value,
         }
-        context: dict[str, Any] = {"secretsmanager:Name": name, **_tag_context(clean_tags)}
+        context: dict[str, Any] = {"secretsmanager:Name": name, **tag_context(clean_tags)}
         if kms_key_id is not None:
             context["secretsmanager:KmsKeyId"] = kms_key_id
         proof = core.authorize(
@@ -393,6 +175,7 @@ class SecretsManager:
                             is_binary=is_binary,
                             ciphertext=ciphertext,
                             created_at=now,
+                            **version_columns(ciphertext, service_key_id=service_key_id),
                         )
                     )
                     session.flush()
@@ -528,9 +311,9 @@ class SecretsManager:
         """``PutSecretValue``: a new version, labelled ``AWSCURRENT`` unless ``version_stages``
         says otherwise. Repeating a token with the same value changes nothing; with another
         value it is ``ResourceExistsException``."""
-        data, is_binary = _value_bytes(secret_string, secret_binary)
+        data, is_binary = value_bytes(secret_string, secret_binary)
         version_id = (
-            _check_version_id(client_request_token)
+            check_version_id(client_request_token)
             if client_request_token is not None
             else self._new_version_id()
         )
@@ -544,77 +327,6 @@ class SecretsManager:
             call, record, proof, data=data, is_binary=is_binary, version_id=version_id,
             stages=stages, action=action, parameters=parameters,
         )  # fmt: skip
-
-    def _put(
-        self,
-        call: SecretsCall,
-        record: SecretRecord,
-        proof: Proof,
-        *,
-        data: bytes,
-        is_binary: bool,
-        version_id: str,
-        stages: Sequence[str],
-        action: str,
-        parameters: Mapping[str, Any],
-    ) -> NewVersion:
-        refusal: dict[str, Any] = {"action": action, "parameters": parameters, "read_only": False}
-        self._require_not_deleted(call, record, **refusal)
-        self._require_same_account_for_service_key(call, record, **refusal)
-        if version_id in record.versions:
-            existing, existing_binary = self._open(proof, call, record, version_id)
-            if existing_binary == is_binary and hmac.compare_digest(existing, data):
-                return NewVersion(
-                    arn=record.arn,
-                    name=record.name,
-                    version_id=version_id,
-                    version_stages=record.versions[version_id].version_stages,
-                )
-            raise self._refuse(
-                call,
-                record,
-                ResourceExistsException(
-                    f"the secret {record.arn} already has a version {version_id} with another "
-                    "value; use a new ClientRequestToken"
-                ),
-                **refusal,
-            )
-        ciphertext = self._seal(proof, call, record, version_id, data)
-        now = self._core.clock.now()
-        with self._core.database.session() as session:
-            row = self._lock(session, record.arn)
-            if row.deleted_at is not None:
-                raise InvalidRequestException(f"the secret {record.arn} was marked for deletion")
-            labels = labels_with_new_version(
-                self._current_labels(session, record.arn), version_id, stages
-            )
-            session.add(
-                models.SecretVersion(
-                    secret_arn=record.arn,
-                    version_id=version_id,
-                    is_binary=is_binary,
-                    ciphertext=ciphertext,
-                    created_at=now,
-                )
-            )
-            session.flush()
-            self._write_labels(session, record.arn, labels)
-            row.last_changed_at = now
-            self._core.record_change(
-                session,
-                call,
-                action=action,
-                record_arn=record.arn,
-                account_id=record.account_id,
-                parameters=parameters,
-                elements={"arn": record.arn, "versionId": version_id, "versionStages": stages},
-            )
-        return NewVersion(
-            arn=record.arn,
-            name=record.name,
-            version_id=version_id,
-            version_stages=tuple(sorted(set(stages))),
-        )
 
     # -- DescribeSecret, ListSecrets ---------------------------------------------------------
 
@@ -864,10 +576,10 @@ class SecretsManager:
     def tag_resource(
         self, call: SecretsCall, secret_id: str, tags: Mapping[str, str]
     ) -> SecretDescription:
-        clean = _check_tags(tags)
+        clean = check_tags(tags)
         return self._retag(
             call, secret_id, "secretsmanager:TagResource", add=clean, remove=(),
-            context=_tag_context(clean),
+            context=tag_context(clean),
         )  # fmt: skip
 
     def untag_resource(
@@ -897,7 +609,7 @@ class SecretsManager:
             row = self._lock(session, record.arn)
             tags = {k: v for k, v in dict(row.tags or {}).items() if k not in remove}
             tags.update(add)
-            row.tags = _check_tags(tags)
+            row.tags = check_tags(tags)
             self._core.record_change(
                 session,
                 call,
@@ -931,7 +643,7 @@ class SecretsManager:
                 f"AutomaticallyAfterDays must be 1 to 1000, got {automatically_after_days}"
             )
         version_id = (
-            _check_version_id(client_request_token)
+            check_version_id(client_request_token)
             if client_request_token is not None
             else self._new_version_id()
         )
@@ -948,6 +660,17 @@ class SecretsManager:
         refusal: dict[str, Any] = {"action": action, "parameters": parameters, "read_only": False}
         self._require_not_deleted(call, record, **refusal)
         self._require_same_account_for_service_key(call, record, **refusal)
+        if automatically_after_days is not None and record.kms_key_id is not None:
+            raise self._refuse(
+                call,
+                record,
+                InvalidRequestException(
+                    f"the secret {record.arn} is encrypted under its KmsKeyId, which only a "
+                    "caller can use; scheduled rotation runs as the service and needs the "
+                    "secret's own service key. Rotate it with RotateSecret calls instead"
+                ),
+                **refusal,
+            )
         hook_name = rotation_hook or record.rotation_hook
         if hook_name is None:
             raise self._refuse(
@@ -993,90 +716,3 @@ class SecretsManager:
         if not rotate_immediately:
             return NewVersion(arn=record.arn, name=record.name, version_id=None, version_stages=())
         return self._run_rotation(call, self._reload(record.arn), proof, hook_name, version_id)
-
-    def _run_rotation(
-        self,
-        call: SecretsCall,
-        record: SecretRecord,
-        proof: Proof,
-        hook_name: str,
-        version_id: str,
-    ) -> NewVersion:
-        hook = self._hooks.get(hook_name)
-        action = "secretsmanager:RotateSecret"
-        current_id = record.labels.get(AWSCURRENT)
-        current = None
-        if current_id is not None:
-            plaintext, is_binary = self._open(proof, call, record, current_id)
-            current = self._value(record, current_id, plaintext, is_binary)
-        request = RotationRequest(
-            arn=record.arn, name=record.name, version_id=version_id, current=current
-        )
-        step = RotationStep.CREATE_SECRET
-        try:
-            if version_id not in record.versions:
-                new_value = hook.create_secret(request)
-                data = new_value if isinstance(new_value, bytes) else new_value.encode("utf-8")
-                self._put(
-                    call, record, proof, data=data, is_binary=isinstance(new_value, bytes),
-                    version_id=version_id, stages=[AWSPENDING], action=action,
-                    parameters={"versionId": version_id, "step": step.value},
-                )  # fmt: skip
-                record = self._reload(record.arn)
-            plaintext, is_binary = self._open(proof, call, record, version_id)
-            pending = self._value(record, version_id, plaintext, is_binary)
-            step = RotationStep.SET_SECRET
-            hook.set_secret(request, pending)
-            step = RotationStep.TEST_SECRET
-            hook.test_secret(request, pending)
-            step = RotationStep.FINISH_SECRET
-            self._finish(call, record, version_id)
-            hook.finish_secret(request)
-        except LakevaultError:
-            raise
-        except Exception as exc:  # a hook's failure is translated, never echoed
-            error = InvalidRequestException(
-                f"rotation of {record.arn} failed at step {step.value} in hook {hook_name!r} "
-                f"({type(exc).__name__}); version {version_id} keeps AWSPENDING and "
-                "AWSCURRENT did not move; fix the hook and call RotateSecret with the same "
-                "ClientRequestToken"
-            )
-            raise self._refuse(
-                call,
-                record,
-                error,
-                action=action,
-                parameters={"versionId": version_id, "step": step.value},
-                read_only=False,
-            ) from exc
-        return NewVersion(
-            arn=record.arn, name=record.name, version_id=version_id, version_stages=(AWSCURRENT,)
-        )
-
-    def _finish(self, call: SecretsCall, record: SecretRecord, version_id: str) -> None:
-        """``finishSecret``: ``AWSCURRENT`` to the new version, ``AWSPENDING`` off it."""
-        now = self._core.clock.now()
-        with self._core.database.session() as session:
-            row = self._lock(session, record.arn)
-            labels = self._current_labels(session, record.arn)
-            if labels.get(AWSCURRENT) != version_id:
-                labels = labels_after_move(
-                    labels,
-                    AWSCURRENT,
-                    remove_from_version_id=labels.get(AWSCURRENT),
-                    move_to_version_id=version_id,
-                )
-            if labels.get(AWSPENDING) == version_id:
-                del labels[AWSPENDING]
-            self._write_labels(session, record.arn, labels)
-            row.last_rotated_at = now
-            row.last_changed_at = now
-            self._core.record_change(
-                session,
-                call,
-                action="secretsmanager:RotateSecret",
-                record_arn=record.arn,
-                account_id=record.account_id,
-                parameters={"versionId": version_id, "step": RotationStep.FINISH_SECRET.value},
-                elements={"arn": record.arn, "versionId": version_id},
-            )

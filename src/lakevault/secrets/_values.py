@@ -15,6 +15,10 @@ Two keys can wrap the data key:
   caller also needs ``kms:GenerateDataKey`` (to write) and ``kms:Decrypt`` (to read) on it, as
   in AWS, and the key policy decides.
 
+The platform's rotation job (ADR 0212) has no proof: it passes :data:`PLATFORM_JOB` and the
+value goes through the key service's entry for platform jobs, under the secret's service key
+only (bound to its ARN; the key policy still decides for the service principal).
+
 Refusals of the key service (disabled, pending deletion, a ciphertext that does not open)
 become ``DecryptionFailure``/``EncryptionFailure``; an ``AccessDenied`` of the key's policy
 stays ``AccessDenied``.
@@ -25,6 +29,8 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from lakevault import kms
 from lakevault.gate import Proof
@@ -33,6 +39,18 @@ from lakevault.secrets._errors import DecryptionFailure, EncryptionFailure
 from lakevault.secrets._types import SecretsCall
 
 MAX_VALUE_BYTES = 65536
+
+
+class PlatformJob:
+    """The marker of the platform's scheduled rotation in place of a gate proof (ADR 0212)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PLATFORM_JOB"
+
+
+PLATFORM_JOB = PlatformJob()
 
 
 def encryption_context(arn: str, version_id: str) -> kms.EncryptionContext:
@@ -70,6 +88,40 @@ def _translated(
         ) from exc
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredKey:
+    """The database copy of a version's wrapped data key (under its service key), which
+    ``lakevault kms rewrap`` moves to the key's newest version (ADR 0213)."""
+
+    key_id: str
+    key_version: int
+    wrapped: bytes
+
+    def __repr__(self) -> str:
+        return f"StoredKey(key_id={self.key_id!r}, key_version={self.key_version})"
+
+
+def stored_key_of(ciphertext: bytes, *, service_key_id: str | None) -> StoredKey | None:
+    """The header's wrapped data key, to store beside the ciphertext; ``None`` for a value
+    under a ``KmsKeyId`` (an ``Encrypt`` blob, not a data key the rewrap can move)."""
+    header = kms.read_object_header(io.BytesIO(ciphertext))
+    if service_key_id is None or header.key_id != service_key_id:
+        return None
+    return StoredKey(
+        key_id=header.key_id, key_version=header.key_version, wrapped=header.wrapped_data_key
+    )
+
+
+def version_columns(ciphertext: bytes, *, service_key_id: str | None) -> dict[str, Any]:
+    """The ``secret_versions`` columns of :func:`stored_key_of` (all ``None`` without one)."""
+    stored = stored_key_of(ciphertext, service_key_id=service_key_id)
+    return {
+        "key_id": stored.key_id if stored else None,
+        "key_version": stored.key_version if stored else None,
+        "wrapped_data_key": stored.wrapped if stored else None,
+    }
+
+
 class SecretValues:
     """Seal and open secret values through the key service (one per process)."""
 
@@ -78,7 +130,7 @@ class SecretValues:
 
     def seal(
         self,
-        proof: Proof,
+        proof: Proof | PlatformJob,
         call: SecretsCall,
         *,
         arn: str,
@@ -93,14 +145,23 @@ class SecretValues:
             if kms_key_id is None:
                 if service_key_id is None:
                     raise EncryptionFailure(f"the secret {arn} has no KMS key")
-                data_key = self._keys.generate_data_key(
-                    proof, key_id=service_key_id, context=context
+                data_key = (
+                    self._keys.generate_data_key_for_job(
+                        resource_arn=arn, key_id=service_key_id, context=context
+                    )
+                    if isinstance(proof, PlatformJob)
+                    else self._keys.generate_data_key(proof, key_id=service_key_id, context=context)
                 )
                 key, key_id, version, wrapped = (
                     data_key.plaintext,
                     data_key.key_id,
                     data_key.key_version,
                     data_key.wrapped,
+                )
+            elif isinstance(proof, PlatformJob):
+                raise EncryptionFailure(
+                    f"the secret {arn} is under its KmsKeyId, which only a caller can use; "
+                    "rotate it with RotateSecret"
                 )
             else:
                 raw, blob = self._keys.generate_data_key_for(
@@ -120,7 +181,7 @@ class SecretValues:
 
     def open(
         self,
-        proof: Proof,
+        proof: Proof | PlatformJob,
         call: SecretsCall,
         *,
         arn: str,
@@ -128,8 +189,12 @@ class SecretValues:
         service_key_id: str | None,
         kms_key_id: str | None,
         ciphertext: bytes,
+        stored: StoredKey | None = None,
     ) -> bytes:
-        """The plaintext of a version; ``DecryptionFailure`` when it does not open."""
+        """The plaintext of a version; ``DecryptionFailure`` when it does not open.
+
+        ``stored`` is the database copy of the wrapped data key, used in place of the header's
+        once a rewrap has moved it (the data key, and so the header's binding, is the same)."""
         context = encryption_context(arn, version_id)
         with _translated(DecryptionFailure, arn):
             reader = io.BytesIO(ciphertext)
@@ -137,12 +202,28 @@ class SecretValues:
             if kms_key_id is None:
                 if service_key_id is None or header.key_id != service_key_id:
                     raise kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY)
-                key = self._keys.decrypt_data_key(
-                    proof,
-                    key_id=service_key_id,
-                    key_version=header.key_version,
-                    wrapped=header.wrapped_data_key,
-                    context=context,
+                key_version, wrapped = header.key_version, header.wrapped_data_key
+                if stored is not None and stored.key_id == service_key_id:
+                    key_version, wrapped = stored.key_version, stored.wrapped
+                if isinstance(proof, PlatformJob):
+                    key = self._keys.decrypt_data_key_for_job(
+                        resource_arn=arn,
+                        key_id=service_key_id,
+                        key_version=key_version,
+                        wrapped=wrapped,
+                        context=context,
+                    )
+                else:
+                    key = self._keys.decrypt_data_key(
+                        proof,
+                        key_id=service_key_id,
+                        key_version=key_version,
+                        wrapped=wrapped,
+                        context=context,
+                    )
+            elif isinstance(proof, PlatformJob):
+                raise DecryptionFailure(
+                    f"the secret {arn} is under its KmsKeyId, which only a caller can use"
                 )
             else:
                 raw, _, _ = self._keys.decrypt(

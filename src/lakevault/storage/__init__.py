@@ -15,6 +15,7 @@ from lakevault.storage._backends import (
     open_backend,
 )
 from lakevault.storage._bucket_policy import is_public
+from lakevault.storage._data_key_registry import ObjectDataKeys
 from lakevault.storage._errors import (
     BackendUnavailable,
     BucketAlreadyExists,
@@ -76,6 +77,7 @@ __all__ = [
     "NoSuchVersion",
     "NotModified",
     "ObjectBackend",
+    "ObjectDataKeys",
     "ObjectDownload",
     "ObjectInfo",
     "ObjectStorage",

@@ -1,0 +1,295 @@
+"""What the secrets manager's operations share: loading, sealing, opening and labelling.
+
+:class:`SecretsBase` holds the per-process state (the core, the rotation hooks) and the steps
+every operation builds on — writing a new version (``_put``), opening one (``_open``), moving
+labels under the secret's row lock. The operations themselves live in ``_manager.py`` and the
+rotation steps in ``_rotation_runner.py``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from lakevault.audit import AuditSink
+from lakevault.core import Clock, RandomSource
+from lakevault.core.errors import AccessDenied, LakevaultError
+from lakevault.db import Database, models
+from lakevault.gate import Gate, Proof
+from lakevault.keys import KeyService
+from lakevault.secrets._core import SecretRecord, SecretsCore
+from lakevault.secrets._errors import (
+    InvalidRequestException,
+    ResourceExistsException,
+    ResourceNotFoundException,
+)
+from lakevault.secrets._rotation import RotationHooks
+from lakevault.secrets._stages import labels_with_new_version
+from lakevault.secrets._types import NewVersion, SecretsCall, SecretValue
+from lakevault.secrets._values import PlatformJob, StoredKey, version_columns
+
+
+class SecretsBase:
+    """The shared state and steps of :class:`~lakevault.secrets.SecretsManager`."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        gate: Gate,
+        audit: AuditSink,
+        keys: KeyService,
+        clock: Clock,
+        random: RandomSource,
+        region: str,
+        rotation_hooks: RotationHooks | None = None,
+    ) -> None:
+        self._core = SecretsCore(
+            database=database,
+            gate=gate,
+            audit=audit,
+            keys=keys,
+            clock=clock,
+            random=random,
+            region=region,
+        )
+        self._hooks = rotation_hooks or RotationHooks()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _new_version_id(self) -> str:
+        return str(uuid.UUID(bytes=self._core.random.token_bytes(16), version=4))
+
+    def _refuse(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        error: LakevaultError,
+        *,
+        action: str,
+        parameters: Mapping[str, Any] | None,
+        read_only: bool,
+    ) -> LakevaultError:
+        self._core.record_refusal(
+            call, record, action=action, parameters=parameters, error=error, read_only=read_only
+        )
+        return error
+
+    def _require_not_deleted(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        *,
+        action: str,
+        parameters: Mapping[str, Any] | None,
+        read_only: bool,
+    ) -> None:
+        if record.is_deleted:
+            raise self._refuse(
+                call,
+                record,
+                InvalidRequestException(
+                    f"You can't perform this operation on the secret {record.arn} because it "
+                    "was marked for deletion; restore it with RestoreSecret first"
+                ),
+                action=action,
+                parameters=parameters,
+                read_only=read_only,
+            )
+
+    def _require_same_account_for_service_key(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        *,
+        action: str,
+        parameters: Mapping[str, Any] | None,
+        read_only: bool,
+    ) -> None:
+        """A value under the secret's service key is for its own tenant only (as AWS's
+        ``aws/secretsmanager`` key): another account reads it only under a KmsKeyId whose
+        key policy lets it."""
+        if record.kms_key_id is None and call.principal.account_id != record.account_id:
+            raise self._refuse(
+                call,
+                record,
+                AccessDenied(
+                    f"the secret {record.arn} is encrypted under its own service key, which "
+                    "only its account can use; to share it, encrypt it under a KMS key "
+                    "(KmsKeyId) whose key policy allows the other account"
+                ),
+                action=action,
+                parameters=parameters,
+                read_only=read_only,
+            )
+
+    def _seal(
+        self,
+        proof: Proof | PlatformJob,
+        call: SecretsCall,
+        record: SecretRecord,
+        version_id: str,
+        data: bytes,
+    ) -> bytes:
+        return self._core.values.seal(
+            proof,
+            call,
+            arn=record.arn,
+            version_id=version_id,
+            service_key_id=record.service_key_id,
+            kms_key_id=record.kms_key_id,
+            plaintext=data,
+        )
+
+    def _open(
+        self, proof: Proof | PlatformJob, call: SecretsCall, record: SecretRecord, version_id: str
+    ) -> tuple[bytes, bool]:
+        with self._core.database.read_session() as session:
+            row = session.get(models.SecretVersion, (record.arn, version_id))
+            if row is None:
+                raise ResourceNotFoundException(
+                    f"the secret {record.arn} has no version {version_id}"
+                )
+            ciphertext, is_binary = row.ciphertext, row.is_binary
+            stored = (
+                StoredKey(
+                    key_id=row.key_id, key_version=row.key_version, wrapped=row.wrapped_data_key
+                )
+                if row.key_id is not None
+                and row.key_version is not None
+                and row.wrapped_data_key is not None
+                else None
+            )
+        plaintext = self._core.values.open(
+            proof,
+            call,
+            arn=record.arn,
+            version_id=version_id,
+            service_key_id=record.service_key_id,
+            kms_key_id=record.kms_key_id,
+            ciphertext=ciphertext,
+            stored=stored,
+        )
+        return plaintext, is_binary
+
+    def _value(
+        self, record: SecretRecord, version_id: str, plaintext: bytes, is_binary: bool
+    ) -> SecretValue:
+        version = record.versions[version_id]
+        return SecretValue(
+            arn=record.arn,
+            name=record.name,
+            version_id=version_id,
+            version_stages=version.version_stages,
+            created_date=version.created_date,
+            secret_string=None if is_binary else plaintext.decode("utf-8"),
+            secret_binary=plaintext if is_binary else None,
+        )
+
+    def _lock(self, session: Session, arn: str) -> models.Secret:
+        row = session.get(models.Secret, arn, with_for_update=not self._core.database.is_sqlite)
+        if row is None:
+            raise ResourceNotFoundException(f"the secret {arn} no longer exists")
+        return row
+
+    def _write_labels(self, session: Session, arn: str, labels: Mapping[str, str]) -> None:
+        session.execute(
+            delete(models.SecretVersionStage).where(models.SecretVersionStage.secret_arn == arn)
+        )
+        session.flush()
+        for stage, version_id in sorted(labels.items()):
+            session.add(
+                models.SecretVersionStage(secret_arn=arn, stage=stage, version_id=version_id)
+            )
+
+    def _current_labels(self, session: Session, arn: str) -> dict[str, str]:
+        return {
+            stage.stage: stage.version_id
+            for stage in session.scalars(
+                select(models.SecretVersionStage).where(models.SecretVersionStage.secret_arn == arn)
+            )
+        }
+
+    def _reload(self, arn: str) -> SecretRecord:
+        with self._core.database.read_session() as session:
+            row = session.get(models.Secret, arn)
+            if row is None:
+                raise ResourceNotFoundException(f"the secret {arn} no longer exists")
+            return self._core.record_in(session, row)
+
+    def _put(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        proof: Proof | PlatformJob,
+        *,
+        data: bytes,
+        is_binary: bool,
+        version_id: str,
+        stages: Sequence[str],
+        action: str,
+        parameters: Mapping[str, Any],
+    ) -> NewVersion:
+        refusal: dict[str, Any] = {"action": action, "parameters": parameters, "read_only": False}
+        self._require_not_deleted(call, record, **refusal)
+        self._require_same_account_for_service_key(call, record, **refusal)
+        if version_id in record.versions:
+            existing, existing_binary = self._open(proof, call, record, version_id)
+            if existing_binary == is_binary and hmac.compare_digest(existing, data):
+                return NewVersion(
+                    arn=record.arn,
+                    name=record.name,
+                    version_id=version_id,
+                    version_stages=record.versions[version_id].version_stages,
+                )
+            raise self._refuse(
+                call,
+                record,
+                ResourceExistsException(
+                    f"the secret {record.arn} already has a version {version_id} with another "
+                    "value; use a new ClientRequestToken"
+                ),
+                **refusal,
+            )
+        ciphertext = self._seal(proof, call, record, version_id, data)
+        now = self._core.clock.now()
+        with self._core.database.session() as session:
+            row = self._lock(session, record.arn)
+            if row.deleted_at is not None:
+                raise InvalidRequestException(f"the secret {record.arn} was marked for deletion")
+            labels = labels_with_new_version(
+                self._current_labels(session, record.arn), version_id, stages
+            )
+            session.add(
+                models.SecretVersion(
+                    secret_arn=record.arn,
+                    version_id=version_id,
+                    is_binary=is_binary,
+                    ciphertext=ciphertext,
+                    created_at=now,
+                    **version_columns(ciphertext, service_key_id=record.service_key_id),
+                )
+            )
+            session.flush()
+            self._write_labels(session, record.arn, labels)
+            row.last_changed_at = now
+            self._core.record_change(
+                session,
+                call,
+                action=action,
+                record_arn=record.arn,
+                account_id=record.account_id,
+                parameters=parameters,
+                elements={"arn": record.arn, "versionId": version_id, "versionStages": stages},
+            )
+        return NewVersion(
+            arn=record.arn,
+            name=record.name,
+            version_id=version_id,
+            version_stages=tuple(sorted(set(stages))),
+        )
