@@ -64,8 +64,40 @@ def test_rotation_deletion_and_rewrap_from_the_shell(signed_in: World) -> None:
     assert code == 0 and json.loads(out)["targetKeyId"] == other
     code, out, err = run("rewrap", key_id)
     assert code == 0, err
-    assert json.loads(out) == []
+    # The platform's registries; a tenant key wraps neither objects' nor secrets' data keys.
+    assert [(p["registry"], p["rewrapped"], p["done"]) for p in json.loads(out)] == [
+        ("secrets", 0, True),
+        ("storage", 0, True),
+    ]
     code, _, err = run("schedule-key-deletion", key_id, "--days", "5")
     assert code == 1 and "7 to 30" in err
     code, out, _ = run("schedule-key-deletion", key_id, "--days", "7")
     assert json.loads(out)["keyMetadata"]["keyState"] == "PendingDeletion"
+
+
+def test_rewrap_from_the_shell_moves_a_secrets_data_keys(signed_in: World) -> None:
+    from sqlalchemy import select
+
+    from lakevault.db import models
+
+    client = signed_in.client
+    created = client.post("/api/v1/secrets", json={"name": "db", "secretString": "pw-1"})
+    assert created.status_code in (200, 201), created.text
+    put = client.put("/api/v1/secrets/value", json={"secretId": "db", "secretString": "pw-2"})
+    assert put.status_code == 200, put.text
+    with signed_in.platform.database.read_session() as session:
+        service_key_id = session.scalar(select(models.Secret.service_key_id))
+    assert service_key_id is not None
+    assert run("rotate-key-on-demand", service_key_id)[0] == 0
+
+    code, out, err = run("rewrap", service_key_id)
+
+    assert code == 0, err
+    assert [(p["registry"], p["rewrapped"]) for p in json.loads(out)] == [
+        ("secrets", 2),
+        ("storage", 0),
+    ]
+    with signed_in.platform.database.read_session() as session:
+        assert set(session.scalars(select(models.SecretVersion.key_version))) == {2}
+    value = client.get("/api/v1/secrets/value", params={"secretId": "db"}).json()
+    assert value["secretString"] == "pw-2"
