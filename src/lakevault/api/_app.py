@@ -21,8 +21,9 @@ from lakevault.api._routes_federation import federation_router
 from lakevault.api._routes_kms import kms_router
 from lakevault.api._routes_policies import attachments_router, policies_router
 from lakevault.api._routes_principals import principals_router, roles_router
-from lakevault.api._routes_storage import buckets_router, objects_router
+from lakevault.api._routes_sandbox import sandbox_router
 from lakevault.api._routes_secrets import secrets_router
+from lakevault.api._routes_storage import buckets_router, objects_router
 from lakevault.api._routes_tenants import tenants_router
 from lakevault.api._routes_user_pool import user_pool_admin_router, user_pool_router
 from lakevault.api._sessions import sessions_router
@@ -65,6 +66,7 @@ def create_app(platform: Platform) -> FastAPI:
         secrets_router,
         audit_router,
         audit_alarms_router,
+        sandbox_router,
     ):
         app.include_router(router(platform))
     app.add_middleware(RequestIdMiddleware, random=platform.random)

@@ -23,6 +23,9 @@ class Readiness(BaseModel):
     status: str
     database: str
     schemaRevision: str
+    sandbox: str
+    """Sandboxed functions: ``not-started``, ``ready``, ``insecure: ...`` or ``unavailable: ...``.
+    Informational: a host without sandbox support is still ready for everything else."""
 
 
 def health_router(platform: Platform) -> APIRouter:
@@ -43,8 +46,14 @@ def health_router(platform: Platform) -> APIRouter:
             revision = await run_in_threadpool(platform.check_ready)
         except LakevaultError as exc:
             raise ServiceUnavailable(f"not ready: {exc.message}") from exc
+        sandbox = platform.sandbox.status
         return Readiness(
-            status="ready", database=platform.database.dialect, schemaRevision=revision
+            status="ready",
+            database=platform.database.dialect,
+            schemaRevision=revision,
+            sandbox=sandbox.state
+            if sandbox.state in {"not-started", "ready"}
+            else f"{sandbox.state}: {sandbox.detail}",
         )
 
     return router

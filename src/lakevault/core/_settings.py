@@ -461,6 +461,54 @@ class Settings(BaseSettings):
         description="With mail_sender = smtp: the login password.",
         json_schema_extra={"example": "(the SMTP password)"},
     )
+    sandbox_zygotes: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Warm sandbox zygotes: how many functions may run at once (docs/sandbox.md).",
+        json_schema_extra={"example": 2},
+    )
+    sandbox_default_memory_mb: int = Field(
+        default=256,
+        ge=16,
+        le=16384,
+        description="Hard memory limit (MiB) of a sandboxed invocation that names none.",
+        json_schema_extra={"example": 256},
+    )
+    sandbox_default_timeout_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=900,
+        description="SIGKILL deadline of a sandboxed invocation that names none (1 s to 15 min).",
+        json_schema_extra={"example": 30},
+    )
+    sandbox_concurrency_per_tenant: int = Field(
+        default=8,
+        ge=1,
+        le=10_000,
+        description="Sandboxed invocations one tenant may run at once.",
+        json_schema_extra={"example": 8},
+    )
+    sandbox_concurrency_per_function: int = Field(
+        default=4,
+        ge=1,
+        le=10_000,
+        description="Sandboxed invocations one function may run at once.",
+        json_schema_extra={"example": 4},
+    )
+    sandbox_queue_size: int = Field(
+        default=32,
+        ge=0,
+        le=100_000,
+        description="Invocations that may wait for room; more are refused (SandboxBusy).",
+        json_schema_extra={"example": 32},
+    )
+    sandbox_insecure_development: bool = Field(
+        default=False,
+        description="DANGEROUS, development only: run functions even where confinement layers "
+        "are missing (logged loudly at every start).",
+        json_schema_extra={"example": False},
+    )
 
     @field_validator("database_url")
     @classmethod

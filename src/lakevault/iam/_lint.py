@@ -98,6 +98,7 @@ LAKEVAULT_ACTIONS: frozenset[str] = frozenset(
         "CreateAuditAlarmSubscription",
         "ListAuditAlarmSubscriptions",
         "DeleteAuditAlarmSubscription",
+        "GetSandboxMetrics",
     }
 )
 

@@ -35,6 +35,7 @@ from lakevault.kms import (
     ensure_root_key,
 )
 from lakevault.runtime._home import prepare_home
+from lakevault.runtime._sandbox import SandboxRuntime
 from lakevault.runtime._tasks import platform_tasks
 from lakevault.secrets import (
     RANDOM_PASSWORD_HOOK,
@@ -74,6 +75,8 @@ class Platform:
     """Reading audit logs, proofs and checkpoints through the gate (docs/audit.md)."""
     audit_alarms: AlarmSubscriptions
     """Where each account's audit alarms are delivered (docs/audit.md, "Alarms")."""
+    sandbox: SandboxRuntime
+    """Sandboxed functions; the supervisor starts on first use, never at build (ADR 0176)."""
 
     @classmethod
     def build(
@@ -216,6 +219,7 @@ class Platform:
                 root_key=root_key,
                 allow_http_loopback=settings.audit_alarm_webhook_allow_http_loopback,
             ),
+            sandbox=SandboxRuntime(settings, gate=gate),
         )
 
     def check_ready(self) -> str:
@@ -234,6 +238,7 @@ class Platform:
         return check_schema(self.database)
 
     def close(self) -> None:
+        self.sandbox.close()
         self.database.dispose()
 
 

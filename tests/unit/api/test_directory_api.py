@@ -150,6 +150,8 @@ NOT_BY_PATH = {
     "/api/v1/secrets": "the secret's ARN names the tenant (the secrets tests)",
     "/api/v1/buckets": "the bucket belongs to the caller's tenant (the storage tests)",
     "/api/v1/audit/": "the caller's own account's log (the audit tests)",
+    "/api/v1/sandbox/": "platform administration: the runtime's metrics, a resource of the "
+    "platform account (test_sandbox_api.py)",
 }
 
 
