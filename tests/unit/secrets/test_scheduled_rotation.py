@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from lakevault import kms
+from lakevault.core.errors import AccessDenied
 from lakevault.secrets import (
     AWSCURRENT,
     AWSPENDING,
@@ -138,3 +142,57 @@ def test_the_task_is_scheduled_hourly() -> None:
     definitions, schedules = rotation_tasks(lambda: None)  # type: ignore[arg-type,return-value]
     assert [d.name for d in definitions] == [ROTATE_SECRETS_TASK]
     assert [s.task_name for s in schedules] == [ROTATE_SECRETS_TASK]
+
+
+def test_the_job_entries_refuse_other_resources_tenant_keys_and_a_key_policy_deny(
+    world: SecretsWorld,
+) -> None:
+    first = world.secrets.create_secret(world.call(), "first", secret_string="x")
+    second = world.secrets.create_secret(world.call(), "second", secret_string="y")
+    tenant_key = world.keys.create_key(world.key_call())
+    [key_of_first] = [
+        k.key_id
+        for k in world.keys.list_keys(world.key_call())
+        if k.is_service_key and "first" in k.description
+    ]
+    context = kms.EncryptionContext.from_mapping({"SecretARN": first.arn})
+
+    with pytest.raises(AccessDenied, match="bound to"):
+        world.keys.generate_data_key_for_job(
+            resource_arn=second.arn, key_id=key_of_first, context=context
+        )
+    with pytest.raises(AccessDenied, match="bound to"):
+        world.keys.generate_data_key_for_job(
+            resource_arn=first.arn, key_id=tenant_key.key_id, context=context
+        )
+    assert (
+        world.keys.generate_data_key_for_job(
+            resource_arn=first.arn, key_id=key_of_first, context=context
+        ).key_version
+        == 1
+    )
+
+    deny = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Root",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "NoSecretsManager",
+                "Effect": "Deny",
+                "Principal": {"Service": "secretsmanager.amazonaws.com"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+        ],
+    }
+    world.keys.put_key_policy(world.key_call(), key_of_first, json.dumps(deny))
+    with pytest.raises(AccessDenied, match="does not allow secretsmanager"):
+        world.keys.generate_data_key_for_job(
+            resource_arn=first.arn, key_id=key_of_first, context=context
+        )
