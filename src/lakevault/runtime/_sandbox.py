@@ -22,9 +22,12 @@ from lakevault.gate import Gate, Request
 from lakevault.sandbox import (
     ConcurrencyLimits,
     Dispatcher,
+    FunctionCode,
     LayerReport,
     Limits,
     MetricsSnapshot,
+    NetworkPolicy,
+    Outcome,
     Supervisor,
     SupervisorSettings,
     probe_layers,
@@ -123,6 +126,29 @@ class SandboxRuntime:
             self._supervisor = supervisor
             self._dispatcher = Dispatcher(supervisor, self.concurrency)
             return self._dispatcher
+
+    def invoke(
+        self,
+        *,
+        tenant: str,
+        function: str,
+        code: FunctionCode,
+        event: Any,
+        limits: Limits | None = None,
+        context: dict[str, Any] | None = None,
+        network_policy: NetworkPolicy | None = None,
+    ) -> Outcome:
+        """Run one invocation under the concurrency limits, with the settings' default limits
+        (``sandbox_default_memory_mb``, ``sandbox_default_timeout_seconds``) unless given."""
+        return self.dispatcher().invoke(
+            tenant=tenant,
+            function=function,
+            code=code,
+            event=event,
+            limits=limits if limits is not None else self.limits,
+            context=context,
+            network_policy=network_policy,
+        )
 
     def metrics(self, call: CallContext) -> dict[str, Any]:
         """The counters, if the gate allows ``lakevault:GetSandboxMetrics`` (platform admin).

@@ -167,6 +167,30 @@ def test_settings_shape_the_runtime(tmp_path: Path, world: World) -> None:
     assert runtime.concurrency.queue_size == 0
 
 
+def test_the_default_limits_of_the_settings_apply(
+    tmp_path: Path, world: World, layer_report: LayerReport
+) -> None:
+    _require_layers(layer_report)
+    settings = load_settings(
+        {
+            "LAKEVAULT_HOME": str(tmp_path),
+            "LAKEVAULT_SANDBOX_ZYGOTES": "1",
+            "LAKEVAULT_SANDBOX_DEFAULT_TIMEOUT_SECONDS": "1",
+        }
+    )
+    spin = tmp_path / "spin.py"
+    spin.write_text("def handler(event, context):\n    while True: pass\n")
+    runtime = SandboxRuntime(settings, gate=world.platform.gate)
+    try:
+        outcome = runtime.invoke(
+            tenant="t", function="spin", code=FunctionCode(path=spin), event={}
+        )
+    finally:
+        runtime.close()
+    assert outcome.status.value == "timeout"
+    assert outcome.duration_ms < 1100  # killed at the 1 s default, not the sandbox's 30 s
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
