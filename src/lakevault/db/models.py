@@ -50,8 +50,8 @@ from lakevault.db._models_keys import (
     KMSKeyVersion,
     KMSRewrapProgress,
 )
-from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
 from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
+from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
 from lakevault.db._models_sts import UserSession
 from lakevault.db._models_user_pool import (
     RefreshToken,
