@@ -15,8 +15,9 @@ Two comparisons, each against an anchor measured in the same run on the same mac
 
 The machines are shared and noisy. Each round runs the anchor and the measured operation back
 to back, so a ratio is taken between runs that saw the same load; the verdict uses the median of
-the per-round ratios (``--rounds``, default 5). Best and median throughputs are printed beside
-it. The temporary directory is removed at the end, also on failure.
+the per-round ratios (``--rounds``, default 6; the order of the three operations rotates each
+round, see ``_stream_figures``). Best and median throughputs are printed beside it. The
+temporary directory is removed at the end, also on failure.
 """
 
 from __future__ import annotations
@@ -147,12 +148,28 @@ def _stream_figures(directory: Path, size: int, rounds: int) -> tuple[Figure, Fi
                 reader, out, data_key=data_key, header=stored_header, encryption_context=context
             )
 
+    def settle() -> None:
+        # Every timed operation starts from the same page-cache state: no other output file
+        # and no dirty pages waiting for writeback. Without this the third 1 GiB write of a
+        # round pays for the first two's writeback, whichever operation it is.
+        for name in ("copy.bin", "decrypted.bin"):
+            (directory / name).unlink(missing_ok=True)
+        os.sync()
+
     encrypt()  # warm the page cache and the code paths once
-    for _ in range(rounds):
-        for name, operation in (("copy", copy), ("encrypt", encrypt), ("decrypt", decrypt)):
-            rates[name].append(_time(operation, size))
+    decrypt()
     if (directory / "decrypted.bin").read_bytes()[:MIB] != source.read_bytes()[:MIB]:
         raise SystemExit("decrypt_stream did not give back the source file")
+    # On this VM the third 1 GiB write in a row costs about twice the kernel CPU of the first
+    # two, whichever operation makes it (measured: the last of copy/encrypt/decrypt was always
+    # the slow one, in either order). So the order rotates: over 3 rounds (or any multiple)
+    # each operation takes each position once.
+    operations = (("copy", copy), ("encrypt", encrypt), ("decrypt", decrypt))
+    for round_number in range(rounds):
+        shift = round_number % len(operations)
+        for name, operation in operations[shift:] + operations[:shift]:
+            settle()
+            rates[name].append(_time(operation, size))
     names = {
         "copy": "plain streaming copy",
         "encrypt": "kms.encrypt_stream file->file",
@@ -239,7 +256,7 @@ def _row(figure: Figure, anchor: Figure | None, target: float | None) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench crypto", description=__doc__)
     parser.add_argument("--size-mib", type=int, default=1024, help="file size (default 1024)")
-    parser.add_argument("--rounds", type=int, default=5, help="runs per figure (default 5)")
+    parser.add_argument("--rounds", type=int, default=6, help="runs per figure (default 6)")
     parser.add_argument("--memory-mib", type=int, default=2048, help="in-memory bytes per run")
     parser.add_argument("--openssl-seconds", type=int, default=3)
     parser.add_argument("--directory", type=Path, default=None, help="where the temp dir goes")
