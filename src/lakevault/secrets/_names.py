@@ -1,8 +1,8 @@
 """Secret names, ARNs and the ``SecretId`` forms AWS accepts (a name or an ARN).
 
-A secret's ARN is ``arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX``: AWS appends six
-random characters so that a new secret with a deleted one's name gets another ARN, and a policy
-naming the old ARN does not silently apply to the new secret.
+A secret's ARN is ``arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abc123``: AWS appends a
+dash and six random characters so that a new secret with a deleted one's name gets another ARN,
+and a policy naming the old ARN does not silently apply to the new secret.
 """
 
 from __future__ import annotations

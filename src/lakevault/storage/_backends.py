@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -115,13 +116,14 @@ class _StreamReader:
         return count
 
 
-class _ObstoreReads:
+class _ObstoreReads(ABC):
     """Reads, sizes, deletes and listings through an obstore store."""
 
     description: str
 
+    @abstractmethod
     def _obstore(self) -> Any:
-        raise NotImplementedError
+        """The obstore store the subclass reads from."""
 
     def open_read(self, path: str) -> BlobReader:
         try:
