@@ -48,6 +48,7 @@ EXPORTS = {
         "GATE_CONTEXT_KEYS",
         "ContextValue",
         "Decision",
+        "EventFactory",
         "Gate",
         "PolicyEngine",
         "PolicySource",

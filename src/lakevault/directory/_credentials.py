@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import select
 
 from lakevault import iam, identity
-from lakevault.audit import IdentityType, append_in
+from lakevault.audit import EventResource, IdentityType, append_in
 from lakevault.core.errors import (
     AccessDenied,
     InvalidParameterValue,
@@ -270,12 +270,12 @@ class CredentialOperations(RoleSessionIssuer):
             )
             append_in(
                 session,
-                self._change_event(
+                self.events.change(
                     call,
                     action="sts:GetSessionToken",
-                    resource=caller.arn,
-                    resource_account=caller.account_id,
-                    resource_type="User",
+                    resource=EventResource(
+                        arn=caller.arn, account_id=caller.account_id, type="User"
+                    ),
                     parameters=parameters,
                     elements={
                         "accessKeyId": credentials.access_key_id,

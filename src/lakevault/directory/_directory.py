@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from lakevault.audit import AuditEvent, EventResource, append_in
-from lakevault.core import PLATFORM_ACCOUNT_ID, Clock, RandomSource, new_request_id
+from lakevault.audit import EventResource, append_in
+from lakevault.core import PLATFORM_ACCOUNT_ID, Clock, RandomSource
 from lakevault.core.errors import AccessDenied
 from lakevault.db import Database
 from lakevault.directory._context import CallContext
-from lakevault.gate import Gate, Request, event_source
+from lakevault.gate import EventFactory, Gate, Request
 from lakevault.kms import PlatformRootKey
 
 T = TypeVar("T")
@@ -52,6 +52,7 @@ class DirectoryCore:
         self.clock = clock
         self.random = random
         self.region = region
+        self.events = EventFactory(clock=clock, random=random, region=region)
 
     @staticmethod
     def require_unnarrowed(call: CallContext, what: str) -> None:
@@ -107,46 +108,14 @@ class DirectoryCore:
             result = operation(session)
             append_in(
                 session,
-                self._change_event(
+                self.events.change(
                     call,
                     action=action,
-                    resource=resource,
-                    resource_account=resource_account,
-                    resource_type=resource_type,
+                    resource=EventResource(
+                        arn=resource, account_id=resource_account, type=resource_type
+                    ),
                     parameters=parameters,
                     elements=response(result) if response is not None else None,
                 ),
             )
             return result
-
-    def _change_event(
-        self,
-        call: CallContext,
-        *,
-        action: str,
-        resource: str,
-        resource_account: str,
-        resource_type: str,
-        parameters: Mapping[str, Any] | None,
-        elements: Mapping[str, Any] | None,
-    ) -> AuditEvent:
-        principal = call.principal
-        return AuditEvent(
-            event_id=new_request_id(self.random),
-            event_time=self.clock.now(),
-            event_source=event_source(action),
-            event_name=action.partition(":")[2],
-            region=self.region,
-            source_ip_address=call.source_ip,
-            user_agent=call.user_agent,
-            user_identity=principal.audit_identity(),
-            request_id=call.request_id,
-            read_only=False,
-            recipient_account_id=resource_account,
-            resources=(
-                EventResource(arn=resource, account_id=resource_account, type=resource_type),
-            ),
-            request_parameters=parameters,
-            response_elements=elements,
-            additional={"stateChange": True},
-        )

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lakevault import identity
-from lakevault.audit import IdentityType, append_in
+from lakevault.audit import EventResource, IdentityType, append_in
 from lakevault.core import PLATFORM_ACCOUNT_ID
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.db import models
@@ -450,12 +450,10 @@ class FederationOperations(RoleSessionIssuer):
                 if session.get(models.Tenant, account_id) is not None
                 else PLATFORM_ACCOUNT_ID
             )
-            event = self._change_event(
+            event = self.events.change(
                 call,
                 action=action,
-                resource=resource,
-                resource_account=recipient,
-                resource_type="Role",
+                resource=EventResource(arn=resource, account_id=recipient, type="Role"),
                 parameters=None,
                 elements=None,
             )

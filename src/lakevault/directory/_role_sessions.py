@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lakevault import iam, identity
-from lakevault.audit import append_in
+from lakevault.audit import EventResource, append_in
 from lakevault.core.errors import InvalidParameterValue, NoSuchEntity
 from lakevault.db import models
 from lakevault.directory._context import CallContext
@@ -103,12 +103,10 @@ class RoleSessionIssuer(DirectoryCore):
                 now=self.clock.now(),
                 random=self.random,
             )
-            event = self._change_event(
+            event = self.events.change(
                 call,
                 action=actions[0],
-                resource=role_arn,
-                resource_account=account_id,
-                resource_type="Role",
+                resource=EventResource(arn=role_arn, account_id=account_id, type="Role"),
                 parameters=parameters,
                 elements={
                     "accessKeyId": credentials.access_key_id,

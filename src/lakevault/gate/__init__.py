@@ -4,6 +4,7 @@ Storage, kms and secrets accept work only with a :class:`Proof` that a :class:`G
 for that action and resource; only this package can make one.
 """
 
+from lakevault.gate._events import EventFactory
 from lakevault.gate._gate import (
     Decision,
     Gate,
@@ -19,6 +20,7 @@ __all__ = [
     "GATE_CONTEXT_KEYS",
     "ContextValue",
     "Decision",
+    "EventFactory",
     "Gate",
     "PolicyEngine",
     "PolicySource",

@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from lakevault import iam
 from lakevault.audit import AuditEvent, AuditSink, EventResource, append_in
-from lakevault.core import Clock, RandomSource, new_request_id
+from lakevault.core import Clock, RandomSource
 from lakevault.core.errors import LakevaultError
 from lakevault.db import Database, models
-from lakevault.gate import ContextValue, Gate, Proof, Request, event_source
+from lakevault.gate import ContextValue, EventFactory, Gate, Proof, Request
 from lakevault.keys import KeyService
 from lakevault.secrets._errors import ResourceNotFoundException
 from lakevault.secrets._names import RESOURCE_TYPE, parse_secret_arn
@@ -116,6 +116,7 @@ class SecretsCore:
         self.clock = clock
         self.random = random
         self.region = region
+        self.events = EventFactory(clock=clock, random=random, region=region)
         self._policies: dict[tuple[str, str], iam.Policy] = {}
         self._policies_lock = threading.Lock()
 
@@ -298,24 +299,16 @@ class SecretsCore:
         read_only: bool = False,
         additional: Mapping[str, Any] | None = None,
     ) -> AuditEvent:
-        return AuditEvent(
-            event_id=new_request_id(self.random),
-            event_time=self.clock.now(),
-            event_source=event_source(action),
-            event_name=action.partition(":")[2],
-            region=self.region,
-            source_ip_address=call.source_ip,
-            user_agent=call.user_agent,
-            user_identity=call.principal.audit_identity(),
-            request_id=call.request_id,
+        return self.events.event(
+            call,
+            action=action,
+            resource=EventResource(arn=arn, account_id=account_id, type=RESOURCE_TYPE),
             read_only=read_only,
-            recipient_account_id=account_id,
-            resources=(EventResource(arn=arn, account_id=account_id, type=RESOURCE_TYPE),),
-            request_parameters=parameters,
-            response_elements=elements,
+            parameters=parameters,
+            elements=elements,
             error_code=error.code if error is not None else None,
             error_message=error.message if error is not None else None,
-            additional=dict(additional or {}),
+            additional=additional,
         )
 
     def record_change(

@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lakevault import iam
-from lakevault.audit import AuditEvent, EventResource, UserIdentity, append_in
-from lakevault.core import Clock, RandomSource, new_request_id
+from lakevault.audit import EventResource, append_in
+from lakevault.core import Clock, RandomSource
 from lakevault.db import Database, models
-from lakevault.gate import ContextValue, Gate, Proof, Request, event_source
+from lakevault.gate import ContextValue, EventFactory, Gate, Proof, Request
 from lakevault.storage._backends import ObjectBackend
 from lakevault.storage._errors import NoSuchBucket
 from lakevault.storage._keys import BucketKeys
@@ -79,6 +79,7 @@ class StorageCore:
         self.clock = clock
         self.random = random
         self.region = region
+        self.events = EventFactory(clock=clock, random=random, region=region)
         self._policies: dict[tuple[str, str], iam.Policy] = {}
         self._policies_lock = threading.Lock()
 
@@ -167,36 +168,18 @@ class StorageCore:
         elements: Mapping[str, Any] | None = None,
     ) -> None:
         """Append the change event inside the transaction that makes the change."""
-        principal = caller.principal
         append_in(
             session,
-            AuditEvent(
-                event_id=new_request_id(self.random),
-                event_time=self.clock.now(),
-                event_source=event_source(action),
-                event_name=action.partition(":")[2],
-                region=self.region,
-                source_ip_address=caller.source_ip,
-                user_agent=caller.user_agent,
-                user_identity=UserIdentity(
-                    type=principal.identity_type,
-                    principal_id=principal.principal_id,
-                    arn=principal.arn,
-                    account_id=principal.account_id,
+            self.events.change(
+                caller,
+                action=action,
+                resource=EventResource(
+                    arn=resource,
+                    account_id=resource_account,
+                    type="AWS::S3::Object" if "/" in resource else "AWS::S3::Bucket",
                 ),
-                request_id=caller.request_id,
-                read_only=False,
-                recipient_account_id=resource_account,
-                resources=(
-                    EventResource(
-                        arn=resource,
-                        account_id=resource_account,
-                        type="AWS::S3::Object" if "/" in resource else "AWS::S3::Bucket",
-                    ),
-                ),
-                request_parameters=parameters,
-                response_elements=elements,
-                additional={"stateChange": True},
+                parameters=parameters,
+                elements=elements,
             ),
         )
 

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lakevault import iam
-from lakevault.audit import AuditEvent, EventResource, UserIdentity, append_in
-from lakevault.core import Clock, RandomSource, new_request_id, parse_account_id
+from lakevault.audit import EventResource, append_in
+from lakevault.core import Clock, RandomSource, parse_account_id
 from lakevault.db import Database, models
 from lakevault.directory import CallContext
-from lakevault.gate import Gate, Request, event_source
+from lakevault.gate import EventFactory, Gate, Request
 from lakevault.trail import _names as names
 
 
@@ -31,6 +31,7 @@ class TrailCore:
         self.clock = clock
         self.random = random
         self.region = region
+        self.events = EventFactory(clock=clock, random=random, region=region)
 
     def authorize(
         self,
@@ -91,35 +92,17 @@ class TrailCore:
         elements: Mapping[str, Any] | None = None,
     ) -> None:
         """Append the change event in ``session``: it exists exactly when the change commits."""
-        principal = call.principal
         append_in(
             session,
-            AuditEvent(
-                event_id=new_request_id(self.random),
-                event_time=self.clock.now(),
-                event_source=event_source(action),
-                event_name=action.partition(":")[2],
-                region=self.region,
-                source_ip_address=call.source_ip,
-                user_agent=call.user_agent,
-                user_identity=UserIdentity(
-                    type=principal.identity_type,
-                    principal_id=principal.principal_id,
-                    arn=principal.arn,
-                    account_id=principal.account_id,
+            self.events.change(
+                call,
+                action=action,
+                resource=EventResource(
+                    arn=resource or names.audit_log_arn(account_id),
+                    account_id=account_id,
+                    type=resource_type,
                 ),
-                request_id=call.request_id,
-                read_only=False,
-                recipient_account_id=account_id,
-                resources=(
-                    EventResource(
-                        arn=resource or names.audit_log_arn(account_id),
-                        account_id=account_id,
-                        type=resource_type,
-                    ),
-                ),
-                request_parameters=parameters,
-                response_elements=elements,
-                additional={"stateChange": True},
+                parameters=parameters,
+                elements=elements,
             ),
         )
