@@ -44,6 +44,7 @@ ALLOWED_SAME_LAYER = {
     ("cli", "api"): "'lakevault serve' starts the HTTP API",
     ("storage", "keys"): "each object version's data key comes from its bucket's KMS key",
     ("secrets", "keys"): "secret values are encrypted under a tenant KMS key",
+    ("secrets", "sandbox"): "tenants' rotation functions run in the sandbox",
     ("trail", "directory"): "audit operations take the directory's CallContext of the caller",
 }
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from lakevault.api import _schemas_secrets as schemas
 from lakevault.api._auth import caller_dependency
+from lakevault.api._routes_secret_functions import add_rotation_function_routes
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
 from lakevault.secrets import SecretsCall
@@ -157,11 +158,12 @@ def secrets_router(platform: Platform) -> APIRouter:
             manager.rotate_secret(
                 _call(call),
                 body.secretId,
-                rotation_hook=body.rotationHook,
+                rotation_hook=body.rotationHook or body.rotationLambdaArn,
                 automatically_after_days=body.automaticallyAfterDays,
                 rotate_immediately=body.rotateImmediately,
                 client_request_token=body.clientRequestToken,
             )
         )
 
+    add_rotation_function_routes(router, platform)
     return router

@@ -73,6 +73,9 @@ class Tags(Body):
 class Rotation(Body):
     secretId: str = Field(min_length=1, max_length=2048)
     rotationHook: str | None = None
+    rotationLambdaArn: str | None = Field(
+        default=None, description="a rotation function's ARN (same as rotationHook)"
+    )
     automaticallyAfterDays: int | None = None
     rotateImmediately: bool = True
     clientRequestToken: str | None = Field(default=None, min_length=32, max_length=64)

@@ -18,10 +18,13 @@ import typer
 
 from lakevault.cli._client import ApiClient
 from lakevault.cli._common import command, print_json
+from lakevault.cli._secret_functions import functions_app
 
 app = typer.Typer(
     help="The secrets manager: secrets, versions, labels, rotation.", no_args_is_help=True
 )
+
+app.add_typer(functions_app, name="rotation-function")
 
 _Secret = Annotated[str, typer.Argument(help="The secret's name or ARN.")]
 _File = Annotated[
@@ -179,7 +182,11 @@ def update_stage_command(
 @command
 def rotate_command(
     secret: _Secret,
-    hook: Annotated[str | None, typer.Option("--hook", help="A registered rotation hook.")] = None,
+    hook: Annotated[str | None, typer.Option("--hook", help="A built-in rotation hook.")] = None,
+    function: Annotated[
+        str | None,
+        typer.Option("--function", help="A rotation function (name or ARN) run in the sandbox."),
+    ] = None,
     every_days: Annotated[int | None, typer.Option("--every-days")] = None,
     no_rotate_now: Annotated[
         bool, typer.Option("--no-rotate-now", help="Only configure rotation.")
@@ -189,6 +196,8 @@ def rotate_command(
     body: dict[str, Any] = {"secretId": secret, "rotateImmediately": not no_rotate_now}
     if hook is not None:
         body["rotationHook"] = hook
+    if function is not None:
+        body["rotationHook"] = function if function.startswith("arn:") else f"function:{function}"
     if every_days is not None:
         body["automaticallyAfterDays"] = every_days
     print_json(_client().call("POST", "/secrets/rotate", body))

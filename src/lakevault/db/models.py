@@ -50,6 +50,7 @@ from lakevault.db._models_keys import (
     KMSKeyVersion,
     KMSRewrapProgress,
 )
+from lakevault.db._models_secret_functions import SecretRotationFunction
 from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
 from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
 from lakevault.db._models_sts import UserSession
@@ -109,6 +110,7 @@ __all__ = [
     "RolePolicyAttachment",
     "RoleSession",
     "Secret",
+    "SecretRotationFunction",
     "SecretVersion",
     "SecretVersionStage",
     "SignInChallenge",

@@ -134,6 +134,7 @@ class Platform:
             # Where services keep wrapped data keys, for 'lakevault kms rewrap' (ADR 0127).
             data_key_registries=lambda: (SecretDataKeys(database), ObjectDataKeys(database)),
         )
+        sandbox = SandboxRuntime(settings, gate=gate)
         secrets_manager = SecretsManager(
             database=database,
             gate=gate,
@@ -142,8 +143,10 @@ class Platform:
             clock=clock,
             random=random,
             region=settings.region,
-            # In-process rotation hooks until the sandbox runs them (docs/decisions/0210).
+            # Built-in rotation hooks run in-process (docs/decisions/0210).
             rotation_hooks=RotationHooks({RANDOM_PASSWORD_HOOK: RandomPasswordHook(random)}),
+            # Tenants' rotation functions run in the sandbox (docs/secrets.md, ADR 0214).
+            sandbox=sandbox,
         )
         return cls(
             settings=settings,
@@ -219,7 +222,7 @@ class Platform:
                 root_key=root_key,
                 allow_http_loopback=settings.audit_alarm_webhook_allow_http_loopback,
             ),
-            sandbox=SandboxRuntime(settings, gate=gate),
+            sandbox=sandbox,
         )
 
     def check_ready(self) -> str:

@@ -16,6 +16,11 @@ from lakevault.secrets._errors import (
     ResourceExistsException,
     ResourceNotFoundException,
 )
+from lakevault.secrets._functions import (
+    RotationFunction,
+    SandboxInvoker,
+    function_arn,
+)
 from lakevault.secrets._manager import (
     DEFAULT_RECOVERY_DAYS,
     MAX_RECOVERY_DAYS,
@@ -59,16 +64,19 @@ __all__ = [
     "RandomPasswordHook",
     "ResourceExistsException",
     "ResourceNotFoundException",
+    "RotationFunction",
     "RotationHook",
     "RotationHooks",
     "RotationRequest",
     "RotationStep",
+    "SandboxInvoker",
     "SecretDataKeys",
     "SecretDescription",
     "SecretValue",
     "SecretsCall",
     "SecretsManager",
     "VersionEntry",
+    "function_arn",
     "purge_due_secrets",
     "purge_tasks",
     "rotation_tasks",

@@ -24,11 +24,18 @@ from lakevault.gate import Gate, Proof
 from lakevault.keys import KeyService
 from lakevault.secrets._core import SecretRecord, SecretsCore
 from lakevault.secrets._errors import (
+    InvalidParameterException,
     InvalidRequestException,
     ResourceExistsException,
     ResourceNotFoundException,
 )
-from lakevault.secrets._rotation import RotationHooks
+from lakevault.secrets._functions import (
+    RotationFunction,
+    SandboxedRotationHook,
+    SandboxInvoker,
+    parse_function_reference,
+)
+from lakevault.secrets._rotation import RotationHook, RotationHooks
 from lakevault.secrets._stages import labels_with_new_version
 from lakevault.secrets._types import NewVersion, SecretsCall, SecretValue
 from lakevault.secrets._values import PlatformJob, StoredKey, version_columns
@@ -48,6 +55,8 @@ class SecretsBase:
         random: RandomSource,
         region: str,
         rotation_hooks: RotationHooks | None = None,
+        sandbox: SandboxInvoker | None = None,
+        sandbox_allow_loopback_endpoints: bool = False,
     ) -> None:
         self._core = SecretsCore(
             database=database,
@@ -59,8 +68,61 @@ class SecretsBase:
             region=region,
         )
         self._hooks = rotation_hooks or RotationHooks()
+        # Tenants' rotation functions run here (docs/secrets.md, "Rotation functions").
+        self._sandbox = sandbox
+        # Tests only: lets a function reach a loopback endpoint registered with it.
+        self._sandbox_allow_loopback = sandbox_allow_loopback_endpoints
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _hook_reference(self, record: SecretRecord, hook_name: str) -> str:
+        """The name a secret saves: a built-in hook's name, or its function's full ARN."""
+        arn = parse_function_reference(
+            hook_name, region=self._core.region, account_id=record.account_id
+        )
+        return hook_name if arn is None else arn
+
+    def _hook_for(self, record: SecretRecord, hook_name: str) -> RotationHook:
+        """The hook that rotates ``record``: a rotation function of the secret's own account
+        (run in the sandbox), or a built-in hook registered with the platform."""
+        arn = parse_function_reference(
+            hook_name, region=self._core.region, account_id=record.account_id
+        )
+        if arn is None:
+            return self._hooks.get(hook_name)
+        function = self._load_function(arn)
+        if function is None or function.account_id != record.account_id:
+            raise InvalidParameterException(
+                f"there is no rotation function {arn} in the secret's account "
+                f"{record.account_id}; register one with PutRotationFunction (a secret is "
+                "rotated only by a function of its own account)"
+            )
+        if self._sandbox is None:
+            raise InvalidRequestException(
+                "this platform runs no sandbox, so rotation functions cannot run here; use a "
+                "built-in rotation hook"
+            )
+        return SandboxedRotationHook(
+            self._sandbox, function, allow_loopback_endpoints=self._sandbox_allow_loopback
+        )
+
+    def _load_function(self, arn: str, *, with_source: bool = True) -> RotationFunction | None:
+        with self._core.database.read_session() as session:
+            row = session.get(models.SecretRotationFunction, arn)
+            if row is None:
+                return None
+            return RotationFunction(
+                arn=row.arn,
+                name=row.name,
+                account_id=row.account_id,
+                handler=row.handler,
+                endpoints=tuple(row.endpoints or ()),
+                timeout_seconds=row.timeout_seconds,
+                memory_mb=row.memory_mb,
+                code_sha256=row.code_sha256,
+                description=row.description,
+                source=row.source if with_source else None,
+            )
 
     def _new_version_id(self) -> str:
         return str(uuid.UUID(bytes=self._core.random.token_bytes(16), version=4))

@@ -30,6 +30,7 @@ from lakevault.secrets._errors import (
     ResourceExistsException,
     ResourceNotFoundException,
 )
+from lakevault.secrets._function_registry import RotationFunctionRegistry
 from lakevault.secrets._inputs import check_tags, check_version_id, tag_context, value_bytes
 from lakevault.secrets._names import check_name, new_secret_arn
 from lakevault.secrets._purge import delete_secret_rows
@@ -48,7 +49,7 @@ DEFAULT_RECOVERY_DAYS = 30
 SERVICE_KEY_DELETION_DAYS = 7
 
 
-class SecretsManager(SecretSettings):
+class SecretsManager(SecretSettings, RotationFunctionRegistry):
     """AWS Secrets Manager for the tenants (docs/secrets.md). One instance per process."""
 
     # -- CreateSecret ------------------------------------------------------------------------
@@ -519,8 +520,9 @@ class SecretsManager(SecretSettings):
                 **refusal,
             )
         try:
-            self._hooks.get(hook_name)
-        except InvalidParameterException as error:
+            hook_name = self._hook_reference(record, hook_name)
+            self._hook_for(record, hook_name)
+        except (InvalidParameterException, InvalidRequestException) as error:
             raise self._refuse(call, record, error, **refusal) from error
         pending = record.labels.get(AWSPENDING)
         current = record.labels.get(AWSCURRENT)

@@ -29,6 +29,7 @@ from lakevault.jobs import PeriodicTask, RetryPolicy, TaskContext, TaskDefinitio
 from lakevault.secrets._base import SecretsBase
 from lakevault.secrets._core import SecretRecord
 from lakevault.secrets._errors import InvalidRequestException
+from lakevault.secrets._functions import RotationFunctionFailed
 from lakevault.secrets._rotation import RotationRequest, RotationStep
 from lakevault.secrets._stages import AWSCURRENT, AWSPENDING, labels_after_move
 from lakevault.secrets._types import NewVersion, SecretsCall
@@ -75,7 +76,7 @@ class RotationRunner(SecretsBase):
         hook_name: str,
         version_id: str,
     ) -> NewVersion:
-        hook = self._hooks.get(hook_name)
+        hook = self._hook_for(record, hook_name)
         action = "secretsmanager:RotateSecret"
         current_id = record.labels.get(AWSCURRENT)
         current = None
@@ -103,14 +104,20 @@ class RotationRunner(SecretsBase):
             step = RotationStep.TEST_SECRET
             hook.test_secret(request, pending)
             step = RotationStep.FINISH_SECRET
-            self._finish(call, record, version_id)
+            # The hook's finishSecret runs first: only its success lets AWSCURRENT move, so a
+            # failure at any step leaves AWSCURRENT where it was.
             hook.finish_secret(request)
+            self._finish(call, record, version_id)
         except LakevaultError:
             raise
         except Exception as exc:  # a hook's failure is translated, never echoed
+            # A sandboxed function's reason is the sandbox's status (never its message).
+            reason = (
+                exc.reason if isinstance(exc, RotationFunctionFailed) else type(exc).__name__
+            )
             error = InvalidRequestException(
                 f"rotation of {record.arn} failed at step {step.value} in hook {hook_name!r} "
-                f"({type(exc).__name__}); version {version_id} keeps AWSPENDING and "
+                f"({reason}); version {version_id} keeps AWSPENDING and "
                 "AWSCURRENT did not move; fix the hook and call RotateSecret with the same "
                 "ClientRequestToken"
             )
@@ -192,7 +199,6 @@ class RotationRunner(SecretsBase):
             )
             call = service_call(record.account_id, core.random)
             try:
-                self._hooks.get(hook_name)
                 self._run_rotation(call, record, PLATFORM_JOB, hook_name, version_id)
             except LakevaultError as error:
                 if not isinstance(error, InvalidRequestException):
