@@ -53,6 +53,7 @@ from lakevault.db._models_keys import (
 from lakevault.db._models_secret_functions import SecretRotationFunction
 from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
 from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
+from lakevault.db._models_storage_lock import BucketLifecycle, BucketObjectLock, ObjectVersionLock
 from lakevault.db._models_sts import UserSession
 from lakevault.db._models_user_pool import (
     RefreshToken,
@@ -81,6 +82,8 @@ __all__ = [
     "Base",
     "BlobJournal",
     "Bucket",
+    "BucketLifecycle",
+    "BucketObjectLock",
     "Group",
     "GroupMembership",
     "GroupPolicyAttachment",
@@ -100,6 +103,7 @@ __all__ = [
     "OIDCProvider",
     "OIDCSignIn",
     "ObjectVersion",
+    "ObjectVersionLock",
     "Organization",
     "PlatformRootKeyCheck",
     "PlatformState",

@@ -34,6 +34,23 @@ from lakevault.storage._errors import (
 )
 from lakevault.storage._keys import BucketKeys, GeneratedDataKey
 from lakevault.storage._listing import MAX_KEYS
+from lakevault.storage._lock import (
+    ObjectLock,
+    apply_object_lock,
+    check_version_deletable,
+    release_version_lock,
+)
+from lakevault.storage._lock_types import (
+    DefaultRetention,
+    NoSuchObjectLockConfiguration,
+    ObjectLockConfiguration,
+    ObjectLockConfigurationNotFound,
+    ObjectLocked,
+    ObjectLockRequest,
+    ObjectLockState,
+    ObjectRetention,
+    RetentionMode,
+)
 from lakevault.storage._names import MAX_KEY_BYTES, bucket_arn, check_object_key, object_arn
 from lakevault.storage._objects import ObjectDownload
 from lakevault.storage._service import ObjectStorage
@@ -63,6 +80,7 @@ __all__ = [
     "ByteRange",
     "Caller",
     "Conditions",
+    "DefaultRetention",
     "DeleteResult",
     "EntityTooLarge",
     "GeneratedDataKey",
@@ -74,22 +92,34 @@ __all__ = [
     "LocalBackend",
     "NoSuchBucket",
     "NoSuchBucketPolicy",
+    "NoSuchObjectLockConfiguration",
     "NoSuchVersion",
     "NotModified",
     "ObjectBackend",
     "ObjectDataKeys",
     "ObjectDownload",
     "ObjectInfo",
+    "ObjectLock",
+    "ObjectLockConfiguration",
+    "ObjectLockConfigurationNotFound",
+    "ObjectLockRequest",
+    "ObjectLockState",
+    "ObjectLocked",
+    "ObjectRetention",
     "ObjectStorage",
     "PreconditionFailed",
+    "RetentionMode",
     "S3Backend",
     "StorageFull",
     "SweepOrphans",
     "Versioning",
+    "apply_object_lock",
     "bucket_arn",
     "check_object_key",
+    "check_version_deletable",
     "is_public",
     "object_arn",
     "open_backend",
+    "release_version_lock",
     "storage_tasks",
 ]

@@ -17,6 +17,7 @@ from lakevault.db import models
 from lakevault.storage._bucket_policy import check_bucket_policy
 from lakevault.storage._core import StorageCore
 from lakevault.storage._errors import BucketAlreadyExists, BucketNotEmpty, NoSuchBucketPolicy
+from lakevault.storage._lock import enable_object_lock, refuse_versioning_change
 from lakevault.storage._names import bucket_arn, check_bucket_name
 from lakevault.storage._types import BucketInfo, Caller, Versioning
 
@@ -52,9 +53,18 @@ class Buckets:
         self._core = core
 
     def create_bucket(
-        self, caller: Caller, name: str, *, tags: Mapping[str, str] | None = None
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        object_lock_enabled: bool = False,
     ) -> BucketInfo:
-        """``s3:CreateBucket``: a new, empty, unversioned bucket with its own KMS key."""
+        """``s3:CreateBucket``: a new, empty, unversioned bucket with its own KMS key.
+
+        ``object_lock_enabled`` (S3's ``ObjectLockEnabledForBucket``) also needs
+        ``s3:PutBucketObjectLockConfiguration``; the bucket is then versioned for good.
+        """
         core = self._core
         check_bucket_name(name)
         clean_tags = check_tags(tags or {})
@@ -68,6 +78,16 @@ class Buckets:
             read_only=False,
             parameters={"bucketName": name},
         )
+        if object_lock_enabled:
+            core.authorize(
+                caller,
+                action="s3:PutBucketObjectLockConfiguration",
+                resource=bucket_arn(name),
+                bucket=None,
+                resource_account=account,
+                read_only=False,
+                parameters={"bucketName": name, "objectLockEnabled": "Enabled"},
+            )
         with core.database.read_session() as session:
             existing = session.get(models.Bucket, name)
             if existing is not None:
@@ -85,20 +105,25 @@ class Buckets:
                         name=name,
                         account_id=account,
                         kms_key_id=key_id,
-                        versioning=Versioning.UNVERSIONED.value,
+                        versioning=(
+                            Versioning.ENABLED if object_lock_enabled else Versioning.UNVERSIONED
+                        ).value,
                         policy=None,
                         tags=clean_tags,
                         block_public_access=True,
                         created_at=now,
                     )
                 )
+                if object_lock_enabled:
+                    session.flush()
+                    enable_object_lock(session, name, now=now)
                 core.record_change(
                     session,
                     caller,
                     action="s3:CreateBucket",
                     resource=bucket_arn(name),
                     resource_account=account,
-                    parameters={"bucketName": name},
+                    parameters={"bucketName": name, "objectLockEnabled": object_lock_enabled},
                     elements={"kmsKeyId": key_id},
                 )
         except BaseException:
@@ -247,6 +272,7 @@ class Buckets:
                 f"versioning status must be 'Enabled' or 'Suspended', got {status!r}",
                 code="MalformedXML",
             )
+        refuse_versioning_change(self._core, name, status)
         return self._update(
             caller,
             name,

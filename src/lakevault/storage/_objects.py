@@ -35,6 +35,8 @@ from lakevault.storage._errors import (
     PreconditionFailed,
 )
 from lakevault.storage._keys import GeneratedDataKey
+from lakevault.storage._lock import ObjectLock, apply_object_lock, release_version_lock
+from lakevault.storage._lock_types import ObjectLockRequest
 from lakevault.storage._names import check_object_key, object_arn
 from lakevault.storage._streams import HashingReader, Pipe
 from lakevault.storage._sweep import forget_blob, sweep_orphan_blobs
@@ -297,6 +299,7 @@ class Objects:
         metadata: Mapping[str, str] | None = None,
         conditions: Conditions | None = None,
         expected_sha256: str | None = None,
+        object_lock: ObjectLockRequest | None = None,
     ) -> ObjectInfo:
         """``s3:PutObject``: store ``body`` as the new current version of ``key``.
 
@@ -318,6 +321,7 @@ class Objects:
             read_only=False,
             parameters={"bucketName": bucket, "key": key},
         )
+        object_lock = ObjectLock(core).check_put_request(caller, record, key, object_lock)
         if conditions.if_match is not None or conditions.if_none_match is not None:
             # Early refusal before any byte is read; the commit checks again, atomically.
             check_write_conditions(self._current(bucket, key), conditions)
@@ -332,6 +336,7 @@ class Objects:
             metadata=clean_metadata,
             conditions=conditions,
             expected_sha256=expected_sha256,
+            object_lock=object_lock,
         )
 
     def _store(
@@ -348,6 +353,7 @@ class Objects:
         conditions: Conditions,
         expected_sha256: str | None = None,
         pipe: Pipe | None = None,
+        object_lock: ObjectLockRequest | None = None,
     ) -> ObjectInfo:
         core = self._core
         version_id = core.random.token_bytes(16).hex()
@@ -421,6 +427,15 @@ class Objects:
                     last_modified=now,
                 )
                 session.add(row)
+                if versioning is Versioning.ENABLED or object_lock is not None:
+                    # Object lock (docs/decisions/0156): the bucket's default or the request's.
+                    apply_object_lock(
+                        session,
+                        bucket=record.name,
+                        version_id=version_id,
+                        now=now,
+                        request=object_lock,
+                    )
                 session.execute(
                     delete(models.BlobJournal).where(models.BlobJournal.blob_path == blob_path)
                 )
@@ -631,7 +646,13 @@ class Objects:
     # -- deleting ------------------------------------------------------------------------------
 
     def delete_object(
-        self, caller: Caller, bucket: str, key: str, *, version_id: str | None = None
+        self,
+        caller: Caller,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
     ) -> DeleteResult:
         """``s3:DeleteObject`` (or ``s3:DeleteObjectVersion`` with ``version_id``).
 
@@ -654,13 +675,20 @@ class Objects:
             read_only=False,
             parameters=parameters,
         )
+        bypass = (
+            ObjectLock(core).bypass_proof(caller, record, key)
+            if bypass_governance and version_id is not None
+            else None
+        )
         doomed: list[str] = []
         with core.database.session() as session:
             bucket_row = core.lock_bucket(session, bucket)
             versioning = Versioning(bucket_row.versioning)
             result: DeleteResult
             if version_id is not None:
-                result = self._delete_version(session, bucket, key, version_id, doomed)
+                result = self._delete_version(
+                    session, bucket, key, version_id, doomed, bypass=bypass
+                )
             elif versioning is Versioning.ENABLED:
                 result = self._add_marker(session, bucket, key, null=False)
             else:
@@ -717,7 +745,14 @@ class Objects:
         return DeleteResult(version_id=None if null else marker_id, delete_marker=True)
 
     def _delete_version(
-        self, session: Session, bucket: str, key: str, version_id: str, doomed: list[str]
+        self,
+        session: Session,
+        bucket: str,
+        key: str,
+        version_id: str,
+        doomed: list[str],
+        *,
+        bypass: Proof | None = None,
     ) -> DeleteResult:
         if version_id == "null":
             row = session.scalars(
@@ -734,6 +769,14 @@ class Objects:
         if row is None:
             return DeleteResult(version_id=version_id, delete_marker=False)
         was_latest, was_marker = row.is_latest, row.is_delete_marker
+        release_version_lock(
+            session,
+            bucket=bucket,
+            key=key,
+            version_id=row.version_id,
+            now=self._core.clock.now(),
+            bypass=bypass,
+        )
         if row.blob_path is not None:
             doomed.append(row.blob_path)
             session.add(

@@ -10,12 +10,14 @@ from lakevault.storage._buckets import Buckets
 from lakevault.storage._core import StorageCore
 from lakevault.storage._keys import BucketKeys
 from lakevault.storage._listing import MAX_KEYS, list_objects
+from lakevault.storage._lock import ObjectLock
 from lakevault.storage._objects import Objects
 from lakevault.storage._types import Caller, ListPage
 
 
 class ObjectStorage:
-    """Every storage operation of one process: ``buckets``, ``objects`` and :meth:`list_objects`."""
+    """Every storage operation of one process: ``buckets``, ``objects``, ``lock`` (object lock)
+    and :meth:`list_objects`."""
 
     def __init__(
         self,
@@ -40,6 +42,7 @@ class ObjectStorage:
         self.backend = backend
         self.buckets = Buckets(self._core)
         self.objects = Objects(self._core)
+        self.lock = ObjectLock(self._core)
 
     def list_objects(
         self,
