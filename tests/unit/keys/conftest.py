@@ -8,33 +8,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from lakevault import iam, kms
-from lakevault.audit import DatabaseAuditLog, IdentityType
-from lakevault.core import FixedClock, SystemRandom
-from lakevault.db import Database, models
+from lakevault.audit import DatabaseAuditLog
+from lakevault.core import FixedClock
+from lakevault.db import Database
 from lakevault.gate import Gate, Proof, Request
-from lakevault.identity import Principal, PrincipalPolicies
+from lakevault.identity import Principal
 from lakevault.keys import KeyCall, KeyService
-
-TENANT_A = "111111111111"
-TENANT_B = "222222222222"
-ROOT_KEY = kms.PlatformRootKey(bytes(range(32)), source="test")
-
-
-def principal(account: str, name: str) -> Principal:
-    return Principal(
-        arn=f"arn:aws:iam::{account}:user/{name}",
-        account_id=account,
-        principal_id=f"AIDA{name.upper():0<16}"[:20],
-        identity_type=IdentityType.IAM_USER,
-        username=name,
-    )
-
+from tests.unit.tenant_world import (
+    ROOT_KEY,  # noqa: F401 (the tests import it from here)
+    TENANT_A,
+    TENANT_B,
+    StaticPolicies,
+    principal,
+    tenant_services,
+)
 
 ALICE = principal(TENANT_A, "alice")  # kms:* in tenant A
 BOB = principal(TENANT_A, "bob")  # no policies
@@ -50,14 +43,6 @@ def allow(*actions: str, resource: str = "*", policy_id: str = "p") -> iam.Polic
         },
         policy_id=policy_id,
     )
-
-
-@dataclass
-class StaticPolicies:
-    by_arn: dict[str, tuple[iam.Policy, ...]] = field(default_factory=dict)
-
-    def policies_for(self, principal: Principal) -> PrincipalPolicies:
-        return PrincipalPolicies(identity=self.by_arn.get(principal.arn, ()))
 
 
 @dataclass
@@ -88,9 +73,6 @@ class KMSWorld:
 
 
 def build_world(database: Database, **options: Any) -> KMSWorld:
-    clock = FixedClock()
-    random = SystemRandom()
-    audit = DatabaseAuditLog(database)
     policies = StaticPolicies(
         {
             ALICE.arn: (allow("kms:*", policy_id="alice-kms"),),
@@ -98,30 +80,8 @@ def build_world(database: Database, **options: Any) -> KMSWorld:
             STORE.arn: (allow("s3:*", policy_id="store-s3"),),
         }
     )
-    gate = Gate(
-        engine=iam.Evaluator(),
-        policies=policies,
-        audit=audit,
-        clock=clock,
-        random=random,
-        region="local",
-    )
-    with database.session() as session:
-        for account in (TENANT_A, TENANT_B):
-            session.add(
-                models.Tenant(account_id=account, name=f"t{account}", created_at=clock.now())
-            )
-    service = KeyService(
-        database=database,
-        gate=gate,
-        audit=audit,
-        wrapper=kms.PlatformTenantKeyWrapper(lambda: ROOT_KEY, random=random),
-        clock=clock,
-        random=random,
-        region="local",
-        **options,
-    )
-    return KMSWorld(database, audit, gate, service, clock, policies)
+    base = tenant_services(database, policies, **options)
+    return KMSWorld(database, base.audit, base.gate, base.keys, base.clock, policies)
 
 
 @pytest.fixture

@@ -25,12 +25,12 @@ from typing import Any
 
 import pytest
 
-from lakevault import iam, kms
-from lakevault.audit import DatabaseAuditLog, IdentityType
-from lakevault.core import FixedClock, SystemRandom
+from lakevault import iam
+from lakevault.audit import DatabaseAuditLog
+from lakevault.core import FixedClock
 from lakevault.db import Database, models
 from lakevault.gate import Gate
-from lakevault.identity import Principal, PrincipalPolicies
+from lakevault.identity import Principal
 from lakevault.keys import KeyService
 from lakevault.storage import (
     Caller,
@@ -41,6 +41,14 @@ from lakevault.storage import (
     S3Backend,
 )
 from tests.conftest import IN_CI
+from tests.unit.tenant_world import (
+    ROOT_KEY,  # noqa: F401 (the tests import it from here)
+    TENANT_A,
+    TENANT_B,
+    StaticPolicies,
+    principal,
+    tenant_services,
+)
 
 #: The bucket SeaweedFS creates on start; every test uses its own prefix inside it.
 SEAWEEDFS_BUCKET = "lakevault-test"
@@ -205,21 +213,6 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectBackend:
 # --- The storage world: a real gate, audit log, key service, database and backend. ----------
 
 
-TENANT_A = "111111111111"
-TENANT_B = "222222222222"
-ROOT_KEY = kms.PlatformRootKey(bytes(range(32)), source="test")
-
-
-def principal(account: str, name: str) -> Principal:
-    return Principal(
-        arn=f"arn:aws:iam::{account}:user/{name}",
-        account_id=account,
-        principal_id=f"AIDA{name.upper():0<16}"[:20],
-        identity_type=IdentityType.IAM_USER,
-        username=name,
-    )
-
-
 ALICE = principal(TENANT_A, "alice")  # s3:* in tenant A
 BOB = principal(TENANT_A, "bob")  # no policy at all
 READER = principal(TENANT_A, "reader")  # s3:GetObject and s3:ListBucket only
@@ -234,16 +227,6 @@ def allow(*actions: str, resource: str = "*", policy_id: str = "p") -> iam.Polic
         },
         policy_id=policy_id,
     )
-
-
-@dataclass
-class StaticPolicies:
-    """Identity policies per principal ARN (the gate's ``PolicySource``; the rest is real)."""
-
-    by_arn: dict[str, tuple[iam.Policy, ...]]
-
-    def policies_for(self, principal: Principal) -> PrincipalPolicies:
-        return PrincipalPolicies(identity=self.by_arn.get(principal.arn, ()))
 
 
 @dataclass
@@ -290,9 +273,6 @@ class StorageWorld:
 
 
 def build_storage_world(database: Database, backend: ObjectBackend) -> StorageWorld:
-    clock = FixedClock()
-    random = SystemRandom()
-    audit = DatabaseAuditLog(database)
     policies = StaticPolicies(
         {
             ALICE.arn: (allow("s3:*", policy_id="alice-s3"),),
@@ -300,38 +280,17 @@ def build_storage_world(database: Database, backend: ObjectBackend) -> StorageWo
             CAROL.arn: (allow("s3:*", policy_id="carol-s3"),),
         }
     )
-    gate = Gate(
-        engine=iam.Evaluator(),
-        policies=policies,
-        audit=audit,
-        clock=clock,
-        random=random,
-        region="local",
-    )
-    with database.session() as session:
-        for account in (TENANT_A, TENANT_B):
-            session.add(
-                models.Tenant(account_id=account, name=f"t{account}", created_at=clock.now())
-            )
-    keys = KeyService(
-        database=database,
-        gate=gate,
-        audit=audit,
-        wrapper=kms.PlatformTenantKeyWrapper(lambda: ROOT_KEY, random=random),
-        clock=clock,
-        random=random,
-        region="local",
-    )
+    base = tenant_services(database, policies)
     storage = ObjectStorage(
         database=database,
-        gate=gate,
-        keys=keys,
+        gate=base.gate,
+        keys=base.keys,
         backend=backend,
-        clock=clock,
-        random=random,
+        clock=base.clock,
+        random=base.random,
         region="local",
     )
-    return StorageWorld(database, audit, gate, keys, storage, backend, clock)
+    return StorageWorld(database, base.audit, base.gate, base.keys, storage, backend, base.clock)
 
 
 @pytest.fixture
