@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from lakevault import iam, kms
-from lakevault.audit import DatabaseAuditLog, IdentityType
-from lakevault.core import FixedClock, SystemRandom
+from lakevault import iam
+from lakevault.audit import DatabaseAuditLog
+from lakevault.core import FixedClock
 from lakevault.db import Database, models
 from lakevault.gate import Gate
-from lakevault.identity import Principal, PrincipalPolicies
+from lakevault.identity import Principal
 from lakevault.keys import KeyCall, KeyService
 from lakevault.secrets import (
     RANDOM_PASSWORD_HOOK,
@@ -29,21 +29,14 @@ from lakevault.secrets import (
     SecretsManager,
     SecretValue,
 )
-
-TENANT_A = "111111111111"
-TENANT_B = "222222222222"
-ROOT_KEY = kms.PlatformRootKey(bytes(range(32)), source="test")
-
-
-def principal(account: str, name: str) -> Principal:
-    return Principal(
-        arn=f"arn:aws:iam::{account}:user/{name}",
-        account_id=account,
-        principal_id=f"AIDA{name.upper():0<16}"[:20],
-        identity_type=IdentityType.IAM_USER,
-        username=name,
-    )
-
+from tests.unit.tenant_world import (
+    ROOT_KEY,  # noqa: F401 (the tests import it from here)
+    TENANT_A,
+    TENANT_B,
+    StaticPolicies,
+    principal,
+    tenant_services,
+)
 
 ALICE = principal(TENANT_A, "alice")  # secretsmanager:* and kms:* in tenant A
 BOB = principal(TENANT_A, "bob")  # no policies
@@ -59,14 +52,6 @@ def policy(*statements: dict[str, Any], policy_id: str) -> iam.Policy:
 
 def allow(*actions: str) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": list(actions), "Resource": "*"}
-
-
-@dataclass
-class StaticPolicies:
-    by_arn: dict[str, tuple[iam.Policy, ...]] = field(default_factory=dict)
-
-    def policies_for(self, principal: Principal) -> PrincipalPolicies:
-        return PrincipalPolicies(identity=self.by_arn.get(principal.arn, ()))
 
 
 class FlakyHook:
@@ -121,9 +106,6 @@ class SecretsWorld:
 
 
 def build_world(database: Database) -> SecretsWorld:
-    clock = FixedClock()
-    random = SystemRandom()
-    audit = DatabaseAuditLog(database)
     policies = StaticPolicies(
         {
             ALICE.arn: (policy(allow("secretsmanager:*", "kms:*"), policy_id="alice-all"),),
@@ -142,28 +124,8 @@ def build_world(database: Database) -> SecretsWorld:
             CAROL.arn: (policy(allow("secretsmanager:*", "kms:*"), policy_id="carol-all"),),
         }
     )
-    gate = Gate(
-        engine=iam.Evaluator(),
-        policies=policies,
-        audit=audit,
-        clock=clock,
-        random=random,
-        region="local",
-    )
-    with database.session() as session:
-        for account in (TENANT_A, TENANT_B):
-            session.add(
-                models.Tenant(account_id=account, name=f"t{account}", created_at=clock.now())
-            )
-    keys = KeyService(
-        database=database,
-        gate=gate,
-        audit=audit,
-        wrapper=kms.PlatformTenantKeyWrapper(lambda: ROOT_KEY, random=random),
-        clock=clock,
-        random=random,
-        region="local",
-    )
+    base = tenant_services(database, policies)
+    clock, random, audit, gate, keys = base.clock, base.random, base.audit, base.gate, base.keys
     flaky = FlakyHook()
     secrets = SecretsManager(
         database=database,
