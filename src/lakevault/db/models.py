@@ -54,6 +54,7 @@ from lakevault.db._models_secret_functions import SecretRotationFunction
 from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
 from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
 from lakevault.db._models_storage_lock import BucketLifecycle, BucketObjectLock, ObjectVersionLock
+from lakevault.db._models_storage_multipart import MultipartPart, MultipartUpload
 from lakevault.db._models_sts import UserSession
 from lakevault.db._models_user_pool import (
     RefreshToken,
@@ -100,6 +101,8 @@ __all__ = [
     "KMSKeyTombstone",
     "KMSKeyVersion",
     "KMSRewrapProgress",
+    "MultipartPart",
+    "MultipartUpload",
     "OIDCProvider",
     "OIDCSignIn",
     "ObjectVersion",

@@ -190,6 +190,16 @@ class Buckets:
                     f"the bucket {name!r} is not empty ({remaining} object versions or delete "
                     "markers); delete every version first"
                 )
+            uploads = session.scalar(
+                select(func.count())
+                .select_from(models.MultipartUpload)
+                .where(models.MultipartUpload.bucket_name == name)
+            )
+            if uploads:
+                raise BucketNotEmpty(
+                    f"the bucket {name!r} has {uploads} multipart uploads in progress; complete "
+                    "or abort them first (lakevault uploads abort)"
+                )
             session.delete(row)
             core.record_change(
                 session,

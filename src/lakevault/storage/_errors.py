@@ -11,10 +11,13 @@ Where they sit in the tree of :mod:`lakevault.core.errors`::
     │   ├── EntityTooLarge           413  a body over the limit of its endpoint
     │   ├── IncompleteBody           400  the body ended before its declared length
     │   ├── PreconditionFailed       412  If-Match / If-None-Match / If-Unmodified-Since
+    │   ├── InvalidPart              400  a multipart part missing or with another ETag
+    │   │                                 (also InvalidPartOrder, EntityTooSmall via ``code``)
     │   └── InvalidBucketState       409  the bucket's state forbids the request
     ├── NotFound
     │   ├── NoSuchBucket             404
     │   ├── NoSuchVersion            404
+    │   ├── NoSuchUpload             404  an unknown (or finished) multipart upload id
     │   └── NoSuchBucketPolicy       404  (also NoSuchTagSet through ``code``)
     ├── Conflict
     │   ├── BucketAlreadyExists      409  (BucketAlreadyOwnedByYou through ``code``)
@@ -102,3 +105,14 @@ class StorageFull(ServiceUnavailable):
 
 class BackendUnavailable(ServiceUnavailable):
     code = "ServiceUnavailable"
+
+
+class InvalidPart(InvalidInput):
+    """A CompleteMultipartUpload part list S3 refuses; ``code`` says which rule
+    (``InvalidPart``, ``InvalidPartOrder``, ``EntityTooSmall``)."""
+
+    code = "InvalidPart"
+
+
+class NoSuchUpload(NotFound):
+    code = "NoSuchUpload"

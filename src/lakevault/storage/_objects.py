@@ -37,6 +37,7 @@ from lakevault.storage._errors import (
 from lakevault.storage._keys import GeneratedDataKey
 from lakevault.storage._lock import ObjectLock, apply_object_lock, release_version_lock
 from lakevault.storage._lock_types import ObjectLockRequest
+from lakevault.storage._multipart_read import is_multipart_blob, write_multipart
 from lakevault.storage._names import check_object_key, object_arn
 from lakevault.storage._streams import HashingReader, Pipe
 from lakevault.storage._sweep import forget_blob, sweep_orphan_blobs
@@ -232,6 +233,18 @@ class ObjectDownload:
         ``writer`` may already hold a verified prefix, which the caller must discard.
         """
         stored = self._stored
+        if is_multipart_blob(stored.blob_path):
+            return write_multipart(
+                self._core,
+                account_id=stored.account_id,
+                bucket=stored.info.bucket,
+                key=stored.info.key,
+                version_id=stored.version_id,
+                data_key=self._data_key,
+                offset=self.offset,
+                length=self.length,
+                writer=writer,
+            )
         context = self._context()
         if not self.is_range:
             try:

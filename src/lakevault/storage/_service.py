@@ -11,6 +11,8 @@ from lakevault.storage._core import StorageCore
 from lakevault.storage._keys import BucketKeys
 from lakevault.storage._listing import MAX_KEYS, list_objects
 from lakevault.storage._lock import ObjectLock
+from lakevault.storage._multipart import MultipartUploads
+from lakevault.storage._multipart_types import DEFAULT_MIN_PART_BYTES
 from lakevault.storage._objects import Objects
 from lakevault.storage._types import Caller, ListPage
 
@@ -29,6 +31,7 @@ class ObjectStorage:
         clock: Clock,
         random: RandomSource,
         region: str,
+        multipart_min_part_bytes: int = DEFAULT_MIN_PART_BYTES,
     ) -> None:
         self._core = StorageCore(
             database=database,
@@ -42,6 +45,9 @@ class ObjectStorage:
         self.backend = backend
         self.buckets = Buckets(self._core)
         self.objects = Objects(self._core)
+        self.multipart = MultipartUploads(
+            self._core, self.objects, min_part_bytes=multipart_min_part_bytes
+        )
         self.lock = ObjectLock(self._core)
 
     def list_objects(

@@ -27,10 +27,25 @@ DEFAULT_ORPHAN_AGE = timedelta(hours=24)
 
 
 def forget_blob(database: Database, backend: ObjectBackend, blob_path: str) -> bool:
-    """Remove a blob and then its journal row; ``False`` if either step failed (retry later)."""
+    """Remove a blob and then its journal row; ``False`` if either step failed (retry later).
+
+    A path ending in ``/`` is a multipart version's prefix: every part blob under it goes, then
+    the part rows of that version, with the journal row (docs/decisions/0160).
+    """
     try:
-        backend.delete(blob_path)
+        if blob_path.endswith("/"):
+            for path in list(backend.list_paths(blob_path)):
+                backend.delete(path)
+        else:
+            backend.delete(blob_path)
         with database.session() as session:
+            if blob_path.endswith("/"):
+                version_id = blob_path.rstrip("/").rpartition("/")[2]
+                session.execute(
+                    delete(models.MultipartPart).where(
+                        models.MultipartPart.version_id == version_id
+                    )
+                )
             session.execute(
                 delete(models.BlobJournal).where(models.BlobJournal.blob_path == blob_path)
             )

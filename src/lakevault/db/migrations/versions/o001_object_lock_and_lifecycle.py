@@ -1,7 +1,7 @@
 """storage: object lock (bucket configuration, version retention and legal hold), lifecycle
 
 Revision ID: o001
-Revises: m002
+Revises: q001
 Create Date: 2026-11-29 14:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "o001"
-down_revision: str | None = "m002"
+down_revision: str | None = "q001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
