@@ -21,6 +21,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from lakevault import identity
+from lakevault.api._streaming import read_signed_body
 from lakevault.core.errors import AccessDenied
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
@@ -56,7 +57,7 @@ def caller_dependency(platform: Platform) -> Callable[[Request], Awaitable[CallC
                     (name.decode("latin-1"), value.decode("latin-1"))
                     for name, value in request.scope["headers"]
                 ),
-                body=await request.body(),
+                body=await read_signed_body(request),
             )
             principal = await run_in_threadpool(_verify_signature, platform, signed)
         elif header is not None:

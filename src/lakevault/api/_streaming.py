@@ -20,12 +20,50 @@ import anyio.from_thread
 import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 
+from lakevault.core.errors import InvalidInput
 from lakevault.storage import EntityTooLarge, IncompleteBody
 
 #: Decrypted blocks buffered between the producer thread and the response.
 DOWNLOAD_QUEUE_PIECES = 4
 #: The largest JSON body a non-streaming endpoint accepts (the issue's 6 MB).
 MAX_JSON_BODY_BYTES = 6 * 1024 * 1024
+#: The largest body of a request signed with SigV4 in its ``Authorization`` header: the
+#: signature covers the body, so the body is in memory before anyone is authenticated.
+MAX_SIGNED_BODY_BYTES = 64 * 1024 * 1024
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class MissingContentLength(InvalidInput):
+    """A request whose body must be read before authentication does not say how long it is."""
+
+    code = "MissingContentLength"
+    http_status = 411
+
+
+async def read_signed_body(request: Request) -> bytes:
+    """The body of a SigV4-signed request, which must be read whole to check the signature.
+
+    Nobody is authenticated yet, so nothing unbounded may be read: the request must declare its
+    length (``Content-Length``, no ``Transfer-Encoding``) and the length must be at most
+    :data:`MAX_SIGNED_BODY_BYTES`; otherwise it is refused before a byte of the body is read.
+    The server's HTTP parser holds the body to the declared length. Larger objects are uploaded
+    with a token, an API key, a pre-signed URL or as multipart parts (docs/storage.md).
+    """
+    declared = request.headers.get("content-length")
+    if "transfer-encoding" in request.headers or (
+        declared is None and request.method in _BODY_METHODS
+    ):
+        raise MissingContentLength(
+            "a request signed with SigV4 must send Content-Length (not a chunked body), so the "
+            "body can be checked against the signature before it is read"
+        )
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_SIGNED_BODY_BYTES):
+        raise EntityTooLarge(
+            f"a request signed with SigV4 may carry at most {MAX_SIGNED_BODY_BYTES} bytes "
+            f"(Content-Length: {declared}); upload larger objects with a token, an API key, a "
+            "pre-signed URL or in multipart parts"
+        )
+    return await request.body()
 
 
 async def read_limited_body(request: Request, limit: int = MAX_JSON_BODY_BYTES) -> bytes:
