@@ -35,6 +35,19 @@ from lakevault.storage._errors import (
     StorageFull,
 )
 from lakevault.storage._keys import BucketKeys, GeneratedDataKey
+from lakevault.storage._lifecycle import (
+    BucketLifecycle,
+    LifecycleRule,
+    NoSuchLifecycleConfiguration,
+    abort_after_days,
+)
+from lakevault.storage._lifecycle_job import (
+    LIFECYCLE_TASK,
+    ApplyLifecycle,
+    LifecycleReport,
+    LifecycleRunner,
+    lifecycle_tasks,
+)
 from lakevault.storage._listing import MAX_KEYS
 from lakevault.storage._lock import (
     ObjectLock,
@@ -85,22 +98,26 @@ from lakevault.storage._types import (
     ObjectInfo,
     Versioning,
 )
+from lakevault.storage._versions import VersionEntry, VersionsPage
 
 __all__ = [
     "ABORT_UPLOADS_TASK",
     "DEFAULT_ABORT_AFTER_DAYS",
     "DEFAULT_MIN_PART_BYTES",
+    "LIFECYCLE_TASK",
     "MAX_KEYS",
     "MAX_KEY_BYTES",
     "MAX_PART_NUMBER",
     "SWEEP_TASK",
     "AbortStaleUploads",
+    "ApplyLifecycle",
     "BackendUnavailable",
     "BlobReader",
     "BlobWriter",
     "BucketAlreadyExists",
     "BucketInfo",
     "BucketKeys",
+    "BucketLifecycle",
     "BucketNotEmpty",
     "ByteRange",
     "Caller",
@@ -115,12 +132,16 @@ __all__ = [
     "InvalidBucketState",
     "InvalidObjectKey",
     "InvalidPart",
+    "LifecycleReport",
+    "LifecycleRule",
+    "LifecycleRunner",
     "ListPage",
     "LocalBackend",
     "MultipartUploadDataKeys",
     "MultipartUploads",
     "NoSuchBucket",
     "NoSuchBucketPolicy",
+    "NoSuchLifecycleConfiguration",
     "NoSuchObjectLockConfiguration",
     "NoSuchUpload",
     "NoSuchVersion",
@@ -146,13 +167,17 @@ __all__ = [
     "SweepOrphans",
     "UploadInfo",
     "UploadsPage",
+    "VersionEntry",
     "Versioning",
+    "VersionsPage",
+    "abort_after_days",
     "abort_stale_uploads",
     "apply_object_lock",
     "bucket_arn",
     "check_object_key",
     "check_version_deletable",
     "is_public",
+    "lifecycle_tasks",
     "multipart_etag",
     "multipart_tasks",
     "object_arn",

@@ -9,12 +9,15 @@ from lakevault.storage._backends import ObjectBackend
 from lakevault.storage._buckets import Buckets
 from lakevault.storage._core import StorageCore
 from lakevault.storage._keys import BucketKeys
+from lakevault.storage._lifecycle import BucketLifecycle
+from lakevault.storage._lifecycle_job import LifecycleRunner
 from lakevault.storage._listing import MAX_KEYS, list_objects
 from lakevault.storage._lock import ObjectLock
 from lakevault.storage._multipart import MultipartUploads
 from lakevault.storage._multipart_types import DEFAULT_MIN_PART_BYTES
 from lakevault.storage._objects import Objects
 from lakevault.storage._types import Caller, ListPage
+from lakevault.storage._versions import VersionsPage, list_object_versions
 
 
 class ObjectStorage:
@@ -49,6 +52,32 @@ class ObjectStorage:
             self._core, self.objects, min_part_bytes=multipart_min_part_bytes
         )
         self.lock = ObjectLock(self._core)
+        self.lifecycle = BucketLifecycle(self._core)
+
+    def lifecycle_runner(self) -> LifecycleRunner:
+        """The runner of the lifecycle job (``storage.lifecycle``), over this storage's core."""
+        return LifecycleRunner(self._core)
+
+    def list_object_versions(
+        self,
+        caller: Caller,
+        bucket: str,
+        *,
+        prefix: str = "",
+        max_keys: int = MAX_KEYS,
+        key_marker: str | None = None,
+        version_id_marker: str | None = None,
+    ) -> VersionsPage:
+        """``s3:ListBucketVersions``; see :mod:`lakevault.storage._versions`."""
+        return list_object_versions(
+            self._core,
+            caller,
+            bucket,
+            prefix=prefix,
+            max_keys=max_keys,
+            key_marker=key_marker,
+            version_id_marker=version_id_marker,
+        )
 
     def list_objects(
         self,
