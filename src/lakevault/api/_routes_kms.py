@@ -49,7 +49,11 @@ def kms_router(platform: Platform) -> APIRouter:
     def create_key(body: schemas.NewKey, call: Caller) -> schemas.KeyMetadataResponse:
         return meta(
             service.create_key(
-                _key_call(call), description=body.description, policy=body.policy, tags=body.tags
+                _key_call(call),
+                description=body.description,
+                policy=body.policy,
+                tags=body.tags,
+                bypass_policy_lockout_safety_check=body.bypassPolicyLockoutSafetyCheck,
             )
         )
 
@@ -210,7 +214,12 @@ def kms_router(platform: Platform) -> APIRouter:
 
     @router.post("/put-key-policy", status_code=204)
     def put_key_policy(body: schemas.KeyPolicy, call: Caller) -> Response:
-        service.put_key_policy(_key_call(call), body.keyId, body.policy)
+        service.put_key_policy(
+            _key_call(call),
+            body.keyId,
+            body.policy,
+            bypass_policy_lockout_safety_check=body.bypassPolicyLockoutSafetyCheck,
+        )
         return Response(status_code=204)
 
     @router.post("/create-alias", status_code=201, response_model=schemas.Alias)

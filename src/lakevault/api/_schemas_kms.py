@@ -75,6 +75,7 @@ class NewKey(Body):
     description: str = Field(default="", max_length=8192)
     policy: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    bypassPolicyLockoutSafetyCheck: bool = False
 
 
 class KeyRef(Body):
@@ -135,6 +136,7 @@ class GenerateDataKeyResponse(BaseModel):
 
 class KeyPolicy(KeyRef):
     policy: str
+    bypassPolicyLockoutSafetyCheck: bool = False
 
 
 class KeyPolicyResponse(BaseModel):

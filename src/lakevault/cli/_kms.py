@@ -66,6 +66,14 @@ def _post(path: str, body: dict[str, Any]) -> Any:
 
 # Keys ------------------------------------------------------------------------------------------
 
+_Bypass = Annotated[
+    bool,
+    typer.Option(
+        "--bypass-policy-lockout-safety-check",
+        help="Accept a key policy that would stop you from changing it later.",
+    ),
+]
+
 
 @app.command("create-key")
 @command
@@ -75,9 +83,14 @@ def create_key(
         Path | None, typer.Option("--policy", help="Key policy JSON file (default: AWS's).")
     ] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE (repeatable).")] = None,
+    bypass: _Bypass = False,
 ) -> None:
     """CreateKey: a new symmetric key of your tenant."""
-    body: dict[str, Any] = {"description": description, "tags": _pairs(tag, option="--tag")}
+    body: dict[str, Any] = {
+        "description": description,
+        "tags": _pairs(tag, option="--tag"),
+        "bypassPolicyLockoutSafetyCheck": bypass,
+    }
     if policy is not None:
         body["policy"] = policy.read_text(encoding="utf-8")
     print_json(_client().call("POST", "/kms/keys", body))
@@ -137,10 +150,19 @@ def enable_key_rotation(
 @app.command("put-key-policy")
 @command
 def put_key_policy(
-    key: _Key, policy: Annotated[Path, typer.Argument(help="Key policy JSON file.")]
+    key: _Key,
+    policy: Annotated[Path, typer.Argument(help="Key policy JSON file.")],
+    bypass: _Bypass = False,
 ) -> None:
-    """PutKeyPolicy: replace the key policy."""
-    _post("/put-key-policy", {"keyId": key, "policy": policy.read_text(encoding="utf-8")})
+    """PutKeyPolicy: replace the key policy (refused if it would lock you out)."""
+    _post(
+        "/put-key-policy",
+        {
+            "keyId": key,
+            "policy": policy.read_text(encoding="utf-8"),
+            "bypassPolicyLockoutSafetyCheck": bypass,
+        },
+    )
 
 
 @app.command("rewrap")

@@ -15,6 +15,7 @@ from lakevault.cli import (
     _jobs,
     _key_agent,
     _kms,
+    _presign,
     _sandbox,
     _secrets,
     _storage,
@@ -44,6 +45,8 @@ app.add_typer(_jobs.app, name="jobs")
 app.command("worker")(_jobs.worker)
 app.add_typer(_userpool.app, name="userpool")
 app.add_typer(_sandbox.app, name="sandbox")
+app.add_typer(_presign.app, name="presign")
+app.add_typer(_presign.limits_app, name="bucket-limits")
 _directory.register(_iam.app, app)
 _storage.register(app)
 _iam.app.add_typer(_federation.app, name="oidc-provider")

@@ -134,6 +134,13 @@ class Settings(BaseSettings):
         description="Secret access key for an s3:// object store.",
         json_schema_extra={"example": "SECRET"},
     )
+    storage_max_object_bytes: int = Field(
+        default=5 * 1024**4,
+        ge=1,
+        le=5 * 1024**4,
+        description="Largest object a PUT may store unless the bucket sets its own limit.",
+        json_schema_extra={"example": 10 * 1024**3},
+    )
     log_level: LogLevel = Field(
         default=LogLevel.INFO,
         description="Lowest level logged.",

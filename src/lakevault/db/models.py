@@ -50,6 +50,7 @@ from lakevault.db._models_keys import (
     KMSKeyVersion,
     KMSRewrapProgress,
 )
+from lakevault.db._models_presign import BucketLimits, PresignedUrl
 from lakevault.db._models_secret_functions import SecretRotationFunction
 from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
 from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
@@ -84,6 +85,7 @@ __all__ = [
     "BlobJournal",
     "Bucket",
     "BucketLifecycle",
+    "BucketLimits",
     "BucketObjectLock",
     "Group",
     "GroupMembership",
@@ -112,6 +114,7 @@ __all__ = [
     "PlatformState",
     "Policy",
     "PolicyVersion",
+    "PresignedUrl",
     "RefreshToken",
     "Role",
     "RolePolicyAttachment",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import Protocol
 
@@ -111,28 +112,7 @@ class Gate:
         """
         now = self._clock.now()
         principal = request.principal
-        found = (
-            PrincipalPolicies()
-            if principal.is_anonymous
-            else self._policies.policies_for(principal)
-        )
-        policy_set = iam.PolicySet(
-            identity=found.identity,
-            resource=(request.resource_policy,) if request.resource_policy is not None else (),
-            permission_boundaries=found.permission_boundaries,
-            session=principal.session_policies,
-            guardrails=found.guardrails,
-        )
-        evaluation = self._engine.evaluate(
-            iam.EvaluationRequest(
-                principal=_iam_principal(principal),
-                action=request.action,
-                resource=request.resource,
-                resource_account=request.resource_account,
-                context=self._context(request, now.timestamp(), now.isoformat()),
-            ),
-            policy_set,
-        )
+        evaluation = self._evaluate(request, now)
         allowed = evaluation.decision is iam.DecisionKind.ALLOWED
         message = "" if allowed else _denial_message(request, evaluation.decision)
         event_id = new_request_id(self._random)
@@ -156,6 +136,42 @@ class Gate:
             proof=proof,
             message=message,
         )
+
+    def _evaluate(self, request: Request, now: datetime) -> iam.Evaluation:
+        principal = request.principal
+        found = (
+            PrincipalPolicies()
+            if principal.is_anonymous
+            else self._policies.policies_for(principal)
+        )
+        policy_set = iam.PolicySet(
+            identity=found.identity,
+            resource=(request.resource_policy,) if request.resource_policy is not None else (),
+            permission_boundaries=found.permission_boundaries,
+            session=principal.session_policies,
+            guardrails=found.guardrails,
+        )
+        return self._engine.evaluate(
+            iam.EvaluationRequest(
+                principal=_iam_principal(principal),
+                action=request.action,
+                resource=request.resource,
+                resource_account=request.resource_account,
+                context=self._context(request, now.timestamp(), now.isoformat()),
+            ),
+            policy_set,
+        )
+
+    def would_allow(self, request: Request) -> bool:
+        """Whether ``request`` would be allowed — a what-if: no proof, no audit event.
+
+        For checks about a policy that is not in force yet, such as KMS's lockout safety
+        check ("would the caller still be allowed ``kms:PutKeyPolicy`` under the new key
+        policy?"). It authorises nothing; the operation that asks is itself decided by
+        :meth:`authorize` and recorded.
+        """
+        evaluation = self._evaluate(request, self._clock.now())
+        return evaluation.decision is iam.DecisionKind.ALLOWED
 
     def require(self, request: Request) -> Proof:
         """Authorise and return the proof, or raise ``AccessDenied``."""

@@ -276,3 +276,21 @@ def api_key_caller(database: Database, presented: str, *, now: datetime) -> ApiK
     return ApiKeyCaller(
         principal=principal, key_id=row.key_id, allowed_origins=info.allowed_origins
     )
+
+
+def api_key_principal(database: Database, key_id: str, *, now: datetime) -> Principal:
+    """The principal of the API key ``key_id`` as it is now, without its secret.
+
+    For a face that acts later on behalf of a key that authenticated earlier (a pre-signed URL
+    minted with the key): the key must still exist, be unexpired and have its creator; the
+    principal carries the key's current scope. Raises the one ``InvalidApiKey`` denial.
+    """
+    with database.read_session() as session:
+        row = session.get(models.ApiKey, key_id)
+        user = session.get(models.User, row.user_id) if row is not None else None
+        info = _info(row, user.name) if row is not None and user is not None else None
+    if row is None or user is None or info is None or now >= row.expires_at:
+        raise AccessDenied(_INVALID, code="InvalidApiKey")
+    return dataclasses.replace(
+        user_principal(user), session_policies=(scope_policy(info),), access_key_id=row.key_id
+    )

@@ -29,6 +29,7 @@ from lakevault.gate import Proof, Request
 from lakevault.keys._ciphertext import decode_blob, encode_blob
 from lakevault.keys._errors import AlreadyExistsException, KeyNotFound, KMSInvalidStateException
 from lakevault.keys._events import EventWho, KeyCall
+from lakevault.keys._lockout import require_no_lockout
 from lakevault.keys._policy import (
     GRANT_ID_KEY,
     GRANT_OPERATIONS,
@@ -123,8 +124,12 @@ class KeyService(ServiceKeys):
         description: str = "",
         policy: str | None = None,
         tags: Mapping[str, str] | None = None,
+        bypass_policy_lockout_safety_check: bool = False,
     ) -> KeyMetadata:
-        """``CreateKey``: a symmetric encryption key with one version of fresh material."""
+        """``CreateKey``: a symmetric encryption key with one version of fresh material.
+
+        A ``policy`` that would not let the caller call ``PutKeyPolicy`` on the new key is
+        refused unless ``bypass_policy_lockout_safety_check`` (``_lockout.py``)."""
         account = call.principal.account_id
         tags = dict(tags or {})
         policy_text = policy if policy is not None else default_key_policy(account)
@@ -142,6 +147,10 @@ class KeyService(ServiceKeys):
         )
         key_id = str(uuid.UUID(bytes=self.random.token_bytes(16), version=4))
         arn = f"arn:aws:kms:{self.region}:{account}:key/{key_id}"
+        if policy is not None and not bypass_policy_lockout_safety_check:
+            require_no_lockout(
+                self.gate, call, key_arn=arn, account_id=account, policy_text=policy_text, tags=tags
+            )
         now = self.clock.now()
 
         def act(session: Session) -> KeyMetadata:
@@ -570,16 +579,35 @@ class KeyService(ServiceKeys):
         )
         return record.policy
 
-    def put_key_policy(self, call: KeyCall, key: str, policy: str) -> None:
+    def put_key_policy(
+        self,
+        call: KeyCall,
+        key: str,
+        policy: str,
+        *,
+        bypass_policy_lockout_safety_check: bool = False,
+    ) -> None:
+        """``PutKeyPolicy``, refused when the caller could not change the policy again
+        (the lockout safety check, ``_lockout.py``) unless bypassed."""
         _validate_policy(policy)
         record = self._record(call, key)
+        bypass = bypass_policy_lockout_safety_check
         self._authorize(
             call,
             action="kms:PutKeyPolicy",
             record=record,
-            parameters={"keyId": key},
+            parameters={"keyId": key, "bypassPolicyLockoutSafetyCheck": bypass},
             read_only=False,
         )
+        if not bypass:
+            require_no_lockout(
+                self.gate,
+                call,
+                key_arn=record.arn,
+                account_id=record.account_id,
+                policy_text=policy,
+                tags=dict(record.tags),
+            )
 
         def act(session: Session) -> None:
             lock_row(session, record.key_id).policy = policy
@@ -589,7 +617,11 @@ class KeyService(ServiceKeys):
             operation="PutKeyPolicy",
             key_arn=record.arn,
             account_id=record.account_id,
-            parameters={"keyId": key, "policyName": "default"},
+            parameters={
+                "keyId": key,
+                "policyName": "default",
+                "bypassPolicyLockoutSafetyCheck": bypass,
+            },
             act=act,
         )
 

@@ -165,6 +165,8 @@ class Platform:
                 clock=clock,
                 random=random,
                 region=settings.region,
+                root_key=root_key,
+                max_object_bytes=settings.storage_max_object_bytes,
             ),
             secrets=secrets_manager,
             directory=Directory(

@@ -48,6 +48,12 @@ from lakevault.storage._lifecycle_job import (
     LifecycleRunner,
     lifecycle_tasks,
 )
+from lakevault.storage._limits import (
+    MAX_OBJECT_BYTES,
+    BucketLimits,
+    EntityTooSmall,
+    StreamingLimits,
+)
 from lakevault.storage._listing import MAX_KEYS
 from lakevault.storage._lock import (
     ObjectLock,
@@ -86,6 +92,15 @@ from lakevault.storage._multipart_types import (
 )
 from lakevault.storage._names import MAX_KEY_BYTES, bucket_arn, check_object_key, object_arn
 from lakevault.storage._objects import ObjectDownload
+from lakevault.storage._presign import (
+    PresignedURL,
+    PresignedUrls,
+    PresignedUse,
+    PresignMethod,
+    PresignRequest,
+    Signer,
+    SignerKind,
+)
 from lakevault.storage._service import ObjectStorage
 from lakevault.storage._sweep import SWEEP_TASK, SweepOrphans, storage_tasks
 from lakevault.storage._types import (
@@ -107,6 +122,7 @@ __all__ = [
     "LIFECYCLE_TASK",
     "MAX_KEYS",
     "MAX_KEY_BYTES",
+    "MAX_OBJECT_BYTES",
     "MAX_PART_NUMBER",
     "SWEEP_TASK",
     "AbortStaleUploads",
@@ -117,6 +133,7 @@ __all__ = [
     "BucketAlreadyExists",
     "BucketInfo",
     "BucketKeys",
+    "BucketLimits",
     "BucketLifecycle",
     "BucketNotEmpty",
     "ByteRange",
@@ -126,6 +143,7 @@ __all__ = [
     "DefaultRetention",
     "DeleteResult",
     "EntityTooLarge",
+    "EntityTooSmall",
     "GeneratedDataKey",
     "IncompleteBody",
     "InvalidBucketName",
@@ -161,9 +179,17 @@ __all__ = [
     "PartInfo",
     "PartsPage",
     "PreconditionFailed",
+    "PresignMethod",
+    "PresignRequest",
+    "PresignedURL",
+    "PresignedUrls",
+    "PresignedUse",
     "RetentionMode",
     "S3Backend",
+    "Signer",
+    "SignerKind",
     "StorageFull",
+    "StreamingLimits",
     "SweepOrphans",
     "UploadInfo",
     "UploadsPage",

@@ -35,6 +35,7 @@ from lakevault.storage._errors import (
     PreconditionFailed,
 )
 from lakevault.storage._keys import GeneratedDataKey
+from lakevault.storage._limits import BucketLimits
 from lakevault.storage._lock import ObjectLock, apply_object_lock, release_version_lock
 from lakevault.storage._lock_types import ObjectLockRequest
 from lakevault.storage._multipart_read import is_multipart_blob, write_multipart
@@ -295,8 +296,9 @@ class ObjectDownload:
 class Objects:
     """Object operations; every one is an S3 action through the gate."""
 
-    def __init__(self, core: StorageCore) -> None:
+    def __init__(self, core: StorageCore, *, limits: BucketLimits | None = None) -> None:
         self._core = core
+        self._limits = limits
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -335,6 +337,8 @@ class Objects:
             parameters={"bucketName": bucket, "key": key},
         )
         object_lock = ObjectLock(core).check_put_request(caller, record, key, object_lock)
+        if self._limits is not None:
+            body = self._limits.limit_body(bucket, body, content_length)
         if conditions.if_match is not None or conditions.if_none_match is not None:
             # Early refusal before any byte is read; the commit checks again, atomically.
             check_write_conditions(self._current(bucket, key), conditions)
@@ -859,6 +863,8 @@ class Objects:
                 "copySource": f"{source_bucket}/{source_key}",
             },
         )
+        if self._limits is not None:
+            self._limits.check_size(bucket, download.info.size)
         pipe = Pipe(download.write_to)
         try:
             return self._store(

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lakevault.core import Clock, RandomSource
 from lakevault.db import Database
 from lakevault.gate import Gate
+from lakevault.kms import PlatformRootKey
 from lakevault.storage._backends import ObjectBackend
 from lakevault.storage._buckets import Buckets
 from lakevault.storage._core import StorageCore
 from lakevault.storage._keys import BucketKeys
 from lakevault.storage._lifecycle import BucketLifecycle
 from lakevault.storage._lifecycle_job import LifecycleRunner
+from lakevault.storage._limits import MAX_OBJECT_BYTES, BucketLimits
 from lakevault.storage._listing import MAX_KEYS, list_objects
 from lakevault.storage._lock import ObjectLock
 from lakevault.storage._multipart import MultipartUploads
 from lakevault.storage._multipart_types import DEFAULT_MIN_PART_BYTES
 from lakevault.storage._objects import Objects
+from lakevault.storage._presign import PresignedUrls
 from lakevault.storage._types import Caller, ListPage
 from lakevault.storage._versions import VersionsPage, list_object_versions
 
@@ -34,6 +39,8 @@ class ObjectStorage:
         clock: Clock,
         random: RandomSource,
         region: str,
+        root_key: Callable[[], PlatformRootKey] | None = None,
+        max_object_bytes: int = MAX_OBJECT_BYTES,
         multipart_min_part_bytes: int = DEFAULT_MIN_PART_BYTES,
     ) -> None:
         self._core = StorageCore(
@@ -47,10 +54,12 @@ class ObjectStorage:
         )
         self.backend = backend
         self.buckets = Buckets(self._core)
-        self.objects = Objects(self._core)
+        self.limits = BucketLimits(self._core, platform_max_object_bytes=max_object_bytes)
+        self.objects = Objects(self._core, limits=self.limits)
         self.multipart = MultipartUploads(
             self._core, self.objects, min_part_bytes=multipart_min_part_bytes
         )
+        self.presigned = PresignedUrls(self._core, root_key=root_key)
         self.lock = ObjectLock(self._core)
         self.lifecycle = BucketLifecycle(self._core)
 
