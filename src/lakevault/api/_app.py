@@ -24,6 +24,7 @@ from lakevault.api._routes_principals import principals_router, roles_router
 from lakevault.api._routes_sandbox import sandbox_router
 from lakevault.api._routes_secrets import secrets_router
 from lakevault.api._routes_storage import buckets_router, objects_router
+from lakevault.api._routes_storage_multipart import multipart_router
 from lakevault.api._routes_storage_presign import presign_router
 from lakevault.api._routes_tenants import tenants_router
 from lakevault.api._routes_user_pool import user_pool_admin_router, user_pool_router
@@ -63,6 +64,7 @@ def create_app(platform: Platform) -> FastAPI:
         federation_router,
         buckets_router,
         objects_router,
+        multipart_router,
         presign_router,
         kms_router,
         secrets_router,

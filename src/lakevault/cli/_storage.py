@@ -32,6 +32,12 @@ from rich.table import Table
 
 from lakevault.cli._client import RemoteError, load_session
 from lakevault.cli._common import command, console, error_console
+from lakevault.cli._storage_multipart import (
+    DEFAULT_PART_BYTES,
+    file_composite_sha256,
+    upload_in_parts,
+)
+from lakevault.cli._storage_multipart import app as uploads_app
 from lakevault.core import sync_directory
 from lakevault.core.errors import InvalidParameterValue, ServiceUnavailable
 
@@ -146,6 +152,9 @@ class StorageClient:
                     handle.flush()
                     os.fsync(handle.fileno())
                 expected = response.headers.get("x-amz-checksum-sha256")
+                if _is_multipart_etag(response.headers.get("etag", "")):
+                    # A composite SHA-256 (of the parts'); each part was verified by the server.
+                    expected = None
             if written != total or (
                 expected is not None and base64.b64decode(expected) != digest.digest()
             ):
@@ -179,6 +188,14 @@ class StorageClient:
             token = page["nextContinuationToken"]
 
 
+def _is_multipart_etag(etag: str) -> bool:
+    return "-" in etag.strip('"')
+
+
+def _part_bytes(part_size_mib: int) -> int:
+    return part_size_mib * 1024 * 1024
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}", markup=False),
@@ -196,6 +213,11 @@ def cp(
     source: str = typer.Argument(..., help="A local file or lv://BUCKET/KEY."),
     destination: str = typer.Argument(..., help="lv://BUCKET/KEY, lv://BUCKET/ or a local path."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    part_size: int = typer.Option(
+        DEFAULT_PART_BYTES // (1024 * 1024),
+        "--part-size",
+        help="Files larger than this many MiB are uploaded in parts of this size.",
+    ),
 ) -> None:
     """Copy a file to, from or within lakevault (streamed; any size)."""
     source_remote, target_remote = parse_remote(source), parse_remote(destination)
@@ -208,7 +230,13 @@ def cp(
                 raise InvalidParameterValue(f"{source} is not a file")
             if target_remote.key == "" or target_remote.key.endswith("/"):
                 target_remote = RemotePath(target_remote.bucket, target_remote.key + path.name)
-            answer = client.upload(path, target_remote, progress)
+            part_bytes = _part_bytes(part_size)
+            if path.stat().st_size > part_bytes:
+                answer = upload_in_parts(
+                    client, path, target_remote, progress, part_bytes=part_bytes
+                )
+            else:
+                answer = client.upload(path, target_remote, progress)
             console.print(f"upload: {source} to {target_remote} ({answer['size']} bytes)")
         elif source_remote is not None and target_remote is None:
             target = Path(destination)
@@ -318,7 +346,11 @@ def sync(
         raise InvalidParameterValue("sync copies a local directory to lv://BUCKET/PREFIX")
     client = StorageClient()
     prefix = remote.key if remote.key == "" or remote.key.endswith("/") else remote.key + "/"
-    existing = {item["key"]: item["sha256"] for item in client.list_all(remote.bucket, prefix)}
+    existing = {
+        item["key"]: (item["sha256"], _is_multipart_etag(item["etag"]))
+        for item in client.list_all(remote.bucket, prefix)
+    }
+    part_bytes = DEFAULT_PART_BYTES
     progress = None if quiet else _progress()
     uploaded = skipped = 0
     with progress if progress is not None else contextlib.nullcontext():
@@ -328,10 +360,17 @@ def sync(
             with path.open("rb") as handle:
                 while piece := handle.read(PIECE_BYTES):
                     digest.update(piece)
-            if existing.get(key) == digest.hexdigest():
+            stored, in_parts = existing.get(key, ("", False))
+            local = file_composite_sha256(path, part_bytes) if in_parts else digest.hexdigest()
+            if stored == local:
                 skipped += 1
                 continue
-            client.upload(path, RemotePath(remote.bucket, key), progress)
+            if path.stat().st_size > part_bytes:
+                upload_in_parts(
+                    client, path, RemotePath(remote.bucket, key), progress, part_bytes=part_bytes
+                )
+            else:
+                client.upload(path, RemotePath(remote.bucket, key), progress)
             uploaded += 1
     console.print(f"sync: {uploaded} uploaded, {skipped} unchanged")
 
@@ -340,3 +379,4 @@ def register(app: typer.Typer) -> None:
     """Add the storage commands to the top-level ``lakevault`` command."""
     for function in (cp, ls, rm, mb, rb, sync):
         app.command(function.__name__)(function)
+    app.add_typer(uploads_app, name="uploads")

@@ -141,6 +141,20 @@ class Settings(BaseSettings):
         description="Largest object a PUT may store unless the bucket sets its own limit.",
         json_schema_extra={"example": 10 * 1024**3},
     )
+    storage_multipart_min_part_bytes: int = Field(
+        default=5 * 1024**2,
+        ge=1,
+        le=5 * 1024**3,
+        description="Smallest part of a multipart upload but the last (S3: 5 MiB).",
+        json_schema_extra={"example": 5 * 1024**2},
+    )
+    storage_multipart_abort_after_days: int = Field(
+        default=7,
+        ge=1,
+        le=3650,
+        description="Multipart uploads older than this many days are aborted by a daily job.",
+        json_schema_extra={"example": 7},
+    )
     log_level: LogLevel = Field(
         default=LogLevel.INFO,
         description="Lowest level logged.",

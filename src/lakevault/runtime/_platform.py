@@ -44,7 +44,12 @@ from lakevault.secrets import (
     SecretDataKeys,
     SecretsManager,
 )
-from lakevault.storage import ObjectDataKeys, ObjectStorage, open_backend
+from lakevault.storage import (
+    MultipartUploadDataKeys,
+    ObjectDataKeys,
+    ObjectStorage,
+    open_backend,
+)
 from lakevault.trail import AlarmSubscriptions, AuditAccess, TrailCore
 
 
@@ -132,7 +137,11 @@ class Platform:
             allow_restored_destroyed_keys=settings.kms_allow_restored_destroyed_keys,
             tombstones=TombstoneJournal(journal_path(settings.resolved_home)),
             # Where services keep wrapped data keys, for 'lakevault kms rewrap' (ADR 0127).
-            data_key_registries=lambda: (SecretDataKeys(database), ObjectDataKeys(database)),
+            data_key_registries=lambda: (
+                SecretDataKeys(database),
+                ObjectDataKeys(database),
+                MultipartUploadDataKeys(database),
+            ),
         )
         sandbox = SandboxRuntime(settings, gate=gate)
         secrets_manager = SecretsManager(
@@ -167,6 +176,7 @@ class Platform:
                 region=settings.region,
                 root_key=root_key,
                 max_object_bytes=settings.storage_max_object_bytes,
+                multipart_min_part_bytes=settings.storage_multipart_min_part_bytes,
             ),
             secrets=secrets_manager,
             directory=Directory(

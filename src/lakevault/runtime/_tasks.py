@@ -144,4 +144,13 @@ def platform_tasks(
     )
     tasks.extend(sweep_definitions)
     periodic.extend(sweep_schedules)
+    # Multipart uploads nobody completed are aborted daily, their parts deleted (docs/storage.md).
+    abort_definitions, abort_schedules = storage.multipart_tasks(
+        database=database,
+        backend=storage.open_backend(settings),
+        clock=clock,
+        abort_after_days=settings.storage_multipart_abort_after_days,
+    )
+    tasks.extend(abort_definitions)
+    periodic.extend(abort_schedules)
     return tasks, periodic
