@@ -29,6 +29,7 @@ from lakevault.api._routes_storage_presign import presign_router
 from lakevault.api._routes_tenants import tenants_router
 from lakevault.api._routes_user_pool import user_pool_admin_router, user_pool_router
 from lakevault.api._sessions import sessions_router
+from lakevault.api._streaming import BodyLimitMiddleware
 from lakevault.runtime import Platform
 
 
@@ -73,5 +74,6 @@ def create_app(platform: Platform) -> FastAPI:
         sandbox_router,
     ):
         app.include_router(router(platform))
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware, random=platform.random)
     return app

@@ -18,7 +18,9 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import anyio.to_thread
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lakevault.core.errors import InvalidInput
 from lakevault.storage import EntityTooLarge, IncompleteBody
@@ -38,6 +40,61 @@ class MissingContentLength(InvalidInput):
 
     code = "MissingContentLength"
     http_status = 411
+
+
+#: Where a route raises the body limit for its request (``None``: the route streams the body
+#: and enforces its own limits, e.g. a bucket's maximum object size).
+BODY_LIMIT_SCOPE_KEY = "lakevault.body_limit"
+
+
+class BodyLimitMiddleware:
+    """Holds every request body to :data:`MAX_JSON_BODY_BYTES` unless its route streams it.
+
+    FastAPI reads a JSON body whole before the route's dependencies run — before anyone is
+    authenticated — so without this an anonymous request could make the server hold a body of
+    any size. The limit is checked against ``Content-Length`` at the first read (refused before
+    a byte is read) and against the bytes as they arrive. Streaming routes lift it for their
+    request (:class:`RequestBodyReader`); a SigV4-signed request raises it to
+    :data:`MAX_SIGNED_BODY_BYTES` (:func:`read_signed_body`).
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int = MAX_JSON_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+        scope.setdefault(BODY_LIMIT_SCOPE_KEY, self.limit)
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            limit = scope.get(BODY_LIMIT_SCOPE_KEY)
+            if limit is not None and received == 0:
+                declared = _declared_length(scope)
+                if declared is not None and declared > limit:
+                    raise HTTPException(
+                        413, f"the request body is {declared} bytes; at most {limit} are accepted"
+                    )
+            message = await receive()
+            if message["type"] == "http.request" and limit is not None:
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(
+                        413, f"the request body is over {limit} bytes, the most accepted here"
+                    )
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 async def read_signed_body(request: Request) -> bytes:
@@ -63,6 +120,7 @@ async def read_signed_body(request: Request) -> bytes:
             f"(Content-Length: {declared}); upload larger objects with a token, an API key, a "
             "pre-signed URL or in multipart parts"
         )
+    request.scope[BODY_LIMIT_SCOPE_KEY] = MAX_SIGNED_BODY_BYTES
     return await request.body()
 
 
@@ -90,6 +148,7 @@ class RequestBodyReader:
     """``readinto`` over a request's body stream, for a worker thread started by anyio."""
 
     def __init__(self, request: Request) -> None:
+        request.scope[BODY_LIMIT_SCOPE_KEY] = None  # the route enforces its own limits
         self._stream = request.stream()
         self._pending = memoryview(b"")
         self._finished = False
