@@ -432,6 +432,8 @@ EXPORTS = {
         "PresignedURL",
         "PresignedUrls",
         "PresignedUse",
+        "PublicAccess",
+        "PublicAccessBlock",
         "RetentionMode",
         "S3Backend",
         "Signer",

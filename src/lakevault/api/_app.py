@@ -26,6 +26,7 @@ from lakevault.api._routes_secrets import secrets_router
 from lakevault.api._routes_storage import buckets_router, objects_router
 from lakevault.api._routes_storage_multipart import multipart_router
 from lakevault.api._routes_storage_presign import presign_router
+from lakevault.api._routes_storage_public import public_access_router
 from lakevault.api._routes_tenants import tenants_router
 from lakevault.api._routes_user_pool import user_pool_admin_router, user_pool_router
 from lakevault.api._sessions import sessions_router
@@ -67,6 +68,7 @@ def create_app(platform: Platform) -> FastAPI:
         objects_router,
         multipart_router,
         presign_router,
+        public_access_router,
         kms_router,
         secrets_router,
         audit_router,

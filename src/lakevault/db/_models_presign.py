@@ -1,4 +1,5 @@
-"""Tables of server-minted pre-signed URLs and of per-bucket streaming limits.
+"""Tables of server-minted pre-signed URLs, per-bucket streaming limits, and organizations
+that allow public buckets.
 
 A pre-signed URL's row holds what the URL may do (method, bucket, key, conditions, expiry,
 single use) and how to find its signer again when it is used — never a secret: the URL's
@@ -58,4 +59,20 @@ class BucketLimits(Base):
         ForeignKey("storage_buckets.name", ondelete="CASCADE"), primary_key=True
     )
     max_object_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    updated_at: Mapped[datetime]
+
+
+class OrganizationPublicBuckets(Base):
+    """An organization whose tenants may turn block-public-access off for a bucket.
+
+    Set by the platform administrator (``lakevault:PutOrganizationPublicBuckets``); absent means
+    not allowed. Removing it turns block-public-access back on for every bucket of the
+    organization's tenants, in the same transaction (docs/decisions/0166).
+    """
+
+    __tablename__ = "storage_org_public_buckets"
+
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.organization_id", ondelete="CASCADE"), primary_key=True
+    )
     updated_at: Mapped[datetime]

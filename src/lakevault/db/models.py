@@ -50,7 +50,7 @@ from lakevault.db._models_keys import (
     KMSKeyVersion,
     KMSRewrapProgress,
 )
-from lakevault.db._models_presign import BucketLimits, PresignedUrl
+from lakevault.db._models_presign import BucketLimits, OrganizationPublicBuckets, PresignedUrl
 from lakevault.db._models_secret_functions import SecretRotationFunction
 from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
 from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
@@ -110,6 +110,7 @@ __all__ = [
     "ObjectVersion",
     "ObjectVersionLock",
     "Organization",
+    "OrganizationPublicBuckets",
     "PlatformRootKeyCheck",
     "PlatformState",
     "Policy",

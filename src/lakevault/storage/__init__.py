@@ -101,6 +101,7 @@ from lakevault.storage._presign import (
     Signer,
     SignerKind,
 )
+from lakevault.storage._public_access import PublicAccess, PublicAccessBlock
 from lakevault.storage._service import ObjectStorage
 from lakevault.storage._sweep import SWEEP_TASK, SweepOrphans, storage_tasks
 from lakevault.storage._types import (
@@ -184,6 +185,8 @@ __all__ = [
     "PresignedURL",
     "PresignedUrls",
     "PresignedUse",
+    "PublicAccess",
+    "PublicAccessBlock",
     "RetentionMode",
     "S3Backend",
     "Signer",

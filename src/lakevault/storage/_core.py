@@ -26,6 +26,7 @@ from lakevault.storage._backends import ObjectBackend
 from lakevault.storage._errors import NoSuchBucket
 from lakevault.storage._keys import BucketKeys
 from lakevault.storage._names import bucket_arn
+from lakevault.storage._public_access import policy_for_request
 from lakevault.storage._types import BucketInfo, Caller, Versioning
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -144,7 +145,9 @@ class StorageCore:
                 resource=resource,
                 resource_account=bucket.account_id if bucket is not None else resource_account,
                 resource_type="AWS::S3::Object" if "/" in resource else "AWS::S3::Bucket",
-                resource_policy=bucket.policy if bucket is not None else None,
+                resource_policy=(
+                    policy_for_request(bucket, caller.principal) if bucket is not None else None
+                ),
                 resource_tags=bucket.tags if bucket is not None else _EMPTY,
                 context=MappingProxyType(dict(context or {})),
                 request_id=caller.request_id,

@@ -21,6 +21,7 @@ from lakevault.storage._multipart import MultipartUploads
 from lakevault.storage._multipart_types import DEFAULT_MIN_PART_BYTES
 from lakevault.storage._objects import Objects
 from lakevault.storage._presign import PresignedUrls
+from lakevault.storage._public_access import PublicAccess
 from lakevault.storage._types import Caller, ListPage
 from lakevault.storage._versions import VersionsPage, list_object_versions
 
@@ -60,6 +61,7 @@ class ObjectStorage:
             self._core, self.objects, min_part_bytes=multipart_min_part_bytes
         )
         self.presigned = PresignedUrls(self._core, root_key=root_key)
+        self.public_access = PublicAccess(self._core)
         self.lock = ObjectLock(self._core)
         self.lifecycle = BucketLifecycle(self._core)
 

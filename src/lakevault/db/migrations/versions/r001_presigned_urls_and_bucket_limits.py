@@ -1,4 +1,5 @@
-"""storage: server-minted pre-signed URLs, per-bucket streaming limits
+"""storage: server-minted pre-signed URLs, per-bucket streaming limits, organizations that allow
+public buckets
 
 Revision ID: r001
 Revises: n001
@@ -68,9 +69,22 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("bucket_name", name=op.f("pk_storage_bucket_limits")),
     )
+    op.create_table(
+        "storage_org_public_buckets",
+        sa.Column("organization_id", sa.String(length=16), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.organization_id"],
+            name=op.f("fk_storage_org_public_buckets_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("organization_id", name=op.f("pk_storage_org_public_buckets")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("storage_org_public_buckets")
     op.drop_table("storage_bucket_limits")
     with op.batch_alter_table("storage_presigned_urls", schema=None) as batch_op:
         batch_op.drop_index("ix_storage_presigned_urls_expires_at")
