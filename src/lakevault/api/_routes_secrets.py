@@ -165,5 +165,43 @@ def secrets_router(platform: Platform) -> APIRouter:
             )
         )
 
+    @router.post("/update", response_model=schemas.Version)
+    def update_secret(body: schemas.SecretUpdate, call: Caller) -> schemas.Version:
+        return schemas.Version.of(
+            manager.update_secret(
+                _call(call),
+                body.secretId,
+                description=body.description,
+                kms_key_id=body.kmsKeyId,
+                secret_string=schemas.plain(body.secretString),
+                secret_binary=schemas.decode_binary(body.secretBinary),
+                client_request_token=body.clientRequestToken,
+            )
+        )
+
+    @router.get("/versions", response_model=schemas.VersionIds)
+    def list_secret_version_ids(
+        call: Caller, secretId: SecretId, includeDeprecated: bool = False
+    ) -> schemas.VersionIds:
+        found = manager.list_secret_version_ids(
+            _call(call), secretId, include_deprecated=includeDeprecated
+        )
+        described = manager.describe_secret(_call(call), secretId)
+        return schemas.VersionIds(
+            arn=described.arn,
+            name=described.name,
+            versions=[
+                {
+                    "versionId": v.version_id,
+                    "versionStages": list(v.version_stages),
+                    "createdDate": v.created_date.isoformat(),
+                    "lastAccessedDate": v.last_accessed_date.isoformat()
+                    if v.last_accessed_date
+                    else None,
+                }
+                for v in found
+            ],
+        )
+
     add_rotation_function_routes(router, platform)
     return router

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -47,6 +48,21 @@ class NewValue(Body):
     secretBinary: SecretStr | None = Field(default=None, description="base64")
     clientRequestToken: str | None = Field(default=None, min_length=32, max_length=64)
     versionStages: list[str] | None = None
+
+
+class SecretUpdate(Body):
+    secretId: str = Field(min_length=1, max_length=2048)
+    description: str | None = Field(default=None, max_length=2048)
+    kmsKeyId: str | None = Field(default=None, max_length=2048)
+    secretString: SecretStr | None = None
+    secretBinary: SecretStr | None = Field(default=None, description="base64")
+    clientRequestToken: str | None = Field(default=None, min_length=32, max_length=64)
+
+
+class VersionIds(BaseModel):
+    arn: str
+    name: str
+    versions: list[dict[str, Any]]
 
 
 class SecretReference(Body):

@@ -120,6 +120,49 @@ def describe_command(secret: _Secret) -> None:
     print_json(_client().call("GET", "/secrets/describe", secretId=secret))
 
 
+@app.command("update")
+@command
+def update_command(
+    secret: _Secret,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    kms_key_id: Annotated[
+        str | None,
+        typer.Option(
+            "--kms-key-id", help="The KMS key of new versions (alias/aws/secretsmanager: own)."
+        ),
+    ] = None,
+    value: Annotated[
+        bool, typer.Option("--value", help="Also store a new value from stdin or --file.")
+    ] = False,
+    file: _File = None,
+    binary: _Binary = False,
+) -> None:
+    """Change the description or the key of new versions, optionally with a value (UpdateSecret)."""
+    body: dict[str, Any] = {"secretId": secret}
+    if description is not None:
+        body["description"] = description
+    if kms_key_id is not None:
+        body["kmsKeyId"] = kms_key_id
+    if value or file is not None:
+        body.update(_value(file, binary=binary))
+    print_json(_client().call("POST", "/secrets/update", body))
+
+
+@app.command("list-versions")
+@command
+def list_versions_command(
+    secret: _Secret,
+    include_deprecated: Annotated[
+        bool, typer.Option("--include-deprecated", help="Also versions without a label.")
+    ] = False,
+) -> None:
+    """The secret's versions and their labels (ListSecretVersionIds); never a value."""
+    params = {"secretId": secret}
+    if include_deprecated:
+        params["includeDeprecated"] = "true"
+    print_json(_client().call("GET", "/secrets/versions", **params))
+
+
 @app.command("list")
 @command
 def list_command(

@@ -35,6 +35,7 @@ from lakevault.secrets._inputs import check_tags, check_version_id, tag_context,
 from lakevault.secrets._names import check_name, new_secret_arn
 from lakevault.secrets._purge import delete_secret_rows
 from lakevault.secrets._secret_settings import SecretSettings
+from lakevault.secrets._secret_updates import SecretUpdates
 from lakevault.secrets._stages import (
     AWSCURRENT,
     AWSPENDING,
@@ -49,7 +50,7 @@ DEFAULT_RECOVERY_DAYS = 30
 SERVICE_KEY_DELETION_DAYS = 7
 
 
-class SecretsManager(SecretSettings, RotationFunctionRegistry):
+class SecretsManager(SecretSettings, RotationFunctionRegistry, SecretUpdates):
     """AWS Secrets Manager for the tenants (docs/secrets.md). One instance per process."""
 
     # -- CreateSecret ------------------------------------------------------------------------

@@ -11,17 +11,18 @@ A tenant's own rotation function runs in the sandbox (``_functions.py``, ADR 021
 same :class:`RotationHook` interface. The platform's built-in hooks (trusted code, such as
 ``lakevault-random-password``) are registered **by name** in the :class:`RotationHooks` the
 platform builds (explicitly, at start: nothing registers itself on import) and run in process.
-A secret names its hook (``RotateSecret``'s ``RotationHook``). The secrets manager performs the state changes of steps
-1 and 4 itself; the hook supplies the value and the side effects:
+A secret names its hook (``RotateSecret``'s ``RotationHook``). The secrets manager performs
+the state changes of steps 1 and 4 itself; the hook supplies the value and the side effects:
 
 * ``create_secret(request)`` returns the new value (``str`` or ``bytes``);
 * ``set_secret(request, pending)`` and ``test_secret(request, pending)`` raise to fail the step;
 * ``finish_secret(request)`` is told before ``AWSCURRENT`` moves; raising stops the move.
 
 A hook gets the current value (``request.current``) and the pending one, never more; an
-in-process hook runs in the platform's process and must be trusted code. When a step raises, the rotation stops where
-AWS's does — the new version keeps ``AWSPENDING`` and ``AWSCURRENT`` stays — and the next
-``RotateSecret`` with the same ``ClientRequestToken`` resumes it.
+in-process hook runs in the platform's process and must be trusted code. When a step raises,
+the rotation stops where AWS's does — the new version keeps ``AWSPENDING`` and
+``AWSCURRENT`` stays — and the next ``RotateSecret`` with the same ``ClientRequestToken``
+resumes it.
 """
 
 from __future__ import annotations

@@ -199,9 +199,10 @@ class SecretValues:
         with _translated(DecryptionFailure, arn):
             reader = io.BytesIO(ciphertext)
             header = kms.read_object_header(reader)
-            if kms_key_id is None:
-                if service_key_id is None or header.key_id != service_key_id:
-                    raise kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY)
+            # The header names the key that sealed this version: the secret's service key, or a
+            # tenant key (its KmsKeyId then or now: UpdateSecret changes the key of new
+            # versions only, so older ones keep opening under theirs).
+            if service_key_id is not None and header.key_id == service_key_id:
                 key_version, wrapped = header.key_version, header.wrapped_data_key
                 if stored is not None and stored.key_id == service_key_id:
                     key_version, wrapped = stored.key_version, stored.wrapped
@@ -223,7 +224,8 @@ class SecretValues:
                     )
             elif isinstance(proof, PlatformJob):
                 raise DecryptionFailure(
-                    f"the secret {arn} is under its KmsKeyId, which only a caller can use"
+                    f"the version {version_id} of {arn} is under a KmsKeyId, which only a "
+                    "caller can use"
                 )
             else:
                 raw, _, _ = self._keys.decrypt(
