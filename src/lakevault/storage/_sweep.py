@@ -26,6 +26,16 @@ SWEEP_TASK = "storage.sweep-orphans"
 DEFAULT_ORPHAN_AGE = timedelta(hours=24)
 
 
+def delete_blob(backend: ObjectBackend, blob_path: str) -> None:
+    """Delete one blob, or every part blob under a multipart version's prefix (a path ending in
+    ``/``, docs/decisions/0160). Every deletion of a version's blob goes through here."""
+    if blob_path.endswith("/"):
+        for path in list(backend.list_paths(blob_path)):
+            backend.delete(path)
+    else:
+        backend.delete(blob_path)
+
+
 def forget_blob(database: Database, backend: ObjectBackend, blob_path: str) -> bool:
     """Remove a blob and then its journal row; ``False`` if either step failed (retry later).
 
@@ -33,11 +43,7 @@ def forget_blob(database: Database, backend: ObjectBackend, blob_path: str) -> b
     the part rows of that version, with the journal row (docs/decisions/0160).
     """
     try:
-        if blob_path.endswith("/"):
-            for path in list(backend.list_paths(blob_path)):
-                backend.delete(path)
-        else:
-            backend.delete(blob_path)
+        delete_blob(backend, blob_path)
         with database.session() as session:
             if blob_path.endswith("/"):
                 version_id = blob_path.rstrip("/").rpartition("/")[2]

@@ -34,6 +34,7 @@ from lakevault.storage import (
     PartInfo,
     PreconditionFailed,
     RetentionMode,
+    abort_after_days,
     abort_stale_uploads,
     multipart_etag,
 )
@@ -298,6 +299,11 @@ def test_overwriting_an_unversioned_multipart_object_removes_its_parts(
     _complete(world, upload_id, parts)
     world.put("data", "big.bin", b"small now")
     assert world.get("data", "big.bin") == b"small now"
+    assert len(world.blobs()) == 1
+    # Whatever path removed the parts' blobs, the cleanup leaves no row of them behind.
+    world.clock.advance(seconds=1)
+    world.storage.objects.sweep_orphans(older_than=timedelta(0))
+    abort_stale_uploads(world.database, world.backend, world.clock, older_than=timedelta(days=7))
     assert len(world.blobs()) == 1 and _part_rows(world) == [] and _journal(world) == []
 
 
@@ -356,18 +362,38 @@ def test_cleanup_aborts_old_uploads_and_keeps_young_ones(world: StorageWorld) ->
     assert len(world.blobs()) == 1 and len(_part_rows(world)) == 1
     with pytest.raises(NoSuchUpload):
         _part(world, old_id, 1, b"x")
-    # A per-bucket age (a lifecycle rule's DaysAfterInitiation) overrides the default.
-    assert (
-        abort_stale_uploads(
-            world.database,
-            world.backend,
-            world.clock,
-            older_than=timedelta(days=7),
-            per_bucket={"data": timedelta(days=1)},
-        )
-        == 1
+
+
+def test_cleanup_follows_the_buckets_lifecycle_rule_for_the_key(world: StorageWorld) -> None:
+    world.storage.lifecycle.put_bucket_lifecycle_configuration(
+        world.caller(),
+        "data",
+        {
+            "Rules": [
+                {
+                    "ID": "tmp-uploads",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": "tmp/"},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                }
+            ]
+        },
     )
-    assert _uploads(world) == [] and world.blobs() == [] and _part_rows(world) == []
+    quick = _upload(world, "tmp/scratch")
+    _part(world, quick, 1, b"scratch")
+    slow = _upload(world, "keep/this")
+    world.clock.advance(seconds=2 * 86400)
+    removed = abort_stale_uploads(
+        world.database,
+        world.backend,
+        world.clock,
+        older_than=timedelta(days=7),
+        rule_days=lambda bucket, key: abort_after_days(world.database, bucket, key),
+    )
+    assert removed == 1
+    assert [u.upload_id for u in _uploads(world)] == [slow]
+    assert world.blobs() == [] and _part_rows(world) == [] and _journal(world) == []
+    assert quick != slow
 
 
 def test_a_bucket_with_uploads_in_progress_is_not_empty(world: StorageWorld) -> None:
