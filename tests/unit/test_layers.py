@@ -46,6 +46,8 @@ ALLOWED_SAME_LAYER = {
     ("secrets", "keys"): "secret values are encrypted under a tenant KMS key",
     ("secrets", "sandbox"): "tenants' rotation functions run in the sandbox",
     ("trail", "directory"): "audit operations take the directory's CallContext of the caller",
+    ("trail", "storage"): "the audit export writes each tenant's object-locked audit bucket "
+    "through storage's gate-checked API, as the export service (ADR 0207)",
 }
 
 

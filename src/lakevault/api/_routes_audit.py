@@ -131,6 +131,28 @@ def audit_router(platform: Platform) -> APIRouter:
         access.delete_log_policy(call, _account(call, accountId))
         return Response(status_code=204)
 
+    @router.put("/retention", response_model=schemas.RetentionBody)
+    def put_retention(
+        body: schemas.RetentionRequest,
+        call: Caller,
+        accountId: Annotated[str | None, _ACCOUNT] = None,
+    ) -> schemas.RetentionBody:
+        configuration = platform.audit_exports().put(
+            call,
+            _account(call, accountId),
+            retention_days=body.retentionDays,
+            bucket=body.bucketName,
+            prefix=body.prefix,
+        )
+        return schemas.RetentionBody.of(configuration)
+
+    @router.get("/retention", response_model=schemas.RetentionBody)
+    def get_retention(
+        call: Caller, accountId: Annotated[str | None, _ACCOUNT] = None
+    ) -> schemas.RetentionBody:
+        configuration = platform.audit_exports().get(call, _account(call, accountId))
+        return schemas.RetentionBody.of(configuration)
+
     return router
 
 

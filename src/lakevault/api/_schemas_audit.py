@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from lakevault.audit import ConsistencyProof, EventPage, InclusionProof, SignedCheckpoint
-from lakevault.trail import AlarmProtocol, AlarmSubscription, Detector
+from lakevault.trail import AlarmProtocol, AlarmSubscription, Detector, ExportConfiguration
 
 
 def _b64(value: bytes) -> str:
@@ -154,3 +154,53 @@ class CreatedAlarmSubscription(BaseModel):
 
     subscription: AlarmSubscriptionBody
     signingSecret: str | None
+
+
+class RetentionRequest(Body):
+    """Turn the account's bucket export on, or extend its retention (never shorten it)."""
+
+    retentionDays: int = Field(
+        default=90, description="1 to 2557 days (7 years); only ever extended."
+    )
+    bucketName: str | None = Field(
+        default=None,
+        description="The audit bucket to create (default lakevault-audit-<account>); fixed once "
+        "chosen.",
+    )
+    prefix: str | None = Field(
+        default=None, description="Key prefix in the bucket (default 'audit/'); fixed once chosen."
+    )
+
+
+class RetentionBody(BaseModel):
+    """An account's audit bucket export: where, how long, and how far it has got."""
+
+    accountId: str
+    bucketName: str
+    prefix: str
+    logRoot: str
+    retentionDays: int
+    enabled: bool
+    treeSize: int
+    firstSequence: int
+    createdAt: datetime
+    updatedAt: datetime
+    lastExportAt: datetime | None
+    lastError: str | None
+
+    @classmethod
+    def of(cls, configuration: ExportConfiguration) -> RetentionBody:
+        return cls(
+            accountId=configuration.account_id,
+            bucketName=configuration.bucket,
+            prefix=configuration.prefix,
+            logRoot=configuration.log_root,
+            retentionDays=configuration.retention_days,
+            enabled=configuration.enabled,
+            treeSize=configuration.tree_size,
+            firstSequence=configuration.first_sequence,
+            createdAt=configuration.created_at,
+            updatedAt=configuration.updated_at,
+            lastExportAt=configuration.last_export_at,
+            lastError=configuration.last_error,
+        )

@@ -8,8 +8,10 @@ The HTTP API for tenants, behind the gate's permission checks, is a separate fac
 from __future__ import annotations
 
 import base64
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import orjson
 import typer
@@ -21,19 +23,23 @@ from lakevault.audit import (
     Checkpointer,
     DecisionFilter,
     EventQuery,
+    ExportVerificationFailed,
     NoteVerifiers,
     expire_export,
     export_log,
     load_signing_key,
     load_verifier,
     logged_accounts,
+    materialize,
     parse_since,
     query_events,
     rotate_signing_key,
+    selected_names,
     verify_export,
 )
 from lakevault.cli._client import ApiClient, account_of
 from lakevault.cli._common import command, console, error_console, print_json, read_settings
+from lakevault.cli._storage import SCHEME, StorageClient, parse_remote
 from lakevault.core import PLATFORM_ACCOUNT_ID, Settings, SystemClock, parse_account_id
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.db import Database, check_schema
@@ -198,7 +204,11 @@ def export_command(
 @command
 def verify_command(
     directory: Annotated[
-        Path, typer.Argument(help="An export written by 'lakevault audit export'.")
+        str,
+        typer.Argument(
+            help="An export written by 'lakevault audit export', or an audit bucket's log as "
+            "lv://BUCKET/PREFIX/ACCOUNT/ (read with the 'lakevault login' session)."
+        ),
     ],
     key: Annotated[
         str | None,
@@ -215,7 +225,11 @@ def verify_command(
     if key is not None:
         text = Path(key).read_text("ascii") if Path(key).is_file() else key
         verifier = NoteVerifiers.from_text(text)
-    logs = verify_export(directory, verifier=verifier)
+    if directory.startswith(SCHEME):
+        with tempfile.TemporaryDirectory(prefix="lakevault-audit-") as scratch:
+            logs = verify_export(_download_bucket_logs(directory, Path(scratch)), verifier=verifier)
+    else:
+        logs = verify_export(Path(directory), verifier=verifier)
     for log in logs:
         events = (
             f"events {log.first_sequence} to {log.tree_size - 1}"
@@ -232,6 +246,51 @@ def verify_command(
             "note: verified with the export's own public key; pass --key with the "
             "installation's keys/audit-signing.pub to also prove who signed"
         )
+
+
+def _download_bucket_logs(location: str, scratch: Path) -> Path:
+    """Download the audit logs under ``lv://BUCKET/ROOT`` into ``scratch`` (directory format).
+
+    ROOT is one log's root (``audit/<account>/``) or the prefix above several; only the objects
+    of each log's newest manifest are fetched (docs/audit.md, "Export to a bucket").
+    """
+    remote = parse_remote(location)
+    assert remote is not None
+    root = remote.key if not remote.key or remote.key.endswith("/") else remote.key + "/"
+    client = StorageClient()
+    names = [item["key"][len(root) :] for item in client.list_all(remote.bucket, root)]
+    logs: dict[str, list[str]] = {}
+    for name in names:
+        head, _, rest = name.partition("/")
+        if head in {"manifests", "segments", "checkpoints", "keys"}:
+            logs.setdefault("", []).append(name)
+        elif rest:
+            logs.setdefault(head + "/", []).append(rest)
+    if "" in logs:
+        logs = {"": logs[""]}
+    if not logs:
+        raise ExportVerificationFailed(
+            "no audit log export here: no manifest under this prefix (give a log's root, "
+            "such as lv://BUCKET/audit/ACCOUNT/)",
+            position=location,
+        )
+    for sub, members in sorted(logs.items()):
+        chosen, pending = selected_names(members)
+        objects = {
+            name: client.request(
+                "GET", f"/buckets/{remote.bucket}/objects/{quote(root + sub + name, safe='/')}"
+            ).content
+            for name in chosen
+        }
+        target = scratch if sub == "" else scratch / sub.rstrip("/")
+        materialize(objects, target, pending=pending)
+        if pending:
+            error_console.print(
+                f"note: {len(pending)} object(s) under {root + sub} were written after its "
+                "newest manifest (an export in progress) and are not checked yet",
+                markup=False,
+            )
+    return scratch
 
 
 @app.command("expire")
@@ -440,3 +499,51 @@ def alarms_delete_command(
         "DELETE", f"/audit/alarm-subscriptions/{subscription_id}", accountId=account_of(account)
     )
     error_console.print(f"deleted {subscription_id}")
+
+
+retention_app = typer.Typer(
+    help="The account's audit bucket export and its retention, through the API of a running "
+    "platform ('lakevault login' first).",
+    no_args_is_help=True,
+)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("set")
+@command
+def retention_set_command(
+    *,
+    days: Annotated[
+        int,
+        typer.Option(
+            "--days",
+            min=1,
+            max=MAX_RETENTION_DAYS,
+            help="Keep exported events this many days (1 to 2557); it can only be extended.",
+        ),
+    ] = 90,
+    bucket: Annotated[
+        str | None,
+        typer.Option(help="The audit bucket to create (default lakevault-audit-<account>)."),
+    ] = None,
+    prefix: Annotated[str | None, typer.Option(help="Key prefix (default 'audit/').")] = None,
+    account: _Account = None,
+) -> None:
+    """Turn the export into an object-locked audit bucket on, or extend its retention."""
+    body = {"retentionDays": days, "bucketName": bucket, "prefix": prefix}
+    print_json(
+        ApiClient.from_saved_session().call(
+            "PUT", "/audit/retention", body, accountId=account_of(account)
+        )
+    )
+
+
+@retention_app.command("show")
+@command
+def retention_show_command(account: _Account = None) -> None:
+    """Where the account's log is exported, its retention, and how far the export has got."""
+    print_json(
+        ApiClient.from_saved_session().call(
+            "GET", "/audit/retention", accountId=account_of(account)
+        )
+    )

@@ -25,6 +25,7 @@ from lakevault.db._models_alarms import (
     AuditLogPolicy,
 )
 from lakevault.db._models_audit import AuditCheckpoint
+from lakevault.db._models_audit_export import AuditBucketExport
 from lakevault.db._models_federation import OIDCProvider, OIDCSignIn
 from lakevault.db._models_identity import (
     AccessKey,
@@ -77,6 +78,7 @@ __all__ = [
     "AuditAlarmDelivery",
     "AuditAlarmState",
     "AuditAlarmSubscription",
+    "AuditBucketExport",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",

@@ -92,6 +92,7 @@ LAKEVAULT_ACTIONS: frozenset[str] = frozenset(
         "GetAuditCheckpoint",
         "GetAuditProof",
         "PutAuditRetention",
+        "GetAuditRetention",
         "PutAuditLogPolicy",
         "GetAuditLogPolicy",
         "DeleteAuditLogPolicy",

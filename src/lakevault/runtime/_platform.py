@@ -50,7 +50,7 @@ from lakevault.storage import (
     ObjectStorage,
     open_backend,
 )
-from lakevault.trail import AlarmSubscriptions, AuditAccess, TrailCore
+from lakevault.trail import AlarmSubscriptions, AuditAccess, AuditExportSettings, TrailCore
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,8 +106,15 @@ class Platform:
             ttl_seconds=settings.access_token_ttl_seconds,
         )
         # The key service is built below; the job tasks reach it when they run.
+        built: list[Platform] = []  # The audit bucket export reaches storage once built.
         jobs = _job_queue(
-            settings, database, clock, random, keys=lambda: keys, secrets=lambda: secrets_manager
+            settings,
+            database,
+            clock,
+            random,
+            keys=lambda: keys,
+            secrets=lambda: secrets_manager,
+            object_storage=lambda: built[0].storage,
         )
         gate = Gate(
             engine=iam.Evaluator(),
@@ -157,7 +164,7 @@ class Platform:
             # Tenants' rotation functions run in the sandbox (docs/secrets.md, ADR 0214).
             sandbox=sandbox,
         )
-        return cls(
+        platform = cls(
             settings=settings,
             clock=clock,
             random=random,
@@ -236,6 +243,19 @@ class Platform:
             ),
             sandbox=sandbox,
         )
+        built.append(platform)
+        return platform
+
+    def audit_exports(self) -> AuditExportSettings:
+        """Turning an account's audit bucket export on and its retention (docs/audit.md)."""
+        core = TrailCore(
+            database=self.database,
+            gate=self.gate,
+            clock=self.clock,
+            random=self.random,
+            region=self.settings.region,
+        )
+        return AuditExportSettings(core, self.storage)
 
     def check_ready(self) -> str:
         """Raise unless the database answers and its schema is this code's; return the revision.
@@ -265,6 +285,7 @@ def _job_queue(
     *,
     keys: Callable[[], KeyService],
     secrets: Callable[[], SecretsManager] | None = None,
+    object_storage: Callable[[], ObjectStorage] | None = None,
 ) -> JobQueue:
     """The configured job backend with every task of the platform (``runtime/_tasks.py``)."""
     opened: list[JobQueue] = []
@@ -273,7 +294,14 @@ def _job_queue(
         return opened[0].enqueue(*args, **kwargs)
 
     tasks, periodic = platform_tasks(
-        settings, database, clock, random, enqueue=enqueue, keys=keys, secrets_manager=secrets
+        settings,
+        database,
+        clock,
+        random,
+        enqueue=enqueue,
+        keys=keys,
+        secrets_manager=secrets,
+        object_storage=object_storage,
     )
     queue = open_queue(
         settings.job_backend.value,

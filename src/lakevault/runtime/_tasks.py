@@ -44,6 +44,7 @@ def platform_tasks(
     enqueue: Callable[..., Any],
     keys: Callable[[], KeyService] | None = None,
     secrets_manager: Callable[[], secrets.SecretsManager] | None = None,
+    object_storage: Callable[[], storage.ObjectStorage] | None = None,
 ) -> tuple[list[TaskDefinition[Any]], list[PeriodicTask]]:
     """Every task of the platform and every periodic schedule, for the job registry.
 
@@ -153,4 +154,24 @@ def platform_tasks(
     )
     tasks.extend(abort_definitions)
     periodic.extend(abort_schedules)
+    # Audit logs go into each configured account's object-locked bucket every five minutes, and
+    # whole segments past retention are expired daily (docs/audit.md, ADR 0205).
+    if object_storage is not None:
+        reach_storage = object_storage
+
+        def bucket_exporter() -> trail.BucketExporter:
+            home = settings.resolved_home
+            return trail.BucketExporter(
+                database=database,
+                object_storage=reach_storage(),
+                checkpointer=Checkpointer(
+                    database, load_signing_key(home), clock, verifiers=load_verifier(home)
+                ),
+                clock=clock,
+                random=random,
+            )
+
+        export_definitions, export_schedules = trail.bucket_export_tasks(bucket_exporter)
+        tasks.extend(export_definitions)
+        periodic.extend(export_schedules)
     return tasks, periodic

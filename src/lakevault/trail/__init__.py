@@ -10,6 +10,16 @@ subscriptions (docs/audit.md, "The HTTP API" and "Alarms").
 from lakevault.trail._access import MAX_CHECKPOINTS_PER_PAGE, AuditAccess, CheckpointPage
 from lakevault.trail._alarm_tasks import SCAN_ALARMS_TASK, alarm_tasks
 from lakevault.trail._alarms import ALARM_EVENT_NAME, AlarmScanner, RaisedAlarm
+from lakevault.trail._bucket_export import (
+    EXPORT_SERVICE,
+    BucketExpiry,
+    BucketExporter,
+    BucketExportRun,
+    audit_bucket_policy,
+    download_export,
+    export_service_caller,
+    log_root,
+)
 from lakevault.trail._core import TrailCore
 from lakevault.trail._delivery import (
     DELIVER_ALARM_TASK,
@@ -19,6 +29,17 @@ from lakevault.trail._delivery import (
     sign_webhook,
 )
 from lakevault.trail._detectors import Detector, Observation, Thresholds, Verdict, judge, observe
+from lakevault.trail._export_settings import (
+    AuditExportSettings,
+    ExportConfiguration,
+    NoAuditExportConfiguration,
+    default_bucket_name,
+)
+from lakevault.trail._export_tasks import (
+    EXPIRE_BUCKET_TASK,
+    EXPORT_BUCKET_TASK,
+    bucket_export_tasks,
+)
 from lakevault.trail._names import (
     CREATE_ALARM_SUBSCRIPTION,
     DELETE_ALARM_SUBSCRIPTION,
@@ -27,8 +48,10 @@ from lakevault.trail._names import (
     GET_EVENTS,
     GET_LOG_POLICY,
     GET_PROOF,
+    GET_RETENTION,
     LIST_ALARM_SUBSCRIPTIONS,
     PUT_LOG_POLICY,
+    PUT_RETENTION,
     audit_log_arn,
     subscription_arn,
 )
@@ -46,13 +69,18 @@ __all__ = [
     "DELETE_LOG_POLICY",
     "DELIVERY_HEADER",
     "DELIVER_ALARM_TASK",
+    "EXPIRE_BUCKET_TASK",
+    "EXPORT_BUCKET_TASK",
+    "EXPORT_SERVICE",
     "GET_CHECKPOINT",
     "GET_EVENTS",
     "GET_LOG_POLICY",
     "GET_PROOF",
+    "GET_RETENTION",
     "LIST_ALARM_SUBSCRIPTIONS",
     "MAX_CHECKPOINTS_PER_PAGE",
     "PUT_LOG_POLICY",
+    "PUT_RETENTION",
     "SCAN_ALARMS_TASK",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
@@ -61,17 +89,29 @@ __all__ = [
     "AlarmSubscription",
     "AlarmSubscriptions",
     "AuditAccess",
+    "AuditExportSettings",
+    "BucketExpiry",
+    "BucketExportRun",
+    "BucketExporter",
     "CheckpointPage",
     "CreatedSubscription",
     "Detector",
+    "ExportConfiguration",
+    "NoAuditExportConfiguration",
     "Observation",
     "RaisedAlarm",
     "Thresholds",
     "TrailCore",
     "Verdict",
     "alarm_tasks",
+    "audit_bucket_policy",
     "audit_log_arn",
+    "bucket_export_tasks",
+    "default_bucket_name",
+    "download_export",
+    "export_service_caller",
     "judge",
+    "log_root",
     "observe",
     "sign_webhook",
     "subscription_arn",

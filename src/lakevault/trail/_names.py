@@ -18,6 +18,8 @@ DELETE_LOG_POLICY = "lakevault:DeleteAuditLogPolicy"
 CREATE_ALARM_SUBSCRIPTION = "lakevault:CreateAuditAlarmSubscription"
 LIST_ALARM_SUBSCRIPTIONS = "lakevault:ListAuditAlarmSubscriptions"
 DELETE_ALARM_SUBSCRIPTION = "lakevault:DeleteAuditAlarmSubscription"
+PUT_RETENTION = "lakevault:PutAuditRetention"
+GET_RETENTION = "lakevault:GetAuditRetention"
 
 LOG_RESOURCE_TYPE = "AuditLog"
 SUBSCRIPTION_RESOURCE_TYPE = "AuditAlarmSubscription"
