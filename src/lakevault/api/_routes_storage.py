@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lakevault import storage
 from lakevault.api._auth import caller_dependency
+from lakevault.api._storage_lock_headers import BUCKET_LOCK, BYPASS, flag, lock_request
 from lakevault.api._streaming import DownloadPump, RequestBodyReader, read_limited_body
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.directory import CallContext
@@ -40,6 +41,7 @@ class NewBucket(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(examples=["team-red-data"])
     tags: dict[str, str] = Field(default_factory=dict)
+    objectLockEnabled: bool = False  # S3: ObjectLockEnabledForBucket
 
 
 class BucketTags(BaseModel):
@@ -188,7 +190,12 @@ def buckets_router(platform: Platform) -> APIRouter:
     async def create_bucket(request: Request, call: Caller) -> JSONResponse:
         body = NewBucket.model_validate_json(await read_limited_body(request))
         created = await run_in_threadpool(
-            lambda: store.buckets.create_bucket(_caller(call), body.name, tags=body.tags)
+            lambda: store.buckets.create_bucket(
+                _caller(call),
+                body.name,
+                tags=body.tags,
+                object_lock_enabled=body.objectLockEnabled or flag(request.headers, BUCKET_LOCK),
+            )
         )
         return JSONResponse(_bucket_json(created), status_code=201)
 
@@ -314,6 +321,7 @@ def objects_router(platform: Platform) -> APIRouter:
         reader = RequestBodyReader(request)
         conditions = _conditions(request)
         expected = _expected_sha256(request)
+        object_lock = lock_request(request.headers)
 
         def upload() -> storage.ObjectInfo:
             return store.objects.put_object(
@@ -326,6 +334,7 @@ def objects_router(platform: Platform) -> APIRouter:
                 metadata=_metadata(request),
                 conditions=conditions,
                 expected_sha256=expected,
+                object_lock=object_lock,
             )
 
         info = await anyio.to_thread.run_sync(upload)
@@ -396,11 +405,18 @@ def objects_router(platform: Platform) -> APIRouter:
     async def delete_object(
         bucket: str,
         key: str,
+        request: Request,
         call: Caller,
         version_id: Annotated[str | None, Query(alias="versionId")] = None,
     ) -> Response:
         result = await run_in_threadpool(
-            lambda: store.objects.delete_object(_caller(call), bucket, key, version_id=version_id)
+            lambda: store.objects.delete_object(
+                _caller(call),
+                bucket,
+                key,
+                version_id=version_id,
+                bypass_governance=flag(request.headers, BYPASS),
+            )
         )
         headers = {}
         if result.delete_marker:

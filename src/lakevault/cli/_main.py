@@ -19,6 +19,7 @@ from lakevault.cli import (
     _sandbox,
     _secrets,
     _storage,
+    _storage_lock,
     _userpool,
 )
 from lakevault.cli._common import console
@@ -49,6 +50,7 @@ app.add_typer(_presign.app, name="presign")
 app.add_typer(_presign.limits_app, name="bucket-limits")
 _directory.register(_iam.app, app)
 _storage.register(app)
+_storage_lock.register(app)
 _iam.app.add_typer(_federation.app, name="oidc-provider")
 
 

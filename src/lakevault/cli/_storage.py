@@ -295,6 +295,9 @@ def rm(
     path: str = typer.Argument(..., help="lv://BUCKET/KEY"),
     version_id: str | None = typer.Option(None, help="Delete this version for good."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Every key under KEY."),
+    bypass_governance: bool = typer.Option(
+        False, "--bypass-governance", help="Delete a version under GOVERNANCE retention."
+    ),
 ) -> None:
     """Delete an object (or, with --recursive, every object under a prefix)."""
     remote = parse_remote(path)
@@ -309,17 +312,24 @@ def rm(
     for key in keys:
         target = RemotePath(remote.bucket, key)
         params = {"versionId": version_id} if version_id is not None else None
-        client.request("DELETE", client.object_path(target), params=params)
+        bypass = {"x-amz-bypass-governance-retention": "true"} if bypass_governance else None
+        client.request("DELETE", client.object_path(target), params=params, headers=bypass)
         console.print(f"delete: {target}")
 
 
 @command
-def mb(path: str = typer.Argument(..., help="lv://BUCKET")) -> None:
+def mb(
+    path: str = typer.Argument(..., help="lv://BUCKET"),
+    object_lock: bool = typer.Option(
+        False, "--object-lock", help="Enable object lock (WORM); versioning stays on for good."
+    ),
+) -> None:
     """Make a bucket (with its own KMS key)."""
     remote = parse_remote(path)
     if remote is None:
         raise InvalidParameterValue(f"{path!r} is not lv://BUCKET")
-    StorageClient().request("POST", "/buckets", json={"name": remote.bucket})
+    body = {"name": remote.bucket, "objectLockEnabled": object_lock}
+    StorageClient().request("POST", "/buckets", json=body)
     console.print(f"make_bucket: {remote.bucket}")
 
 
