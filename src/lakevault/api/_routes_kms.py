@@ -16,7 +16,7 @@ from lakevault import kms
 from lakevault.api import _schemas_kms as schemas
 from lakevault.api._auth import caller_dependency
 from lakevault.directory import CallContext
-from lakevault.keys import KeyCall, KeyMetadata
+from lakevault.keys import KeyCall, KeyMetadata, grant_token
 from lakevault.runtime import Platform
 
 
@@ -139,6 +139,7 @@ def kms_router(platform: Platform) -> APIRouter:
             body.keyId,
             schemas.decode_base64(body.plaintext, field="plaintext"),
             context=_context(body.encryptionContext),
+            grant_tokens=body.grantTokens,
         )
         return schemas.CiphertextResponse(
             ciphertextBlob=schemas.encode_base64(result.blob),
@@ -153,6 +154,7 @@ def kms_router(platform: Platform) -> APIRouter:
             schemas.decode_base64(body.ciphertextBlob, field="ciphertextBlob"),
             context=_context(body.encryptionContext),
             key=body.keyId,
+            grant_tokens=body.grantTokens,
         )
         return schemas.DecryptResponse(
             plaintext=schemas.encode_base64(plaintext), keyId=record.arn, keyVersion=version
@@ -166,6 +168,7 @@ def kms_router(platform: Platform) -> APIRouter:
             source_context=_context(body.sourceEncryptionContext),
             destination_key=body.destinationKeyId,
             destination_context=_context(body.destinationEncryptionContext),
+            grant_tokens=body.grantTokens,
         )
         return schemas.CiphertextResponse(
             ciphertextBlob=schemas.encode_base64(result.blob),
@@ -182,6 +185,7 @@ def kms_router(platform: Platform) -> APIRouter:
             context=_context(body.encryptionContext),
             number_of_bytes=body.numberOfBytes,
             with_plaintext=with_plaintext,
+            grant_tokens=body.grantTokens,
         )
         return schemas.GenerateDataKeyResponse(
             ciphertextBlob=schemas.encode_base64(result.blob),
@@ -260,7 +264,7 @@ def kms_router(platform: Platform) -> APIRouter:
     @router.post("/create-grant", status_code=201, response_model=schemas.Grant)
     def create_grant(body: schemas.NewGrant, call: Caller) -> schemas.Grant:
         constraints = body.constraints or schemas.GrantConstraints()
-        return schemas.Grant.of(
+        created = schemas.Grant.of(
             service.create_grant(
                 _key_call(call),
                 body.keyId,
@@ -271,6 +275,9 @@ def kms_router(platform: Platform) -> APIRouter:
                 retiring_principal=body.retiringPrincipal,
                 name=body.name,
             )
+        )
+        return created.model_copy(
+            update={"grantToken": grant_token(created.keyId, created.grantId)}
         )
 
     @router.post("/list-grants", response_model=list[schemas.Grant])

@@ -25,6 +25,10 @@ _Context = Annotated[
     list[str] | None,
     typer.Option("--context", "-c", help="Encryption context pair NAME=VALUE (repeatable)."),
 ]
+_GrantTokens = Annotated[
+    list[str] | None,
+    typer.Option("--grant-token", help="A grant token from create-grant (repeatable; optional)."),
+]
 
 
 def _client() -> ApiClient:
@@ -200,12 +204,14 @@ def encrypt(
     context: _Context = None,
     plaintext: Annotated[str | None, typer.Option(help="Plaintext as base64.")] = None,
     in_file: Annotated[Path | None, typer.Option("--in", help="Read the plaintext here.")] = None,
+    grant_token: _GrantTokens = None,
 ) -> None:
     """Encrypt up to 4 KiB (from --plaintext, --in or standard input)."""
     body = {
         "keyId": key,
         "plaintext": _read_binary(plaintext, in_file, what="plaintext"),
         "encryptionContext": _pairs(context, option="--context"),
+        "grantTokens": list(grant_token or []),
     }
     print_json(_post("/encrypt", body))
 
@@ -218,11 +224,13 @@ def decrypt(
     in_file: Annotated[Path | None, typer.Option("--in", help="Read the blob here.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the plaintext here.")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Require this key.")] = None,
+    grant_token: _GrantTokens = None,
 ) -> None:
     """Decrypt a blob; the plaintext goes to --out or standard output (raw bytes)."""
     body: dict[str, Any] = {
         "ciphertextBlob": _read_binary(ciphertext_blob, in_file, what="ciphertext blob"),
         "encryptionContext": _pairs(context, option="--context"),
+        "grantTokens": list(grant_token or []),
     }
     if key is not None:
         body["keyId"] = key
@@ -238,6 +246,7 @@ def generate_data_key(
         bool, typer.Option("--without-plaintext", help="GenerateDataKeyWithoutPlaintext.")
     ] = False,
     number_of_bytes: Annotated[int, typer.Option("--bytes", help="1 to 1024.")] = 32,
+    grant_token: _GrantTokens = None,
 ) -> None:
     """GenerateDataKey: random bytes and their blob under KEY."""
     path = "/generate-data-key-without-plaintext" if without_plaintext else "/generate-data-key"
@@ -245,6 +254,7 @@ def generate_data_key(
         "keyId": key,
         "numberOfBytes": number_of_bytes,
         "encryptionContext": _pairs(context, option="--context"),
+        "grantTokens": list(grant_token or []),
     }
     print_json(_post(path, body))
 

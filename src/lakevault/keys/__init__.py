@@ -18,6 +18,7 @@ from lakevault.keys._errors import (
     KMSInvalidStateException,
 )
 from lakevault.keys._events import KeyCall
+from lakevault.keys._grant_tokens import InvalidGrantTokenException, grant_token
 from lakevault.keys._material_cache import DEFAULT_MATERIAL_TTL_SECONDS
 from lakevault.keys._rewrap import DataKeyRegistry, RewrapProgress, StoredDataKey
 from lakevault.keys._service import KeyService
@@ -46,6 +47,7 @@ __all__ = [
     "DataKeyRegistry",
     "DisabledException",
     "Grant",
+    "InvalidGrantTokenException",
     "KMSInvalidStateException",
     "KeyCall",
     "KeyMetadata",
@@ -57,6 +59,7 @@ __all__ = [
     "StoredDataKey",
     "TombstoneJournal",
     "alias_arn",
+    "grant_token",
     "journal_path",
     "key_arn",
     "key_tasks",

@@ -29,6 +29,7 @@ from lakevault.gate import Proof, Request
 from lakevault.keys._ciphertext import decode_blob, encode_blob
 from lakevault.keys._errors import AlreadyExistsException, KeyNotFound, KMSInvalidStateException
 from lakevault.keys._events import EventWho, KeyCall
+from lakevault.keys._grant_tokens import check_grant_tokens, grant_token_names
 from lakevault.keys._lockout import require_no_lockout
 from lakevault.keys._policy import (
     GRANT_ID_KEY,
@@ -429,9 +430,11 @@ class KeyService(ServiceKeys):
         plaintext: bytes,
         *,
         context: kms.EncryptionContext,
+        grant_tokens: Sequence[str] = (),
     ) -> Ciphertext:
         """``Encrypt``: up to 4 KiB under the key's current version, bound to ``context``."""
         record = self._record(call, key)
+        check_grant_tokens(grant_tokens, record)
         return self._encrypt_with(call, record, plaintext, context=context, operation="Encrypt")
 
     def _encrypt_with(
@@ -480,6 +483,7 @@ class KeyService(ServiceKeys):
         context: kms.EncryptionContext,
         key: str | None = None,
         operation: str = "Decrypt",
+        grant_tokens: Sequence[str] = (),
     ) -> tuple[bytes, KeyRecord, int]:
         """``Decrypt``: the plaintext of a blob, with the key record and version that opened it.
 
@@ -493,6 +497,7 @@ class KeyService(ServiceKeys):
             raise kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY) from exc
         if key is not None and self._record(call, key).key_id != record.key_id:
             raise kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY)
+        check_grant_tokens(grant_tokens, record)
         parameters = {
             "keyId": record.arn,
             "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
@@ -530,13 +535,19 @@ class KeyService(ServiceKeys):
         source_context: kms.EncryptionContext,
         destination_key: str,
         destination_context: kms.EncryptionContext,
+        grant_tokens: Sequence[str] = (),
     ) -> Ciphertext:
         """``ReEncrypt``: needs ``kms:ReEncryptFrom`` on the source and ``ReEncryptTo`` on the
         destination; the plaintext never leaves the service."""
+        # A token names one key: the source's (checked by the decrypt) or the destination's.
+        source_key = decode_blob(blob)[0]
+        source_tokens = [t for t in grant_tokens if grant_token_names(t, source_key)]
         plaintext, _, _ = self.decrypt(
-            call, blob, context=source_context, operation="ReEncryptFrom"
-        )
+            call, blob, context=source_context, operation="ReEncryptFrom",
+            grant_tokens=source_tokens,
+        )  # fmt: skip
         destination = self._record(call, destination_key)
+        check_grant_tokens([t for t in grant_tokens if t not in source_tokens], destination)
         return self._encrypt_with(
             call, destination, plaintext, context=destination_context, operation="ReEncryptTo"
         )
@@ -549,12 +560,14 @@ class KeyService(ServiceKeys):
         context: kms.EncryptionContext,
         number_of_bytes: int = 32,
         with_plaintext: bool = True,
+        grant_tokens: Sequence[str] = (),
     ) -> tuple[bytes | None, Ciphertext]:
         """``GenerateDataKey`` (and ``...WithoutPlaintext``): random bytes and their blob."""
         if not 1 <= number_of_bytes <= 1024:
             raise InvalidParameterValue(f"NumberOfBytes must be 1 to 1024, got {number_of_bytes}")
         operation = "GenerateDataKey" if with_plaintext else "GenerateDataKeyWithoutPlaintext"
         record = self._record(call, key)
+        check_grant_tokens(grant_tokens, record)
         data_key = self.random.token_bytes(number_of_bytes)
         parameters = {
             "keyId": key,
