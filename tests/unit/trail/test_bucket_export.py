@@ -154,6 +154,8 @@ def _world(database: Database, tmp_path: Path) -> World:
         policies=_Policies(
             {
                 ADMIN.arn: (_allow_all("tenant-admin"),),
+                # The root may do anything in its account; only an explicit Deny stops it.
+                TENANT_ROOT.arn: (_allow_all("tenant-root"),),
                 CAROL.arn: (_allow_all("other-admin"),),
                 OPERATOR.arn: (_allow_all("platform-admin"),),
             }
@@ -388,6 +390,21 @@ def test_a_replaced_segment_fails_verification_at_that_segment(
     world.clock.advance(seconds=200 * DAY)
     with pytest.raises(ExportVerificationFailed):
         world.exporter.expire(TENANT)
+
+
+def test_a_replaced_checkpoint_fails_verification_at_that_checkpoint(
+    exported: World, tmp_path: Path
+) -> None:
+    world = exported
+    name = next(n for n in world.names() if n.startswith("checkpoints/"))
+    service = export_service_caller(TENANT, SystemRandom())
+    note = world.storage.objects.open_object(service, world.bucket, world.root + name).read_all()
+    text = note.decode("utf-8").split("\n\n")[0] + "\n"
+    forged = NoteSigner.generate("test-audit").sign(text.encode("utf-8"))
+    world.storage.objects.put_object(service, world.bucket, world.root + name, io.BytesIO(forged))
+    with pytest.raises(ExportVerificationFailed) as failure:
+        world.verify_as(ADMIN, tmp_path)
+    assert failure.value.position == name
 
 
 # --- a crash is resumed without gaps or duplicates ---------------------------------------------
