@@ -174,4 +174,11 @@ def platform_tasks(
         export_definitions, export_schedules = trail.bucket_export_tasks(bucket_exporter)
         tasks.extend(export_definitions)
         periodic.extend(export_schedules)
+        # Lifecycle rules expire objects and old versions daily; a locked version is never
+        # removed (docs/storage.md, "Lifecycle").
+        lifecycle_definitions, lifecycle_schedules = storage.lifecycle_tasks(
+            lambda: reach_storage().lifecycle_runner()
+        )
+        tasks.extend(lifecycle_definitions)
+        periodic.extend(lifecycle_schedules)
     return tasks, periodic

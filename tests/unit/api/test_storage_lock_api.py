@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from lakevault import storage
 from tests.unit.api.conftest import World, error
 
 DAY = 86400
@@ -244,3 +245,24 @@ def test_lifecycle_and_versions(world: World) -> None:
     assert "LifecycleExpiration" in world.audit_text(account)
     deleted = world.client.delete("/api/v1/buckets/api-lc/lifecycle", headers=headers)
     assert deleted.status_code == 204
+
+
+def test_the_lifecycle_job_runs_on_the_platform_queue(world: World) -> None:
+    account, headers, password = world.new_tenant("lock-job")
+    world.client.post("/api/v1/buckets", json={"name": "api-job"}, headers=headers)
+    world.client.put(
+        "/api/v1/buckets/api-job/lifecycle",
+        json={
+            "Rules": [{"ID": "all", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}}]
+        },
+        headers=headers,
+    )
+    world.client.put("/api/v1/buckets/api-job/objects/old", content=b"1", headers=headers)
+    world.clock.advance(seconds=2 * DAY)
+    with world.platform.database.session() as session:
+        world.platform.jobs.enqueue(session, storage.LIFECYCLE_TASK, {})
+    world.platform.jobs.run_worker(name="t", until_idle=True)
+    headers = world.sign_in(account, "admin", password)
+    listing = world.client.get("/api/v1/buckets/api-job/objects", headers=headers).json()
+    assert listing["contents"] == []
+    assert "LifecycleExpiration" in world.audit_text(account)
