@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Response
 from lakevault import kms
 from lakevault.api import _schemas_kms as schemas
 from lakevault.api._auth import caller_dependency
+from lakevault.api._routes_key_agent import add_key_agent_routes
 from lakevault.directory import CallContext
 from lakevault.keys import KeyCall, KeyMetadata, grant_token
 from lakevault.runtime import Platform
@@ -294,4 +295,5 @@ def kms_router(platform: Platform) -> APIRouter:
         service.revoke_grant(_key_call(call), body.keyId, body.grantId)
         return Response(status_code=204)
 
+    add_key_agent_routes(router, platform)
     return router

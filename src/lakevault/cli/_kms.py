@@ -350,3 +350,41 @@ def retire_grant(key: _Key, grant_id: Annotated[str, typer.Argument(help="The gr
 def revoke_grant(key: _Key, grant_id: Annotated[str, typer.Argument(help="The grant id.")]) -> None:
     """RevokeGrant."""
     _post("/revoke-grant", {"keyId": key, "grantId": grant_id})
+
+
+# Operator-blind mode: the tenant's own key agent -------------------------------------------------
+
+
+@app.command("put-key-agent")
+@command
+def put_key_agent(
+    url: Annotated[str, typer.Option("--url", help="https://HOST:PORT of your running agent.")],
+    bundle: Annotated[
+        Path,
+        typer.Option(
+            help="The platform/ directory of 'key-agent certs' (ca.pem, client.pem, client.key)."
+        ),
+    ],
+) -> None:
+    """Attach your tenant's key agent (PutKeyAgent); the platform checks that it answers."""
+    body = {
+        "url": url,
+        "caCertificate": (bundle / "ca.pem").read_text("ascii"),
+        "clientCertificate": (bundle / "client.pem").read_text("ascii"),
+        "clientKey": (bundle / "client.key").read_text("ascii"),
+    }
+    print_json(_post("/put-key-agent", body))
+
+
+@app.command("get-key-agent")
+@command
+def get_key_agent() -> None:
+    """Your tenant's attached key agent, if any (GetKeyAgent)."""
+    print_json(_post("/get-key-agent", {}))
+
+
+@app.command("delete-key-agent")
+@command
+def delete_key_agent() -> None:
+    """Detach your tenant's key agent (DeleteKeyAgent); keys it wrapped stop working."""
+    _post("/delete-key-agent", {})

@@ -19,6 +19,7 @@ from lakevault.keys._errors import (
 )
 from lakevault.keys._events import KeyCall
 from lakevault.keys._grant_tokens import InvalidGrantTokenException, grant_token
+from lakevault.keys._key_agent_admin import KeyAgentAttachments, KeyAgentInfo, key_agent_arn
 from lakevault.keys._material_cache import DEFAULT_MATERIAL_TTL_SECONDS
 from lakevault.keys._rewrap import DataKeyRegistry, RewrapProgress, StoredDataKey
 from lakevault.keys._service import KeyService
@@ -49,6 +50,8 @@ __all__ = [
     "Grant",
     "InvalidGrantTokenException",
     "KMSInvalidStateException",
+    "KeyAgentAttachments",
+    "KeyAgentInfo",
     "KeyCall",
     "KeyMetadata",
     "KeyNotFound",
@@ -61,6 +64,7 @@ __all__ = [
     "alias_arn",
     "grant_token",
     "journal_path",
+    "key_agent_arn",
     "key_arn",
     "key_tasks",
 ]
