@@ -112,9 +112,7 @@ class RotationRunner(SecretsBase):
             raise
         except Exception as exc:  # a hook's failure is translated, never echoed
             # A sandboxed function's reason is the sandbox's status (never its message).
-            reason = (
-                exc.reason if isinstance(exc, RotationFunctionFailed) else type(exc).__name__
-            )
+            reason = exc.reason if isinstance(exc, RotationFunctionFailed) else type(exc).__name__
             error = InvalidRequestException(
                 f"rotation of {record.arn} failed at step {step.value} in hook {hook_name!r} "
                 f"({reason}); version {version_id} keeps AWSPENDING and "
