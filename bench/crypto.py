@@ -287,6 +287,11 @@ def main(argv: list[str]) -> int:
     print(_row(copy, None, None) + "(anchor)")
     print(_row(encrypt, copy, STREAM_TARGET))
     print(_row(decrypt, copy, STREAM_TARGET))
+    for figure in (encrypt, decrypt):
+        ratios = " ".join(
+            f"{ours / theirs:.2f}" for ours, theirs in zip(figure.rates, copy.rates, strict=True)
+        )
+        print(f"  per-round ratios, {figure.name}: {ratios}")
 
     print("(b) encrypting 16 KiB chunks in memory, per CPU second (runs alternate)")
     memory, openssl = _memory_figures(
