@@ -39,6 +39,7 @@ from lakevault.db import Database, models
 from lakevault.gate import Proof
 from lakevault.storage._core import BucketRecord, StorageCore
 from lakevault.storage._errors import EntityTooLarge, InvalidPart, NoSuchUpload
+from lakevault.storage._limits import BucketLimits
 from lakevault.storage._lock import apply_object_lock
 from lakevault.storage._multipart_read import multipart_prefix, part_context
 from lakevault.storage._multipart_types import (
@@ -123,6 +124,7 @@ class MultipartUploads:
         objects: Objects,
         *,
         min_part_bytes: int = DEFAULT_MIN_PART_BYTES,
+        limits: BucketLimits | None = None,
     ) -> None:
         if min_part_bytes < 1:
             raise InvalidParameterValue(
@@ -131,6 +133,7 @@ class MultipartUploads:
         self._core = core
         self._objects = objects
         self.min_part_bytes = min_part_bytes
+        self._limits = limits
 
     # -- shared --------------------------------------------------------------------------------
 
@@ -311,6 +314,9 @@ class MultipartUploads:
                     created_at=core.clock.now(),
                 )
             )
+        if self._limits is not None:
+            # No part, and so no object, over the bucket's largest object (streaming limits).
+            body = self._limits.limit_body(bucket, body, content_length)
         reader = HashingReader(body, expected_length=content_length)
         writer = core.backend.open_write(blob_path)
         replaced: str | None = None
@@ -527,6 +533,7 @@ class MultipartUploads:
             caller, bucket, upload_id, action="s3:PutObject", read_only=False
         )
         key = upload.key
+        max_bytes = self._limits.max_object_bytes(bucket) if self._limits is not None else None
         replaced: list[str] = []
         unused: list[str] = []
         with core.database.session() as session:
@@ -565,6 +572,11 @@ class MultipartUploads:
             for row in chosen:
                 row.offset = offset
                 offset += row.size
+            if max_bytes is not None and offset > max_bytes:
+                raise EntityTooLarge(
+                    f"the parts add up to {offset} bytes; the bucket {bucket!r} takes objects of "
+                    f"at most {max_bytes} bytes; complete with fewer parts or raise its limit"
+                )
             chosen_numbers = {row.part_number for row in chosen}
             for number, row in stored.items():
                 if number not in chosen_numbers:

@@ -58,7 +58,7 @@ class ObjectStorage:
         self.limits = BucketLimits(self._core, platform_max_object_bytes=max_object_bytes)
         self.objects = Objects(self._core, limits=self.limits)
         self.multipart = MultipartUploads(
-            self._core, self.objects, min_part_bytes=multipart_min_part_bytes
+            self._core, self.objects, min_part_bytes=multipart_min_part_bytes, limits=self.limits
         )
         self.presigned = PresignedUrls(self._core, root_key=root_key)
         self.public_access = PublicAccess(self._core)

@@ -23,6 +23,7 @@ from lakevault.storage import (
     CompletedPart,
     Conditions,
     DefaultRetention,
+    EntityTooLarge,
     IncompleteBody,
     InvalidPart,
     MultipartUploadDataKeys,
@@ -66,7 +67,7 @@ def world(database: Database, backend: ObjectBackend) -> StorageWorld:
     random = SystemRandom()
     policies = StaticPolicies(
         {
-            ALICE.arn: (allow("s3:*", policy_id="alice-s3"),),
+            ALICE.arn: (allow("s3:*", "lakevault:PutBucketStreamingLimits", policy_id="alice-s3"),),
             READER.arn: (allow("s3:GetObject", "s3:ListBucket", policy_id="reader-s3"),),
             CAROL.arn: (allow("s3:*", policy_id="carol-s3"),),
             KEY_ADMIN.arn: (allow("kms:*", policy_id="keyadmin-kms"),),
@@ -628,3 +629,16 @@ def test_complete_gives_the_new_version_the_buckets_default_retention(
             world.caller(), "locked", "kept", version_id=info.version_id
         )
     assert world.get("locked", "kept") == b"worm bytes"
+
+
+def test_the_buckets_largest_object_holds_for_parts_and_for_the_whole(
+    world: StorageWorld,
+) -> None:
+    upload_id, parts, _ = _uploaded(world, (MIN_PART, MIN_PART, 10))
+    world.storage.limits.put_limits(world.caller(), "data", max_object_bytes=2 * MIN_PART)
+    with pytest.raises(EntityTooLarge):
+        _complete(world, upload_id, parts)
+    with pytest.raises(EntityTooLarge):
+        _part(world, upload_id, 4, os.urandom(2 * MIN_PART + 1))
+    assert world.rows("data") == [] and len(_uploads(world)) == 1
+    assert _complete(world, upload_id, parts[:2]).size == 2 * MIN_PART
