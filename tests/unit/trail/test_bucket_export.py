@@ -45,6 +45,7 @@ from lakevault.trail import (
     export_service_caller,
     log_root,
 )
+from tests.unit.storage.conftest import SeaweedFS, seaweedfs  # noqa: F401 - the fixture
 
 TENANT = "111111111111"
 OTHER = "222222222222"
@@ -145,7 +146,9 @@ class World:
         return Counter(keys)
 
 
-def _world(database: Database, tmp_path: Path) -> World:
+def _world(
+    database: Database, tmp_path: Path, backend: storage.ObjectBackend | None = None
+) -> World:
     clock = FixedClock()
     random = SystemRandom()
     audit = DatabaseAuditLog(database)
@@ -183,7 +186,7 @@ def _world(database: Database, tmp_path: Path) -> World:
         database=database,
         gate=gate,
         keys=keys,
-        backend=storage.LocalBackend(tmp_path / "objects"),
+        backend=backend or storage.LocalBackend(tmp_path / "objects"),
         clock=clock,
         random=random,
         region="local",
@@ -496,3 +499,26 @@ def test_expiry_waits_for_a_longer_retention(exported: World) -> None:
     world.clock.advance(seconds=100 * DAY)
     # The segments written under 90 days are unlocked, but the account now keeps 365 days.
     assert world.exporter.expire(TENANT).expired_segments == 0
+
+
+def test_the_export_works_the_same_on_an_s3_object_store(
+    database: Database,
+    tmp_path: Path,
+    seaweedfs: SeaweedFS,  # noqa: F811 - the storage tests' session fixture
+) -> None:
+    # Blobs in a real SeaweedFS; the lock, the policy and the verification are the same.
+    world = _world(database, tmp_path, seaweedfs.backend("audit-" + secrets.token_hex(6)))
+    world.settings.put(world.call(), TENANT, retention_days=1)
+    world.activity(10)
+    world.exporter.export(TENANT)
+    assert world.verify_as(ADMIN, tmp_path)[0] == 0
+    with pytest.raises(AccessDenied):
+        world.storage.objects.delete_object(
+            world.caller(), world.bucket, world.root + segment_key(0)
+        )
+    world.clock.advance(seconds=2 * DAY)
+    world.activity(2)
+    world.exporter.export(TENANT)
+    result = world.exporter.expire(TENANT)
+    assert result.expired_segments >= 1
+    assert world.verify_as(ADMIN, tmp_path)[0] == result.first_sequence
