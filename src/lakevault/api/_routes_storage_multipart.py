@@ -6,6 +6,7 @@ REST forms of S3's multipart calls, beside the objects they make:
 * ``GET /uploads?prefix=&max-uploads=&key-marker=&upload-id-marker=`` — ListMultipartUploads;
 * ``PUT /uploads/{uploadId}/parts/{partNumber}`` — UploadPart: the body streams (constant
   memory), ``Content-Length`` and ``x-amz-checksum-sha256`` as for a PUT; answers the ETag;
+  with ``x-amz-copy-source`` (and ``x-amz-copy-source-range: bytes=A-B``) UploadPartCopy;
 * ``GET /uploads/{uploadId}/parts?max-parts=&part-number-marker=`` — ListParts;
 * ``POST /uploads/{uploadId}/complete`` ``{"parts": [{"partNumber", "etag"}]}`` with
   ``If-None-Match: *`` / ``If-Match`` — CompleteMultipartUpload: the object, as a PUT answers;
@@ -18,6 +19,7 @@ Every decision is storage's, through the gate, with S3's action names.
 # is local to the router factory, as an evaluated annotation.
 
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -28,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lakevault import storage
 from lakevault.api._auth import caller_dependency
 from lakevault.api._routes_storage import (
+    _byte_range,
     _caller,
     _conditions,
     _expected_sha256,
@@ -135,6 +138,24 @@ def multipart_router(platform: Platform) -> APIRouter:
         bucket: str, upload_id: str, part_number: int, request: Request, call: Caller
     ) -> JSONResponse:
         caller = _caller(call)
+        copy_source = request.headers.get("x-amz-copy-source")
+        if copy_source is not None:
+            source, _, version = unquote(copy_source).lstrip("/").partition("?versionId=")
+            source_bucket, _, source_key = source.partition("/")
+            copy_range = request.headers.get("x-amz-copy-source-range")
+            copied = await run_in_threadpool(
+                lambda: uploads.upload_part_copy(
+                    caller,
+                    bucket,
+                    upload_id,
+                    part_number,
+                    source_bucket=source_bucket,
+                    source_key=source_key,
+                    source_version_id=version or None,
+                    byte_range=_byte_range(copy_range),
+                )
+            )
+            return JSONResponse(_part_json(copied), headers={"ETag": copied.etag})
         declared = request.headers.get("content-length")
         expected = _expected_sha256(request)
         reader = RequestBodyReader(request)

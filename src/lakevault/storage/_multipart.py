@@ -62,9 +62,9 @@ from lakevault.storage._objects import (
     check_metadata,
     check_write_conditions,
 )
-from lakevault.storage._streams import HashingReader
+from lakevault.storage._streams import HashingReader, Pipe
 from lakevault.storage._sweep import forget_blob
-from lakevault.storage._types import Caller, Conditions, ObjectInfo, Versioning
+from lakevault.storage._types import ByteRange, Caller, Conditions, ObjectInfo, Versioning
 
 _WRITING = "writing"
 _DELETING = "deleting"
@@ -271,6 +271,71 @@ class MultipartUploads:
         be exact (``IncompleteBody``); ``expected_sha256`` (hex) must match (``BadDigest``).
         A part over 5 GiB is ``EntityTooLarge``.
         """
+        return self._upload_part(
+            caller,
+            bucket,
+            upload_id,
+            part_number,
+            body,
+            content_length=content_length,
+            expected_sha256=expected_sha256,
+        )
+
+    def upload_part_copy(
+        self,
+        caller: Caller,
+        bucket: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        source_bucket: str,
+        source_key: str,
+        source_version_id: str | None = None,
+        byte_range: ByteRange | None = None,
+        conditions: Conditions | None = None,
+    ) -> PartInfo:
+        """UploadPartCopy: ``s3:GetObject`` on the source (``byte_range`` of it, S3's
+        ``x-amz-copy-source-range``), ``s3:PutObject`` on the upload's object.
+
+        The source is decrypted with its data key and re-encrypted as the part, under the
+        upload's data key, through a pipe (constant memory), as CopyObject does.
+        """
+        _check_part_number(part_number)
+        self._load_upload(bucket, upload_id)  # NoSuchUpload before the source is opened
+        download = self._objects.open_object(
+            caller,
+            source_bucket,
+            source_key,
+            version_id=source_version_id,
+            conditions=conditions,
+            byte_range=byte_range,
+        )
+        pipe = Pipe(download.write_to)
+        try:
+            return self._upload_part(
+                caller,
+                bucket,
+                upload_id,
+                part_number,
+                pipe.reader,
+                content_length=download.length,
+                pipe=pipe,
+            )
+        finally:
+            pipe.close()
+
+    def _upload_part(
+        self,
+        caller: Caller,
+        bucket: str,
+        upload_id: str,
+        part_number: int,
+        body: kms.Readable,
+        *,
+        content_length: int | None,
+        expected_sha256: str | None = None,
+        pipe: Pipe | None = None,
+    ) -> PartInfo:
         core = self._core
         _check_part_number(part_number)
         if content_length is not None and content_length > MAX_PART_BYTES:
@@ -324,6 +389,8 @@ class MultipartUploads:
             totals = kms.encrypt_stream(
                 _Limited(reader), writer, data_key=data_key, header=header, random=core.random
             )
+            if pipe is not None:
+                pipe.finish()  # the source decrypted whole and verified
             sha256 = reader.finish()
             if expected_sha256 is not None and expected_sha256.lower() != sha256:
                 raise InvalidParameterValue(

@@ -222,3 +222,38 @@ def test_another_tenant_and_another_bucket_get_nothing(world: World) -> None:
     assert error(elsewhere) == (404, "NoSuchUpload")
     parts = world.client.get(f"{BASE}/uploads/{upload_id}/parts", headers=headers).json()
     assert [p["partNumber"] for p in parts["parts"]] == [1]
+
+
+def test_upload_part_copy_over_http(world: World) -> None:
+    _, headers = _tenant(world)
+    source = os.urandom(3 * MIN_PART)
+    world.client.put(f"{BASE}/objects/source", content=source, headers=headers)
+    upload_id = _create(world, headers)
+    copied = world.client.put(
+        f"{BASE}/uploads/{upload_id}/parts/1",
+        headers=headers
+        | {
+            "x-amz-copy-source": "/mp-data/source",
+            "x-amz-copy-source-range": f"bytes=0-{MIN_PART - 1}",
+        },
+    )
+    assert copied.status_code == 200, copied.text
+    tail = _put_part(world, headers, upload_id, 2, b"tail").json()
+    done = world.client.post(
+        f"{BASE}/uploads/{upload_id}/complete",
+        json={
+            "parts": [
+                {"partNumber": 1, "etag": copied.json()["etag"]},
+                {"partNumber": 2, "etag": tail["etag"]},
+            ]
+        },
+        headers=headers,
+    )
+    assert done.status_code == 200, done.text
+    got = world.client.get(f"{BASE}/objects/big.bin", headers=headers)
+    assert got.content == source[:MIN_PART] + b"tail"
+    missing = world.client.put(
+        f"{BASE}/uploads/{upload_id}/parts/1",
+        headers=headers | {"x-amz-copy-source": "/mp-data/nothing-here"},
+    )
+    assert error(missing) == (404, "NoSuchUpload")  # the upload was completed

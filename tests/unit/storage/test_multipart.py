@@ -642,3 +642,37 @@ def test_the_buckets_largest_object_holds_for_parts_and_for_the_whole(
         _part(world, upload_id, 4, os.urandom(2 * MIN_PART + 1))
     assert world.rows("data") == [] and len(_uploads(world)) == 1
     assert _complete(world, upload_id, parts[:2]).size == 2 * MIN_PART
+
+
+def test_upload_part_copy_takes_a_part_from_an_existing_object_or_a_range_of_it(
+    world: StorageWorld,
+) -> None:
+    source = os.urandom(3 * MIN_PART)
+    world.put("data", "source", source)
+    mp = world.storage.multipart
+    upload_id = _upload(world)
+    first = mp.upload_part_copy(
+        world.caller(),
+        "data",
+        upload_id,
+        1,
+        source_bucket="data",
+        source_key="source",
+        byte_range=ByteRange(first=MIN_PART, last=2 * MIN_PART - 1),
+    )
+    assert first.size == MIN_PART
+    assert first.etag == f'"{hashlib.sha256(source[MIN_PART : 2 * MIN_PART]).hexdigest()[:32]}"'
+    last = _part(world, upload_id, 2, b"tail")
+    _complete(world, upload_id, [first, last])
+    assert world.get("data", "big.bin") == source[MIN_PART : 2 * MIN_PART] + b"tail"
+    # The source's reader and the upload's writer must both be allowed.
+    other = _upload(world, "other")
+    with pytest.raises(AccessDenied):
+        mp.upload_part_copy(
+            world.caller(READER), "data", other, 1, source_bucket="data", source_key="source"
+        )
+    with pytest.raises(AccessDenied):
+        mp.upload_part_copy(
+            world.caller(CAROL), "data", other, 1, source_bucket="data", source_key="source"
+        )
+    assert mp.list_parts(world.caller(), "data", other).parts == ()
