@@ -560,3 +560,16 @@ def test_the_url_row_holds_no_secret(world: World, tenant: tuple[str, dict[str, 
         values = json.dumps({c.key: str(getattr(row, c.key)) for c in row.__table__.columns})
     assert signature not in values and token not in values
     assert storage.PresignMethod.GET.value == row.method
+
+
+def test_a_put_url_streams_a_body_larger_than_the_json_limit(
+    world: World, tenant: tuple[str, dict[str, str]]
+) -> None:
+    _, admin = tenant
+    url = _url(world, admin, method="PUT", key="uploads/large.bin")
+    body = bytes(range(256)) * (8 * 1024 * 4)  # 8 MiB, over the 6 MB limit of other routes
+    put = world.client.put(url, content=_chunks(body[: 4 << 20], body[4 << 20 :]))
+    assert put.status_code == 200, put.text
+    assert put.json()["size"] == len(body)
+    got = world.client.get(f"/api/v1/buckets/{BUCKET}/objects/uploads/large.bin", headers=admin)
+    assert got.content == body
