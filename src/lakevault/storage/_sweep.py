@@ -72,6 +72,27 @@ def sweep_orphan_blobs(
     return sum(forget_blob(database, backend, path) for path in paths)
 
 
+#: Rows of pre-signed URLs are kept this long after they expire (for an inquiry), then go.
+EXPIRED_URL_AGE = timedelta(days=1)
+
+
+def forget_expired_presigned_urls(
+    database: Database, clock: Clock, *, older_than: timedelta
+) -> int:
+    """Delete the rows of pre-signed URLs that expired more than ``older_than`` ago.
+
+    An expired URL is refused by its signature's time check alone; the row only tells what the
+    URL was (docs/decisions/0164). Returns how many rows went.
+    """
+    with database.session() as session:
+        result = session.execute(
+            delete(models.PresignedUrl).where(
+                models.PresignedUrl.expires_at < clock.now() - older_than
+            )
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 class SweepOrphans(BaseModel):
     """Payload of :data:`SWEEP_TASK`: the age (seconds) past which a journalled blob is orphaned."""
 
@@ -87,6 +108,7 @@ def storage_tasks(
         sweep_orphan_blobs(
             database, backend, clock, older_than=timedelta(seconds=payload.older_than_seconds)
         )
+        forget_expired_presigned_urls(database, clock, older_than=EXPIRED_URL_AGE)
 
     return (
         [

@@ -573,3 +573,23 @@ def test_a_put_url_streams_a_body_larger_than_the_json_limit(
     assert put.json()["size"] == len(body)
     got = world.client.get(f"/api/v1/buckets/{BUCKET}/objects/uploads/large.bin", headers=admin)
     assert got.content == body
+
+
+def test_rows_of_expired_urls_are_swept_a_day_after_they_expire(
+    world: World, tenant: tuple[str, dict[str, str]]
+) -> None:
+    from lakevault.storage._sweep import EXPIRED_URL_AGE, forget_expired_presigned_urls
+
+    _, admin = tenant
+    short = _mint(world, admin, method="GET", key="report.csv", expiresIn=60).json()["urlId"]
+    long_lived = _mint(world, admin, method="GET", key="report.csv", expiresIn=604800).json()[
+        "urlId"
+    ]
+    world.clock.advance(seconds=61)
+    database, clock = world.platform.database, world.platform.clock
+    assert forget_expired_presigned_urls(database, clock, older_than=EXPIRED_URL_AGE) == 0
+    world.clock.advance(seconds=int(EXPIRED_URL_AGE.total_seconds()))
+    assert forget_expired_presigned_urls(database, clock, older_than=EXPIRED_URL_AGE) == 1
+    with world.platform.database.read_session() as session:
+        assert session.get(models.PresignedUrl, short) is None
+        assert session.get(models.PresignedUrl, long_lived) is not None
