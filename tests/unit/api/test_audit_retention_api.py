@@ -19,7 +19,7 @@ from tests.unit.api.test_cli_audit import _use
 
 def test_a_tenant_exports_its_log_into_its_own_locked_bucket(world: World) -> None:
     account, admin, _ = world.new_tenant("exports")
-    other, other_admin, _ = world.new_tenant("neighbour")
+    _, other_admin, _ = world.new_tenant("neighbour")
     c = world.client
     put = c.put("/api/v1/audit/retention", json={"retentionDays": 90}, headers=admin)
     assert put.status_code == 200, put.text
