@@ -8,9 +8,10 @@ minimum wait, 7 days: the bucket is empty, so nothing can be lost).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.db import models
@@ -222,6 +223,7 @@ class Buckets:
         parameters: Mapping[str, object],
         change: str,
         value: object,
+        check: Callable[[Session], None] | None = None,
     ) -> BucketInfo:
         core = self._core
         record = core.load_bucket(name)
@@ -235,6 +237,8 @@ class Buckets:
         )
         with core.database.session() as session:
             row = core.lock_bucket(session, name)
+            if check is not None:
+                check(session)  # under the bucket row's lock, after the gate
             setattr(row, change, value)
             core.record_change(
                 session,
@@ -282,7 +286,6 @@ class Buckets:
                 f"versioning status must be 'Enabled' or 'Suspended', got {status!r}",
                 code="MalformedXML",
             )
-        refuse_versioning_change(self._core, name, status)
         return self._update(
             caller,
             name,
@@ -290,6 +293,7 @@ class Buckets:
             parameters={"bucketName": name, "status": status},
             change="versioning",
             value=status,
+            check=lambda session: refuse_versioning_change(session, name, status),
         )
 
     def get_bucket_versioning(self, caller: Caller, name: str) -> Versioning:

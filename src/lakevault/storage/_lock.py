@@ -197,16 +197,18 @@ def apply_object_lock(
     )
 
 
-def refuse_versioning_change(core: StorageCore, bucket: str, status: str) -> None:
-    """Versioning of a bucket with object lock cannot be suspended (S3's InvalidBucketState)."""
+def refuse_versioning_change(session: Session, bucket: str, status: str) -> None:
+    """Versioning of a bucket with object lock cannot be suspended (S3's InvalidBucketState).
+
+    Called in the transaction that changes versioning, with the bucket row locked, so it cannot
+    race :meth:`ObjectLock.put_object_lock_configuration`.
+    """
     if status == Versioning.ENABLED.value:
         return
-    with core.database.read_session() as session:
-        if session.get(models.BucketObjectLock, bucket) is not None:
-            raise InvalidBucketState(
-                f"the bucket {bucket!r} has object lock enabled, so its versioning cannot be "
-                "suspended"
-            )
+    if session.get(models.BucketObjectLock, bucket) is not None:
+        raise InvalidBucketState(
+            f"the bucket {bucket!r} has object lock enabled, so its versioning cannot be suspended"
+        )
 
 
 def _state(row: models.ObjectVersion, lock: models.ObjectVersionLock | None) -> ObjectLockState:

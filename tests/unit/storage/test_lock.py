@@ -151,6 +151,8 @@ def test_lock_needs_versioning_and_versioning_cannot_then_be_suspended(lw: Stora
     lw.storage.lock.put_object_lock_configuration(lw.caller(), "plain", ObjectLockConfiguration())
     with pytest.raises(InvalidBucketState):
         buckets.put_bucket_versioning(lw.caller(), "plain", "Suspended")
+    with pytest.raises(AccessDenied):  # the gate first: no hint about the bucket to outsiders
+        buckets.put_bucket_versioning(lw.caller(BOB), "plain", "Suspended")
     assert buckets.get_bucket_versioning(lw.caller(), "plain") is Versioning.ENABLED
     with pytest.raises(InvalidRequest):
         lw.storage.lock.put_object_lock_configuration(
