@@ -353,7 +353,7 @@ def test_every_integrity_failure_looks_the_same_to_the_caller() -> None:
 
 
 def test_a_streaming_failure_releases_only_verified_chunks() -> None:
-    """A corrupt chunk in the third block: the writer got the first two blocks and no more."""
+    """A corrupt chunk in the third block: the writer got no plaintext past it."""
     plaintext = payload_text(3 * BLOCK)
     stored = bytearray(encrypt_bytes(plaintext))
     stored[_chunk_slice(2 * BLOCK_CHUNKS + 3).start + 100] ^= 0x01
@@ -366,6 +366,22 @@ def test_a_streaming_failure_releases_only_verified_chunks() -> None:
         )
     assert plaintext.startswith(released.getvalue())
     assert len(released.getvalue()) <= (2 * BLOCK_CHUNKS + 3) * CHUNK
+
+
+def test_a_streaming_failure_in_the_third_span_releases_the_first_two_whole() -> None:
+    """Plaintext is released a verified span at a time: a corrupt chunk in the third span
+    leaves the writer with exactly the first two spans."""
+    plaintext = payload_text(3 * SPAN)
+    stored = bytearray(encrypt_bytes(plaintext))
+    stored[_chunk_slice(2 * SPAN_BLOCKS * BLOCK_CHUNKS + 5).start + 100] ^= 0x01
+    reader = io.BytesIO(bytes(stored))
+    header = read_object_header(reader)
+    released = io.BytesIO()
+    with pytest.raises(IntegrityError):
+        decrypt_stream(
+            reader, released, data_key=make_data_key(), header=header, encryption_context=CONTEXT
+        )
+    assert released.getvalue() == plaintext[: 2 * SPAN]
 
 
 # --- Random access -------------------------------------------------------------------------
