@@ -140,7 +140,11 @@ def audit_router(platform: Platform) -> APIRouter:
         configuration = platform.audit_exports().put(
             call,
             _account(call, accountId),
-            retention_days=body.retentionDays,
+            retention_days=(
+                body.retentionDays
+                if body.retentionDays is not None
+                else platform.settings.audit_retention_days
+            ),
             bucket=body.bucketName,
             prefix=body.prefix,
         )

@@ -159,8 +159,10 @@ class CreatedAlarmSubscription(BaseModel):
 class RetentionRequest(Body):
     """Turn the account's bucket export on, or extend its retention (never shorten it)."""
 
-    retentionDays: int = Field(
-        default=90, description="1 to 2557 days (7 years); only ever extended."
+    retentionDays: int | None = Field(
+        default=None,
+        description="1 to 2557 days (7 years); only ever extended. Default: the platform's "
+        "audit_retention_days setting (90 days unless configured).",
     )
     bucketName: str | None = Field(
         default=None,

@@ -4,14 +4,20 @@ the bucket is the tenant's to read and nobody's to change (docs/audit.md)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from lakevault.api import create_app
 from lakevault.cli import _storage as cli_storage
 from lakevault.cli._main import app as cli_app
+from lakevault.core import FixedClock, load_settings
+from lakevault.db import Database
+from lakevault.runtime import Platform, initialise
 from lakevault.trail import EXPORT_BUCKET_TASK
 from tests.unit.api.conftest import World
 from tests.unit.api.test_cli_audit import _use
@@ -112,3 +118,25 @@ def test_the_command_line_configures_and_verifies_a_bucket_export(
         assert f"{account}: OK" in verified.stdout
     missing = runner.invoke(cli_app, ["audit", "verify", f"lv://{bucket}/elsewhere/"])
     assert missing.exit_code == 1 and "no manifest" in missing.output
+
+
+def test_retention_defaults_to_the_platforms_audit_retention_days(
+    database: Database, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        {
+            "LAKEVAULT_HOME": str(tmp_path),
+            "LAKEVAULT_DATABASE_URL": database.url,
+            "LAKEVAULT_AUDIT_RETENTION_DAYS": "400",
+        }
+    )
+    clock = FixedClock()
+    platform = Platform.build(settings, clock=clock)
+    credentials = initialise(platform).credentials
+    assert credentials is not None
+    with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+        world = World(client, platform, clock, credentials.password)
+        _, admin, _ = world.new_tenant("defaults")
+        put = client.put("/api/v1/audit/retention", json={}, headers=admin)
+        assert put.status_code == 200, put.text
+        assert put.json()["retentionDays"] == 400
