@@ -64,10 +64,11 @@ def test_rotation_deletion_and_rewrap_from_the_shell(signed_in: World) -> None:
     assert code == 0 and json.loads(out)["targetKeyId"] == other
     code, out, err = run("rewrap", key_id)
     assert code == 0, err
-    # The platform's registries; a tenant key wraps neither objects' nor secrets' data keys.
+    # The platform's registries; a tenant key wraps no object's, upload's or secret's data key.
     assert [(p["registry"], p["rewrapped"], p["done"]) for p in json.loads(out)] == [
         ("secrets", 0, True),
         ("storage", 0, True),
+        ("storage-uploads", 0, True),
     ]
     code, _, err = run("schedule-key-deletion", key_id, "--days", "5")
     assert code == 1 and "7 to 30" in err
@@ -96,6 +97,7 @@ def test_rewrap_from_the_shell_moves_a_secrets_data_keys(signed_in: World) -> No
     assert [(p["registry"], p["rewrapped"]) for p in json.loads(out)] == [
         ("secrets", 2),
         ("storage", 0),
+        ("storage-uploads", 0),
     ]
     with signed_in.platform.database.read_session() as session:
         assert set(session.scalars(select(models.SecretVersion.key_version))) == {2}
