@@ -17,14 +17,18 @@ fails with an integrity error rather than deleting protected data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lakevault.audit import AuditEvent, EventResource, UserIdentity, append_in
+from lakevault.core import new_request_id
 from lakevault.core.errors import AccessDenied, InvalidRequest, NoSuchKey
 from lakevault.db import models
-from lakevault.gate import Proof
+from lakevault.gate import Proof, event_source
 from lakevault.storage._core import BucketRecord, StorageCore
 from lakevault.storage._errors import InvalidBucketState, NoSuchVersion
 from lakevault.storage._lock_types import (
@@ -211,6 +215,50 @@ def refuse_versioning_change(session: Session, bucket: str, status: str) -> None
         )
 
 
+def record_refusal(
+    core: StorageCore,
+    caller: Caller,
+    *,
+    action: str,
+    bucket: str,
+    key: str,
+    account_id: str,
+    parameters: Mapping[str, Any],
+    refused: ObjectLocked,
+) -> None:
+    """Audit a request that object lock refused (the gate had allowed it), as CloudTrail logs a
+    failed call: ``errorCode`` ``AccessDenied`` and the message. Its own transaction: the
+    refused one was rolled back."""
+    principal = caller.principal
+    arn = object_arn(bucket, key)
+    with core.database.session() as session:
+        append_in(
+            session,
+            AuditEvent(
+                event_id=new_request_id(core.random),
+                event_time=core.clock.now(),
+                event_source=event_source(action),
+                event_name=action.partition(":")[2],
+                region=core.region,
+                source_ip_address=caller.source_ip,
+                user_agent=caller.user_agent,
+                user_identity=UserIdentity(
+                    type=principal.identity_type,
+                    principal_id=principal.principal_id,
+                    arn=principal.arn,
+                    account_id=principal.account_id,
+                ),
+                request_id=caller.request_id,
+                read_only=False,
+                recipient_account_id=account_id,
+                resources=(EventResource(arn=arn, account_id=account_id, type="AWS::S3::Object"),),
+                request_parameters=parameters,
+                error_code=refused.code,
+                error_message=refused.message,
+            ),
+        )
+
+
 def _state(row: models.ObjectVersion, lock: models.ObjectVersionLock | None) -> ObjectLockState:
     retention = None
     if lock is not None and lock.mode is not None and lock.retain_until is not None:
@@ -308,6 +356,46 @@ class ObjectLock:
             )
         except AccessDenied:
             return None
+
+    def refuse_locked_delete(
+        self,
+        caller: Caller,
+        record: BucketRecord,
+        key: str,
+        version_id: str | None,
+        *,
+        bypass: Proof | None,
+        action: str,
+        parameters: Mapping[str, Any],
+    ) -> None:
+        """Before a DeleteObjectVersion's transaction: refuse (and audit the refusal) when the
+        version is locked. The transaction checks again, under the bucket row's lock, with
+        :func:`release_version_lock`; this read only makes the refusal visible in the log."""
+        if version_id is None:
+            return
+        core = self._core
+        with core.database.read_session() as session:
+            try:
+                row = self._version(session, record.name, key, version_id)
+            except (NoSuchKey, NoSuchVersion):
+                return
+            lock = session.get(models.ObjectVersionLock, row.version_id)
+        try:
+            check_version_deletable(
+                lock, bucket=record.name, key=key, now=core.clock.now(), bypass=bypass
+            )
+        except ObjectLocked as refused:
+            record_refusal(
+                core,
+                caller,
+                action=action,
+                bucket=record.name,
+                key=key,
+                account_id=record.account_id,
+                parameters=parameters,
+                refused=refused,
+            )
+            raise
 
     def check_put_request(
         self, caller: Caller, record: BucketRecord, key: str, request: ObjectLockRequest | None
@@ -448,6 +536,37 @@ class ObjectLock:
             else None
         )
         bypass = self.bypass_proof(caller, record, key) if bypass_governance else None
+        try:
+            return self._put_retention(
+                caller, record, key, version_id, new, now=now, bypass=bypass, parameters=parameters
+            )
+        except ObjectLocked as refused:
+            record_refusal(
+                core,
+                caller,
+                action="s3:PutObjectRetention",
+                bucket=bucket,
+                key=key,
+                account_id=record.account_id,
+                parameters=parameters,
+                refused=refused,
+            )
+            raise
+
+    def _put_retention(
+        self,
+        caller: Caller,
+        record: BucketRecord,
+        key: str,
+        version_id: str | None,
+        new: ObjectRetention | None,
+        *,
+        now: datetime,
+        bypass: Proof | None,
+        parameters: dict[str, object],
+    ) -> ObjectLockState:
+        core = self._core
+        bucket = record.name
         with core.database.session() as session:
             core.lock_bucket(session, bucket)
             self._require_lock_enabled(session, bucket)

@@ -697,6 +697,9 @@ class Objects:
             if bypass_governance and version_id is not None
             else None
         )
+        ObjectLock(core).refuse_locked_delete(
+            caller, record, key, version_id, bypass=bypass, action=action, parameters=parameters
+        )
         doomed: list[str] = []
         with core.database.session() as session:
             bucket_row = core.lock_bucket(session, bucket)

@@ -203,6 +203,14 @@ def test_compliance_version_survives_root_admin_s3_star_and_bucket_deletion(
             assert "COMPLIANCE" in str(refused.value) and "WORM" in str(refused.value)
     with pytest.raises(BucketNotEmpty):
         lw.storage.buckets.delete_bucket(lw.caller(ROOT_A), "vault")
+    refusals = [
+        e
+        for e in lw.events()
+        if e["eventName"] == "DeleteObjectVersion"
+        and e.get("errorCode") == "AccessDenied"
+        and "WORM protected" in e.get("errorMessage", "")
+    ]
+    assert len(refusals) >= 6  # every refused attempt is in the log, with the reason
     assert lw.get("vault", "doc") == b"keep me"
     assert len(lw.blobs()) == 1
 
@@ -303,6 +311,10 @@ def test_governance_retention_shortening_needs_bypass(lw: StorageWorld) -> None:
     )
     with pytest.raises(ObjectLocked):
         lock.put_object_retention(lw.caller(), "gov2", "doc", shorter)
+    assert any(
+        e["eventName"] == "PutObjectRetention" and e.get("errorCode") == "AccessDenied"
+        for e in lw.events()
+    )
     with pytest.raises(ObjectLocked):
         lock.put_object_retention(
             lw.caller(MALLORY), "gov2", "doc", shorter, bypass_governance=True
