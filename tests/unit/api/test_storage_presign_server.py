@@ -593,3 +593,17 @@ def test_rows_of_expired_urls_are_swept_a_day_after_they_expire(
     with world.platform.database.read_session() as session:
         assert session.get(models.PresignedUrl, short) is None
         assert session.get(models.PresignedUrl, long_lived) is not None
+
+
+def test_a_minted_url_cannot_be_replayed_against_the_object_route(
+    world: World, tenant: tuple[str, dict[str, str]]
+) -> None:
+    _, admin = tenant
+    url = _url(world, admin, method="GET", key="report.csv")
+    replayed = url.replace(
+        "/api/v1/presigned/presign-data/", "/api/v1/buckets/presign-data/objects/"
+    )
+    denied = world.client.get(replayed)
+    assert denied.status_code == 403
+    assert error(denied)[1] == "SignatureDoesNotMatch"
+    assert b"a,b" not in denied.content
