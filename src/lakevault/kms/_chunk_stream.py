@@ -10,10 +10,11 @@ release it. So a stream that spans more than one block hands sealed or opened ou
 helper thread that writes it, while the calling thread reads and does the cryptography: the
 write of span *n* overlaps the reads and AEAD of span *n + 1* (docs/decisions/0093). The calling
 thread reads and seals one block (512 KiB, in the L2 cache) at a time, but hands the writer a
-span of :data:`SPAN_BLOCKS` blocks (2 MiB): every hand-off costs two thread wake-ups, and one
-per span instead of one per block cut the context switches of a stream by about three
-quarters (docs/decisions/0132). Memory is one input block plus at most :data:`WRITE_BUFFERS`
-spans (about 6.5 MiB), whatever the object size; spans are made only when needed. An object
+span of :data:`SPAN_BLOCKS` blocks (1 MiB, the write size of a plain copy): every hand-off
+wakes a sleeping thread, and one per span instead of one per block halves the context switches
+of a stream (docs/decisions/0132). Memory is one input block plus at most
+:data:`WRITE_BUFFERS` spans (about 3.5 MiB), whatever the object size; spans are made only
+when needed. An object
 that fits in one block is done inline, without the thread.
 """
 
@@ -41,8 +42,10 @@ from lakevault.kms._types import RangeReadable, Readable, Writable
 #: call, small enough that the block and its output stay in the L2 cache.
 BLOCK_CHUNKS = 32
 #: Blocks per write: the calling thread seals or opens block after block into one output span
-#: and hands the writer thread a whole span (2 MiB), so that the two threads meet once per span.
-SPAN_BLOCKS = 4
+#: and hands the writer thread a whole span (1 MiB), so that the two threads meet once per span.
+#: Not 2 MiB: decryption then writes 2 MiB-aligned pieces of plaintext, which cost this VM's
+#: kernel up to four times the system time of 1 MiB writes (docs/decisions/0132).
+SPAN_BLOCKS = 2
 #: Output spans in flight between the calling thread and the writer thread.
 WRITE_BUFFERS = 3
 

@@ -50,8 +50,8 @@ def encrypt_stream(
 ) -> StreamTotals:
     """Encrypt everything ``reader`` yields into ``writer`` as one object: header first.
 
-    Memory stays constant (at most about 6.5 MiB) whatever the size. For objects over 512 KiB,
-    ``writer`` is called from one helper thread (in order, 2 MiB at a time) while this thread
+    Memory stays constant (at most about 3.5 MiB) whatever the size. For objects over 512 KiB,
+    ``writer`` is called from one helper thread (in order, 1 MiB at a time) while this thread
     reads and encrypts; it must not be used by anyone else meanwhile. ``random`` gives the
     24-byte C2SP salt (defaults to the OS CSPRNG). ``header`` must name the key that wraps
     ``data_key``; nothing here can check that. Raises ``InvalidParameterValue`` for a
