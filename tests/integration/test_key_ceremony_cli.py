@@ -177,6 +177,17 @@ def test_the_agent_commands_from_init_to_detach(home: Path, tmp_path: Path) -> N
         detached = run(["key-agent", "detach", "--tenant", TENANT], home, tmp_path)
         assert detached.returncode == 0, detached.stderr
         assert run(["key-agent", "status", "--tenant", TENANT], home, tmp_path).returncode == 3
+
+        # The operator's commands bypass the gate, so the tenant's own log records them.
+        platform = Platform.build(load_settings({"LAKEVAULT_HOME": str(home)}))
+        events = [dict(e) for e in platform.audit.read(TENANT, limit=1000)]
+        platform.close()
+        by_operator = [
+            (e["eventName"], e["userIdentity"]["accountId"])
+            for e in events
+            if e["eventName"] in ("PutKeyAgent", "DeleteKeyAgent")
+        ]
+        assert by_operator == [("PutKeyAgent", "000000000000"), ("DeleteKeyAgent", "000000000000")]
     finally:
         if process.poll() is None:
             process.kill()

@@ -26,6 +26,7 @@ from lakevault import kms
 from lakevault.cli._common import command, console, error_console, print_json, read_settings
 from lakevault.core import Settings, SystemClock, SystemRandom, write_atomically
 from lakevault.core.errors import ConfigurationError
+from lakevault.keys import KeyAgentAttachments
 from lakevault.runtime import Platform
 
 app = typer.Typer(
@@ -301,12 +302,17 @@ def agent_attach(
                 raise ConfigurationError(
                     f"the agent at {url} serves tenant {health['tenant_id']}, not {tenant}"
                 )
-        fingerprint = _agents(platform).attach(
+        agents = _agents(platform)
+        fingerprint = agents.attach(
             tenant,
             url=url,
             ca_certificate=connection.ca_certificate,
             client_certificate=connection.client_certificate,
             client_key=connection.client_key,
+        )
+        # No gate decides this operator command: the tenant's own log records it (ADR 0217).
+        KeyAgentAttachments(platform.keys, agents).record_operator_change(
+            tenant, "PutKeyAgent", {"url": url, "clientCertificateFingerprint": fingerprint}
         )
     finally:
         platform.close()
@@ -323,7 +329,11 @@ def agent_detach(tenant: _Tenant) -> None:
     platform = Platform.build(settings_with_root_key_passphrase(read_settings()))
     try:
         platform.check_ready()
-        _agents(platform).detach(tenant)
+        agents = _agents(platform)
+        agents.detach(tenant)
+        KeyAgentAttachments(platform.keys, agents).record_operator_change(
+            tenant, "DeleteKeyAgent", {}
+        )
     finally:
         platform.close()
     error_console.print(f"tenant {tenant} has no key agent attached any more")

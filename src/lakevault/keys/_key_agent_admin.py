@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lakevault import kms
+from lakevault.audit import IdentityType, UserIdentity
+from lakevault.core import PLATFORM_ACCOUNT_ID, new_request_id
 from lakevault.core.errors import AccessDenied, InvalidParameterValue, LakevaultError
 from lakevault.gate import Request
 from lakevault.keys._events import EventWho, KeyCall
@@ -172,6 +174,33 @@ class KeyAgentAttachments:
         arn = self._authorize(call, "kms:DeleteKeyAgent", read_only=False, parameters={})
         self._agents.detach(call.principal.account_id)
         self._record(call, "DeleteKeyAgent", arn, {})
+
+    def record_operator_change(
+        self, tenant_id: str, operation: str, parameters: dict[str, object]
+    ) -> None:
+        """Record in the tenant's own log that the operator's CLI (``lakevault key-agent
+        attach|detach`` on the installation, which no gate decides) changed its agent — so a
+        tenant sees an operator attaching an agent of its own."""
+        who = EventWho(
+            identity=UserIdentity(
+                type=IdentityType.ROOT,
+                principal_id=PLATFORM_ACCOUNT_ID,
+                arn=f"arn:aws:iam::{PLATFORM_ACCOUNT_ID}:root",
+                account_id=PLATFORM_ACCOUNT_ID,
+            ),
+            request_id=new_request_id(self._keys.random),
+            source_ip=None,
+            user_agent="lakevault key-agent (operator command)",
+            additional={"invokedBy": "lakevault-operator-cli"},
+        )
+        self._keys.change(
+            who,
+            operation=operation,
+            key_arn=key_agent_arn(self._keys.region, tenant_id),
+            account_id=tenant_id,
+            parameters=parameters,
+            act=lambda session: None,
+        )
 
     def _record(
         self, call: KeyCall, operation: str, arn: str, parameters: dict[str, object]
