@@ -186,7 +186,7 @@ class GroupCommitWriter:
         """Append ``events`` in one transaction; return each one's sequence or error."""
         try:
             connection = self._writer_connection()
-            with connection.begin():
+            with self._database.serialised_write(), connection.begin():
                 sequences = insert_events(connection, events)
         except LakevaultError as exc:
             return [exc] * len(events)

@@ -6,6 +6,13 @@ busy timeout. Write transactions on SQLite begin ``IMMEDIATE`` so two writers qu
 instead of one failing with ``SQLITE_BUSY`` when it upgrades a read lock; read-only sessions
 begin ``DEFERRED`` so readers never wait on a writer.
 
+Within one process, SQLite write transactions also queue on a Python lock taken right before
+``BEGIN IMMEDIATE`` (at a session's first statement, as SQLite's own lock is) and released after
+the commit or rollback. SQLite's busy handler polls with sleeps that grow to 100 ms, so under
+concurrent writers a waiter slept long after the lock was free (4 KiB PUTs: p50 of 150-500 ms,
+docs/performance.md, ADR 0169); the Python lock wakes the next writer at once. Other processes
+on the same file still meet the busy timeout.
+
 Driver failures are translated once, here, into :mod:`lakevault.core.errors` with a sentence
 saying what to fix — a wrong URL, an unreachable server, a file that is not a database.
 """
@@ -13,7 +20,8 @@ saying what to fix — a wrong URL, an unreachable server, a file that is not a 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +35,7 @@ from lakevault.core import mask_url_password
 from lakevault.core.errors import ConfigurationError, ServiceUnavailable
 
 _SQLITE_BEGIN_OPTION = "lakevault_sqlite_begin"
+_SQLITE_BUSY_SECONDS = 30
 
 
 class Database:
@@ -51,9 +60,12 @@ class Database:
         if self.is_sqlite:
             self.sqlite_path = Path(parsed.database) if parsed.database else None
             self.engine: Engine = create_engine(
-                url, echo=echo, connect_args={"timeout": 30}, pool_pre_ping=False
+                url,
+                echo=echo,
+                connect_args={"timeout": _SQLITE_BUSY_SECONDS},
+                pool_pre_ping=False,
             )
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, on_write_begin=self._lock_for_begin)
         else:
             self.sqlite_path = None
             self.engine = create_engine(
@@ -65,6 +77,9 @@ class Database:
                 connect_args={"connect_timeout": 5},
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Re-entrant: a thread that nests sessions behaves as it did without the lock.
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
         self._read_engine = self.engine.execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
 
@@ -75,8 +90,57 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A read-write transaction: committed on success, rolled back on any exception."""
-        with translate_errors(self), self._sessions.begin() as session:
+        with translate_errors(self), self._release_after(), self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def _release_after(self) -> Iterator[None]:
+        """Release, once the session's transaction has ended, the write lock its first
+        statement took (:meth:`_lock_for_begin`); nothing is held before that statement."""
+        if not self.is_sqlite:
+            yield
+            return
+        held: list[int] = self._local.__dict__.setdefault("held", [])
+        held.append(0)
+        try:
+            yield
+        finally:
+            for _ in range(held.pop()):
+                self._write_lock.release()
+
+    def _lock_for_begin(self) -> None:
+        """Called right before ``BEGIN IMMEDIATE``: queue on this process's write lock when a
+        :meth:`session` will release it; a transaction opened elsewhere relies on SQLite's
+        busy timeout alone (or wraps itself in :meth:`serialised_write`)."""
+        held: list[int] | None = getattr(self._local, "held", None)
+        if not held:
+            return
+        self._acquire_write_lock()
+        held[-1] += 1
+
+    def _acquire_write_lock(self) -> None:
+        if not self._write_lock.acquire(timeout=_SQLITE_BUSY_SECONDS):
+            raise ServiceUnavailable(
+                f"the metadata database {self.sqlite_path} stayed locked by another write of "
+                f"this process for {_SQLITE_BUSY_SECONDS} s; retry, and look for a stuck request"
+            )
+
+    @contextmanager
+    def serialised_write(self) -> Iterator[None]:
+        """Hold this process's SQLite write lock for a write transaction (no-op on PostgreSQL).
+
+        Wrap any write transaction opened outside :meth:`session` (the audit writer's own
+        connection) so in-process writers queue here rather than in SQLite's sleeping busy
+        handler. Raises ``ServiceUnavailable`` after the busy timeout, as SQLite would.
+        """
+        if not self.is_sqlite:
+            yield
+            return
+        self._acquire_write_lock()
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
@@ -128,7 +192,7 @@ class Database:
         self.engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, on_write_begin: Callable[[], None]) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
@@ -145,6 +209,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "IMMEDIATE")
+        if mode == "IMMEDIATE":
+            on_write_begin()
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
