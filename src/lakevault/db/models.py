@@ -51,6 +51,7 @@ from lakevault.db._models_keys import (
     KMSKeyVersion,
     KMSRewrapProgress,
 )
+from lakevault.db._models_policy_generation import PolicyGeneration
 from lakevault.db._models_presign import BucketLimits, OrganizationPublicBuckets, PresignedUrl
 from lakevault.db._models_secret_functions import SecretRotationFunction
 from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
@@ -116,6 +117,7 @@ __all__ = [
     "PlatformRootKeyCheck",
     "PlatformState",
     "Policy",
+    "PolicyGeneration",
     "PolicyVersion",
     "PresignedUrl",
     "RefreshToken",

@@ -9,6 +9,12 @@ longer exists has no policies, so every request it still makes is implicitly den
 Parsed (and compiled) policies are cached by what identifies a version — managed policy ARN and
 version id, or inline policy owner, name and update time — so a document is parsed once per
 change, never once per request, and a change is never served stale.
+
+Whole answers are cached too, per principal, tagged with the policy generation read before
+them: a counter that database triggers advance in the same transaction as any change to a table
+these answers come from (``db/_models_policy_generation.py``, ADR 0168). Each request reads
+the counter (one indexed row, on the raw driver path) and reuses the cached answer only while
+it is unchanged, so a revoked permission takes effect for the next request, in every process.
 """
 
 from __future__ import annotations
@@ -37,12 +43,37 @@ class DatabasePolicySource:
         self._cache: OrderedDict[Hashable, iam.Policy] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._answers: OrderedDict[Hashable, tuple[int, PrincipalPolicies]] = OrderedDict()
 
     def policies_for(self, principal: Principal) -> PrincipalPolicies:
+        if principal.identity_type not in (IdentityType.ASSUMED_ROLE, IdentityType.IAM_USER):
+            return PrincipalPolicies()
+        # Read the generation BEFORE the policies: an answer is never tagged newer than it is.
+        generation = self._generation()
+        key = (principal.identity_type, principal.principal_id, principal.arn, principal.role_arn)
+        if generation is not None:
+            with self._lock:
+                cached = self._answers.get(key)
+                if cached is not None and cached[0] == generation:
+                    self._answers.move_to_end(key)
+                    return cached[1]
+        found = self._load(principal)
+        if generation is not None:
+            with self._lock:
+                self._answers[key] = (generation, found)
+                self._answers.move_to_end(key)
+                while len(self._answers) > self._cache_size:
+                    self._answers.popitem(last=False)
+        return found
+
+    def _generation(self) -> int | None:
+        """The current policy generation; ``None`` (cache nothing) if the row is missing."""
+        row = self._database.fetch_one("SELECT value FROM policy_generation WHERE id = 1", ())
+        return int(row[0]) if row is not None else None
+
+    def _load(self, principal: Principal) -> PrincipalPolicies:
         if principal.identity_type is IdentityType.ASSUMED_ROLE:
             return self._role_session_policies(principal)
-        if principal.identity_type is not IdentityType.IAM_USER:
-            return PrincipalPolicies()
         with self._database.read_session() as session:
             user = session.get(models.User, principal.principal_id)
             if user is None or user.arn != principal.arn:
