@@ -337,6 +337,7 @@ def objects_router(platform: Platform) -> APIRouter:
                 object_lock=object_lock,
             )
 
+        await reader.prefetch(int(declared) if declared and declared.isdigit() else None)
         info = await anyio.to_thread.run_sync(upload)
         return JSONResponse(_object_json(info), headers=_object_headers(info))
 

@@ -246,21 +246,33 @@ class KeyCore:
         operation: str,
         parameters: Mapping[str, Any] | None,
         elements: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.audit.append(
-            key_event(
-                who,
-                name=operation,
-                key_arn=record.arn,
-                account_id=record.account_id,
-                now=self.clock.now(),
-                random=self.random,
-                region=self.region,
-                read_only=True,
-                parameters=parameters,
-                elements=elements,
-            )
+        defer: bool = False,
+    ) -> Callable[[], object]:
+        """Audit one use of the key; return what waits until the event is durable.
+
+        Without ``defer`` the event is durable on return. With it, the event is only queued
+        (when the sink can queue), and the caller MUST call the returned function before it
+        acts visibly on the use: storage overlaps the wait with encrypting and writing the
+        blob, and calls it before committing the version (one audit wait per PUT fewer).
+        """
+        event = key_event(
+            who,
+            name=operation,
+            key_arn=record.arn,
+            account_id=record.account_id,
+            now=self.clock.now(),
+            random=self.random,
+            region=self.region,
+            read_only=True,
+            parameters=parameters,
+            elements=elements,
         )
+        submit = getattr(self.audit, "submit", None) if defer else None
+        if submit is None:
+            self.audit.append(event)
+            return _durable
+        wait: Callable[[], object] = submit(event).result
+        return wait
 
     def change(
         self,
@@ -293,6 +305,10 @@ class KeyCore:
                 ),
             )
             return result
+
+
+def _durable() -> None:
+    """The wait of an event appended synchronously: it is durable already."""
 
 
 def _date(value: datetime | None) -> str:

@@ -185,12 +185,26 @@ class ServiceKeys(KeyCore):
         )
 
     def generate_data_key(
-        self, proof: Proof, *, key_id: str, context: kms.EncryptionContext
+        self,
+        proof: Proof,
+        *,
+        key_id: str,
+        context: kms.EncryptionContext,
+        defer_audit: bool = False,
     ) -> DataKey:
-        """A fresh data key wrapped under the key's current version, bound to ``context``."""
+        """A fresh data key wrapped under the key's current version, bound to ``context``.
+
+        ``defer_audit``: return before the use's audit event is durable; the caller must call
+        ``wait_recorded()`` on the key before anything it made with it becomes visible.
+        """
         record, who, service = self._bound_record(proof, key_id)
         return self._generate(
-            record, who, service=service, principal_arn=proof.principal_arn, context=context
+            record,
+            who,
+            service=service,
+            principal_arn=proof.principal_arn,
+            context=context,
+            defer_audit=defer_audit,
         )
 
     def _generate(
@@ -201,6 +215,7 @@ class ServiceKeys(KeyCore):
         service: str,
         principal_arn: str,
         context: kms.EncryptionContext,
+        defer_audit: bool = False,
     ) -> DataKey:
         key_id = record.key_id
         parameters = {"keyId": key_id, "keySpec": "AES_256", **context_parameters(context)}
@@ -218,14 +233,21 @@ class ServiceKeys(KeyCore):
         plaintext = kms.PlaintextDataKey.generate(self.random)
         wrapped = material.wrap_data_key(plaintext, context=context, random=self.random)
         self.count_use(record.arn, principal_arn, "GenerateDataKey")
-        self.record_use(
+        recorded = self.record_use(
             who,
             record,
             operation="GenerateDataKey",
             parameters=parameters,
             elements={"keyVersion": version},
+            defer=defer_audit,
         )
-        return DataKey(plaintext=plaintext, wrapped=wrapped, key_id=key_id, key_version=version)
+        return DataKey(
+            plaintext=plaintext,
+            wrapped=wrapped,
+            key_id=key_id,
+            key_version=version,
+            recorded=recorded,
+        )
 
     def decrypt_data_key(
         self,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from lakevault import kms
@@ -59,6 +60,13 @@ class DataKey:
     wrapped: bytes
     key_id: str
     key_version: int
+    #: Waits until the ``GenerateDataKey`` audit event is durable (raises if it failed); a
+    #: no-op unless the caller asked to overlap that wait with its own work (``defer_audit``).
+    recorded: Callable[[], object] = field(default=lambda: None, repr=False, compare=False)
+
+    def wait_recorded(self) -> None:
+        """Return once this key's use is in the audit log; raise the write's error if not."""
+        self.recorded()
 
     def __repr__(self) -> str:
         return (

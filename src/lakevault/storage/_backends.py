@@ -251,7 +251,13 @@ class LocalBackend(_ObstoreReads):
         """Remove the blob and any temporary file a killed writer left for it."""
         target = self.root.joinpath(*path.split("/"))
         try:
-            target.unlink(missing_ok=True)
+            try:
+                target.unlink()
+                return  # Committed, so renamed from its temporary file: none is left.
+            except FileNotFoundError:
+                pass
+            # Never committed (a killed writer): look for its temporary file. Listing the
+            # directory is the costly part, so a committed blob's deletion skips it.
             if target.parent.is_dir():
                 for leftover in target.parent.glob(f".tmp-{target.name}-*"):
                     leftover.unlink(missing_ok=True)

@@ -28,6 +28,9 @@ class GeneratedDataKey(Protocol):
     @property
     def key_version(self) -> int: ...
 
+    def wait_recorded(self) -> None:
+        """Return once the key's use is in the audit log (raise if it could not be)."""
+
 
 class BucketKeys(Protocol):
     """The calls storage makes to the key service (``lakevault.keys.KeyService`` fits)."""
@@ -35,7 +38,12 @@ class BucketKeys(Protocol):
     def create_service_key(self, proof: Proof, *, tenant_id: str, description: str) -> str: ...
 
     def generate_data_key(
-        self, proof: Proof, *, key_id: str, context: kms.EncryptionContext
+        self,
+        proof: Proof,
+        *,
+        key_id: str,
+        context: kms.EncryptionContext,
+        defer_audit: bool = False,
     ) -> GeneratedDataKey: ...
 
     def decrypt_data_key(
