@@ -314,6 +314,7 @@ def objects_router(platform: Platform) -> APIRouter:
                     key=key,
                     metadata=_metadata(request) if replace else None,
                     content_type=request.headers.get("content-type") if replace else None,
+                    object_lock=lock_request(request.headers),
                 )
             )
             return JSONResponse(_object_json(info), headers=_object_headers(info))

@@ -893,6 +893,7 @@ class Objects:
         metadata: Mapping[str, str] | None = None,
         content_type: str | None = None,
         conditions: Conditions | None = None,
+        object_lock: ObjectLockRequest | None = None,
     ) -> ObjectInfo:
         """``s3:GetObject`` on the source and ``s3:PutObject`` on the destination.
 
@@ -926,6 +927,7 @@ class Objects:
                 "copySource": f"{source_bucket}/{source_key}",
             },
         )
+        object_lock = ObjectLock(core).check_put_request(caller, record, key, object_lock)
         if self._limits is not None:
             self._limits.check_size(bucket, download.info.size)
         pipe = Pipe(download.write_to)
@@ -941,6 +943,7 @@ class Objects:
                 metadata=clean_metadata,
                 conditions=Conditions(),
                 pipe=pipe,
+                object_lock=object_lock,
             )
         finally:
             pipe.close()

@@ -266,3 +266,23 @@ def test_the_lifecycle_job_runs_on_the_platform_queue(world: World) -> None:
     listing = world.client.get("/api/v1/buckets/api-job/objects", headers=headers).json()
     assert listing["contents"] == []
     assert "LifecycleExpiration" in world.audit_text(account)
+
+
+def test_copy_with_lock_headers(world: World) -> None:
+    headers = _tenant(world, "copy")
+    _locked_bucket(world, headers, "api-copy-target", mode="GOVERNANCE")
+    world.client.post("/api/v1/buckets", json={"name": "api-copy-source"}, headers=headers)
+    world.client.put("/api/v1/buckets/api-copy-source/objects/doc", content=b"x", headers=headers)
+    copied = world.client.put(
+        "/api/v1/buckets/api-copy-target/objects/held",
+        headers=headers
+        | {
+            "x-amz-copy-source": "/api-copy-source/doc",
+            "x-amz-object-lock-legal-hold": "ON",
+        },
+    )
+    assert copied.status_code == 200, copied.text
+    hold = world.client.get("/api/v1/buckets/api-copy-target/legal-hold/held", headers=headers)
+    assert hold.json() == {"status": "ON"}
+    retention = world.client.get("/api/v1/buckets/api-copy-target/retention/held", headers=headers)
+    assert retention.json()["mode"] == "GOVERNANCE"

@@ -443,3 +443,47 @@ def test_a_path_that_forgets_the_check_cannot_delete_a_locked_version(lw: Storag
             now=lw.clock.now(),
         )
     assert lw.get("safety", "doc") == b"x"
+
+
+def test_copy_takes_the_destination_default_or_the_requested_lock(lw: StorageWorld) -> None:
+    _locked_bucket(lw, "copy-target", days=7)
+    lw.storage.buckets.create_bucket(lw.caller(), "copy-source")
+    lw.put("copy-source", "doc", b"copied")
+    objects = lw.storage.objects
+    objects.copy_object(
+        lw.caller(), source_bucket="copy-source", source_key="doc", bucket="copy-target", key="a"
+    )
+    default = lw.storage.lock.get_object_retention(lw.caller(), "copy-target", "a")
+    assert default.retain_until == lw.clock.now() + timedelta(days=7)
+    until = lw.clock.now() + timedelta(days=70)
+    objects.copy_object(
+        lw.caller(),
+        source_bucket="copy-source",
+        source_key="doc",
+        bucket="copy-target",
+        key="b",
+        object_lock=ObjectLockRequest(
+            mode=RetentionMode.COMPLIANCE, retain_until=until, legal_hold=True
+        ),
+    )
+    state = lw.storage.lock.get_object_lock_state(lw.caller(), "copy-target", "b")
+    assert state.legal_hold and state.retention is not None
+    assert state.retention.retain_until == until
+    with pytest.raises(AccessDenied):
+        objects.copy_object(
+            lw.caller(HOLDER),
+            source_bucket="copy-source",
+            source_key="doc",
+            bucket="copy-target",
+            key="c",
+            object_lock=ObjectLockRequest(legal_hold=True),
+        )
+    with pytest.raises(InvalidRequest):
+        objects.copy_object(
+            lw.caller(),
+            source_bucket="copy-target",
+            source_key="a",
+            bucket="copy-source",
+            key="d",
+            object_lock=ObjectLockRequest(legal_hold=True),
+        )
