@@ -25,7 +25,7 @@ from lakevault.gate import ContextValue, EventFactory, Gate, Proof, Request
 from lakevault.storage._backends import ObjectBackend
 from lakevault.storage._errors import NoSuchBucket
 from lakevault.storage._keys import BucketKeys
-from lakevault.storage._names import bucket_arn
+from lakevault.storage._names import bucket_arn, resource_type
 from lakevault.storage._public_access import policy_for_request
 from lakevault.storage._types import BucketInfo, Caller, Versioning
 
@@ -144,7 +144,7 @@ class StorageCore:
                 action=action,
                 resource=resource,
                 resource_account=bucket.account_id if bucket is not None else resource_account,
-                resource_type="AWS::S3::Object" if "/" in resource else "AWS::S3::Bucket",
+                resource_type=resource_type(resource),
                 resource_policy=(
                     policy_for_request(bucket, caller.principal) if bucket is not None else None
                 ),
@@ -179,7 +179,7 @@ class StorageCore:
                 resource=EventResource(
                     arn=resource,
                     account_id=resource_account,
-                    type="AWS::S3::Object" if "/" in resource else "AWS::S3::Bucket",
+                    type=resource_type(resource),
                 ),
                 parameters=parameters,
                 elements=elements,

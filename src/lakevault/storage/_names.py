@@ -89,3 +89,16 @@ def bucket_arn(bucket: str) -> str:
 
 def object_arn(bucket: str, key: str) -> str:
     return f"arn:aws:s3:::{bucket}/{key}"
+
+
+def resource_type(arn: str) -> str:
+    """The CloudFormation-style type of a resource storage authorises and records.
+
+    Storage acts on buckets and objects, and (for block-public-access allowances) on a
+    platform organization; the audit event must name which one it was.
+    """
+    if arn.startswith("arn:aws:s3:::"):
+        return "AWS::S3::Object" if "/" in arn else "AWS::S3::Bucket"
+    if arn.startswith("arn:aws:lakevault:") and ":organization/" in arn:
+        return "Organization"
+    return ""

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from lakevault.core import PLATFORM_ACCOUNT_ID
 from lakevault.db import models
 from tests.unit.api.conftest import World, error
 
@@ -118,6 +119,16 @@ def test_only_the_platform_administrator_sets_the_allowance(world: World) -> Non
     assert _allow(world, "o-doesnotexist", True).status_code == 404
     with world.platform.database.read_session() as session:
         assert session.scalars(select(models.OrganizationPublicBuckets)).all() == []
+
+    # The administrator's change is recorded against the organization, typed as one.
+    assert _allow(world, organization, True).status_code == 200
+    changes = [
+        e
+        for e in world.platform.audit.read(PLATFORM_ACCOUNT_ID, limit=100000)
+        if e["eventName"] == "PutOrganizationPublicBuckets"
+        and e.get("additionalEventData", {}).get("stateChange")
+    ]
+    assert [r["type"] for r in changes[-1]["resources"]] == ["Organization"]
 
 
 def test_with_the_allowance_anonymous_callers_get_exactly_what_the_policy_grants(
