@@ -368,9 +368,10 @@ def test_a_streaming_failure_releases_only_verified_chunks() -> None:
     assert len(released.getvalue()) <= (2 * BLOCK_CHUNKS + 3) * CHUNK
 
 
-def test_a_streaming_failure_in_the_third_span_releases_the_first_two_whole() -> None:
+def test_a_streaming_failure_in_the_third_span_releases_only_whole_verified_spans() -> None:
     """Plaintext is released a verified span at a time: a corrupt chunk in the third span
-    leaves the writer with exactly the first two spans."""
+    leaves the writer with none, one or both of the first two spans (the writer thread may not
+    have reached them when the failure stops it), never part of a span and never the third."""
     plaintext = payload_text(3 * SPAN)
     stored = bytearray(encrypt_bytes(plaintext))
     stored[_chunk_slice(2 * SPAN_BLOCKS * BLOCK_CHUNKS + 5).start + 100] ^= 0x01
@@ -381,7 +382,8 @@ def test_a_streaming_failure_in_the_third_span_releases_the_first_two_whole() ->
         decrypt_stream(
             reader, released, data_key=make_data_key(), header=header, encryption_context=CONTEXT
         )
-    assert released.getvalue() == plaintext[: 2 * SPAN]
+    assert len(released.getvalue()) in {0, SPAN, 2 * SPAN}
+    assert plaintext.startswith(released.getvalue())
 
 
 # --- Random access -------------------------------------------------------------------------
