@@ -7,8 +7,9 @@ level each (the platform account has none, like an AWS management account). A pr
 longer exists has no policies, so every request it still makes is implicitly denied.
 
 Parsed (and compiled) policies are cached by what identifies a version — managed policy ARN and
-version id, or inline policy owner, name and update time — so a document is parsed once per
-change, never once per request, and a change is never served stale.
+version id, or inline policy owner, name and the document itself (not its update time, which
+two quick replacements can share) — so a document is parsed once per change, never once per
+request, and a change is never served stale.
 
 Whole answers are cached too, per principal, tagged with the policy generation read before
 them: a counter that database triggers advance in the same transaction as any change to a table
@@ -144,7 +145,6 @@ class DatabasePolicySource:
         rows = session.execute(
             select(
                 models.InlinePolicy.name,
-                models.InlinePolicy.updated_at,
                 models.InlinePolicy.document,
             )
             .where(
@@ -155,12 +155,12 @@ class DatabasePolicySource:
         )
         return tuple(
             self._parsed(
-                ("inline", kind.value, owner_id, name, updated),
+                ("inline", kind.value, owner_id, name, document),
                 document,
                 f"inline:{kind.value}/{owner_id}/{name}",
                 iam.PolicyKind.IDENTITY,
             )
-            for name, updated, document in rows
+            for name, document in rows
         )
 
     def _managed(
@@ -204,7 +204,6 @@ class DatabasePolicySource:
                 models.InlinePolicy.principal_kind,
                 models.InlinePolicy.principal_id,
                 models.InlinePolicy.name,
-                models.InlinePolicy.updated_at,
                 models.InlinePolicy.document,
             )
             .where(
@@ -219,12 +218,12 @@ class DatabasePolicySource:
         )
         return tuple(
             self._parsed(
-                ("inline", kind, owner, name, updated),
+                ("inline", kind, owner, name, document),
                 document,
                 f"inline:{kind}/{owner}/{name}",
                 iam.PolicyKind.IDENTITY,
             )
-            for kind, owner, name, updated, document in rows
+            for kind, owner, name, document in rows
         )
 
     def _managed_by_arn(

@@ -161,3 +161,22 @@ def test_every_table_the_policy_source_reads_advances_the_generation(world: Worl
             )
     assert set(WATCHED_TABLES) <= triggered
     del writer
+
+
+def test_replacing_an_inline_policy_in_the_same_instant_denies_the_next_request(
+    world: World,
+) -> None:
+    """The clock does not move between the two writes (a FixedClock): the replacement has the
+    same update time as the policy it replaces, and must still be the one in force."""
+    account, admin, writer = _writer(world, "cache-same-tick")
+    base = f"/api/v1/tenants/{account}/users/writer/policies/w"
+    assert world.client.put(base, json={"policyDocument": WRITE}, headers=admin).status_code == 204
+    _allowed_twice(world, "cache-same-tick", writer)
+    read_only = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+    assert (
+        world.client.put(base, json={"policyDocument": read_only}, headers=admin).status_code == 204
+    )
+    assert _put(world, "cache-same-tick", writer) == 403
