@@ -443,3 +443,26 @@ def test_list_object_versions_needs_its_own_permission(world: StorageWorld) -> N
         world.storage.list_object_versions(
             world.caller(), "private-versions", version_id_marker="abc"
         )
+
+
+def test_expiration_in_a_suspended_bucket_replaces_the_null_version(world: StorageWorld) -> None:
+    world.storage.buckets.create_bucket(world.caller(), "suspended")
+    world.storage.buckets.put_bucket_versioning(world.caller(), "suspended", "Enabled")
+    kept = world.put("suspended", "a", b"versioned")
+    world.storage.buckets.put_bucket_versioning(world.caller(), "suspended", "Suspended")
+    world.put("suspended", "a", b"null version")
+    world.storage.lifecycle.put_bucket_lifecycle_configuration(
+        world.caller(),
+        "suspended",
+        _rules({"ID": "all", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}}),
+    )
+    world.clock.advance(seconds=2 * DAY)
+    report = _run(world)
+    assert report.delete_markers_added == 1
+    rows = world.rows("suspended")
+    assert sorted((row.is_delete_marker, row.is_null_version) for row in rows) == [
+        (False, False),
+        (True, True),
+    ]
+    assert len(world.blobs()) == 1  # the null version's blob went; the versioned one stays
+    assert world.get("suspended", "a", version_id=kept.version_id) == b"versioned"
