@@ -13,6 +13,10 @@ Everything runs on this machine, against real processes, in one run (compare sid
     Target: >= 1,000 PUT/s.
 (c) ``--seaweedfs``: the same 4 KiB PUTs through lakevault on an ``s3://`` backend in a
     SeaweedFS started here, against obstore PUTs straight to that SeaweedFS.
+
+``--postgres URL`` (a server URL such as the one ``scripts/postgres.sh start`` prints) runs
+(b) a second time with the metadata in a fresh PostgreSQL database made on that server (and
+dropped afterwards), beside the SQLite run.
 """
 
 from __future__ import annotations
@@ -238,21 +242,56 @@ def _load(url_for: Any, headers: dict[str, str], clients: int, seconds: float) -
     return latencies
 
 
-def _report(label: str, latencies: list[float], seconds: float) -> None:
+def _report(label: str, latencies: list[float], seconds: float, extra: str = "") -> None:
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-    print(f"{label:34}{len(ordered) / seconds:10.0f}/s{p50:10.1f} ms{p99:10.1f} ms")
+    print(f"{label:34}{len(ordered) / seconds:10.0f}/s{p50:10.1f} ms{p99:10.1f} ms{extra}")
 
 
-def small_objects(server: LakevaultServer, seconds: float, title: str) -> None:
-    print(f"\n({title}) 4 KiB PUT through the API (auth, gate, audit, data key, fsync)")
-    print(f"{'clients':34}{'ops/s':>12}{'p50':>13}{'p99':>13}")
+def small_objects(
+    server: LakevaultServer, seconds: float, title: str, store: str = "SQLite"
+) -> None:
+    print(f"\n({title}) 4 KiB PUT through the API (auth, gate, audit, data key, fsync), {store}")
+    print(f"{'clients':34}{'ops/s':>12}{'p50':>13}{'p99':>13}{'server CPU/PUT':>17}")
     for clients in (1, 8, 32):
+        before = _cpu_seconds(server.process.pid)
         latencies = _load(
             lambda i, n: server.object_url(f"c{i}/o{n}"), server.headers, clients, seconds
         )
-        _report(str(clients), latencies, seconds)
+        spent = _cpu_seconds(server.process.pid) - before
+        _report(
+            str(clients), latencies, seconds, f"{1000 * spent / max(len(latencies), 1):13.1f} ms"
+        )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` (the server's cost per PUT, whatever the load)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _small_objects_on_postgres(work: Path, server_url: str, seconds: float) -> None:
+    import sqlalchemy
+
+    name = "lv_bench_" + secrets.token_hex(4)
+    admin = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    url = sqlalchemy.engine.make_url(server_url).set(database=name)
+    try:
+        server = LakevaultServer(
+            work / "lv-small-pg",
+            LAKEVAULT_DATABASE_URL=url.render_as_string(hide_password=False),
+        )
+        try:
+            small_objects(server, seconds, "b'", store="PostgreSQL")
+        finally:
+            server.stop()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 def seaweedfs_overhead(work: Path, seconds: float) -> None:
@@ -353,10 +392,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per small-object load")
     parser.add_argument("--seaweedfs", action="store_true", help="also measure (c)")
     parser.add_argument("--skip-large", action="store_true", help="skip (a)")
+    parser.add_argument("--postgres", metavar="URL", help="also run (b) on this PostgreSQL server")
     arguments = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="lakevault-bench-storage-"))
     try:
-        print(f"python -m bench storage {' '.join(argv)}  ({os.cpu_count()} CPUs)")
+        print(
+            f"python -m bench storage {' '.join(argv)}  ({os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.1f} at the start)"
+        )
         if not arguments.skip_large:
             large_objects(work, arguments.size_mib)
         server = LakevaultServer(work / "lv-small")
@@ -364,6 +407,8 @@ def main(argv: list[str]) -> int:
             small_objects(server, arguments.seconds, "b")
         finally:
             server.stop()
+        if arguments.postgres:
+            _small_objects_on_postgres(work, arguments.postgres, arguments.seconds)
         if arguments.seaweedfs:
             seaweedfs_overhead(work, arguments.seconds)
     finally:

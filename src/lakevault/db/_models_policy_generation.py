@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lakevault.db._models import Base
 
+
 class PolicyGeneration(Base):
     """The single row ``id = 1`` whose ``value`` only ever grows."""
 
