@@ -35,6 +35,7 @@ from lakevault.db import models
 from lakevault.jobs import PeriodicTask, RetryPolicy, TaskContext, TaskDefinition
 from lakevault.storage._core import StorageCore
 from lakevault.storage._lifecycle import LifecycleRule, lifecycle_rules
+from lakevault.storage._listing import successor
 from lakevault.storage._lock import check_version_deletable
 from lakevault.storage._lock_types import ObjectLocked
 from lakevault.storage._names import object_arn
@@ -149,11 +150,14 @@ class LifecycleRunner:
             while True:
                 query = (
                     select(objects.key)
-                    .where(objects.bucket_name == bucket, objects.key.startswith(prefix))
+                    .where(objects.bucket_name == bucket)
                     .distinct()
                     .order_by(objects.key)
                     .limit(_KEY_BATCH)
                 )
+                if prefix:
+                    # A range, not LIKE: '%' and '_' in a prefix are plain characters.
+                    query = query.where(objects.key >= prefix, objects.key < successor(prefix))
                 if after is not None:
                     query = query.where(objects.key > after)
                 batch = list(session.scalars(query).all())

@@ -466,3 +466,31 @@ def test_expiration_in_a_suspended_bucket_replaces_the_null_version(world: Stora
     ]
     assert len(world.blobs()) == 1  # the null version's blob went; the versioned one stays
     assert world.get("suspended", "a", version_id=kept.version_id) == b"versioned"
+
+
+def test_a_prefix_is_literal_text_not_a_pattern(world: StorageWorld) -> None:
+    world.storage.buckets.create_bucket(world.caller(), "literal")
+    for key in ("tmp_a/1", "tmpXa/1", "tmp%/1", "tmp%x/1"):
+        world.put("literal", key, b"x")
+    world.storage.lifecycle.put_bucket_lifecycle_configuration(
+        world.caller(),
+        "literal",
+        _rules(
+            {
+                "ID": "u",
+                "Status": "Enabled",
+                "Filter": {"Prefix": "tmp_a/"},
+                "Expiration": {"Days": 1},
+            },
+            {
+                "ID": "p",
+                "Status": "Enabled",
+                "Filter": {"Prefix": "tmp%/"},
+                "Expiration": {"Days": 1},
+            },
+        ),
+    )
+    world.clock.advance(seconds=2 * DAY)
+    assert _run(world).versions_removed == 2
+    listed = [o.key for o in world.storage.list_objects(world.caller(), "literal").objects]
+    assert listed == ["tmp%x/1", "tmpXa/1"]
