@@ -33,6 +33,9 @@ from lakevault.keys._rewrap import DataKeyRegistry
 from lakevault.keys._tombstones import TombstoneJournal
 from lakevault.keys._types import KeyState
 
+#: Asked with a service key's resource ARN: why the key must not be retired, or ``None``.
+RetirementGuard = Callable[[str], "str | None"]
+
 T = TypeVar("T")
 
 _POLICY_CACHE_ENTRIES = 4096
@@ -55,10 +58,13 @@ class KeyCore:
         allow_restored_destroyed_keys: bool = False,
         data_key_registries: Callable[[], Sequence[DataKeyRegistry]] = tuple,
         tombstones: TombstoneJournal | None = None,
+        retirement_guards: Callable[[], Sequence[RetirementGuard]] = tuple,
     ) -> None:
         """``data_key_registries`` lists where services store wrapped data keys (for rewrap);
         a callable, because those services are built after the key service. ``tombstones`` is
-        the journal of destroyed keys outside the database (``_tombstones.py``)."""
+        the journal of destroyed keys outside the database (``_tombstones.py``).
+        ``retirement_guards`` are asked before a service key is disabled or scheduled for
+        deletion (:meth:`refuse_if_guarded`)."""
         self.database = database
         self.gate = gate
         self.audit = audit
@@ -70,11 +76,31 @@ class KeyCore:
         self.allow_restored_destroyed_keys = allow_restored_destroyed_keys
         self.data_key_registries = data_key_registries
         self.tombstones = tombstones
+        self.retirement_guards = retirement_guards
         self._usage: Counter[tuple[str, str, str]] = Counter()
         # Parsed key policies (with grants), and the evaluator for service principals.
         self.parsed_policies: dict[tuple[str, str, tuple[str, ...]], iam.Policy] = {}
         self.service_evaluator = iam.Evaluator()
         self._usage_lock = threading.Lock()
+
+    # -- retirement guards -------------------------------------------------------------------
+
+    def refuse_if_guarded(self, record: KeyRecord, operation: str) -> None:
+        """Refuse to disable or delete a service key whose resource must stay readable.
+
+        A service answers for the resource its key is bound to: storage refuses for the key of
+        a bucket with object lock, whose versions nobody may make unreadable before their
+        retention ends (ADR 0158). Keys that no guard claims are the tenant's to retire.
+        """
+        if record.service_resource is None:
+            return
+        for guard in self.retirement_guards():
+            reason = guard(record.service_resource)
+            if reason is not None:
+                raise KMSInvalidStateException(
+                    f"{operation} refused: {record.arn} {reason}; it can be retired only with "
+                    "its resource"
+                )
 
     # -- usage counts ------------------------------------------------------------------------
 

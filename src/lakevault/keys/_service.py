@@ -211,6 +211,7 @@ class KeyService(ServiceKeys):
         action: str,
         allowed_from: frozenset[KeyState],
         to: KeyState,
+        guarded: bool = False,
         **changes: Any,
     ) -> KeyMetadata:
         record = self._record(call, key)
@@ -218,6 +219,8 @@ class KeyService(ServiceKeys):
             call, action=action, record=record, parameters={"keyId": key}, read_only=False
         )
         operation = action.partition(":")[2]
+        if guarded:
+            self.refuse_if_guarded(record, operation)
 
         def act(session: Session) -> KeyMetadata:
             row = lock_row(session, record.key_id)
@@ -260,6 +263,7 @@ class KeyService(ServiceKeys):
             action="kms:DisableKey",
             allowed_from=frozenset({KeyState.ENABLED, KeyState.DISABLED}),
             to=KeyState.DISABLED,
+            guarded=True,
         )
 
     def schedule_key_deletion(self, call: KeyCall, key: str, *, days: int = 30) -> KeyMetadata:
@@ -275,6 +279,7 @@ class KeyService(ServiceKeys):
         )
         if record.state is KeyState.PENDING_DELETION:
             raise KMSInvalidStateException(f"{record.arn} is already pending deletion")
+        self.refuse_if_guarded(record, "ScheduleKeyDeletion")
         self.schedule_deletion_now(EventWho.of_call(call), record, days=days)
         return self._record_by_id(record.key_id).metadata()
 

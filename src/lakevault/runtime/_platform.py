@@ -48,6 +48,7 @@ from lakevault.storage import (
     MultipartUploadDataKeys,
     ObjectDataKeys,
     ObjectStorage,
+    object_lock_key_guard,
     open_backend,
 )
 from lakevault.trail import AlarmSubscriptions, AuditAccess, AuditExportSettings, TrailCore
@@ -149,6 +150,8 @@ class Platform:
                 ObjectDataKeys(database),
                 MultipartUploadDataKeys(database),
             ),
+            # A bucket with object lock keeps its key usable (ADR 0158).
+            retirement_guards=lambda: (object_lock_key_guard(database),),
         )
         sandbox = SandboxRuntime(settings, gate=gate)
         secrets_manager = SecretsManager(

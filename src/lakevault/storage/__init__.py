@@ -34,6 +34,7 @@ from lakevault.storage._errors import (
     PreconditionFailed,
     StorageFull,
 )
+from lakevault.storage._key_guard import object_lock_key_guard
 from lakevault.storage._keys import BucketKeys, GeneratedDataKey
 from lakevault.storage._lifecycle import (
     BucketLifecycle,
@@ -210,6 +211,7 @@ __all__ = [
     "multipart_etag",
     "multipart_tasks",
     "object_arn",
+    "object_lock_key_guard",
     "open_backend",
     "release_version_lock",
     "storage_tasks",
