@@ -4,7 +4,7 @@ Storage encrypts and decrypts synchronously, in a worker thread, over blocking `
 ``write``; the ASGI server delivers and sends bodies as async streams. Uploads: the worker thread
 pulls the request's next piece through ``anyio.from_thread.run`` (one piece in memory at a time).
 Downloads: a producer thread decrypts into a bounded queue that the response drains (at most
-:data:`DOWNLOAD_QUEUE_PIECES` blocks of about 512 KiB in flight); a client that goes away stops
+:data:`DOWNLOAD_QUEUE_PIECES` spans of about 1 MiB in flight); a client that goes away stops
 the producer at its next write. Nothing of an object is sent before its first block verifies.
 """
 
