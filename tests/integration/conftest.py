@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +85,62 @@ def start_server(tmp_path: Path) -> Iterator[object]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@dataclass(frozen=True)
+class TenantShell:
+    """A running platform, and the ``lakevault`` command signed in as a new tenant's admin."""
+
+    server: Server
+    account_id: str
+    admin_password: str
+    home: Path
+    cwd: Path
+    config: Path
+
+    def cli(self, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+        result = run(list(args), self.home, self.cwd, stdin=stdin, XDG_CONFIG_HOME=str(self.config))
+        return result.returncode, result.stdout, result.stderr
+
+    def login(self, account: str, password: str) -> None:
+        code, _, err = self.cli(
+            "login",
+            "--account",
+            account,
+            "--user",
+            "admin",
+            "--endpoint",
+            self.server.url,
+            "--password-stdin",
+            stdin=password + "\n",
+        )
+        assert code == 0, err
+
+
+@pytest.fixture
+def tenant_shell(tmp_path: Path, start_server: Any) -> Callable[[str], TenantShell]:
+    """Start ``lakevault serve --init``, sign in as the platform administrator with the
+    password it prints once, create tenant ``name`` and sign in as its administrator."""
+
+    def make(name: str) -> TenantShell:
+        home, config = tmp_path / "home", tmp_path / "config"
+        server, _ = start_server(home, "--init", XDG_CONFIG_HOME=str(config))
+        password = None
+        for _ in range(12):
+            found = re.search(r"password {2,}(\S+)", server.process.stdout.readline())
+            if found:
+                password = found.group(1)
+                break
+        assert password is not None
+        shell = TenantShell(
+            server=server, account_id="", admin_password="", home=home, cwd=tmp_path, config=config
+        )
+        shell.login("000000000000", password)
+        code, out, err = shell.cli("tenants", "create", name)
+        assert code == 0, err
+        created = json.loads(out)
+        account, secret = created["tenant"]["accountId"], created["adminPassword"]
+        shell.login(account, secret)
+        return replace(shell, account_id=account, admin_password=secret)
+
+    return make

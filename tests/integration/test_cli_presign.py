@@ -3,51 +3,19 @@ client asks the API for a URL, then transfers directly, with no credentials."""
 
 from __future__ import annotations
 
-import json
-import re
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from tests.integration.conftest import run
+from tests.integration.conftest import TenantShell
 
 
 def test_the_cli_mints_urls_that_upload_and_download_without_credentials(
-    tmp_path: Path, start_server: object
+    tmp_path: Path, tenant_shell: Callable[[str], TenantShell]
 ) -> None:
-    home, config = tmp_path / "home", tmp_path / "config"
-    server, _ = start_server(home, "--init", XDG_CONFIG_HOME=str(config))  # type: ignore[operator]
-    password = None
-    for _ in range(12):
-        found = re.search(r"password {2,}(\S+)", server.process.stdout.readline())
-        if found:
-            password = found.group(1)
-            break
-    assert password is not None
-
-    def cli(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-        result = run(list(args), home, tmp_path, stdin=stdin, XDG_CONFIG_HOME=str(config))
-        return result.returncode, result.stdout, result.stderr
-
-    def login(account: str, secret: str) -> None:
-        code, _, err = cli(
-            "login",
-            "--account",
-            account,
-            "--user",
-            "admin",
-            "--endpoint",
-            server.url,
-            "--password-stdin",
-            stdin=secret + "\n",
-        )
-        assert code == 0, err
-
-    login("000000000000", password)
-    code, out, err = cli("tenants", "create", "signers")
-    assert code == 0, err
-    created = json.loads(out)
-    login(created["tenant"]["accountId"], created["adminPassword"])
+    shell = tenant_shell("signers")
+    cli = shell.cli
     assert cli("mb", "lv://signers-data")[0] == 0
 
     code, out, err = cli(
