@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 
@@ -87,6 +88,42 @@ def start_server(tmp_path: Path) -> Iterator[object]:
             process.wait()
 
 
+def printed_password(server: Server) -> str:
+    """The administrator's one-time password that ``serve --init`` prints on stdout."""
+    assert server.process.stdout is not None
+    for _ in range(12):
+        found = re.search(r"password {2,}(\S+)", server.process.stdout.readline())
+        if found:
+            return found.group(1)
+    raise AssertionError("serve --init printed no administrator password")
+
+
+def tenant_headers(server: Server, name: str) -> dict[str, str]:
+    """Create tenant ``name`` over HTTP as the platform administrator (after ``serve --init``);
+    the Authorization header of the new tenant's administrator."""
+    url = server.url
+    admin = httpx.post(
+        f"{url}/api/v1/sessions",
+        json={
+            "accountId": "000000000000",
+            "userName": "admin",
+            "password": printed_password(server),
+        },
+    ).json()["accessToken"]
+    tenant = httpx.post(
+        f"{url}/api/v1/tenants", json={"name": name}, headers={"Authorization": f"Bearer {admin}"}
+    ).json()
+    token = httpx.post(
+        f"{url}/api/v1/sessions",
+        json={
+            "accountId": tenant["tenant"]["accountId"],
+            "userName": "admin",
+            "password": tenant["adminPassword"],
+        },
+    ).json()["accessToken"]
+    return {"Authorization": f"Bearer {token}"}
+
+
 @dataclass(frozen=True)
 class TenantShell:
     """A running platform, and the ``lakevault`` command signed in as a new tenant's admin."""
@@ -125,13 +162,7 @@ def tenant_shell(tmp_path: Path, start_server: Any) -> Callable[[str], TenantShe
     def make(name: str) -> TenantShell:
         home, config = tmp_path / "home", tmp_path / "config"
         server, _ = start_server(home, "--init", XDG_CONFIG_HOME=str(config))
-        password = None
-        for _ in range(12):
-            found = re.search(r"password {2,}(\S+)", server.process.stdout.readline())
-            if found:
-                password = found.group(1)
-                break
-        assert password is not None
+        password = printed_password(server)
         shell = TenantShell(
             server=server, account_id="", admin_password="", home=home, cwd=tmp_path, config=config
         )

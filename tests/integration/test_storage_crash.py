@@ -6,7 +6,6 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import random
-import re
 import signal
 import threading
 import time
@@ -19,6 +18,7 @@ from sqlalchemy import func, select
 from lakevault.core import load_settings
 from lakevault.db import models
 from lakevault.runtime import Platform
+from tests.integration.conftest import tenant_headers
 
 UPLOADS = 1000
 CLIENTS = 32
@@ -35,32 +35,8 @@ def test_kill_9_during_concurrent_uploads_loses_nothing_acknowledged(
 ) -> None:
     home = tmp_path / "home"
     server, _ = start_server(home, "--init")  # type: ignore[operator]
-    password = None
-    for _ in range(12):
-        found = re.search(r"password {2,}(\S+)", server.process.stdout.readline())
-        if found:
-            password = found.group(1)
-            break
-    assert password is not None
     url = server.url
-    admin = httpx.post(
-        f"{url}/api/v1/sessions",
-        json={"accountId": "000000000000", "userName": "admin", "password": password},
-    ).json()["accessToken"]
-    tenant = httpx.post(
-        f"{url}/api/v1/tenants",
-        json={"name": "crashers"},
-        headers={"Authorization": f"Bearer {admin}"},
-    ).json()
-    token = httpx.post(
-        f"{url}/api/v1/sessions",
-        json={
-            "accountId": tenant["tenant"]["accountId"],
-            "userName": "admin",
-            "password": tenant["adminPassword"],
-        },
-    ).json()["accessToken"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = tenant_headers(server, "crashers")
     assert httpx.post(f"{url}/api/v1/buckets", json={"name": "crash"}, headers=headers)
 
     acknowledged: set[int] = set()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import random
-import re
 import signal
 import threading
 import time
@@ -21,6 +20,7 @@ from lakevault import storage
 from lakevault.core import load_settings
 from lakevault.db import models
 from lakevault.runtime import Platform
+from tests.integration.conftest import tenant_headers
 
 UPLOADS = 160
 CLIENTS = 16
@@ -38,32 +38,8 @@ def test_kill_9_during_concurrent_completes_leaves_uploads_or_whole_objects(
     home = tmp_path / "home"
     extra = {"LAKEVAULT_STORAGE_MULTIPART_MIN_PART_BYTES": str(MIN_PART)}
     server, _ = start_server(home, "--init", **extra)  # type: ignore[operator]
-    password = None
-    for _ in range(12):
-        found = re.search(r"password {2,}(\S+)", server.process.stdout.readline())
-        if found:
-            password = found.group(1)
-            break
-    assert password is not None
     url = server.url
-    admin = httpx.post(
-        f"{url}/api/v1/sessions",
-        json={"accountId": "000000000000", "userName": "admin", "password": password},
-    ).json()["accessToken"]
-    tenant = httpx.post(
-        f"{url}/api/v1/tenants",
-        json={"name": "mpcrash"},
-        headers={"Authorization": f"Bearer {admin}"},
-    ).json()
-    token = httpx.post(
-        f"{url}/api/v1/sessions",
-        json={
-            "accountId": tenant["tenant"]["accountId"],
-            "userName": "admin",
-            "password": tenant["adminPassword"],
-        },
-    ).json()["accessToken"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = tenant_headers(server, "mpcrash")
     base = f"{url}/api/v1/buckets/mpcrash"
     assert httpx.post(f"{url}/api/v1/buckets", json={"name": "mpcrash"}, headers=headers)
 
