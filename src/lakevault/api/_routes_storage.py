@@ -106,6 +106,26 @@ def _object_headers(info: storage.ObjectInfo) -> dict[str, str]:
     return headers
 
 
+async def download_response(download: storage.ObjectDownload) -> StreamingResponse:
+    """The response streaming ``download`` (206 with ``Content-Range`` for a range). Nothing
+    is sent before the first block has been decrypted and verified (``DownloadPump``)."""
+    headers = _object_headers(download.info)
+    headers["Content-Length"] = str(download.length)
+    status = 200
+    if download.is_range:
+        status = 206
+        last = download.offset + download.length - 1
+        headers["Content-Range"] = f"bytes {download.offset}-{last}/{download.info.size}"
+    pump = DownloadPump(download.write_to)
+    first = await pump.first()
+    return StreamingResponse(
+        pump.rest(first),
+        status_code=status,
+        headers=headers,
+        media_type=download.info.content_type,
+    )
+
+
 def _http_date(value: str | None, header: str) -> datetime | None:
     if value is None:
         return None
@@ -387,21 +407,7 @@ def objects_router(platform: Platform) -> APIRouter:
             )
         except storage.NotModified:
             return Response(status_code=304)
-        headers = _object_headers(download.info)
-        headers["Content-Length"] = str(download.length)
-        status = 200
-        if download.is_range:
-            status = 206
-            last = download.offset + download.length - 1
-            headers["Content-Range"] = f"bytes {download.offset}-{last}/{download.info.size}"
-        pump = DownloadPump(download.write_to)
-        first = await pump.first()
-        return StreamingResponse(
-            pump.rest(first),
-            status_code=status,
-            headers=headers,
-            media_type=download.info.content_type,
-        )
+        return await download_response(download)
 
     @router.delete("/{bucket}/objects/{key:path}", status_code=204)
     async def delete_object(

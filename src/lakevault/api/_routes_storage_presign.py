@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from lakevault import identity, storage
@@ -28,8 +28,9 @@ from lakevault.api._routes_storage import (
     _conditions,
     _object_headers,
     _object_json,
+    download_response,
 )
-from lakevault.api._streaming import DownloadPump, RequestBodyReader, read_limited_body
+from lakevault.api._streaming import RequestBodyReader, read_limited_body
 from lakevault.core.errors import AccessDenied, InvalidParameterValue
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
@@ -201,21 +202,7 @@ def presign_router(platform: Platform) -> APIRouter:
             )
         except storage.NotModified:
             return Response(status_code=304)
-        headers = _object_headers(download.info)
-        headers["Content-Length"] = str(download.length)
-        status = 200
-        if download.is_range:
-            status = 206
-            last = download.offset + download.length - 1
-            headers["Content-Range"] = f"bytes {download.offset}-{last}/{download.info.size}"
-        pump = DownloadPump(download.write_to)
-        first = await pump.first()
-        return StreamingResponse(
-            pump.rest(first),
-            status_code=status,
-            headers=headers,
-            media_type=download.info.content_type,
-        )
+        return await download_response(download)
 
     @router.put(PRESIGNED_PREFIX + "/{bucket}/{key:path}")
     async def presigned_put(bucket: str, key: str, request: Request) -> JSONResponse:
