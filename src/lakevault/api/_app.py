@@ -24,6 +24,7 @@ from lakevault.api._routes_principals import principals_router, roles_router
 from lakevault.api._routes_sandbox import sandbox_router
 from lakevault.api._routes_secrets import secrets_router
 from lakevault.api._routes_storage import buckets_router, objects_router
+from lakevault.api._routes_storage_batch import batch_delete_router
 from lakevault.api._routes_storage_lock import storage_lock_router
 from lakevault.api._routes_storage_multipart import multipart_router
 from lakevault.api._routes_storage_presign import presign_router
@@ -67,6 +68,7 @@ def create_app(platform: Platform) -> FastAPI:
         federation_router,
         buckets_router,
         objects_router,
+        batch_delete_router,
         storage_lock_router,
         multipart_router,
         presign_router,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -292,29 +293,71 @@ def ls(
 
 @command
 def rm(
-    path: str = typer.Argument(..., help="lv://BUCKET/KEY"),
+    paths: list[str] = typer.Argument(..., help="lv://BUCKET/KEY (several: one batch call)"),
     version_id: str | None = typer.Option(None, help="Delete this version for good."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Every key under KEY."),
     bypass_governance: bool = typer.Option(
         False, "--bypass-governance", help="Delete a version under GOVERNANCE retention."
     ),
 ) -> None:
-    """Delete an object (or, with --recursive, every object under a prefix)."""
-    remote = parse_remote(path)
-    if remote is None:
-        raise InvalidParameterValue(f"{path!r} is not lv://BUCKET/KEY")
+    """Delete an object, several (one DeleteObjects call per 1,000 keys of a bucket), or with
+    --recursive every object under a prefix. Each key is allowed or refused on its own."""
+    remotes: list[RemotePath] = []
+    for path in paths:
+        remote = parse_remote(path)
+        if remote is None:
+            raise InvalidParameterValue(f"{path!r} is not lv://BUCKET/KEY")
+        remotes.append(remote)
+    if version_id is not None and (recursive or len(remotes) > 1):
+        raise InvalidParameterValue("--version-id names the version of one key; give one path")
     client = StorageClient()
-    keys = (
-        [item["key"] for item in client.list_all(remote.bucket, remote.key)]
-        if recursive
-        else [remote.key]
-    )
-    for key in keys:
-        target = RemotePath(remote.bucket, key)
+    bypass = {"x-amz-bypass-governance-retention": "true"} if bypass_governance else None
+    if len(remotes) == 1 and not recursive:
+        target = remotes[0]
         params = {"versionId": version_id} if version_id is not None else None
-        bypass = {"x-amz-bypass-governance-retention": "true"} if bypass_governance else None
         client.request("DELETE", client.object_path(target), params=params, headers=bypass)
         console.print(f"delete: {target}")
+        return
+    by_bucket: dict[str, list[str]] = {}
+    for remote in remotes:
+        keys = by_bucket.setdefault(remote.bucket, [])
+        if recursive:
+            keys.extend(item["key"] for item in client.list_all(remote.bucket, remote.key))
+        else:
+            keys.append(remote.key)
+    failed = 0
+    for bucket, keys in by_bucket.items():
+        for start in range(0, len(keys), BATCH_DELETE_KEYS):
+            failed += _delete_batch(client, bucket, keys[start : start + BATCH_DELETE_KEYS], bypass)
+    if failed:
+        raise typer.Exit(1)
+
+
+#: Keys per DeleteObjects call (the server's limit).
+BATCH_DELETE_KEYS = 1000
+
+
+def _delete_batch(
+    client: StorageClient, bucket: str, keys: list[str], headers: dict[str, str] | None
+) -> int:
+    """One DeleteObjects call; print each key's outcome; return how many keys failed."""
+    body = json.dumps({"objects": [{"key": key} for key in keys]}).encode()
+    checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    answer = client.request(
+        "POST",
+        f"/buckets/{bucket}/delete",
+        content=body,
+        headers=(headers or {})
+        | {"content-type": "application/json", "x-amz-checksum-sha256": checksum},
+    ).json()
+    for entry in answer["deleted"]:
+        console.print(f"delete: {RemotePath(bucket, entry['key'])}")
+    for entry in answer["errors"]:
+        error_console.print(
+            f"delete failed: {RemotePath(bucket, entry['key'])}: {entry['code']}: "
+            f"{entry['message']}"
+        )
+    return len(answer["errors"])
 
 
 @command

@@ -14,6 +14,7 @@ from lakevault.storage._backends import (
     S3Backend,
     open_backend,
 )
+from lakevault.storage._batch_delete import MAX_DELETE_KEYS, DeleteOutcome, DeleteTarget
 from lakevault.storage._bucket_policy import is_public
 from lakevault.storage._data_key_registry import ObjectDataKeys
 from lakevault.storage._errors import (
@@ -122,6 +123,7 @@ __all__ = [
     "DEFAULT_ABORT_AFTER_DAYS",
     "DEFAULT_MIN_PART_BYTES",
     "LIFECYCLE_TASK",
+    "MAX_DELETE_KEYS",
     "MAX_KEYS",
     "MAX_KEY_BYTES",
     "MAX_OBJECT_BYTES",
@@ -143,7 +145,9 @@ __all__ = [
     "CompletedPart",
     "Conditions",
     "DefaultRetention",
+    "DeleteOutcome",
     "DeleteResult",
+    "DeleteTarget",
     "EntityTooLarge",
     "EntityTooSmall",
     "GeneratedDataKey",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lakevault.core import Clock, RandomSource
 from lakevault.db import Database
 from lakevault.gate import Gate
 from lakevault.kms import PlatformRootKey
 from lakevault.storage._backends import ObjectBackend
+from lakevault.storage._batch_delete import DeleteOutcome, DeleteTarget, delete_objects
 from lakevault.storage._buckets import Buckets
 from lakevault.storage._core import StorageCore
 from lakevault.storage._keys import BucketKeys
@@ -68,6 +69,20 @@ class ObjectStorage:
     def lifecycle_runner(self) -> LifecycleRunner:
         """The runner of the lifecycle job (``storage.lifecycle``), over this storage's core."""
         return LifecycleRunner(self._core)
+
+    def delete_objects(
+        self,
+        caller: Caller,
+        bucket: str,
+        targets: Sequence[DeleteTarget],
+        *,
+        bypass_governance: bool = False,
+    ) -> tuple[DeleteOutcome, ...]:
+        """DeleteObjects: each key its own ``s3:DeleteObject(Version)`` decision; see
+        :mod:`lakevault.storage._batch_delete`."""
+        return delete_objects(
+            self.objects, caller, bucket, targets, bypass_governance=bypass_governance
+        )
 
     def list_object_versions(
         self,
