@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -35,6 +36,7 @@ from lakevault.secrets._functions import (
     SandboxInvoker,
     parse_function_reference,
 )
+from lakevault.secrets._inputs import check_version_id
 from lakevault.secrets._rotation import RotationHook, RotationHooks
 from lakevault.secrets._stages import labels_with_new_version
 from lakevault.secrets._types import NewVersion, SecretsCall, SecretValue
@@ -127,6 +129,12 @@ class SecretsBase:
     def _new_version_id(self) -> str:
         return str(uuid.UUID(bytes=self._core.random.token_bytes(16), version=4))
 
+    def _version_id_for(self, client_request_token: str | None) -> str:
+        """The id of the version a call adds: its ``ClientRequestToken`` (checked), else new."""
+        if client_request_token is not None:
+            return check_version_id(client_request_token)
+        return self._new_version_id()
+
     def _refuse(
         self,
         call: SecretsCall,
@@ -189,6 +197,25 @@ class SecretsBase:
                 parameters=parameters,
                 read_only=read_only,
             )
+
+    def _require_value_access(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        *,
+        action: str,
+        parameters: Mapping[str, Any] | None,
+        read_only: bool,
+    ) -> None:
+        """The checks before a value is read or written: the secret is not marked for
+        deletion, and its service key serves only its own account (in that order)."""
+        refusal: dict[str, Any] = {
+            "action": action,
+            "parameters": parameters,
+            "read_only": read_only,
+        }
+        self._require_not_deleted(call, record, **refusal)
+        self._require_same_account_for_service_key(call, record, **refusal)
 
     def _seal(
         self,
@@ -259,6 +286,42 @@ class SecretsBase:
             raise ResourceNotFoundException(f"the secret {arn} no longer exists")
         return row
 
+    def _lock_live(self, session: Session, arn: str) -> models.Secret:
+        """The locked row of a secret a new version is written to: checked again under the
+        lock, since a ``DeleteSecret`` may have come between the load and the write."""
+        row = self._lock(session, arn)
+        if row.deleted_at is not None:
+            raise InvalidRequestException(f"the secret {arn} was marked for deletion")
+        return row
+
+    def _add_version(
+        self,
+        session: Session,
+        *,
+        arn: str,
+        service_key_id: str | None,
+        version_id: str,
+        is_binary: bool,
+        ciphertext: bytes,
+        created_at: datetime,
+        stages: Sequence[str],
+    ) -> None:
+        """Store a sealed version and move ``stages`` to it (AWS's label rules), in
+        ``session``: the one way every operation adds a version."""
+        labels = labels_with_new_version(self._current_labels(session, arn), version_id, stages)
+        session.add(
+            models.SecretVersion(
+                secret_arn=arn,
+                version_id=version_id,
+                is_binary=is_binary,
+                ciphertext=ciphertext,
+                created_at=created_at,
+                **version_columns(ciphertext, service_key_id=service_key_id),
+            )
+        )
+        session.flush()
+        self._write_labels(session, arn, labels)
+
     def _write_labels(self, session: Session, arn: str, labels: Mapping[str, str]) -> None:
         session.execute(
             delete(models.SecretVersionStage).where(models.SecretVersionStage.secret_arn == arn)
@@ -298,8 +361,7 @@ class SecretsBase:
         parameters: Mapping[str, Any],
     ) -> NewVersion:
         refusal: dict[str, Any] = {"action": action, "parameters": parameters, "read_only": False}
-        self._require_not_deleted(call, record, **refusal)
-        self._require_same_account_for_service_key(call, record, **refusal)
+        self._require_value_access(call, record, **refusal)
         if version_id in record.versions:
             existing, existing_binary = self._open(proof, call, record, version_id)
             if existing_binary == is_binary and hmac.compare_digest(existing, data):
@@ -321,24 +383,12 @@ class SecretsBase:
         ciphertext = self._seal(proof, call, record, version_id, data)
         now = self._core.clock.now()
         with self._core.database.session() as session:
-            row = self._lock(session, record.arn)
-            if row.deleted_at is not None:
-                raise InvalidRequestException(f"the secret {record.arn} was marked for deletion")
-            labels = labels_with_new_version(
-                self._current_labels(session, record.arn), version_id, stages
-            )
-            session.add(
-                models.SecretVersion(
-                    secret_arn=record.arn,
-                    version_id=version_id,
-                    is_binary=is_binary,
-                    ciphertext=ciphertext,
-                    created_at=now,
-                    **version_columns(ciphertext, service_key_id=record.service_key_id),
-                )
-            )
-            session.flush()
-            self._write_labels(session, record.arn, labels)
+            row = self._lock_live(session, record.arn)
+            self._add_version(
+                session, arn=record.arn, service_key_id=record.service_key_id,
+                version_id=version_id, is_binary=is_binary, ciphertext=ciphertext,
+                created_at=now, stages=stages,
+            )  # fmt: skip
             row.last_changed_at = now
             self._core.record_change(
                 session,

@@ -31,7 +31,7 @@ from lakevault.secrets._errors import (
     ResourceNotFoundException,
 )
 from lakevault.secrets._function_registry import RotationFunctionRegistry
-from lakevault.secrets._inputs import check_tags, check_version_id, tag_context, value_bytes
+from lakevault.secrets._inputs import check_tags, tag_context, value_bytes
 from lakevault.secrets._names import check_name, new_secret_arn
 from lakevault.secrets._purge import delete_secret_rows
 from lakevault.secrets._secret_settings import SecretSettings
@@ -41,7 +41,6 @@ from lakevault.secrets._stages import (
     AWSPENDING,
 )
 from lakevault.secrets._types import NewVersion, SecretDescription, SecretsCall, SecretValue
-from lakevault.secrets._values import version_columns
 
 MIN_RECOVERY_DAYS = 7
 MAX_RECOVERY_DAYS = 30
@@ -74,11 +73,7 @@ class SecretsManager(SecretSettings, RotationFunctionRegistry, SecretUpdates):
         clean_tags = check_tags(tags or {})
         has_value = secret_string is not None or secret_binary is not None
         data, is_binary = value_bytes(secret_string, secret_binary) if has_value else (b"", False)
-        version_id = (
-            check_version_id(client_request_token)
-            if client_request_token is not None
-            else self._new_version_id()
-        )
+        version_id = self._version_id_for(client_request_token)
         account = call.principal.account_id
         if not account:
             raise AccessDenied("an anonymous caller cannot create secrets; sign in first")
@@ -172,18 +167,11 @@ class SecretsManager(SecretSettings, RotationFunctionRegistry, SecretUpdates):
                 )
                 session.flush()
                 if ciphertext is not None:
-                    session.add(
-                        models.SecretVersion(
-                            secret_arn=arn,
-                            version_id=version_id,
-                            is_binary=is_binary,
-                            ciphertext=ciphertext,
-                            created_at=now,
-                            **version_columns(ciphertext, service_key_id=service_key_id),
-                        )
-                    )
-                    session.flush()
-                    self._write_labels(session, arn, {AWSCURRENT: version_id})
+                    self._add_version(
+                        session, arn=arn, service_key_id=service_key_id, version_id=version_id,
+                        is_binary=is_binary, ciphertext=ciphertext, created_at=now,
+                        stages=[AWSCURRENT],
+                    )  # fmt: skip
                 core.record_change(
                     session,
                     call,
@@ -241,9 +229,9 @@ class SecretsManager(SecretSettings, RotationFunctionRegistry, SecretUpdates):
             parameters=parameters,
             context=context,
         )
-        refusal = {"action": action, "parameters": parameters, "read_only": True}
-        self._require_not_deleted(call, record, **refusal)  # type: ignore[arg-type]
-        self._require_same_account_for_service_key(call, record, **refusal)  # type: ignore[arg-type]
+        self._require_value_access(
+            call, record, action=action, parameters=parameters, read_only=True
+        )
         chosen = self._choose_version(record, version_id, version_stage)
         if chosen is None:
             what = (
@@ -316,11 +304,7 @@ class SecretsManager(SecretSettings, RotationFunctionRegistry, SecretUpdates):
         says otherwise. Repeating a token with the same value changes nothing; with another
         value it is ``ResourceExistsException``."""
         data, is_binary = value_bytes(secret_string, secret_binary)
-        version_id = (
-            check_version_id(client_request_token)
-            if client_request_token is not None
-            else self._new_version_id()
-        )
+        version_id = self._version_id_for(client_request_token)
         stages = list(version_stages) if version_stages is not None else [AWSCURRENT]
         action = "secretsmanager:PutSecretValue"
         parameters = {"versionId": version_id, "versionStages": stages}
@@ -481,11 +465,7 @@ class SecretsManager(SecretSettings, RotationFunctionRegistry, SecretUpdates):
             raise InvalidParameterException(
                 f"AutomaticallyAfterDays must be 1 to 1000, got {automatically_after_days}"
             )
-        version_id = (
-            check_version_id(client_request_token)
-            if client_request_token is not None
-            else self._new_version_id()
-        )
+        version_id = self._version_id_for(client_request_token)
         action = "secretsmanager:RotateSecret"
         parameters = {
             "rotationHook": rotation_hook,
@@ -497,8 +477,7 @@ class SecretsManager(SecretSettings, RotationFunctionRegistry, SecretUpdates):
             call, secret_id, action=action, read_only=False, parameters=parameters
         )
         refusal: dict[str, Any] = {"action": action, "parameters": parameters, "read_only": False}
-        self._require_not_deleted(call, record, **refusal)
-        self._require_same_account_for_service_key(call, record, **refusal)
+        self._require_value_access(call, record, **refusal)
         if automatically_after_days is not None and record.kms_key_id is not None:
             raise self._refuse(
                 call,

@@ -16,13 +16,11 @@ from dataclasses import replace
 from typing import Any
 
 from lakevault.core.errors import LakevaultError
-from lakevault.db import models
 from lakevault.secrets._base import SecretsBase
 from lakevault.secrets._errors import InvalidParameterException, InvalidRequestException
-from lakevault.secrets._inputs import check_version_id, value_bytes
-from lakevault.secrets._stages import AWSCURRENT, labels_with_new_version
+from lakevault.secrets._inputs import value_bytes
+from lakevault.secrets._stages import AWSCURRENT
 from lakevault.secrets._types import NewVersion, SecretsCall, VersionEntry
-from lakevault.secrets._values import version_columns
 
 #: AWS's name for the default key: here, the secret's own service key.
 DEFAULT_KEY_ALIAS = "alias/aws/secretsmanager"
@@ -61,11 +59,7 @@ class SecretUpdates(SecretsBase):
         has_value = secret_string is not None or secret_binary is not None
         _check_update(description, kms_key_id, has_value=has_value)
         data, is_binary = value_bytes(secret_string, secret_binary) if has_value else (b"", False)
-        version_id = (
-            check_version_id(client_request_token)
-            if client_request_token is not None
-            else self._new_version_id()
-        )
+        version_id = self._version_id_for(client_request_token)
         action = "secretsmanager:UpdateSecret"
         parameters: dict[str, Any] = {
             "description": description is not None,
@@ -128,28 +122,16 @@ class SecretUpdates(SecretsBase):
                 raise self._refuse(call, record, error, **refusal) from error
         now = self._core.clock.now()
         with self._core.database.session() as session:
-            row = self._lock(session, record.arn)
-            if row.deleted_at is not None:
-                raise InvalidRequestException(f"the secret {record.arn} was marked for deletion")
+            row = self._lock_live(session, record.arn)
             row.description = updated.description
             row.kms_key_id = updated.kms_key_id
             row.last_changed_at = now
             if ciphertext is not None:
-                labels = labels_with_new_version(
-                    self._current_labels(session, record.arn), version_id, [AWSCURRENT]
-                )
-                session.add(
-                    models.SecretVersion(
-                        secret_arn=record.arn,
-                        version_id=version_id,
-                        is_binary=is_binary,
-                        ciphertext=ciphertext,
-                        created_at=now,
-                        **version_columns(ciphertext, service_key_id=record.service_key_id),
-                    )
-                )
-                session.flush()
-                self._write_labels(session, record.arn, labels)
+                self._add_version(
+                    session, arn=record.arn, service_key_id=record.service_key_id,
+                    version_id=version_id, is_binary=is_binary, ciphertext=ciphertext,
+                    created_at=now, stages=[AWSCURRENT],
+                )  # fmt: skip
             self._core.record_change(
                 session,
                 call,
