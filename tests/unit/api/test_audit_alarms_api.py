@@ -490,3 +490,56 @@ def test_counts_add_up_across_small_batches(world: World) -> None:
     # Three events per transaction: the five denials span several batches and still add up.
     raised = _scanner(world, batch_events=3).scan()
     assert [(a.verdict.detector, a.verdict.count) for a in raised] == [(Detector.DENIED_BURST, 5)]
+
+
+def test_real_reads_of_a_secret_through_the_api_raise_the_secret_reads_alarm(
+    world: World,
+) -> None:
+    """The detector counts the events the secrets manager itself writes, not hand-made ones:
+    reads by the API (threshold 4 here); creating the secret does not count."""
+    account, admin, _ = world.new_tenant("secretreads")
+    c = world.client
+    value = "db-password-that-must-not-leak"
+    created = c.post("/api/v1/secrets", json={"name": "db", "secretString": value}, headers=admin)
+    assert created.status_code == 201, created.text
+    for _ in range(3):
+        got = c.get("/api/v1/secrets/value", params={"secretId": "db"}, headers=admin)
+        assert got.status_code == 200, got.text
+    assert _scanner(world).scan() == []
+    c.get("/api/v1/secrets/value", params={"secretId": "db"}, headers=admin)
+    [alarm] = _scanner(world).scan()
+    assert alarm.verdict.detector is Detector.SECRET_READS
+    assert alarm.verdict.subject == f"arn:aws:iam::{account}:user/admin"
+    assert alarm.verdict.count == 4
+    assert value not in json.dumps(_alarms(world, account))
+
+
+def test_a_real_use_of_a_disabled_key_through_the_api_raises_the_disabled_key_alarm(
+    world: World,
+) -> None:
+    """The KMS's own DisabledException event (not a hand-made one) raises the alarm at once,
+    naming the key; the allowed uses before it stay under the key-usage threshold."""
+    account, admin, _ = world.new_tenant("disabledkey")
+    c = world.client
+    created = c.post("/api/v1/kms/keys", json={"description": "alarm"}, headers=admin)
+    assert created.status_code == 201, created.text
+    key = created.json()["keyMetadata"]
+    encrypted = c.post(
+        "/api/v1/kms/encrypt",
+        json={"keyId": key["keyId"], "plaintext": base64.b64encode(b"x").decode()},
+        headers=admin,
+    )
+    assert encrypted.status_code == 200, encrypted.text
+    assert _scanner(world).scan() == []
+    c.post("/api/v1/kms/disable-key", json={"keyId": key["keyId"]}, headers=admin)
+    refused = c.post(
+        "/api/v1/kms/decrypt",
+        json={"ciphertextBlob": encrypted.json()["ciphertextBlob"]},
+        headers=admin,
+    )
+    assert error(refused) == (400, "DisabledException")
+    raised = _scanner(world).scan()
+    assert [(a.verdict.detector, a.verdict.subject) for a in raised] == [
+        (Detector.DISABLED_KEY_USE, key["arn"])
+    ]
+    assert [a["eventName"] for a in _alarms(world, account)] == [ALARM_EVENT_NAME]
