@@ -454,6 +454,7 @@ EXPORTS = {
         "VersionEntry",
         "Versioning",
         "VersionsPage",
+        "VisibleObjectLock",
         "abort_after_days",
         "abort_stale_uploads",
         "apply_object_lock",

@@ -27,7 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lakevault import storage
 from lakevault.api._auth import caller_dependency
-from lakevault.api._storage_lock_headers import BUCKET_LOCK, BYPASS, flag, lock_request
+from lakevault.api._storage_lock_headers import (
+    BUCKET_LOCK,
+    BYPASS,
+    flag,
+    lock_headers,
+    lock_request,
+)
 from lakevault.api._streaming import DownloadPump, RequestBodyReader, read_limited_body
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.directory import CallContext
@@ -103,6 +109,8 @@ def _object_headers(info: storage.ObjectInfo) -> dict[str, str]:
         headers["x-amz-version-id"] = info.version_id
     for name, value in info.metadata.items():
         headers[_META_PREFIX + name] = value
+    if info.object_lock is not None:
+        headers.update(lock_headers(info.object_lock))
     return headers
 
 
@@ -403,6 +411,7 @@ def objects_router(platform: Platform) -> APIRouter:
                     version_id=version_id,
                     conditions=_conditions(request),
                     byte_range=_byte_range(request.headers.get("range")),
+                    show_object_lock=True,
                 )
             )
         except storage.NotModified:

@@ -198,6 +198,7 @@ def presign_router(platform: Platform) -> APIRouter:
                     key,
                     conditions=_conditions(request),
                     byte_range=_byte_range(request.headers.get("range")),
+                    show_object_lock=True,
                 )
             )
         except storage.NotModified:

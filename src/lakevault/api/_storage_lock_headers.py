@@ -2,7 +2,9 @@
 
 ``x-amz-object-lock-mode`` and ``x-amz-object-lock-retain-until-date`` (together),
 ``x-amz-object-lock-legal-hold`` (``ON``/``OFF``) on a PUT, ``x-amz-bypass-governance-retention``
-on a DELETE or a retention change, ``x-amz-bucket-object-lock-enabled`` on bucket creation.
+on a DELETE or a retention change, ``x-amz-bucket-object-lock-enabled`` on bucket creation;
+and the same three on the response of a GET or HEAD, as far as the caller may see them
+(docs/decisions/0183).
 """
 
 from __future__ import annotations
@@ -74,3 +76,14 @@ def _hold(value: str) -> bool:
     if value.strip().upper() not in ("ON", "OFF"):
         raise InvalidParameterValue(f"{LEGAL_HOLD} must be ON or OFF", code="InvalidArgument")
     return value.strip().upper() == "ON"
+
+
+def lock_headers(visible: storage.VisibleObjectLock) -> dict[str, str]:
+    """The ``x-amz-object-lock-*`` response headers of what the caller may see of a lock."""
+    headers: dict[str, str] = {}
+    if visible.mode is not None and visible.retain_until is not None:
+        headers[MODE] = visible.mode.value
+        headers[RETAIN_UNTIL] = visible.retain_until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if visible.legal_hold is not None:
+        headers[LEGAL_HOLD] = "ON" if visible.legal_hold else "OFF"
+    return headers

@@ -115,6 +115,7 @@ from lakevault.storage._types import (
     ListPage,
     ObjectInfo,
     Versioning,
+    VisibleObjectLock,
 )
 from lakevault.storage._versions import VersionEntry, VersionsPage
 
@@ -204,6 +205,7 @@ __all__ = [
     "VersionEntry",
     "Versioning",
     "VersionsPage",
+    "VisibleObjectLock",
     "abort_after_days",
     "abort_stale_uploads",
     "apply_object_lock",

@@ -139,25 +139,41 @@ class StorageCore:
         The bucket's policy is the resource policy and its tags are ``aws:ResourceTag/*``.
         """
         return self.gate.require(
-            Request(
-                principal=caller.principal,
+            _request(
+                caller,
                 action=action,
                 resource=resource,
-                resource_account=bucket.account_id if bucket is not None else resource_account,
-                resource_type=resource_type(resource),
-                resource_policy=(
-                    policy_for_request(bucket, caller.principal) if bucket is not None else None
-                ),
-                resource_tags=bucket.tags if bucket is not None else _EMPTY,
-                context=MappingProxyType(dict(context or {})),
-                request_id=caller.request_id,
-                source_ip=caller.source_ip,
-                user_agent=caller.user_agent,
-                secure_transport=caller.secure_transport,
+                bucket=bucket,
                 read_only=read_only,
-                request_parameters=parameters,
+                parameters=parameters,
+                context=context,
+                resource_account=resource_account,
             )
         )
+
+    def allows(
+        self,
+        caller: Caller,
+        *,
+        action: str,
+        resource: str,
+        bucket: BucketRecord,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Whether the gate allows the read-only ``action`` — decided and recorded like any
+        other, but a denial is an answer, not an error: for what a response shows only to
+        callers allowed to see it (the object lock headers of a GET, docs/decisions/0183)."""
+        decision = self.gate.authorize(
+            _request(
+                caller,
+                action=action,
+                resource=resource,
+                bucket=bucket,
+                read_only=True,
+                parameters=parameters,
+            )
+        )
+        return decision.is_allowed
 
     def record_change(
         self,
@@ -193,3 +209,34 @@ class StorageCore:
         if row is None:
             raise NoSuchBucket(f"the bucket {name!r} does not exist; check the name")
         return row
+
+
+def _request(
+    caller: Caller,
+    *,
+    action: str,
+    resource: str,
+    bucket: BucketRecord | None,
+    read_only: bool,
+    parameters: Mapping[str, Any] | None,
+    context: Mapping[str, ContextValue] | None = None,
+    resource_account: str | None = None,
+) -> Request:
+    return Request(
+        principal=caller.principal,
+        action=action,
+        resource=resource,
+        resource_account=bucket.account_id if bucket is not None else resource_account,
+        resource_type=resource_type(resource),
+        resource_policy=(
+            policy_for_request(bucket, caller.principal) if bucket is not None else None
+        ),
+        resource_tags=bucket.tags if bucket is not None else _EMPTY,
+        context=MappingProxyType(dict(context or {})),
+        request_id=caller.request_id,
+        source_ip=caller.source_ip,
+        user_agent=caller.user_agent,
+        secure_transport=caller.secure_transport,
+        read_only=read_only,
+        request_parameters=parameters,
+    )

@@ -44,7 +44,7 @@ from lakevault.storage._lock_types import (
     check_future,
 )
 from lakevault.storage._names import bucket_arn, check_object_key, object_arn
-from lakevault.storage._types import Caller, Versioning
+from lakevault.storage._types import Caller, Versioning, VisibleObjectLock
 
 BYPASS_ACTION = "s3:BypassGovernanceRetention"
 
@@ -652,6 +652,45 @@ class ObjectLock:
         """``s3:GetObjectLegalHold``: whether the version is under a legal hold."""
         state = self._read(caller, bucket, key, version_id, action="s3:GetObjectLegalHold")
         return state.legal_hold
+
+    def visible_lock(
+        self, caller: Caller, record: BucketRecord, key: str, version_id: str
+    ) -> VisibleObjectLock | None:
+        """The lock of the version ``version_id`` (its row id) as the headers of a GET or HEAD
+        the caller was already allowed show it: the retention only with
+        ``s3:GetObjectRetention``, the legal hold only with ``s3:GetObjectLegalHold``, as in
+        S3. Each decision is recorded; a denial only hides the header (docs/decisions/0183).
+        A version without lock state costs one primary-key read and no decision."""
+        core = self._core
+        with core.database.read_session() as session:
+            lock = session.get(models.ObjectVersionLock, version_id)
+            if lock is None:
+                return None
+            mode, retain_until, legal_hold = lock.mode, lock.retain_until, bool(lock.legal_hold)
+        resource = object_arn(record.name, key)
+        parameters = {"bucketName": record.name, "key": key, "versionId": version_id}
+        has_retention = mode is not None and retain_until is not None
+        show_retention = has_retention and core.allows(
+            caller,
+            action="s3:GetObjectRetention",
+            resource=resource,
+            bucket=record,
+            parameters=parameters,
+        )
+        show_hold = core.allows(
+            caller,
+            action="s3:GetObjectLegalHold",
+            resource=resource,
+            bucket=record,
+            parameters=parameters,
+        )
+        if not show_retention and not show_hold:
+            return None
+        return VisibleObjectLock(
+            mode=RetentionMode(mode) if show_retention and mode is not None else None,
+            retain_until=retain_until if show_retention else None,
+            legal_hold=legal_hold if show_hold else None,
+        )
 
     def _read(
         self, caller: Caller, bucket: str, key: str, version_id: str | None, *, action: str

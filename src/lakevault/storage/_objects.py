@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
@@ -672,11 +672,23 @@ class Objects:
         version_id: str | None = None,
         conditions: Conditions | None = None,
     ) -> ObjectInfo:
-        """``s3:GetObject`` without the body: metadata, with conditions evaluated."""
+        """``s3:GetObject`` without the body: metadata, with conditions evaluated, and the lock
+        state the caller may see (``info.object_lock``, docs/decisions/0183)."""
         record, _proof = self._authorize_read(caller, bucket, key, version_id)
         stored = self._find(record, key, version_id)
         check_read_conditions(stored.info, conditions or Conditions())
-        return stored.info
+        return self._with_lock(caller, record, stored).info
+
+    def _with_lock(
+        self, caller: Caller, record: BucketRecord, stored: _StoredVersion
+    ) -> _StoredVersion:
+        """``stored`` with the lock state the caller may see (docs/decisions/0183)."""
+        visible = ObjectLock(self._core).visible_lock(
+            caller, record, stored.info.key, stored.version_id
+        )
+        if visible is None:
+            return stored
+        return replace(stored, info=replace(stored.info, object_lock=visible))
 
     def open_object(
         self,
@@ -687,16 +699,21 @@ class Objects:
         version_id: str | None = None,
         conditions: Conditions | None = None,
         byte_range: ByteRange | None = None,
+        show_object_lock: bool = False,
     ) -> ObjectDownload:
         """``s3:GetObject``: authorise, check conditions, unwrap the data key; read later.
 
-        Raises ``NoSuchKey``/``NoSuchVersion``, ``PreconditionFailed``, ``NotModified``, or
+        ``show_object_lock``: fill ``info.object_lock`` for the response headers of a GET
+        (a decision on ``s3:GetObjectRetention``/``s3:GetObjectLegalHold`` each when the
+        version has lock state; copies and internal reads leave it off). Raises ``NoSuchKey``/``NoSuchVersion``, ``PreconditionFailed``, ``NotModified``, or
         ``kms.InvalidRange`` for a range that starts past the end.
         """
         core = self._core
         record, proof = self._authorize_read(caller, bucket, key, version_id)
         stored = self._find(record, key, version_id)
         check_read_conditions(stored.info, conditions or Conditions())
+        if show_object_lock:
+            stored = self._with_lock(caller, record, stored)
         offset, length = 0, stored.info.size
         if byte_range is not None:
             offset, length = byte_range.resolve(stored.info.size)

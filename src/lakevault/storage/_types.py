@@ -9,6 +9,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from lakevault.identity import Principal
+from lakevault.storage._lock_types import RetentionMode
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -58,6 +59,23 @@ class ObjectInfo:
     last_modified: datetime
     metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     is_delete_marker: bool = False
+    #: The version's lock as far as the caller may see it (GET and HEAD only; ``None``: no
+    #: lock state, or none the caller may read — docs/decisions/0183).
+    object_lock: VisibleObjectLock | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisibleObjectLock:
+    """What S3's ``x-amz-object-lock-*`` response headers show of a version's lock.
+
+    ``mode``/``retain_until`` are set when the version has a retention and the caller may
+    ``s3:GetObjectRetention``; ``legal_hold`` is set when the caller may
+    ``s3:GetObjectLegalHold`` (``False``: the hold is off).
+    """
+
+    mode: RetentionMode | None = None
+    retain_until: datetime | None = None
+    legal_hold: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
