@@ -5,6 +5,7 @@
   the caller now, and again for the signer when the URL is used.
 * ``GET|PUT /api/v1/presigned/{bucket}/{key}?X-Amz-...`` — the URL itself: no other credentials;
   a PUT body streams (``UNSIGNED-PAYLOAD``), held to the URL's content type and length range.
+  ``HEAD`` with a GET URL answers the GET's headers without consuming a single-use URL.
 * ``GET|PUT /api/v1/buckets/{bucket}/limits`` — ``lakevault:GetBucketStreamingLimits`` and
   ``lakevault:PutBucketStreamingLimits``: the bucket's largest object.
 """
@@ -204,6 +205,25 @@ def presign_router(platform: Platform) -> APIRouter:
         except storage.NotModified:
             return Response(status_code=304)
         return await download_response(download)
+
+    @router.api_route(PRESIGNED_PREFIX + "/{bucket}/{key:path}", methods=["HEAD"])
+    async def presigned_head(bucket: str, key: str, request: Request) -> Response:
+        """A GET URL's object metadata (docs/decisions/0184): never consumes a single-use URL."""
+        signed = _signed_request(request)
+        use = await run_in_threadpool(
+            lambda: store.presigned.authorize_use(signed, bucket=bucket, key=key)
+        )
+        try:
+            info = await run_in_threadpool(
+                lambda: store.objects.head_object(
+                    _use_caller(request, use), bucket, key, conditions=_conditions(request)
+                )
+            )
+        except storage.NotModified:
+            return Response(status_code=304)
+        headers = _object_headers(info)
+        headers["Content-Length"] = str(info.size)
+        return Response(status_code=200, headers=headers)
 
     @router.put(PRESIGNED_PREFIX + "/{bucket}/{key:path}")
     async def presigned_put(bucket: str, key: str, request: Request) -> JSONResponse:

@@ -20,6 +20,9 @@ object it was signed for, a PUT's ``Content-Type`` equals the condition and its 
 key, an ended session, a signed-out token is ``AccessDenied`` — and a single-use URL is consumed
 by one conditional ``UPDATE`` (exactly one of N concurrent uses wins). The face then acts as the
 signer, so the gate decides again with the signer's current policies.
+
+A ``HEAD`` through a GET URL is verified as the GET it was signed for and does not consume a
+single-use URL, though it is refused once the URL was used (docs/decisions/0184).
 """
 
 from __future__ import annotations
@@ -313,6 +316,11 @@ class PresignedUrls:
         core = self._core
         now = core.clock.now()
         found: list[_Row] = []
+        # A HEAD is the metadata of the GET the URL was signed for (docs/decisions/0184): its
+        # signature is checked as that GET's, and it never consumes a single-use URL.
+        is_head = request.method.upper() == "HEAD"
+        if is_head:
+            request = dataclasses.replace(request, method=PresignMethod.GET.value)
 
         def lookup(access_key_id: str) -> identity.SigningCredential[str]:
             row = self._load(access_key_id) if access_key_id.startswith(URL_ID_PREFIX) else None
@@ -353,7 +361,10 @@ class PresignedUrls:
                 content_length, max_bytes=row.max_length, min_bytes=row.min_length or 0, what=what
             )
         principal = self._signer_now(row, now)
-        if row.single_use:
+        if row.single_use and is_head:
+            if row.used_at is not None:
+                raise AccessDenied(_USED)
+        elif row.single_use:
             self._consume(row.url_id, now)
         return PresignedUse(
             url_id=row.url_id,
@@ -401,7 +412,7 @@ class PresignedUrls:
             )
             won = getattr(result, "rowcount", 0) == 1
         if not won:
-            raise AccessDenied("this single-use URL was already used; ask for a new URL")
+            raise AccessDenied(_USED)
 
     def _signer_now(self, row: _Row, now: datetime) -> Principal:
         """The signer as it is now, or ``AccessDenied``: a URL never outlives its signer."""
@@ -447,6 +458,9 @@ class PresignedUrls:
         if self._root_key is None:
             raise ConfigurationError("pre-signed URLs need the platform root key")
         return self._root_key()
+
+
+_USED = "this single-use URL was already used; ask for a new URL"
 
 
 def _check_request(wanted: PresignRequest) -> None:
