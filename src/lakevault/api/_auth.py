@@ -3,7 +3,8 @@
 * ``Authorization: Bearer <access token>`` — from ``POST /api/v1/sessions``;
 * AWS Signature Version 4 (header or pre-signed query) with an access key or temporary
   credentials from ``sts:AssumeRole``, scoped to service ``lakevault`` and the platform's
-  region; the body is part of the signature;
+  region; the body is part of the signature (a streaming upload,
+  ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``, signs it chunk by chunk: ``_sigv4_streaming``);
 * ``X-Api-Key: lvk_...`` — an API key, acting as its creator within its scope; a browser
   ``Origin`` outside the key's allowed origins is refused;
 * nothing — anonymous, which the gate denies unless a resource policy allows it.
@@ -21,6 +22,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from lakevault import identity
+from lakevault.api._sigv4_streaming import CHUNKED_PAYLOAD_SCOPE_KEY
 from lakevault.api._streaming import read_signed_body
 from lakevault.core.errors import AccessDenied
 from lakevault.directory import CallContext
@@ -47,6 +49,11 @@ def caller_dependency(platform: Platform) -> Callable[[Request], Awaitable[CallC
                 )
             principal = await run_in_threadpool(_api_key_principal, platform, request, api_key)
         elif is_presigned or (header is not None and header.startswith("AWS4-HMAC-SHA256")):
+            # A streaming upload's body is verified chunk by chunk by the route that reads it
+            # (_sigv4_streaming); every other signed body is read whole and hashed here.
+            streaming = not is_presigned and request.headers.get(
+                "x-amz-content-sha256", ""
+            ).startswith("STREAMING-")
             signed = identity.SigV4Request(
                 method=request.method,
                 raw_path=request.scope["raw_path"].decode("utf-8", "surrogateescape")
@@ -57,9 +64,12 @@ def caller_dependency(platform: Platform) -> Callable[[Request], Awaitable[CallC
                     (name.decode("latin-1"), value.decode("latin-1"))
                     for name, value in request.scope["headers"]
                 ),
-                body=await read_signed_body(request),
+                body=None if streaming else await read_signed_body(request),
             )
-            principal = await run_in_threadpool(_verify_signature, platform, signed)
+            verified = await run_in_threadpool(_verify_signature, platform, signed)
+            principal = verified.principal
+            if verified.chunk_context is not None:
+                request.scope[CHUNKED_PAYLOAD_SCOPE_KEY] = verified.chunk_context
         elif header is not None:
             scheme, _, credentials = header.partition(" ")
             if scheme.lower() != "bearer" or not credentials.strip():
@@ -93,7 +103,9 @@ def _api_key_principal(platform: Platform, request: Request, key: str) -> identi
     return caller.principal
 
 
-def _verify_signature(platform: Platform, request: identity.SigV4Request) -> identity.Principal:
+def _verify_signature(
+    platform: Platform, request: identity.SigV4Request
+) -> identity.VerifiedRequest[identity.Principal]:
     now = platform.clock.now()
 
     def lookup(access_key_id: str) -> identity.SigningCredential[identity.Principal]:
@@ -108,4 +120,4 @@ def _verify_signature(platform: Platform, request: identity.SigV4Request) -> ide
     )
     if not verified.is_temporary_credential:
         identity.record_access_key_use(platform.database, verified.access_key_id, now=now)
-    return verified.principal
+    return verified

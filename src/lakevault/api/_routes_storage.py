@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lakevault import storage
 from lakevault.api._auth import caller_dependency
+from lakevault.api._sigv4_streaming import upload_body
 from lakevault.api._storage_lock_headers import (
     BUCKET_LOCK,
     BYPASS,
@@ -348,6 +349,7 @@ def objects_router(platform: Platform) -> APIRouter:
             return JSONResponse(_object_json(info), headers=_object_headers(info))
         declared = request.headers.get("content-length")
         reader = RequestBodyReader(request)
+        body, length = upload_body(request, reader)
         conditions = _conditions(request)
         expected = _expected_sha256(request)
         object_lock = lock_request(request.headers)
@@ -357,8 +359,8 @@ def objects_router(platform: Platform) -> APIRouter:
                 caller,
                 bucket,
                 key,
-                reader,
-                content_length=int(declared) if declared and declared.isdigit() else None,
+                body,
+                content_length=length,
                 content_type=request.headers.get("content-type"),
                 metadata=_metadata(request),
                 conditions=conditions,

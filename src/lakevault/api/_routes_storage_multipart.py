@@ -37,6 +37,7 @@ from lakevault.api._routes_storage import (
     _object_headers,
     _object_json,
 )
+from lakevault.api._sigv4_streaming import upload_body
 from lakevault.api._streaming import RequestBodyReader, read_limited_body
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
@@ -156,9 +157,8 @@ def multipart_router(platform: Platform) -> APIRouter:
                 )
             )
             return JSONResponse(_part_json(copied), headers={"ETag": copied.etag})
-        declared = request.headers.get("content-length")
         expected = _expected_sha256(request)
-        reader = RequestBodyReader(request)
+        body, length = upload_body(request, RequestBodyReader(request))
 
         def upload() -> storage.PartInfo:
             return uploads.upload_part(
@@ -166,8 +166,8 @@ def multipart_router(platform: Platform) -> APIRouter:
                 bucket,
                 upload_id,
                 part_number,
-                reader,
-                content_length=int(declared) if declared and declared.isdigit() else None,
+                body,
+                content_length=length,
                 expected_sha256=expected,
             )
 

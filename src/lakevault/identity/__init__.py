@@ -62,6 +62,7 @@ from lakevault.identity._errors import (
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
     SigV4Failure,
+    StreamingPayloadNotImplemented,
     XAmzContentSHA256Mismatch,
 )
 from lakevault.identity._federation import (
@@ -166,6 +167,12 @@ from lakevault.identity._sigv4_canonical import (
     SigV4Request,
     rules_for_service,
 )
+from lakevault.identity._sigv4_chunked import (
+    STREAMING_PAYLOAD,
+    ChunkedPayloadReader,
+    ChunkSigningContext,
+    encode_chunks,
+)
 from lakevault.identity._sigv4_sign import SignedRequest, sign_request
 from lakevault.identity._sigv4_verify import SigningCredential, VerifiedRequest, verify_sigv4
 from lakevault.identity._tenants import (
@@ -236,6 +243,7 @@ __all__ = [
     "SESSION_TOKEN_DEFAULT_SECONDS",
     "SESSION_TOKEN_MAX_SECONDS",
     "SIGN_IN_TTL_SECONDS",
+    "STREAMING_PAYLOAD",
     "AccessKeyInfo",
     "AccessKeyStatus",
     "AdminCreatedUser",
@@ -245,6 +253,8 @@ __all__ = [
     "AuthenticationResult",
     "BootstrapCredentials",
     "ChallengeName",
+    "ChunkSigningContext",
+    "ChunkedPayloadReader",
     "ClientInfo",
     "CodeDelivery",
     "CredentialScope",
@@ -299,6 +309,7 @@ __all__ = [
     "SigningCredential",
     "SigningKeys",
     "SigningRules",
+    "StreamingPayloadNotImplemented",
     "TeamRole",
     "TemporaryCredentials",
     "TenantInfo",
@@ -353,6 +364,7 @@ __all__ = [
     "delete_user",
     "detach_guardrail",
     "detach_policy",
+    "encode_chunks",
     "entity_arn",
     "generate_password",
     "get_group",

@@ -83,6 +83,11 @@ class SigV4Failure(enum.Enum):
     SESSION_TOKEN_MISMATCH = "session-token-mismatch"  # noqa: S105 (a reason, not a token)
     SESSION_TOKEN_UNEXPECTED = "session-token-unexpected"  # noqa: S105 (a reason, not a token)
     SIGNATURE_MISMATCH = "signature-mismatch"
+    CHUNK_SIGNATURE_MISMATCH = "chunk-signature-mismatch"
+    MALFORMED_CHUNK = "malformed-chunk"
+    MISSING_DECODED_LENGTH = "missing-decoded-length"
+    DECODED_LENGTH_MISMATCH = "decoded-length-mismatch"
+    STREAMING_NOT_IMPLEMENTED = "streaming-not-implemented"
 
 
 class _SigV4Error(LakevaultError):
@@ -148,6 +153,16 @@ class SignatureDoesNotMatch(_SigV4Error, AccessDenied):
 
     code = "SignatureDoesNotMatch"
     default_reason = SigV4Failure.SIGNATURE_MISMATCH
+
+
+class StreamingPayloadNotImplemented(_SigV4Error, LakevaultError):
+    """A streaming payload form lakevault does not verify (trailers, ECDSA): 501, as S3
+    answers a feature it does not implement. Only ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``
+    is accepted (ADR 0188)."""
+
+    code = "NotImplemented"
+    http_status = 501
+    default_reason = SigV4Failure.STREAMING_NOT_IMPLEMENTED
 
 
 class HeadersNotSigned(_SigV4Error, AccessDenied):

@@ -28,6 +28,7 @@ from lakevault.identity._sigv4_canonical import (
     rules_for_service,
     uri_encode,
 )
+from lakevault.identity._sigv4_chunked import STREAMING_PAYLOAD
 
 #: Headers a signer leaves out by default, because proxies and clients change them in flight
 #: (the same choice as botocore) or because they carry the signature itself.
@@ -175,6 +176,8 @@ def sign_request(
 
 def _payload_hash(request: SigV4Request, rules: SigningRules, *, unsigned_payload: bool) -> str:
     declared = request.header_values(CONTENT_SHA256_HEADER)
+    if declared and declared[0].strip() == STREAMING_PAYLOAD:
+        return STREAMING_PAYLOAD  # the seed of a streaming upload, under any rules
     if rules.is_payload_hash_in_header and declared:
         return declared[0].strip()
     if unsigned_payload:

@@ -15,7 +15,9 @@ It checks, cheapest first, so that junk never reaches the credential store:
    used after ``X-Amz-Date`` + ``X-Amz-Expires`` (at most 7 days);
 6. the secret, through ``lookup``; the recomputed signature equals the given one
    (``hmac.compare_digest``); then the session token equals the credential's, timing-safe;
-7. under S3 rules, a buffered body hashes to ``x-amz-content-sha256``.
+7. under S3 rules, a buffered body hashes to ``x-amz-content-sha256``; a streaming upload
+   (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``, any service) gets its ``chunk_context``, from which
+   the face verifies each chunk as the body streams (``_sigv4_chunked``).
 
 Each failure raises the error AWS answers with (see ``_errors``) and a precise ``reason``.
 No message carries a secret, a token, the ``Authorization`` value or the expected signature.
@@ -39,6 +41,7 @@ from lakevault.identity._errors import (
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
     SigV4Failure,
+    StreamingPayloadNotImplemented,
     XAmzContentSHA256Mismatch,
 )
 from lakevault.identity._sigv4_canonical import (
@@ -49,9 +52,15 @@ from lakevault.identity._sigv4_canonical import (
     SigningRules,
     SigV4Request,
     compute_signature,
+    derive_signing_key,
     group_headers,
     hash_payload,
     rules_for_service,
+)
+from lakevault.identity._sigv4_chunked import (
+    STREAMING_PAYLOAD,
+    UNSUPPORTED_STREAMING_PAYLOADS,
+    ChunkSigningContext,
 )
 from lakevault.identity._sigv4_parse import ParsedSignature, parse_signature, single_header
 
@@ -106,6 +115,7 @@ class VerifiedRequest(Generic[PrincipalReference]):
     is_temporary_credential: bool
     is_payload_signed: bool
     unchecked_payload_sha256: str | None = None
+    chunk_context: ChunkSigningContext | None = None
 
 
 def verify_sigv4(
@@ -142,11 +152,18 @@ def verify_sigv4(
     _check_scope(parsed, region=region, service=service)
     _check_signed_headers(parsed, grouped)
     expires_at = _check_time(parsed, now=now, max_skew_seconds=max_skew_seconds)
-    declared_payload_hash = _declared_payload_hash(parsed, grouped, rules)
+    decoded_length = _streaming_decoded_length(parsed, grouped)
+    declared_payload_hash = (
+        STREAMING_PAYLOAD
+        if decoded_length is not None
+        else _declared_payload_hash(parsed, grouped, rules)
+    )
 
     credential = lookup(parsed.access_key_id)
     payload_hash = (
-        declared_payload_hash if rules.is_payload_hash_in_header else hash_payload(request)
+        declared_payload_hash
+        if rules.is_payload_hash_in_header or decoded_length is not None
+        else hash_payload(request)
     )
     scope = CredentialScope(date=parsed.scope_date, region=region, service=service)
     expected = compute_signature(
@@ -167,7 +184,20 @@ def verify_sigv4(
             reason=SigV4Failure.SIGNATURE_MISMATCH,
         )
     _check_session_token(parsed.session_token, credential.session_token)
-    unchecked_payload_sha256 = _check_payload(request, declared_payload_hash, rules)
+    chunk_context = None
+    unchecked_payload_sha256 = None
+    if decoded_length is not None:
+        chunk_context = ChunkSigningContext(
+            signing_key=derive_signing_key(
+                credential.secret_access_key, scope.date, scope.region, scope.service
+            ),
+            amz_date=parsed.amz_date,
+            scope=scope,
+            seed_signature=parsed.signature,
+            decoded_length=decoded_length,
+        )
+    else:
+        unchecked_payload_sha256 = _check_payload(request, declared_payload_hash, rules)
     return VerifiedRequest(
         principal=credential.principal,
         access_key_id=parsed.access_key_id,
@@ -179,6 +209,7 @@ def verify_sigv4(
         is_temporary_credential=credential.session_token is not None,
         is_payload_signed=payload_hash != UNSIGNED_PAYLOAD,
         unchecked_payload_sha256=unchecked_payload_sha256,
+        chunk_context=chunk_context,
     )
 
 
@@ -259,6 +290,42 @@ def _check_time(
     return expires_at
 
 
+def _streaming_decoded_length(parsed: ParsedSignature, grouped: dict[str, list[str]]) -> int | None:
+    """For a streaming upload (``x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD``),
+    the decoded body length from ``x-amz-decoded-content-length``; else ``None``.
+
+    Accepted whatever the service's rules, because the body is verified chunk by chunk
+    (``_sigv4_chunked``); the other ``STREAMING-*`` forms are refused as not implemented.
+    """
+    declared = single_header(grouped, CONTENT_SHA256_HEADER, "x-amz-content-sha256")
+    if declared is None or not declared.startswith("STREAMING-"):
+        return None
+    if declared in UNSUPPORTED_STREAMING_PAYLOADS:
+        raise StreamingPayloadNotImplemented(
+            f"x-amz-content-sha256: {declared} is not implemented; sign the chunks with "
+            f"{STREAMING_PAYLOAD}, or send the body's SHA-256 or UNSIGNED-PAYLOAD"
+        )
+    if declared != STREAMING_PAYLOAD:
+        raise IncompleteSignature(
+            "x-amz-content-sha256 names an unknown streaming payload form",
+            reason=SigV4Failure.MALFORMED_CONTENT_SHA256,
+        )
+    if parsed.form is SignatureForm.QUERY:
+        raise IncompleteSignature(
+            "a streaming (aws-chunked) upload must be signed in the Authorization header, "
+            "not pre-signed",
+            reason=SigV4Failure.MALFORMED_CONTENT_SHA256,
+        )
+    length = single_header(grouped, "x-amz-decoded-content-length", "x-amz-decoded-content-length")
+    if length is None or not length.isascii() or not length.isdigit() or len(length) > 19:
+        raise IncompleteSignature(
+            "a streaming (aws-chunked) upload must send x-amz-decoded-content-length: the "
+            "object's size in bytes",
+            reason=SigV4Failure.MISSING_DECODED_LENGTH,
+        )
+    return int(length)
+
+
 def _declared_payload_hash(
     parsed: ParsedSignature, grouped: dict[str, list[str]], rules: SigningRules
 ) -> str:
@@ -276,8 +343,8 @@ def _declared_payload_hash(
         )
     if declared != UNSIGNED_PAYLOAD and not _SHA256_HEX.fullmatch(declared):
         raise IncompleteSignature(
-            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a lower-case hex SHA-256 "
-            "(streaming payload signatures are not supported)",
+            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD "
+            "or a lower-case hex SHA-256",
             reason=SigV4Failure.MALFORMED_CONTENT_SHA256,
         )
     return declared
