@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy.exc
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -92,6 +92,14 @@ class Database:
         """A read-write transaction: committed on success, rolled back on any exception."""
         with translate_errors(self), self._release_after(), self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A read-write transaction on a bare connection, for Core statements on a hot path
+        (no ORM session to set up and flush): committed on success, rolled back on any
+        exception, and queued on this process's SQLite write lock like :meth:`session`."""
+        with translate_errors(self), self._release_after(), self.engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def _release_after(self) -> Iterator[None]:

@@ -56,6 +56,7 @@ from lakevault.db._models_presign import BucketLimits, OrganizationPublicBuckets
 from lakevault.db._models_secret_functions import SecretRotationFunction
 from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
 from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
+from lakevault.db._models_storage_generation import StorageGeneration
 from lakevault.db._models_storage_lock import BucketLifecycle, BucketObjectLock, ObjectVersionLock
 from lakevault.db._models_storage_multipart import MultipartPart, MultipartUpload
 from lakevault.db._models_sts import UserSession
@@ -129,6 +130,7 @@ __all__ = [
     "SecretVersion",
     "SecretVersionStage",
     "SignInChallenge",
+    "StorageGeneration",
     "Tenant",
     "TenantKeyAgent",
     "User",

@@ -23,6 +23,7 @@ from lakevault.core import Clock, RandomSource
 from lakevault.db import Database, models
 from lakevault.gate import ContextValue, EventFactory, Gate, Proof, Request
 from lakevault.storage._backends import ObjectBackend
+from lakevault.storage._bucket_cache import GenerationCache
 from lakevault.storage._errors import NoSuchBucket
 from lakevault.storage._keys import BucketKeys
 from lakevault.storage._names import bucket_arn, resource_type
@@ -59,6 +60,15 @@ class BucketRecord:
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BucketState:
+    """What a request needs of a bucket: its record and its own streaming limit (``None``: the
+    platform default applies). Cached per process under the storage generation (ADR 0177)."""
+
+    record: BucketRecord
+    max_object_bytes: int | None
+
+
 class StorageCore:
     """Authorise through the gate, find buckets, record changes."""
 
@@ -83,6 +93,7 @@ class StorageCore:
         self.events = EventFactory(clock=clock, random=random, region=region)
         self._policies: dict[tuple[str, str], iam.Policy] = {}
         self._policies_lock = threading.Lock()
+        self._buckets = GenerationCache(database, load=self._load_bucket_state)
 
     def parsed_policy(self, bucket: str, text: str) -> iam.Policy:
         """The bucket policy ``text``, parsed once per (bucket, text)."""
@@ -113,14 +124,26 @@ class StorageCore:
         )
 
     def load_bucket(self, name: str) -> BucketRecord:
-        """The bucket ``name``, or ``NoSuchBucket``."""
+        """The bucket ``name``, or ``NoSuchBucket`` (as of the latest committed change)."""
+        return self._buckets.get(name).record
+
+    def bucket_state(self, name: str) -> BucketState:
+        """The bucket ``name`` and its own streaming limit, or ``NoSuchBucket``: one cached
+        lookup, current as of the latest committed change in any process (ADR 0177)."""
+        return self._buckets.get(name)
+
+    def _load_bucket_state(self, name: str) -> BucketState:
         with self.database.read_session() as session:
             row = session.get(models.Bucket, name)
             if row is None:
                 raise NoSuchBucket(
                     f"the bucket {name!r} does not exist; check the name or create it first"
                 )
-            return self.record_from_row(row)
+            limits = session.get(models.BucketLimits, name)
+            return BucketState(
+                record=self.record_from_row(row),
+                max_object_bytes=limits.max_object_bytes if limits is not None else None,
+            )
 
     def authorize(
         self,

@@ -121,20 +121,23 @@ class BucketLimits:
 
     def max_object_bytes(self, bucket: str) -> int:
         """The limit a PUT into ``bucket`` meets (no decision: the caller already has one)."""
-        with self._core.database.read_session() as session:
-            row = session.get(models.BucketLimits, bucket)
-            own = row.max_object_bytes if row is not None else None
+        return self.effective(self._core.bucket_state(bucket).max_object_bytes)
+
+    def effective(self, own: int | None) -> int:
+        """The limit that applies given a bucket's own setting ``own`` (``None``: none)."""
         return own if own is not None else self.platform_max_object_bytes
 
     def check_size(self, bucket: str, size: int) -> None:
         """Refuse an object of known ``size`` (a copy's source) over the bucket's limit."""
-        check_declared_length(size, max_bytes=self.max_object_bytes(bucket), what=_what(bucket))
+        check_declared_length(
+            size, max_bytes=self.max_object_bytes(bucket), what=describe_limit(bucket)
+        )
 
     def limit_body(self, bucket: str, body: Readable, content_length: int | None) -> Readable:
         """``body`` bounded by the bucket's limit; a declared length over it fails at once."""
         limit = self.max_object_bytes(bucket)
-        check_declared_length(content_length, max_bytes=limit, what=_what(bucket))
-        return SizeLimitedReader(body, max_bytes=limit, what=_what(bucket))
+        check_declared_length(content_length, max_bytes=limit, what=describe_limit(bucket))
+        return SizeLimitedReader(body, max_bytes=limit, what=describe_limit(bucket))
 
     def get_limits(self, caller: Caller, bucket: str) -> StreamingLimits:
         """``lakevault:GetBucketStreamingLimits``."""
@@ -212,5 +215,6 @@ class BucketLimits:
         )
 
 
-def _what(bucket: str) -> str:
+def describe_limit(bucket: str) -> str:
+    """How messages name ``bucket``'s object size limit."""
     return f"the bucket {bucket!r}'s maximum object size"

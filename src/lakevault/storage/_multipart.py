@@ -65,6 +65,7 @@ from lakevault.storage._objects import (
 from lakevault.storage._streams import HashingReader, Pipe
 from lakevault.storage._sweep import forget_blob
 from lakevault.storage._types import ByteRange, Caller, Conditions, ObjectInfo, Versioning
+from lakevault.storage._write_admission import ObjectWrite, authorize_object_write
 
 _WRITING = "writing"
 _DELETING = "deleting"
@@ -165,6 +166,23 @@ class MultipartUploads:
         )
         return record, upload, proof
 
+    def _authorize_upload_write(
+        self, caller: Caller, bucket: str, upload_id: str
+    ) -> tuple[ObjectWrite, models.MultipartUpload]:
+        """``s3:PutObject`` on the upload's key (a part, or the completion), with the bucket's
+        limit: the admission every object write shares (``authorize_object_write``)."""
+        state = self._core.bucket_state(bucket)
+        upload = self._load_upload(bucket, upload_id)
+        admitted = authorize_object_write(
+            self._core,
+            self._limits,
+            caller,
+            state,
+            upload.key,
+            parameters={"bucketName": bucket, "key": upload.key, "uploadId": upload_id},
+        )
+        return admitted, upload
+
     @staticmethod
     def _lock_upload(
         session: Session, upload_id: str, *, is_sqlite: bool
@@ -205,15 +223,10 @@ class MultipartUploads:
         check_object_key(key)
         clean_metadata = check_metadata(metadata or {})
         clean_type = check_content_type(content_type)
-        record = core.load_bucket(bucket)
-        proof = core.authorize(
-            caller,
-            action="s3:PutObject",
-            resource=object_arn(bucket, key),
-            bucket=record,
-            read_only=False,
-            parameters={"bucketName": bucket, "key": key},
+        admitted = authorize_object_write(
+            core, self._limits, caller, core.bucket_state(bucket), key
         )
+        record, proof = admitted.record, admitted.proof
         version_id = core.random.token_bytes(16).hex()
         upload_id = core.random.token_bytes(24).hex()
         data_key = core.keys.generate_data_key(
@@ -343,9 +356,8 @@ class MultipartUploads:
                 f"a part may have at most {MAX_PART_BYTES} bytes, the request declared "
                 f"{content_length}; use more parts"
             )
-        record, upload, proof = self._authorize_upload(
-            caller, bucket, upload_id, action="s3:PutObject", read_only=False
-        )
+        admitted, upload = self._authorize_upload_write(caller, bucket, upload_id)
+        record, proof = admitted.record, admitted.proof
         data_key = core.keys.decrypt_data_key(
             proof,
             key_id=upload.kms_key_id,
@@ -379,9 +391,8 @@ class MultipartUploads:
                     created_at=core.clock.now(),
                 )
             )
-        if self._limits is not None:
-            # No part, and so no object, over the bucket's largest object (streaming limits).
-            body = self._limits.limit_body(bucket, body, content_length)
+        # No part, and so no object, over the bucket's largest object (streaming limits).
+        body = admitted.limit_body(body, content_length)
         reader = HashingReader(body, expected_length=content_length)
         writer = core.backend.open_write(blob_path)
         replaced: str | None = None
@@ -596,11 +607,10 @@ class MultipartUploads:
         core = self._core
         conditions = conditions or Conditions()
         self._check_part_list(parts)
-        record, upload, _proof = self._authorize_upload(
-            caller, bucket, upload_id, action="s3:PutObject", read_only=False
-        )
+        admitted, upload = self._authorize_upload_write(caller, bucket, upload_id)
+        record = admitted.record
         key = upload.key
-        max_bytes = self._limits.max_object_bytes(bucket) if self._limits is not None else None
+        max_bytes = admitted.max_object_bytes
         replaced: list[str] = []
         unused: list[str] = []
         with core.database.session() as session:

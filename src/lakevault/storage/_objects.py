@@ -20,8 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, Row, Table, func, select
 from sqlalchemy.orm import Session
 
 from lakevault import kms
@@ -31,6 +32,7 @@ from lakevault.gate import Proof
 from lakevault.storage._core import BucketRecord, StorageCore
 from lakevault.storage._errors import (
     BackendUnavailable,
+    NoSuchBucket,
     NoSuchVersion,
     NotModified,
     PreconditionFailed,
@@ -51,6 +53,7 @@ from lakevault.storage._types import (
     ObjectInfo,
     Versioning,
 )
+from lakevault.storage._write_admission import authorize_object_write
 
 #: S3's limit on user metadata: 2 KB for all names and values together.
 MAX_METADATA_BYTES = 2048
@@ -62,6 +65,18 @@ _WRITING = "writing"
 #: Journal rows of replaced blobs one commit removes at most.
 _SETTLED_PER_COMMIT = 256
 _DELETING = "deleting"
+_OBJECTS: Table = models.ObjectVersion.__table__  # type: ignore[assignment]
+_JOURNAL: Table = models.BlobJournal.__table__  # type: ignore[assignment]
+_BUCKETS: Table = models.Bucket.__table__  # type: ignore[assignment]
+#: What the PUT's commit reads of a key's versions.
+_VERSION_COLUMNS = (
+    _OBJECTS.c.version_id,
+    _OBJECTS.c.sequence,
+    _OBJECTS.c.is_latest,
+    _OBJECTS.c.is_delete_marker,
+    _OBJECTS.c.is_null_version,
+    _OBJECTS.c.blob_path,
+)
 
 
 def check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
@@ -334,18 +349,12 @@ class Objects:
         clean_metadata = check_metadata(metadata or {})
         clean_type = check_content_type(content_type)
         conditions = conditions or Conditions()
-        record = core.load_bucket(bucket)
-        proof = core.authorize(
-            caller,
-            action="s3:PutObject",
-            resource=object_arn(bucket, key),
-            bucket=record,
-            read_only=False,
-            parameters={"bucketName": bucket, "key": key},
+        admitted = authorize_object_write(
+            core, self._limits, caller, core.bucket_state(bucket), key
         )
+        record, proof = admitted.record, admitted.proof
         object_lock = ObjectLock(core).check_put_request(caller, record, key, object_lock)
-        if self._limits is not None:
-            body = self._limits.limit_body(bucket, body, content_length)
+        body = admitted.limit_body(body, content_length)
         if conditions.if_match is not None or conditions.if_none_match is not None:
             # Early refusal before any byte is read; the commit checks again, atomically.
             check_write_conditions(self._current(bucket, key), conditions)
@@ -394,9 +403,9 @@ class Objects:
             encryption_context=context,
         )
         blob_path = f"{record.account_id}/{record.name}/{version_id}"
-        with core.database.session() as session:
-            session.add(
-                models.BlobJournal(
+        with core.database.transaction() as connection:
+            connection.execute(
+                _JOURNAL.insert().values(
                     blob_path=blob_path,
                     bucket_name=record.name,
                     state=_WRITING,
@@ -425,39 +434,62 @@ class Objects:
             data_key.wait_recorded()
             now = core.clock.now()
             with core.database.session() as session:
-                bucket_row = core.lock_bucket(session, record.name)
-                versioning = Versioning(bucket_row.versioning)
+                # Core statements on the session's connection: the ORM's unit of work was most
+                # of this transaction's CPU (ADR 0177); the session stays for the helpers that
+                # take one (object lock, the change event).
+                connection = session.connection()
+                versioning = self._lock_versioning(connection, record.name)
                 # One read of the key's versions serves the condition, the sequence and the
-                # retirement (three queries before: docs/performance.md, small objects).
-                versions = self._versions(session, record.name, key)
+                # retirement.
+                versions = connection.execute(
+                    select(*_VERSION_COLUMNS).where(
+                        _OBJECTS.c.bucket_name == record.name, _OBJECTS.c.key == key
+                    )
+                ).all()
                 latest = next((version for version in versions if version.is_latest), None)
-                check_write_conditions(
-                    None if latest is None or latest.is_delete_marker else _info(latest),
-                    conditions,
-                )
+                if conditions.if_match is not None or conditions.if_none_match is not None:
+                    check_write_conditions(
+                        None
+                        if latest is None or latest.is_delete_marker
+                        else self._current_in(connection, latest.version_id),
+                        conditions,
+                    )
                 sequence = max((version.sequence for version in versions), default=0) + 1
-                replaced = self._retire(session, record.name, key, versioning, rows=versions)
-                row = models.ObjectVersion(
-                    version_id=version_id,
-                    bucket_name=record.name,
+                replaced = self._retire_in(connection, record.name, versioning, versions, now)
+                info = ObjectInfo(
+                    bucket=record.name,
                     key=key,
-                    sequence=sequence,
-                    is_latest=True,
-                    is_delete_marker=False,
-                    is_null_version=versioning is not Versioning.ENABLED,
+                    version_id=None if versioning is not Versioning.ENABLED else version_id,
                     size=reader.length,
-                    stored_size=totals.ciphertext_bytes,
-                    blob_path=blob_path,
-                    content_type=content_type,
-                    user_metadata=dict(metadata),
                     etag=f'"{sha256[:32]}"',
                     sha256=sha256,
-                    kms_key_id=data_key.key_id,
-                    key_version=data_key.key_version,
-                    wrapped_data_key=data_key.wrapped,
+                    content_type=content_type,
                     last_modified=now,
+                    metadata=MappingProxyType(dict(metadata)),
+                    is_delete_marker=False,
                 )
-                session.add(row)
+                connection.execute(
+                    _OBJECTS.insert().values(
+                        version_id=version_id,
+                        bucket_name=record.name,
+                        key=key,
+                        sequence=sequence,
+                        is_latest=True,
+                        is_delete_marker=False,
+                        is_null_version=versioning is not Versioning.ENABLED,
+                        size=reader.length,
+                        stored_size=totals.ciphertext_bytes,
+                        blob_path=blob_path,
+                        content_type=content_type,
+                        user_metadata=dict(metadata),
+                        etag=info.etag,
+                        sha256=sha256,
+                        kms_key_id=data_key.key_id,
+                        key_version=data_key.key_version,
+                        wrapped_data_key=data_key.wrapped,
+                        last_modified=now,
+                    )
+                )
                 if versioning is Versioning.ENABLED or object_lock is not None:
                     # Object lock (docs/decisions/0156): the bucket's default or the request's.
                     apply_object_lock(
@@ -468,14 +500,9 @@ class Objects:
                         request=object_lock,
                     )
                 settled = self._take_settled()
-                session.execute(
-                    delete(models.BlobJournal)
-                    .where(models.BlobJournal.blob_path.in_([blob_path, *settled]))
-                    # No journal row is loaded in this session: skip the ORM's matching of
-                    # the identity map (measured as a tenth of a small PUT's CPU).
-                    .execution_options(synchronize_session=False)
+                connection.execute(
+                    _JOURNAL.delete().where(_JOURNAL.c.blob_path.in_([blob_path, *settled]))
                 )
-                info = _info(row)
                 core.record_change(
                     session,
                     caller,
@@ -500,6 +527,75 @@ class Objects:
             else:
                 self._settle(self._delete_blob_only(path))
         return info
+
+    def _lock_versioning(self, connection: Connection, bucket: str) -> Versioning:
+        """The bucket's versioning, its row locked until the transaction ends (PostgreSQL
+        ``FOR UPDATE``; SQLite write transactions are serialised by ``BEGIN IMMEDIATE``)."""
+        statement = select(_BUCKETS.c.versioning).where(_BUCKETS.c.name == bucket)
+        if not self._core.database.is_sqlite:
+            statement = statement.with_for_update()
+        found = connection.execute(statement).scalar_one_or_none()
+        if found is None:
+            raise NoSuchBucket(f"the bucket {bucket!r} does not exist; check the name")
+        return Versioning(found)
+
+    @staticmethod
+    def _current_in(connection: Connection, version_id: str) -> ObjectInfo:
+        """The version ``version_id`` as ``ObjectInfo`` (for a conditional write's check)."""
+        row = connection.execute(select(_OBJECTS).where(_OBJECTS.c.version_id == version_id)).one()
+        return ObjectInfo(
+            bucket=row.bucket_name,
+            key=row.key,
+            version_id=None if row.is_null_version else row.version_id,
+            size=row.size,
+            etag=row.etag,
+            sha256=row.sha256,
+            content_type=row.content_type,
+            last_modified=row.last_modified,
+            metadata=MappingProxyType(dict(row.user_metadata or {})),
+            is_delete_marker=row.is_delete_marker,
+        )
+
+    def _retire_in(
+        self,
+        connection: Connection,
+        bucket: str,
+        versioning: Versioning,
+        versions: Sequence[Row[Any]],
+        now: datetime,
+    ) -> list[str]:
+        """:meth:`_retire` for the PUT path, as Core statements on ``versions`` (the key's
+        versions, just read in this transaction); return blobs now due for deletion."""
+        doomed: list[str] = []
+        removed: list[str] = []
+        demoted: list[str] = []
+        for version in versions:
+            if versioning is not Versioning.ENABLED and version.is_null_version:
+                removed.append(version.version_id)
+                if version.blob_path is not None:
+                    doomed.append(version.blob_path)
+            elif version.is_latest:
+                demoted.append(version.version_id)
+        if doomed:
+            connection.execute(
+                _JOURNAL.insert(),
+                [
+                    {
+                        "blob_path": path,
+                        "bucket_name": bucket,
+                        "state": _DELETING,
+                        "created_at": now,
+                    }
+                    for path in doomed
+                ],
+            )
+        if removed:
+            connection.execute(_OBJECTS.delete().where(_OBJECTS.c.version_id.in_(removed)))
+        if demoted:
+            connection.execute(
+                _OBJECTS.update().where(_OBJECTS.c.version_id.in_(demoted)).values(is_latest=False)
+            )
+        return doomed
 
     def _delete_blob_only(self, path: str) -> list[str]:
         """Delete a replaced blob now; its journal row goes with a later commit ([] on failure:

@@ -94,3 +94,47 @@ def test_nested_sessions_in_one_thread_and_a_failed_one_release_the_lock(tmp_pat
     with database.read_session() as session:
         assert session.execute(text("SELECT n FROM t")).scalars().all() == [6]
     database.dispose()
+
+
+def test_a_core_transaction_queues_behind_a_session_and_commits(tmp_path: Path) -> None:
+    """``Database.transaction()`` (Core statements on a bare connection, ADR 0177) takes the
+    same per-process lock as a session, commits on success and rolls back on an error."""
+    database = _database(tmp_path)
+    inside = threading.Event()
+    release = threading.Event()
+    finished: list[float] = []
+
+    def first() -> None:
+        with database.session() as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+            inside.set()
+            release.wait(10)
+
+    def second() -> None:
+        with database.transaction() as connection:
+            connection.execute(text("INSERT INTO t VALUES (2)"))
+        finished.append(time.monotonic())
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert inside.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    time.sleep(0.3)
+    assert finished == []
+    released_at = time.monotonic()
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert finished and finished[0] - released_at < 0.09
+    try:
+        with database.transaction() as connection:
+            connection.execute(text("INSERT INTO t VALUES (3)"))
+            raise RuntimeError("abandon")
+    except RuntimeError:
+        pass
+    with database.transaction() as connection:  # the lock was released by the rollback
+        connection.execute(text("INSERT INTO t VALUES (4)"))
+    with database.read_session() as session:
+        assert sorted(session.execute(text("SELECT n FROM t")).scalars()) == [1, 2, 4]
+    database.dispose()
