@@ -4,7 +4,7 @@
 * ``PUT|GET /{bucket}/retention/{key}`` and ``PUT|GET /{bucket}/legal-hold/{key}``: one
   version's retention and legal hold (``?versionId=``; ``x-amz-bypass-governance-retention``);
 * ``PUT|GET|DELETE /{bucket}/lifecycle``: the lifecycle rules, S3's JSON shape;
-* ``GET /{bucket}/versions``: ListObjectVersions.
+* ``GET /{bucket}/versions``: ListObjectVersions (``prefix``, ``delimiter``, markers).
 
 Routes translate HTTP to storage calls and nothing else; every decision happens in storage.
 """
@@ -270,6 +270,7 @@ def storage_lock_router(platform: Platform) -> APIRouter:
         bucket: str,
         call: Caller,
         prefix: str = "",
+        delimiter: str | None = None,
         max_keys: Annotated[int, Query(alias="max-keys", ge=0)] = storage.MAX_KEYS,
         key_marker: Annotated[str | None, Query(alias="key-marker")] = None,
         version_id_marker: Annotated[str | None, Query(alias="version-id-marker")] = None,
@@ -279,6 +280,7 @@ def storage_lock_router(platform: Platform) -> APIRouter:
                 _caller(call),
                 bucket,
                 prefix=prefix,
+                delimiter=delimiter,
                 max_keys=max_keys,
                 key_marker=key_marker,
                 version_id_marker=version_id_marker,
@@ -288,6 +290,7 @@ def storage_lock_router(platform: Platform) -> APIRouter:
             {
                 "bucket": page.bucket,
                 "prefix": page.prefix,
+                "delimiter": page.delimiter,
                 "maxKeys": page.max_keys,
                 "isTruncated": page.is_truncated,
                 "nextKeyMarker": page.next_key_marker,
@@ -298,6 +301,7 @@ def storage_lock_router(platform: Platform) -> APIRouter:
                 "deleteMarkers": [
                     _version_json(v) for v in page.versions if v.info.is_delete_marker
                 ],
+                "commonPrefixes": list(page.common_prefixes),
             }
         )
 

@@ -210,16 +210,26 @@ def lifecycle_delete(bucket: str = typer.Argument(..., help="BUCKET or lv://BUCK
 
 
 @command
-def versions(path: str = typer.Argument(..., help="lv://BUCKET or lv://BUCKET/PREFIX")) -> None:
+def versions(
+    path: str = typer.Argument(..., help="lv://BUCKET or lv://BUCKET/PREFIX"),
+    delimiter: str | None = typer.Option(
+        None, "--delimiter", help="roll keys up to common prefixes (e.g. '/'), as S3 does"
+    ),
+) -> None:
     """List every version and delete marker under a prefix, newest first per key."""
     remote = parse_remote(path)
     if remote is None:
         raise InvalidParameterValue(f"{path!r} is not lv://BUCKET/PREFIX")
     client = StorageClient()
     table = Table("last modified", "size", "latest", "version id", "key")
-    params: dict[str, str] = {"prefix": remote.key}
+    base: dict[str, str] = {"prefix": remote.key}
+    if delimiter:
+        base["delimiter"] = delimiter
+    params = dict(base)
     while True:
         page = client.request("GET", f"/buckets/{remote.bucket}/versions", params=params).json()
+        for common in page.get("commonPrefixes", []):
+            table.add_row("", "(prefix)", "", "", common)
         rows = [(entry, False) for entry in page["versions"]] + [
             (entry, True) for entry in page["deleteMarkers"]
         ]
@@ -234,11 +244,9 @@ def versions(path: str = typer.Argument(..., help="lv://BUCKET or lv://BUCKET/PR
             )
         if not page["isTruncated"]:
             break
-        params = {
-            "prefix": remote.key,
-            "key-marker": page["nextKeyMarker"],
-            "version-id-marker": page["nextVersionIdMarker"],
-        }
+        params = dict(base, **{"key-marker": page["nextKeyMarker"]})
+        if page["nextVersionIdMarker"] is not None:
+            params["version-id-marker"] = page["nextVersionIdMarker"]
     console.print(table)
 
 
