@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import socket
+import sys
+import threading
+import time
 from types import FrameType
 
 import typer
@@ -85,6 +89,61 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def http_worker_argv(listen_fd: int) -> list[str]:
+    """How ``serve --http-workers N`` starts each further HTTP process: this interpreter,
+    ``lakevault serve`` on the inherited listening socket, watching the server's pid."""
+    return [
+        sys.executable,
+        "-m",
+        "lakevault",
+        "serve",
+        "--listen-fd",
+        str(listen_fd),
+        "--parent-pid",
+        str(os.getpid()),
+    ]
+
+
+def _app_config(platform: Platform) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(platform),
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+def _serve_inherited(settings: Settings, listen_fd: int, parent_pid: int | None) -> None:
+    """An extra HTTP process of ``serve --http-workers``: the API on the parent's socket, no
+    job workers; it stops with SIGTERM, or by itself once the parent is gone."""
+    platform = Platform.build(settings)
+    platform.check_ready()
+    kms.verify_root_key(platform.database, platform.root_key(), clock=platform.clock)
+    sock = socket.socket(fileno=listen_fd)
+    server = uvicorn.Server(_app_config(platform))
+    if parent_pid is not None:
+
+        def watch() -> None:
+            while not server.should_exit:
+                time.sleep(1.0)
+                if os.getppid() != parent_pid:
+                    server.should_exit = True
+
+        threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run(sockets=[sock])
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+        platform.close()
+
+
 @command
 def serve(
     host: str = typer.Option(None, help="Address to listen on [default: 127.0.0.1]."),
@@ -92,15 +151,35 @@ def serve(
     init: bool = typer.Option(
         False, "--init", help="Initialise a new installation first when there is none."
     ),
+    http_workers: int = typer.Option(
+        1,
+        "--http-workers",
+        min=1,
+        max=64,
+        help="HTTP server processes sharing the listening socket (more than 1 needs "
+        "PostgreSQL as the metadata store) [default: 1].",
+    ),
+    listen_fd: int = typer.Option(None, "--listen-fd", hidden=True),
+    parent_pid: int = typer.Option(None, "--parent-pid", hidden=True),
 ) -> None:
     """Start the platform: the HTTP API and its background job workers on one machine."""
     settings = settings_with_root_key_passphrase(read_settings({"host": host, "port": port}))
     configure_logging(level=settings.log_level.value, log_format=settings.log_format)
+    if listen_fd is not None:
+        _serve_inherited(settings, listen_fd, parent_pid)
+        return
     if init:
         platform = _init_platform(settings)
     else:
         require_home(settings)
         platform = Platform.build(settings)
+    if http_workers > 1 and platform.database.is_sqlite:
+        platform.close()
+        raise ConfigurationError(
+            f"--http-workers {http_workers} needs PostgreSQL as the metadata store: SQLite "
+            "takes one writer at a time, and processes would queue in its busy handler; set "
+            "database_url to a PostgreSQL server, or serve with --http-workers 1"
+        )
     platform.check_ready()
     # Refuse to start without the right platform root key (missing, wrong passphrase, external
     # key service down, or another installation's key): a clear error now, not at first use.
@@ -111,18 +190,20 @@ def serve(
         f"lakevault listening on http://{settings.host}:{bound_port} "
         f"(data in {settings.resolved_home}); Ctrl-C stops it"
     )
-    config = uvicorn.Config(
-        create_app(platform),
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        server_header=False,
-        proxy_headers=False,
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(_app_config(platform))
     # Background jobs run in worker processes beside the API (settings.workers of them).
     workers = WorkerPool(worker_argv(), count=settings.workers)
     workers.start()
+    # Further HTTP processes accept on the same socket (each its own platform and audit writer;
+    # several writers keep the audit log correct, ADR 0061; docs/decisions/0178).
+    http = WorkerPool(
+        http_worker_argv(sock.fileno()),
+        count=http_workers - 1,
+        pass_fds=(sock.fileno(),),
+        grace_seconds=15.0,
+        what="HTTP worker",
+    )
+    http.start()
     # uvicorn finishes in-flight requests on SIGTERM/SIGINT, then re-raises the signal; these
     # handlers turn that re-raise into a normal exit, so a requested stop exits with status 0.
     previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -133,6 +214,7 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        http.stop()
         sock.close()
         workers.stop()
         platform.close()

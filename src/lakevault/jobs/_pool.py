@@ -22,9 +22,21 @@ logger = logging.getLogger("lakevault.jobs")
 class WorkerPool:
     """``count`` copies of the process ``argv``, restarted if they die, stopped on request."""
 
-    def __init__(self, argv: Sequence[str], *, count: int, grace_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        count: int,
+        grace_seconds: float = 30.0,
+        pass_fds: Sequence[int] = (),
+        what: str = "job worker",
+    ) -> None:
         self._argv = list(argv)
         self._count = count
+        #: File descriptors the processes inherit (``serve --http-workers``: the listening
+        #: socket); ``what`` names them in log lines.
+        self._pass_fds = tuple(pass_fds)
+        self._what = what
         self._grace_seconds = grace_seconds
         self._processes: list[subprocess.Popen[bytes]] = []
         self._stopping = threading.Event()
@@ -42,14 +54,14 @@ class WorkerPool:
             self._watcher.start()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(self._argv)  # noqa: S603 - our own argv, no shell.
+        return subprocess.Popen(self._argv, pass_fds=self._pass_fds)  # noqa: S603 - our argv.
 
     def _watch(self) -> None:
         while not self._stopping.wait(1.0):
             for index, process in enumerate(self._processes):
                 if process.poll() is not None and not self._stopping.is_set():
                     logger.warning(
-                        "a job worker exited; starting another",
+                        f"a {self._what} exited; starting another",
                         extra={"pid": process.pid, "exitCode": process.returncode},
                     )
                     self._processes[index] = self._spawn()
@@ -68,7 +80,7 @@ class WorkerPool:
                 process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 logger.warning(
-                    "a job worker did not stop in time; killing it", extra={"pid": process.pid}
+                    f"a {self._what} did not stop in time; killing it", extra={"pid": process.pid}
                 )
                 process.kill()
                 process.wait()
