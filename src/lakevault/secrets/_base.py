@@ -359,11 +359,20 @@ class SecretsBase:
         stages: Sequence[str],
         action: str,
         parameters: Mapping[str, Any],
+        record_key_refusals: bool = True,
     ) -> NewVersion:
+        """Write a new version labelled ``stages`` (a repeated ``version_id`` with the same
+        value changes nothing). A key that refuses to seal or open is recorded as a refusal of
+        ``action`` unless ``record_key_refusals`` is off: the rotation records its own."""
         refusal: dict[str, Any] = {"action": action, "parameters": parameters, "read_only": False}
         self._require_value_access(call, record, **refusal)
         if version_id in record.versions:
-            existing, existing_binary = self._open(proof, call, record, version_id)
+            try:
+                existing, existing_binary = self._open(proof, call, record, version_id)
+            except LakevaultError as error:
+                if record_key_refusals:
+                    self._refuse(call, record, error, **refusal)
+                raise
             if existing_binary == is_binary and hmac.compare_digest(existing, data):
                 return NewVersion(
                     arn=record.arn,
@@ -380,7 +389,13 @@ class SecretsBase:
                 ),
                 **refusal,
             )
-        ciphertext = self._seal(proof, call, record, version_id, data)
+        try:
+            ciphertext = self._seal(proof, call, record, version_id, data)
+        except LakevaultError as error:
+            # The key's refusal is the key service's event; this one is the call's own.
+            if record_key_refusals:
+                self._refuse(call, record, error, **refusal)
+            raise
         now = self._core.clock.now()
         with self._core.database.session() as session:
             row = self._lock_live(session, record.arn)

@@ -534,4 +534,6 @@ class SecretsManager(SecretSettings, RotationFunctionRegistry, SecretUpdates):
             )
         if not rotate_immediately:
             return NewVersion(arn=record.arn, name=record.name, version_id=None, version_stages=())
-        return self._run_rotation(call, self._reload(record.arn), proof, hook_name, version_id)
+        return self._rotate_recorded(
+            call, self._reload(record.arn), proof, hook_name, version_id, parameters=parameters
+        )

@@ -12,7 +12,7 @@ the next run resumes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,6 +68,34 @@ def is_due(record: SecretRecord, now: datetime) -> bool:
 class RotationRunner(SecretsBase):
     """The rotation steps, and the job that runs them on schedule."""
 
+    def _rotate_recorded(
+        self,
+        call: SecretsCall,
+        record: SecretRecord,
+        proof: Proof | PlatformJob,
+        hook_name: str,
+        version_id: str,
+        *,
+        parameters: Mapping[str, Any],
+    ) -> NewVersion:
+        """Run the rotation and record, as a refused ``RotateSecret``, a failure the runner
+        does not record itself: a failed step is recorded by the runner (it is
+        ``InvalidRequestException``); a key that refuses to open or seal a value, or a hook
+        that is gone, is recorded here — for ``RotateSecret`` and the scheduled job alike."""
+        try:
+            return self._run_rotation(call, record, proof, hook_name, version_id)
+        except LakevaultError as error:
+            if not isinstance(error, InvalidRequestException):
+                self._core.record_refusal(
+                    call,
+                    record,
+                    action="secretsmanager:RotateSecret",
+                    parameters=parameters,
+                    error=error,
+                    read_only=False,
+                )
+            raise
+
     def _run_rotation(
         self,
         call: SecretsCall,
@@ -95,6 +123,7 @@ class RotationRunner(SecretsBase):
                     call, record, proof, data=data, is_binary=isinstance(new_value, bytes),
                     version_id=version_id, stages=[AWSPENDING], action=action,
                     parameters={"versionId": version_id, "step": step.value},
+                    record_key_refusals=False,
                 )  # fmt: skip
                 record = self._reload(record.arn)
             plaintext, is_binary = self._open(proof, call, record, version_id)
@@ -197,18 +226,11 @@ class RotationRunner(SecretsBase):
             )
             call = service_call(record.account_id, core.random)
             try:
-                self._run_rotation(call, record, PLATFORM_JOB, hook_name, version_id)
-            except LakevaultError as error:
-                if not isinstance(error, InvalidRequestException):
-                    # A failed step is recorded by the runner; anything else is recorded here.
-                    core.record_refusal(
-                        call,
-                        record,
-                        action="secretsmanager:RotateSecret",
-                        parameters={"versionId": version_id, "scheduled": True},
-                        error=error,
-                        read_only=False,
-                    )
+                self._rotate_recorded(
+                    call, record, PLATFORM_JOB, hook_name, version_id,
+                    parameters={"versionId": version_id, "scheduled": True},
+                )  # fmt: skip
+            except LakevaultError:
                 continue
             rotated += 1
         return rotated

@@ -183,9 +183,12 @@ def test_a_customer_key_needs_the_callers_own_kms_permission(world: SecretsWorld
     with pytest.raises(AccessDenied) as caught:
         world.secrets.put_secret_value(world.call(DAVE), "s", secret_string="other")
     assert caught.value.code == "AccessDenied"
-    denial = world.last_event()
-    assert denial["eventSource"] == "kms.amazonaws.com"
-    assert denial["errorCode"] == "AccessDenied"
+    # The key service records the key's denial, and the secrets manager the refused call.
+    kms_denial, refusal = world.events()[-2:]
+    assert kms_denial["eventSource"] == "kms.amazonaws.com"
+    assert kms_denial["errorCode"] == "AccessDenied"
+    assert refusal["eventSource"] == "secretsmanager.amazonaws.com"
+    assert (refusal["eventName"], refusal["errorCode"]) == ("PutSecretValue", "AccessDenied")
     assert table_counts(world.database) == before
 
 
