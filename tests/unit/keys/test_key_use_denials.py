@@ -21,7 +21,7 @@ from lakevault import kms
 from lakevault.core.errors import AccessDenied, LakevaultError
 from lakevault.identity import Principal
 from lakevault.keys import DisabledException
-from tests.unit.keys.conftest import ALICE, CAROL, TENANT_A, TENANT_B, KMSWorld, context
+from tests.unit.keys.conftest import ALICE, BOB, CAROL, TENANT_A, TENANT_B, KMSWorld, allow, context
 
 SECRET = b"the plaintext nobody may log"
 CONTEXT = context(purpose="matrix", team="red")
@@ -219,3 +219,92 @@ def test_another_tenant_is_refused_the_use(world: KMSWorld, name: str) -> None:
     assert event["recipientAccountId"] == TENANT_B
     owner_events = [e for e in world.events(TENANT_A) if e.get("errorCode") == "AccessDenied"]
     assert owner_events and owner_events[-1]["eventName"] == use.event_name
+
+
+# -- the calls that manage a key ---------------------------------------------------------------
+
+#: Every call that names one key and is not a use of its material, as (action, call).
+ManageCall = Callable[[KMSWorld, Principal, str], object]
+MANAGEMENT: dict[str, ManageCall] = {
+    "DescribeKey": lambda w, who, k: w.service.describe_key(w.call(who), k),
+    "EnableKey": lambda w, who, k: w.service.enable_key(w.call(who), k),
+    "DisableKey": lambda w, who, k: w.service.disable_key(w.call(who), k),
+    "ScheduleKeyDeletion": lambda w, who, k: w.service.schedule_key_deletion(w.call(who), k),
+    "CancelKeyDeletion": lambda w, who, k: w.service.cancel_key_deletion(w.call(who), k),
+    "EnableKeyRotation": lambda w, who, k: w.service.enable_key_rotation(w.call(who), k),
+    "DisableKeyRotation": lambda w, who, k: w.service.disable_key_rotation(w.call(who), k),
+    "GetKeyRotationStatus": lambda w, who, k: w.service.get_key_rotation_status(w.call(who), k),
+    "ListKeyRotations": lambda w, who, k: w.service.list_key_rotations(w.call(who), k),
+    "RotateKeyOnDemand": lambda w, who, k: w.service.rotate_key_on_demand(w.call(who), k),
+    "GetKeyPolicy": lambda w, who, k: w.service.get_key_policy(w.call(who), k),
+    "PutKeyPolicy": lambda w, who, k: w.service.put_key_policy(
+        w.call(who), k, w.service.get_key_policy(w.call(ALICE), k.split("/")[-1])
+    ),
+    "TagResource": lambda w, who, k: w.service.tag_resource(w.call(who), k, {"team": "blue"}),
+    "UntagResource": lambda w, who, k: w.service.untag_resource(w.call(who), k, ["team"]),
+    "ListResourceTags": lambda w, who, k: w.service.list_resource_tags(w.call(who), k),
+    "CreateGrant": lambda w, who, k: w.service.create_grant(
+        w.call(who), k, grantee_principal=CAROL.arn, operations=["Decrypt"]
+    ),
+    "ListGrants": lambda w, who, k: w.service.list_grants(w.call(who), k),
+}
+
+
+def _key_state(world: KMSWorld, key_id: str) -> tuple[object, ...]:
+    """What a refused management call must leave as it was."""
+    meta = world.service.describe_key(world.call(ALICE), key_id)
+    return (
+        meta.state,
+        meta.deletion_date,
+        world.service.get_key_rotation_status(world.call(ALICE), key_id),
+        len(world.service.list_key_rotations(world.call(ALICE), key_id)),
+        world.service.get_key_policy(world.call(ALICE), key_id),
+        world.service.list_resource_tags(world.call(ALICE), key_id),
+        [g.grant_id for g in world.service.list_grants(world.call(ALICE), key_id)],
+    )
+
+
+def _management_refused(
+    world: KMSWorld, name: str, who: Principal, key: str, key_id: str, *, account: str
+) -> dict[str, Any]:
+    before, events_before = _key_state(world, key_id), len(world.events(account))
+    with pytest.raises(AccessDenied) as raised:
+        MANAGEMENT[name](world, who, key)
+    assert raised.value.code == "AccessDenied"
+    denials = [
+        e for e in world.events(account)[events_before:] if e.get("errorCode") == "AccessDenied"
+    ]
+    assert [e["eventName"] for e in denials] == [name]
+    assert _key_state(world, key_id) == before
+    return denials[0]
+
+
+@pytest.mark.parametrize("name", sorted(MANAGEMENT))
+def test_another_tenant_is_refused_every_call_on_a_key(world: KMSWorld, name: str) -> None:
+    keys = _keys(world)
+    world.service.tag_resource(world.call(ALICE), keys.key_id, {"team": "red"})
+    event = _management_refused(world, name, CAROL, keys.arn, keys.key_id, account=TENANT_A)
+    assert event["userIdentity"]["accountId"] == TENANT_B
+
+
+@pytest.mark.parametrize("name", sorted(MANAGEMENT))
+def test_a_key_policy_deny_refuses_every_call_on_a_key(world: KMSWorld, name: str) -> None:
+    keys = _keys(world)
+    world.service.tag_resource(world.call(ALICE), keys.key_id, {"team": "red"})
+    # The deny names Bob's tenant root with Bob's own IAM allowance, so Alice, who changes
+    # and inspects the key for the test, is not locked out.
+    world.policies.by_arn[BOB.arn] = (allow("kms:*", policy_id="bob-kms"),)
+    _deny_in_key_policy(
+        world,
+        keys.key_id,
+        {
+            "Sid": "NoManagementForBob",
+            "Effect": "Deny",
+            "Principal": {"AWS": BOB.arn},
+            "Action": f"kms:{name}",
+            "Resource": "*",
+        },
+    )
+    event = _management_refused(world, name, BOB, keys.key_id, keys.key_id, account=TENANT_A)
+    statements = event["decision"]["statements"]
+    assert any(s["sid"] == "NoManagementForBob" for s in statements)
