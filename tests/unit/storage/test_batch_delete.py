@@ -176,3 +176,25 @@ def test_bad_requests_fail_whole(world: StorageWorld) -> None:
     outcomes = world.storage.delete_objects(world.caller(), "data", _targets("", "a"))
     assert [o.error_code for o in outcomes] == ["InvalidArgument", None]
     assert world.rows("data") == []
+
+
+def test_many_keys_at_once_each_decided_once(world: StorageWorld) -> None:
+    world.storage.buckets.create_bucket(world.caller(), "data")
+    world.storage.buckets.put_bucket_versioning(world.caller(), "data", "Enabled")
+    keys = [f"many/{index:03d}" for index in range(60)]
+    first = {key: world.put("data", key, b"v1").version_id for key in keys}
+    # Each key twice: a delete marker, then its first version for good (same key: in order).
+    targets = [
+        entry
+        for key in keys
+        for entry in (DeleteTarget(key=key), DeleteTarget(key=key, version_id=first[key]))
+    ]
+    outcomes = world.storage.delete_objects(world.caller(), "data", targets)
+    assert [(o.key, o.version_id) for o in outcomes] == [(t.key, t.version_id) for t in targets]
+    assert all(o.deleted for o in outcomes)
+    assert [o.delete_marker for o in outcomes] == [True, False] * len(keys)
+    assert sorted(row.key for row in world.rows("data")) == keys  # only the markers are left
+    assert all(row.is_delete_marker for row in world.rows("data"))
+    decisions = [e["eventName"] for e in world.events() if "decision" in e]
+    assert decisions.count("DeleteObject") == len(keys)
+    assert decisions.count("DeleteObjectVersion") == len(keys)
