@@ -18,6 +18,12 @@ to back, so a ratio is taken between runs that saw the same load; the verdict us
 the per-round ratios (``--rounds``, default 6; the order of the three operations rotates each
 round, see ``_stream_figures``). Best and median throughputs are printed beside it. The
 temporary directory is removed at the end, also on failure.
+
+Before every timed operation, anchor or measured alike, the untimed settling step deletes the
+other outputs, calls ``sync`` and then waits ``--settle-seconds`` (default 3): long enough for
+a VM guest's free page reporting (a 2 s delay in Linux) to hand the freed memory back to the
+host, so that every operation starts from the same memory state instead of a random mix of
+pages that are still backed and pages the host must fault in again (docs/decisions/0134).
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class Figure:
     name: str
     rates: tuple[float, ...]
     cpu_seconds_per_gib: tuple[float, ...] = ()
+    system_seconds_per_gib: tuple[float, ...] = ()
 
     @property
     def best(self) -> float:
@@ -80,14 +87,19 @@ def _plain_copy(source: Path, target: Path) -> None:
             writer.write(view[:count])
 
 
-def _time(operation: Callable[[], object], size: int) -> tuple[float, float]:
+def _time(operation: Callable[[], object], size: int) -> tuple[float, float, float]:
     """Bytes per wall-clock second (what a client of a stream sees), and CPU seconds per GiB
-    spent by this process in all its threads (what the work costs, whatever the load)."""
-    cpu_started = time.process_time()
+    spent by this process in all its threads (what the work costs, whatever the load): all of
+    it, and the kernel's part (the page cache's work, where the VM's costs show)."""
+    times_started = os.times()
     started = time.perf_counter()
     operation()
     elapsed = time.perf_counter() - started
-    return size / elapsed, (time.process_time() - cpu_started) * (1024 * MIB) / size
+    times = os.times()
+    per_gib = (1024 * MIB) / size
+    user = times.user - times_started.user
+    system = times.system - times_started.system
+    return size / elapsed, (user + system) * per_gib, system * per_gib
 
 
 def _cpu_time(operation: Callable[[], object], size: int) -> float:
@@ -116,7 +128,9 @@ class _Discard:
         return len(data)
 
 
-def _stream_figures(directory: Path, size: int, rounds: int) -> tuple[Figure, Figure, Figure]:
+def _stream_figures(
+    directory: Path, size: int, rounds: int, settle_seconds: float
+) -> tuple[Figure, Figure, Figure]:
     source = directory / "source.bin"
     _make_source(source, size)
     context = kms.EncryptionContext.for_object(
@@ -130,7 +144,11 @@ def _stream_figures(directory: Path, size: int, rounds: int) -> tuple[Figure, Fi
     # encrypt() writes a new file beside the one decrypt() reads; settle() moves it into place
     # outside the timing, so that no timed operation pays for deleting a 1 GiB file.
     encrypted_next = directory / "encrypted.next"
-    rates: dict[str, list[tuple[float, float]]] = {"copy": [], "encrypt": [], "decrypt": []}
+    rates: dict[str, list[tuple[float, float, float]]] = {
+        "copy": [],
+        "encrypt": [],
+        "decrypt": [],
+    }
 
     def copy() -> None:
         target = directory / "copy.bin"
@@ -164,11 +182,20 @@ def _stream_figures(directory: Path, size: int, rounds: int) -> tuple[Figure, Fi
         for name in ("copy.bin", "decrypted.bin"):
             (directory / name).unlink(missing_ok=True)
         os.sync()
+        # On a VM with free page reporting (this one: virtio-balloon, Firecracker), memory
+        # freed by the deletions goes back to the host after a 2 s delay, and the next
+        # operation's page-cache writes fault it in again at the host, at up to 4 times the
+        # kernel CPU of writes into still-backed pages. Without the wait, which operation got
+        # which kind of page depended on the timing of the reporting worker: it was the main
+        # source of the wide per-round spread (docs/decisions/0134).
+        time.sleep(settle_seconds)
 
     encrypt()  # warm the page cache and the code paths once
     settle()
     decrypt()
-    if (directory / "decrypted.bin").read_bytes()[:MIB] != source.read_bytes()[:MIB]:
+    with (directory / "decrypted.bin").open("rb") as decrypted, source.open("rb") as original:
+        same = decrypted.read(MIB) == original.read(MIB)
+    if not same:
         raise SystemExit("decrypt_stream did not give back the source file")
     # On this VM the third 1 GiB write in a row costs about twice the kernel CPU of the first
     # two, whichever operation makes it (measured: the last of copy/encrypt/decrypt was always
@@ -185,15 +212,16 @@ def _stream_figures(directory: Path, size: int, rounds: int) -> tuple[Figure, Fi
         "encrypt": "kms.encrypt_stream file->file",
         "decrypt": "kms.decrypt_stream file->file",
     }
-    copy, encrypt, decrypt = (
+    copy_figure, encrypt_figure, decrypt_figure = (
         Figure(
             name=names[key],
-            rates=tuple(rate for rate, _ in rates[key]),
-            cpu_seconds_per_gib=tuple(cpu for _, cpu in rates[key]),
+            rates=tuple(rate for rate, _, _ in rates[key]),
+            cpu_seconds_per_gib=tuple(cpu for _, cpu, _ in rates[key]),
+            system_seconds_per_gib=tuple(system for _, _, system in rates[key]),
         )
         for key in ("copy", "encrypt", "decrypt")
     )
-    return copy, encrypt, decrypt
+    return copy_figure, encrypt_figure, decrypt_figure
 
 
 def _memory_rate(size: int) -> float:
@@ -257,6 +285,8 @@ def _row(figure: Figure, anchor: Figure | None, target: float | None) -> str:
     cpu = ""
     if figure.cpu_seconds_per_gib:
         cpu = f"  cpu {statistics.median(figure.cpu_seconds_per_gib):5.2f} s/GiB"
+    if figure.system_seconds_per_gib:
+        cpu += f" (sys {statistics.median(figure.system_seconds_per_gib):4.2f})"
     return (
         f"  {figure.name:<44} best {_gb(figure.best)}  median {_gb(figure.median)}{cpu}  "
         f"{ratio}  {verdict}"
@@ -270,6 +300,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--memory-mib", type=int, default=2048, help="in-memory bytes per run")
     parser.add_argument("--openssl-seconds", type=int, default=3)
     parser.add_argument("--directory", type=Path, default=None, help="where the temp dir goes")
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=3.0,
+        help="wait after sync before every timed streaming operation (default 3)",
+    )
     options = parser.parse_args(argv)
     size = options.size_mib * MIB
 
@@ -277,10 +313,15 @@ def main(argv: list[str]) -> int:
         f"lakevault object encryption, {os.cpu_count()} CPUs, {options.rounds} rounds, "
         f"load average {os.getloadavg()[0]:.1f} at start"
     )
-    print(f"(a) streaming a {options.size_mib} MiB file (page cache, no fsync)")
+    print(
+        f"(a) streaming a {options.size_mib} MiB file (page cache, no fsync, "
+        f"{options.settle_seconds:g} s settle before each operation)"
+    )
     directory = Path(tempfile.mkdtemp(prefix="lakevault-bench-crypto-", dir=options.directory))
     try:
-        copy, encrypt, decrypt = _stream_figures(directory, size, options.rounds)
+        copy, encrypt, decrypt = _stream_figures(
+            directory, size, options.rounds, options.settle_seconds
+        )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     print("  ratios: median over rounds of (measured / anchor of the same round)")
@@ -292,6 +333,9 @@ def main(argv: list[str]) -> int:
             f"{ours / theirs:.2f}" for ours, theirs in zip(figure.rates, copy.rates, strict=True)
         )
         print(f"  per-round ratios, {figure.name}: {ratios}")
+    for figure in (copy, encrypt, decrypt):
+        kernel = " ".join(f"{system:.2f}" for system in figure.system_seconds_per_gib)
+        print(f"  per-round kernel CPU s/GiB, {figure.name}: {kernel}")
 
     print("(b) encrypting 16 KiB chunks in memory, per CPU second (runs alternate)")
     memory, openssl = _memory_figures(

@@ -1,4 +1,4 @@
-"""Moving chunked ciphertext between streams: constant memory, reused buffers, overlapped writes.
+"""Moving chunked ciphertext between streams: constant memory, reused buffers.
 
 This is the framing half of C2SP chunked encryption: which bytes form which chunk, which chunk is
 final, and what a wrong length means. The cryptographic half (keys, nonces, AEAD calls) is
@@ -6,16 +6,18 @@ final, and what a wrong length means. The cryptographic half (keys, nonces, AEAD
 
 Throughput. pyca/cryptography 50 holds the GIL while AES-GCM runs (measured: two threads sealing
 16 KiB chunks are no faster than one), but ``write`` and ``readinto`` on files and sockets
-release it. So a stream that spans more than one block hands sealed or opened output to one
-helper thread that writes it, while the calling thread reads and does the cryptography: the
-write of span *n* overlaps the reads and AEAD of span *n + 1* (docs/decisions/0093). The calling
-thread reads and seals one block (512 KiB, in the L2 cache) at a time, but hands the writer a
-span of :data:`SPAN_BLOCKS` blocks (1 MiB, the write size of a plain copy): every hand-off
-wakes a sleeping thread, and one per span instead of one per block halves the context switches
-of a stream (docs/decisions/0132). Memory is one input block plus at most
-:data:`WRITE_BUFFERS` spans (about 3.5 MiB), whatever the object size; spans are made only
-when needed. An object
-that fits in one block is done inline, without the thread.
+release it. The calling thread reads and seals (or opens) one block (512 KiB, in the L2 cache)
+at a time into an output span of :data:`SPAN_BLOCKS` blocks (1 MiB, the write size of a plain
+copy), and a span is written with one ``write`` call.
+
+Encryption hands each span to one helper thread that writes it, so the write of span *n*
+overlaps the reads and AEAD of span *n + 1* (docs/decisions/0093, 0132). Decryption writes its
+spans from the calling thread (docs/decisions/0135): its plaintext writes are 1 MiB-aligned,
+the most expensive kind for the kernel on the VMs measured, so the helper thread spent about as
+long writing as a whole plain copy does, and on a machine with no idle core (the usual case
+there) the hand-offs only added CPU time. Memory is one input block plus one span (decryption,
+about 1.5 MiB) or at most :data:`WRITE_BUFFERS` spans (encryption, about 3.5 MiB), whatever the
+object size; spans are made only when needed. An object that fits in one block is done inline.
 """
 
 from __future__ import annotations
@@ -160,6 +162,41 @@ class _BlockWriter:
         self._pending.put((buffer, length))
 
 
+class _InlineWriter:
+    """Writes each filled span from the calling thread and hands the same buffer back.
+
+    The interface of :class:`_BlockWriter`, without the thread: ``submit`` returns once the
+    span is written, so the one buffer can be reused at once.
+    """
+
+    def __init__(self, writer: Writable, buffer_bytes: int) -> None:
+        self._writer = writer
+        self._buffer_bytes = buffer_bytes
+        self._buffer: bytearray | None = None
+
+    def __enter__(self) -> _InlineWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._buffer = None
+
+    def acquire(self) -> bytearray:
+        """Return the one output buffer (made on first use)."""
+        if self._buffer is None:
+            self._buffer = bytearray(self._buffer_bytes)
+        return self._buffer
+
+    def submit(self, buffer: bytearray, length: int) -> None:
+        """Write the first ``length`` bytes of ``buffer`` now."""
+        with memoryview(buffer) as view:
+            write_all(self._writer, view[:length])
+
+
 _BlockOperation = Callable[[int, memoryview, memoryview, bool], int]
 
 
@@ -171,12 +208,15 @@ def _pump(
     input_block_bytes: int,
     output_block_bytes: int,
     single_block_output_bytes: Callable[[int], int],
+    overlap_writes: bool,
 ) -> tuple[int, int]:
     """Feed ``reader`` block by block through ``operation`` into ``writer``.
 
     ``operation(first_chunk_index, block, out, is_final)`` seals or opens the chunks of one
     block and returns the bytes it wrote to ``out``. A block shorter than ``input_block_bytes``
-    is the last one (possibly empty). Returns (bytes read, bytes written).
+    is the last one (possibly empty). With ``overlap_writes`` a helper thread writes the spans
+    (:class:`_BlockWriter`); without, the calling thread does (:class:`_InlineWriter`).
+    Returns (bytes read, bytes written).
     """
 
     def whole(data: memoryview) -> tuple[int, int]:
@@ -201,7 +241,8 @@ def _pump(
         read_total = written_total = 0
         index = 0
         span_bytes = SPAN_BLOCKS * output_block_bytes
-        with _BlockWriter(writer, span_bytes) as block_writer:
+        spans = _BlockWriter if overlap_writes else _InlineWriter
+        with spans(writer, span_bytes) as block_writer:
             span = block_writer.acquire()
             span_view = memoryview(span)
             filled = 0
@@ -240,6 +281,7 @@ def seal_stream(
         input_block_bytes=_PLAIN_BLOCK_BYTES,
         output_block_bytes=_CIPHER_BLOCK_BYTES,
         single_block_output_bytes=encrypted_length,
+        overlap_writes=True,
     )
     return StreamTotals(
         plaintext_bytes=plaintext_total, ciphertext_bytes=len(prefix) + sealed_total
@@ -264,6 +306,7 @@ def open_stream(
         input_block_bytes=_CIPHER_BLOCK_BYTES,
         output_block_bytes=_PLAIN_BLOCK_BYTES,
         single_block_output_bytes=lambda length: max(length - TAG_BYTES, 0),
+        overlap_writes=False,
     )
     return StreamTotals(
         plaintext_bytes=plaintext_total, ciphertext_bytes=consumed_bytes + sealed_total

@@ -85,8 +85,11 @@ def decrypt_stream(
     this with the stream positioned just after the header. The context, the header and the key
     are all checked (context hash, then key commitment) before any chunk is opened.
 
+    Memory stays constant (about 1.5 MiB) whatever the size; ``writer`` is called from this
+    thread, 1 MiB of plaintext at a time (docs/decisions/0135).
+
     Raises :class:`~lakevault.kms.IntegrityError` on any failure. Chunks are verified before
-    their plaintext is written, but a large object is written block by block: on an error the
+    their plaintext is written, but a large object is written span by span: on an error the
     writer may already hold plaintext of the chunks that verified before the failing one, which
     the caller must discard (C2SP allows this; an HTTP face sends nothing before the object's
     first block verifies, and aborts the response on a later error).

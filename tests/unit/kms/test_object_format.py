@@ -370,8 +370,8 @@ def test_a_streaming_failure_releases_only_verified_chunks() -> None:
 
 def test_a_streaming_failure_in_the_third_span_releases_only_whole_verified_spans() -> None:
     """Plaintext is released a verified span at a time: a corrupt chunk in the third span
-    leaves the writer with none, one or both of the first two spans (the writer thread may not
-    have reached them when the failure stops it), never part of a span and never the third."""
+    leaves the writer with exactly the first two spans (decryption writes from the calling
+    thread, ADR 0135), never part of a span and never the third."""
     plaintext = payload_text(3 * SPAN)
     stored = bytearray(encrypt_bytes(plaintext))
     stored[_chunk_slice(2 * SPAN_BLOCKS * BLOCK_CHUNKS + 5).start + 100] ^= 0x01
@@ -382,8 +382,46 @@ def test_a_streaming_failure_in_the_third_span_releases_only_whole_verified_span
         decrypt_stream(
             reader, released, data_key=make_data_key(), header=header, encryption_context=CONTEXT
         )
-    assert len(released.getvalue()) in {0, SPAN, 2 * SPAN}
+    assert len(released.getvalue()) == 2 * SPAN
     assert plaintext.startswith(released.getvalue())
+
+
+class _ThreadRecordingWriter:
+    """Records which thread made each ``write`` call and how long each piece was."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.calls: list[tuple[str, int]] = []
+
+    def write(self, data: memoryview, /) -> int:
+        self.calls.append((threading.current_thread().name, len(data)))
+        self.data += data
+        return len(data)
+
+
+def test_decryption_writes_whole_spans_from_the_calling_thread() -> None:
+    """ADR 0135: no helper thread for decryption; one ``write`` per 1 MiB span of plaintext,
+    then the rest, all from the caller's thread."""
+    plaintext = payload_text(3 * SPAN + BLOCK + 5)
+    stored = encrypt_bytes(plaintext)
+    reader = io.BytesIO(stored)
+    header = read_object_header(reader)
+    writer = _ThreadRecordingWriter()
+    decrypt_stream(
+        reader, writer, data_key=make_data_key(), header=header, encryption_context=CONTEXT
+    )
+    caller = threading.current_thread().name
+    assert writer.calls == [(caller, SPAN)] * 3 + [(caller, BLOCK + 5)]
+    assert bytes(writer.data) == plaintext
+
+
+def test_encryption_still_writes_spans_from_the_helper_thread() -> None:
+    plaintext = payload_text(2 * SPAN + 5)
+    writer = _ThreadRecordingWriter()
+    encrypt_stream(io.BytesIO(plaintext), writer, data_key=make_data_key(), header=make_header())
+    threads = {name for name, _ in writer.calls[1:]}
+    assert threads == {"lakevault-kms-writer"}
+    assert decrypt_bytes(bytes(writer.data)) == plaintext
 
 
 # --- Random access -------------------------------------------------------------------------
@@ -565,6 +603,19 @@ def test_a_writer_failure_in_the_helper_thread_reaches_the_caller() -> None:
     assert not [t for t in threading.enumerate() if t.name == "lakevault-kms-writer"]
 
 
+def test_a_writer_failure_during_decryption_stops_it_at_once() -> None:
+    stored = encrypt_bytes(payload_text(4 * SPAN))
+    reader = io.BytesIO(stored)
+    header = read_object_header(reader)
+    writer = _FailingWriter(fail_after=1)
+    with pytest.raises(OSError, match="No space left"):
+        decrypt_stream(
+            reader, writer, data_key=make_data_key(), header=header, encryption_context=CONTEXT
+        )
+    assert writer.calls == 2
+    assert reader.tell() < len(stored)
+
+
 def test_encryption_with_a_key_of_the_wrong_size_is_refused() -> None:
     from lakevault.kms import PlaintextDataKey
 
@@ -647,6 +698,24 @@ def test_a_stream_of_one_span_allocates_one_output_span() -> None:
     finally:
         tracemalloc.stop()
     assert totals.plaintext_bytes == BLOCK + CHUNK
+    assert peak < BLOCK + SPAN + SPAN // 4, f"peak traced memory {peak} bytes"
+
+
+def test_decrypting_many_spans_holds_one_block_and_one_span() -> None:
+    """Decryption reuses one input block (about 512 KiB) and one output span (1 MiB) whatever
+    the size: 8 spans through, and the traced peak stays under 1.75 MiB (ADR 0135)."""
+    stored = encrypt_bytes(payload_text(8 * SPAN + CHUNK))
+    reader = io.BytesIO(stored)
+    header = read_object_header(reader)
+    tracemalloc.start()
+    try:
+        totals = decrypt_stream(
+            reader, _Discard(), data_key=make_data_key(), header=header, encryption_context=CONTEXT
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert totals.plaintext_bytes == 8 * SPAN + CHUNK
     assert peak < BLOCK + SPAN + SPAN // 4, f"peak traced memory {peak} bytes"
 
 
