@@ -7,7 +7,8 @@
   a PUT body streams (``UNSIGNED-PAYLOAD``), held to the URL's content type and length range.
   ``HEAD`` with a GET URL answers the GET's headers without consuming a single-use URL.
 * ``GET|PUT /api/v1/buckets/{bucket}/limits`` — ``lakevault:GetBucketStreamingLimits`` and
-  ``lakevault:PutBucketStreamingLimits``: the bucket's largest object.
+  ``lakevault:PutBucketStreamingLimits``: the bucket's largest object and its maximum request
+  duration (a field left out of a PUT keeps its value).
 """
 
 # No ``from __future__ import annotations`` here: FastAPI must see the ``Caller`` alias, which
@@ -57,8 +58,22 @@ class NewPresignedUrl(BaseModel):
 
 
 class BucketLimitsBody(BaseModel):
+    """A field left out keeps the bucket's setting; ``null`` removes it."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    max_object_bytes: int | None = Field(alias="maxObjectBytes", examples=[1073741824])
+    max_object_bytes: int | None = Field(
+        default=None, alias="maxObjectBytes", examples=[1073741824]
+    )
+    max_request_seconds: int | None = Field(
+        default=None, alias="maxRequestSeconds", examples=[3600]
+    )
+
+    def given(self, field: str) -> int | storage.KeepLimit | None:
+        """The value the request gave for ``field``, or ``KEEP_LIMIT`` when it left it out."""
+        if field not in self.model_fields_set:
+            return storage.KEEP_LIMIT
+        value: int | None = getattr(self, field)
+        return value
 
 
 def _limits_json(limits: storage.StreamingLimits) -> dict[str, Any]:
@@ -67,6 +82,7 @@ def _limits_json(limits: storage.StreamingLimits) -> dict[str, Any]:
         "maxObjectBytes": limits.max_object_bytes,
         "platformMaxObjectBytes": limits.platform_max_object_bytes,
         "effectiveMaxObjectBytes": limits.effective_max_object_bytes,
+        "maxRequestSeconds": limits.max_request_seconds,
     }
 
 
@@ -265,7 +281,10 @@ def presign_router(platform: Platform) -> APIRouter:
         body = BucketLimitsBody.model_validate_json(await read_limited_body(request))
         limits = await run_in_threadpool(
             lambda: store.limits.put_limits(
-                _caller(call), bucket, max_object_bytes=body.max_object_bytes
+                _caller(call),
+                bucket,
+                max_object_bytes=body.given("max_object_bytes"),
+                max_request_seconds=body.given("max_request_seconds"),
             )
         )
         return JSONResponse(_limits_json(limits))

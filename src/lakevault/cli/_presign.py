@@ -132,9 +132,12 @@ def put(
 
 def _show_limits(answer: dict[str, Any]) -> None:
     own = answer["maxObjectBytes"]
+    seconds = answer.get("maxRequestSeconds")
     typer.echo(
         f"{answer['bucket']}: max object size {answer['effectiveMaxObjectBytes']} bytes"
         + (" (bucket setting)" if own is not None else " (platform default)")
+        + "; max request duration "
+        + (f"{seconds} s" if seconds is not None else "none")
     )
 
 
@@ -153,14 +156,33 @@ def limits_set(
     max_object_size: str | None = typer.Option(
         None, "--max-object-size", help="Largest object: 100MiB, 5GB."
     ),
-    clear: bool = typer.Option(False, "--clear", help="Return to the platform default."),
+    max_request_duration: str | None = typer.Option(
+        None,
+        "--max-request-duration",
+        help="Longest object upload or download: 90s, 15m, 2h ('none' removes it).",
+    ),
+    clear: bool = typer.Option(
+        False, "--clear", help="Return to the platform default size and no duration limit."
+    ),
 ) -> None:
-    """Set (or clear) a bucket's largest object; uploads over it fail with EntityTooLarge."""
+    """Set (or clear) a bucket's largest object (EntityTooLarge over it) and the longest an
+    object transfer may take (RequestTimeout past it); a limit not named stays as it is."""
     bucket, _ = _split(path)
-    if clear == (max_object_size is not None):
-        raise InvalidParameterValue("give either --max-object-size SIZE or --clear")
-    value = None if clear or max_object_size is None else parse_size(max_object_size)
-    answer = StorageClient().request(
-        "PUT", f"/buckets/{bucket}/limits", json={"maxObjectBytes": value}
-    )
+    named = max_object_size is not None or max_request_duration is not None
+    if clear == named:
+        raise InvalidParameterValue(
+            "give --max-object-size SIZE and/or --max-request-duration DURATION, or --clear"
+        )
+    body: dict[str, int | None] = {}
+    if clear:
+        body = {"maxObjectBytes": None, "maxRequestSeconds": None}
+    if max_object_size is not None:
+        body["maxObjectBytes"] = parse_size(max_object_size)
+    if max_request_duration is not None:
+        body["maxRequestSeconds"] = (
+            None
+            if max_request_duration.strip().lower() == "none"
+            else parse_duration(max_request_duration)
+        )
+    answer = StorageClient().request("PUT", f"/buckets/{bucket}/limits", json=body)
     _show_limits(answer.json())

@@ -59,6 +59,8 @@ class BucketLimits(Base):
         ForeignKey("storage_buckets.name", ondelete="CASCADE"), primary_key=True
     )
     max_object_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: The longest an object upload or download may take (docs/decisions/0185).
+    max_request_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime]
 
 

@@ -17,6 +17,7 @@ from lakevault.storage._backends import (
 from lakevault.storage._batch_delete import MAX_DELETE_KEYS, DeleteOutcome, DeleteTarget
 from lakevault.storage._bucket_policy import is_public
 from lakevault.storage._data_key_registry import ObjectDataKeys
+from lakevault.storage._deadline import MAX_REQUEST_SECONDS
 from lakevault.storage._errors import (
     BackendUnavailable,
     BucketAlreadyExists,
@@ -33,6 +34,7 @@ from lakevault.storage._errors import (
     NoSuchVersion,
     NotModified,
     PreconditionFailed,
+    RequestTimeout,
     StorageFull,
 )
 from lakevault.storage._key_guard import object_lock_key_guard
@@ -51,9 +53,11 @@ from lakevault.storage._lifecycle_job import (
     lifecycle_tasks,
 )
 from lakevault.storage._limits import (
+    KEEP_LIMIT,
     MAX_OBJECT_BYTES,
     BucketLimits,
     EntityTooSmall,
+    KeepLimit,
     StreamingLimits,
 )
 from lakevault.storage._listing import MAX_KEYS
@@ -123,12 +127,14 @@ __all__ = [
     "ABORT_UPLOADS_TASK",
     "DEFAULT_ABORT_AFTER_DAYS",
     "DEFAULT_MIN_PART_BYTES",
+    "KEEP_LIMIT",
     "LIFECYCLE_TASK",
     "MAX_DELETE_KEYS",
     "MAX_KEYS",
     "MAX_KEY_BYTES",
     "MAX_OBJECT_BYTES",
     "MAX_PART_NUMBER",
+    "MAX_REQUEST_SECONDS",
     "SWEEP_TASK",
     "AbortStaleUploads",
     "ApplyLifecycle",
@@ -157,6 +163,7 @@ __all__ = [
     "InvalidBucketState",
     "InvalidObjectKey",
     "InvalidPart",
+    "KeepLimit",
     "LifecycleReport",
     "LifecycleRule",
     "LifecycleRunner",
@@ -193,6 +200,7 @@ __all__ = [
     "PresignedUse",
     "PublicAccess",
     "PublicAccessBlock",
+    "RequestTimeout",
     "RetentionMode",
     "S3Backend",
     "Signer",

@@ -67,6 +67,8 @@ class BucketState:
 
     record: BucketRecord
     max_object_bytes: int | None
+    #: The bucket's maximum request duration (``None``: none; docs/decisions/0185).
+    max_request_seconds: int | None = None
 
 
 class StorageCore:
@@ -143,6 +145,7 @@ class StorageCore:
             return BucketState(
                 record=self.record_from_row(row),
                 max_object_bytes=limits.max_object_bytes if limits is not None else None,
+                max_request_seconds=limits.max_request_seconds if limits is not None else None,
             )
 
     def authorize(

@@ -10,6 +10,8 @@ Where they sit in the tree of :mod:`lakevault.core.errors`::
     │   │                                 (InvalidObjectName)
     │   ├── EntityTooLarge           413  a body over the limit of its endpoint
     │   ├── IncompleteBody           400  the body ended before its declared length
+    │   ├── RequestTimeout           400  a transfer ran past its bucket's maximum request
+    │   │                                 duration (docs/decisions/0185)
     │   ├── PreconditionFailed       412  If-Match / If-None-Match / If-Unmodified-Since
     │   ├── InvalidPart              400  a multipart part missing or with another ETag
     │   │                                 (also InvalidPartOrder, EntityTooSmall via ``code``)
@@ -59,6 +61,13 @@ class EntityTooLarge(InvalidInput):
 
 class IncompleteBody(InvalidInput):
     code = "IncompleteBody"
+
+
+class RequestTimeout(InvalidInput):
+    """An upload or download ran past its bucket's maximum request duration (S3's code for a
+    connection that was too slow, 400)."""
+
+    code = "RequestTimeout"
 
 
 class PreconditionFailed(InvalidInput):

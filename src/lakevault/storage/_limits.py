@@ -16,14 +16,18 @@ that blob's header (docs/decisions/0165).
 
 from __future__ import annotations
 
+import enum
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete
 
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.db import models
+from lakevault.gate import ContextValue
 from lakevault.kms import Readable
-from lakevault.storage._core import StorageCore
+from lakevault.storage._core import BucketState, StorageCore
+from lakevault.storage._deadline import MAX_REQUEST_SECONDS, Monotonic, RequestDeadline
 from lakevault.storage._errors import EntityTooLarge
 from lakevault.storage._names import bucket_arn
 from lakevault.storage._types import Caller
@@ -41,6 +45,8 @@ class StreamingLimits:
     bucket: str
     max_object_bytes: int | None
     platform_max_object_bytes: int
+    #: The longest one object upload or download may take (``None``: no limit; ADR 0185).
+    max_request_seconds: int | None = None
 
     @property
     def effective_max_object_bytes(self) -> int:
@@ -48,6 +54,16 @@ class StreamingLimits:
         if self.max_object_bytes is not None:
             return self.max_object_bytes
         return self.platform_max_object_bytes
+
+
+class KeepLimit(enum.Enum):
+    """The sentinel for "leave this limit as it is" in :meth:`BucketLimits.put_limits`."""
+
+    KEEP = "keep"
+
+
+#: Leave a limit as the bucket has it (a ``PUT`` that names only the other one).
+KEEP_LIMIT = KeepLimit.KEEP
 
 
 class EntityTooSmall(InvalidParameterValue):
@@ -110,7 +126,13 @@ def check_declared_length(
 class BucketLimits:
     """Get and set a bucket's streaming limits through the gate; apply them to uploads."""
 
-    def __init__(self, core: StorageCore, *, platform_max_object_bytes: int) -> None:
+    def __init__(
+        self,
+        core: StorageCore,
+        *,
+        platform_max_object_bytes: int,
+        monotonic: Monotonic = time.monotonic,
+    ) -> None:
         if not 1 <= platform_max_object_bytes <= MAX_OBJECT_BYTES:
             raise ValueError(
                 f"platform_max_object_bytes must be 1..{MAX_OBJECT_BYTES}, "
@@ -118,6 +140,16 @@ class BucketLimits:
             )
         self._core = core
         self.platform_max_object_bytes = platform_max_object_bytes
+        self._monotonic = monotonic
+
+    def start_deadline(self, state: BucketState) -> RequestDeadline | None:
+        """The deadline of a transfer into or out of the bucket of ``state`` starting now, or
+        ``None`` when the bucket sets no maximum request duration (docs/decisions/0185)."""
+        if state.max_request_seconds is None:
+            return None
+        return RequestDeadline.start(
+            state.record.name, state.max_request_seconds, monotonic=self._monotonic
+        )
 
     def max_object_bytes(self, bucket: str) -> int:
         """The limit a PUT into ``bucket`` meets (no decision: the caller already has one)."""
@@ -154,37 +186,70 @@ class BucketLimits:
         with core.database.read_session() as session:
             row = session.get(models.BucketLimits, bucket)
             own = row.max_object_bytes if row is not None else None
+            seconds = row.max_request_seconds if row is not None else None
         return StreamingLimits(
             bucket=bucket,
             max_object_bytes=own,
             platform_max_object_bytes=self.platform_max_object_bytes,
+            max_request_seconds=seconds,
         )
 
     def put_limits(
-        self, caller: Caller, bucket: str, *, max_object_bytes: int | None
+        self,
+        caller: Caller,
+        bucket: str,
+        *,
+        max_object_bytes: int | KeepLimit | None = KEEP_LIMIT,
+        max_request_seconds: int | KeepLimit | None = KEEP_LIMIT,
     ) -> StreamingLimits:
-        """``lakevault:PutBucketStreamingLimits``; ``None`` returns to the platform default.
+        """``lakevault:PutBucketStreamingLimits``: ``None`` returns the size to the platform
+        default and removes the maximum request duration; :data:`KEEP_LIMIT` leaves one as is.
 
         A bucket may set any limit from 1 byte to 5 TiB, also above the platform default: the
         default is a default, not a ceiling (an operator who wants one uses a guardrail on this
-        action with ``lakevault:MaxObjectBytes``).
+        action with ``lakevault:MaxObjectBytes``, or ``lakevault:MaxRequestSeconds``).
         """
-        if max_object_bytes is not None and not 1 <= max_object_bytes <= MAX_OBJECT_BYTES:
+        if isinstance(max_object_bytes, int) and not 1 <= max_object_bytes <= MAX_OBJECT_BYTES:
             raise InvalidParameterValue(
                 f"maxObjectBytes must be between 1 and {MAX_OBJECT_BYTES} (5 TiB); got "
                 f"{max_object_bytes}",
                 code="InvalidArgument",
             )
+        if (
+            isinstance(max_request_seconds, int)
+            and not 1 <= max_request_seconds <= MAX_REQUEST_SECONDS
+        ):
+            raise InvalidParameterValue(
+                f"maxRequestSeconds must be between 1 and {MAX_REQUEST_SECONDS} (7 days); got "
+                f"{max_request_seconds}",
+                code="InvalidArgument",
+            )
         core = self._core
         record = core.load_bucket(bucket)
-        context = {} if max_object_bytes is None else {"lakevault:MaxObjectBytes": max_object_bytes}
+        if isinstance(max_object_bytes, KeepLimit) or isinstance(max_request_seconds, KeepLimit):
+            with core.database.read_session() as session:
+                row = session.get(models.BucketLimits, bucket)
+                if isinstance(max_object_bytes, KeepLimit):
+                    max_object_bytes = row.max_object_bytes if row is not None else None
+                if isinstance(max_request_seconds, KeepLimit):
+                    max_request_seconds = row.max_request_seconds if row is not None else None
+        context: dict[str, ContextValue] = {}
+        if max_object_bytes is not None:
+            context["lakevault:MaxObjectBytes"] = max_object_bytes
+        if max_request_seconds is not None:
+            context["lakevault:MaxRequestSeconds"] = max_request_seconds
+        parameters = {
+            "bucketName": bucket,
+            "maxObjectBytes": max_object_bytes,
+            "maxRequestSeconds": max_request_seconds,
+        }
         core.authorize(
             caller,
             action=PUT_LIMITS_ACTION,
             resource=bucket_arn(bucket),
             bucket=record,
             read_only=False,
-            parameters={"bucketName": bucket, "maxObjectBytes": max_object_bytes},
+            parameters=parameters,
             context=context,
         )
         with core.database.session() as session:
@@ -192,11 +257,12 @@ class BucketLimits:
             session.execute(
                 delete(models.BucketLimits).where(models.BucketLimits.bucket_name == bucket)
             )
-            if max_object_bytes is not None:
+            if max_object_bytes is not None or max_request_seconds is not None:
                 session.add(
                     models.BucketLimits(
                         bucket_name=bucket,
                         max_object_bytes=max_object_bytes,
+                        max_request_seconds=max_request_seconds,
                         updated_at=core.clock.now(),
                     )
                 )
@@ -206,12 +272,13 @@ class BucketLimits:
                 action=PUT_LIMITS_ACTION,
                 resource=bucket_arn(bucket),
                 resource_account=record.account_id,
-                parameters={"bucketName": bucket, "maxObjectBytes": max_object_bytes},
+                parameters=parameters,
             )
         return StreamingLimits(
             bucket=bucket,
             max_object_bytes=max_object_bytes,
             platform_max_object_bytes=self.platform_max_object_bytes,
+            max_request_seconds=max_request_seconds,
         )
 
 

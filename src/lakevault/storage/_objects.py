@@ -30,6 +30,7 @@ from lakevault.core.errors import InvalidParameterValue, NoSuchKey
 from lakevault.db import models
 from lakevault.gate import Proof
 from lakevault.storage._core import BucketRecord, StorageCore
+from lakevault.storage._deadline import DeadlineWriter, RequestDeadline
 from lakevault.storage._errors import (
     BackendUnavailable,
     NoSuchBucket,
@@ -227,10 +228,12 @@ class ObjectDownload:
         offset: int,
         length: int,
         is_range: bool,
+        deadline: RequestDeadline | None = None,
     ) -> None:
         self._core = core
         self._stored = stored
         self._data_key = data_key
+        self._deadline = deadline
         self.info = stored.info
         self.offset = offset
         self.length = length
@@ -248,9 +251,12 @@ class ObjectDownload:
     def write_to(self, writer: kms.Writable) -> int:
         """Decrypt the object (or the range) into ``writer``; return the plaintext bytes.
 
-        Raises ``kms.IntegrityError`` when the stored bytes do not authenticate. On an error
+        Raises ``kms.IntegrityError`` when the stored bytes do not authenticate, and
+        ``RequestTimeout`` once the bucket's maximum request duration has passed. On an error
         ``writer`` may already hold a verified prefix, which the caller must discard.
         """
+        if self._deadline is not None:
+            writer = DeadlineWriter(writer, self._deadline)
         stored = self._stored
         if is_multipart_blob(stored.blob_path):
             return write_multipart(
@@ -801,7 +807,9 @@ class Objects:
 
         ``show_object_lock``: fill ``info.object_lock`` for the response headers of a GET
         (a decision on ``s3:GetObjectRetention``/``s3:GetObjectLegalHold`` each when the
-        version has lock state; copies and internal reads leave it off). Raises ``NoSuchKey``/``NoSuchVersion``, ``PreconditionFailed``, ``NotModified``, or
+        version has lock state; copies and internal reads leave it off).
+
+        Raises ``NoSuchKey``/``NoSuchVersion``, ``PreconditionFailed``, ``NotModified``, or
         ``kms.InvalidRange`` for a range that starts past the end.
         """
         core = self._core
@@ -830,7 +838,17 @@ class Objects:
             context=context,
         )
         return ObjectDownload(
-            core, stored, data_key, offset=offset, length=length, is_range=byte_range is not None
+            core,
+            stored,
+            data_key,
+            offset=offset,
+            length=length,
+            is_range=byte_range is not None,
+            deadline=(
+                None
+                if self._limits is None
+                else self._limits.start_deadline(core.bucket_state(bucket))
+            ),
         )
 
     # -- deleting ------------------------------------------------------------------------------

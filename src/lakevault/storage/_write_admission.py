@@ -16,6 +16,7 @@ from typing import Any
 from lakevault.gate import Proof
 from lakevault.kms import Readable
 from lakevault.storage._core import BucketRecord, BucketState, StorageCore
+from lakevault.storage._deadline import DeadlineReader, RequestDeadline
 from lakevault.storage._limits import (
     BucketLimits,
     SizeLimitedReader,
@@ -34,9 +35,14 @@ class ObjectWrite:
     record: BucketRecord
     proof: Proof
     max_object_bytes: int | None
+    #: The bucket's maximum request duration, counted from the admission (ADR 0185).
+    deadline: RequestDeadline | None = None
 
     def limit_body(self, body: Readable, content_length: int | None) -> Readable:
-        """``body`` bounded by the limit; a declared length over it fails before any read."""
+        """``body`` bounded by the limit; a declared length over it fails before any read. A
+        bucket's maximum request duration cuts a body still streaming when it has passed."""
+        if self.deadline is not None:
+            body = DeadlineReader(body, self.deadline)
         if self.max_object_bytes is None:
             return body
         what = describe_limit(self.record.name)
@@ -68,4 +74,5 @@ def authorize_object_write(
         record=record,
         proof=proof,
         max_object_bytes=None if limits is None else limits.effective(state.max_object_bytes),
+        deadline=None if limits is None else limits.start_deadline(state),
     )
