@@ -56,13 +56,15 @@ class EventFactory:
         error_code: str | None = None,
         error_message: str | None = None,
         additional: Mapping[str, Any] | None = None,
+        event_name: str | None = None,
     ) -> AuditEvent:
-        """The event of ``call`` doing ``action`` (``service:Name``) to ``resource``."""
+        """The event of ``call`` doing ``action`` (``service:Name``) to ``resource``; its
+        name is ``event_name`` when the operation is not named after its action."""
         return AuditEvent(
             event_id=new_request_id(self.random),
             event_time=self.clock.now(),
             event_source=event_source(action),
-            event_name=action.partition(":")[2],
+            event_name=event_name or action.partition(":")[2],
             region=self.region,
             source_ip_address=call.source_ip,
             user_agent=call.user_agent,
@@ -86,6 +88,7 @@ class EventFactory:
         resource: EventResource,
         parameters: Mapping[str, Any] | None = None,
         elements: Mapping[str, Any] | None = None,
+        event_name: str | None = None,
     ) -> AuditEvent:
         """The event of a state change (``additionalEventData.stateChange``)."""
         return self.event(
@@ -95,4 +98,5 @@ class EventFactory:
             parameters=parameters,
             elements=elements,
             additional={"stateChange": True},
+            event_name=event_name,
         )

@@ -228,7 +228,7 @@ class Gate:
         message: str,
     ) -> None:
         principal = request.principal
-        name = request.action.partition(":")[2]
+        name = request.event_name or request.action.partition(":")[2]
         resource_account = request.resource_account or principal.account_id
         recipients = [resource_account]
         if principal.account_id and principal.account_id != resource_account:

@@ -49,6 +49,8 @@ class Request:
     ``resource_policy`` is the policy attached to the resource (bucket policy, key policy,
     role trust policy) when the resource has one; the domain service that loaded the resource
     passes it. ``request_parameters`` go into the audit event: pass only non-secret values.
+    ``event_name`` names the API operation in the audit event when it is not the action's
+    name, as CloudTrail does: CreateMultipartUpload is decided as ``s3:PutObject``.
     """
 
     principal: Principal
@@ -65,6 +67,7 @@ class Request:
     secure_transport: bool = False
     read_only: bool = False
     request_parameters: Mapping[str, object] | None = None
+    event_name: str | None = None
 
     def __post_init__(self) -> None:
         if ":" not in self.action or self.action.strip() != self.action:

@@ -159,6 +159,7 @@ class StorageCore:
         parameters: Mapping[str, Any] | None = None,
         context: Mapping[str, ContextValue] | None = None,
         resource_account: str | None = None,
+        event_name: str | None = None,
     ) -> Proof:
         """The gate's proof for ``action`` on ``resource``, or ``AccessDenied``.
 
@@ -174,6 +175,7 @@ class StorageCore:
                 parameters=parameters,
                 context=context,
                 resource_account=resource_account,
+                event_name=event_name,
             )
         )
 
@@ -211,6 +213,7 @@ class StorageCore:
         resource_account: str,
         parameters: Mapping[str, Any] | None,
         elements: Mapping[str, Any] | None = None,
+        event_name: str | None = None,
     ) -> None:
         """Append the change event inside the transaction that makes the change."""
         append_in(
@@ -225,6 +228,7 @@ class StorageCore:
                 ),
                 parameters=parameters,
                 elements=elements,
+                event_name=event_name,
             ),
         )
 
@@ -247,6 +251,7 @@ def _request(
     parameters: Mapping[str, Any] | None,
     context: Mapping[str, ContextValue] | None = None,
     resource_account: str | None = None,
+    event_name: str | None = None,
 ) -> Request:
     return Request(
         principal=caller.principal,
@@ -265,4 +270,5 @@ def _request(
         secure_transport=caller.secure_transport,
         read_only=read_only,
         request_parameters=parameters,
+        event_name=event_name,
     )

@@ -69,6 +69,12 @@ from lakevault.storage._write_admission import ObjectWrite, authorize_object_wri
 
 _WRITING = "writing"
 _DELETING = "deleting"
+#: The audit events' names, as CloudTrail's: the operations, not their IAM action (most are
+#: ``s3:PutObject``; docs/decisions/0186).
+_CREATE = "CreateMultipartUpload"
+_UPLOAD_PART = "UploadPart"
+_UPLOAD_PART_COPY = "UploadPartCopy"
+_COMPLETE = "CompleteMultipartUpload"
 
 
 def _upload_info(row: models.MultipartUpload) -> UploadInfo:
@@ -151,7 +157,14 @@ class MultipartUploads:
             return row
 
     def _authorize_upload(
-        self, caller: Caller, bucket: str, upload_id: str, *, action: str, read_only: bool
+        self,
+        caller: Caller,
+        bucket: str,
+        upload_id: str,
+        *,
+        action: str,
+        read_only: bool,
+        event_name: str,
     ) -> tuple[BucketRecord, models.MultipartUpload, Proof]:
         core = self._core
         record = core.load_bucket(bucket)
@@ -163,11 +176,12 @@ class MultipartUploads:
             bucket=record,
             read_only=read_only,
             parameters={"bucketName": bucket, "key": upload.key, "uploadId": upload_id},
+            event_name=event_name,
         )
         return record, upload, proof
 
     def _authorize_upload_write(
-        self, caller: Caller, bucket: str, upload_id: str
+        self, caller: Caller, bucket: str, upload_id: str, *, event_name: str
     ) -> tuple[ObjectWrite, models.MultipartUpload]:
         """``s3:PutObject`` on the upload's key (a part, or the completion), with the bucket's
         limit: the admission every object write shares (``authorize_object_write``)."""
@@ -180,6 +194,7 @@ class MultipartUploads:
             state,
             upload.key,
             parameters={"bucketName": bucket, "key": upload.key, "uploadId": upload_id},
+            event_name=event_name,
         )
         return admitted, upload
 
@@ -224,7 +239,12 @@ class MultipartUploads:
         clean_metadata = check_metadata(metadata or {})
         clean_type = check_content_type(content_type)
         admitted = authorize_object_write(
-            core, self._limits, caller, core.bucket_state(bucket), key
+            core,
+            self._limits,
+            caller,
+            core.bucket_state(bucket),
+            key,
+            event_name=_CREATE,
         )
         record, proof = admitted.record, admitted.proof
         version_id = core.random.token_bytes(16).hex()
@@ -260,8 +280,9 @@ class MultipartUploads:
                 action="s3:PutObject",
                 resource=object_arn(bucket, key),
                 resource_account=record.account_id,
-                parameters={"bucketName": bucket, "key": key, "operation": "CreateMultipartUpload"},
+                parameters={"bucketName": bucket, "key": key},
                 elements={"uploadId": upload_id},
+                event_name=_CREATE,
             )
         return info
 
@@ -356,7 +377,11 @@ class MultipartUploads:
                 f"a part may have at most {MAX_PART_BYTES} bytes, the request declared "
                 f"{content_length}; use more parts"
             )
-        admitted, upload = self._authorize_upload_write(caller, bucket, upload_id)
+        # UploadPartCopy's part comes through a pipe from the source it read.
+        event_name = _UPLOAD_PART if pipe is None else _UPLOAD_PART_COPY
+        admitted, upload = self._authorize_upload_write(
+            caller, bucket, upload_id, event_name=event_name
+        )
         record, proof = admitted.record, admitted.proof
         data_key = core.keys.decrypt_data_key(
             proof,
@@ -456,9 +481,9 @@ class MultipartUploads:
                         "key": upload.key,
                         "uploadId": upload_id,
                         "partNumber": part_number,
-                        "operation": "UploadPart",
                     },
                     elements={"etag": info.etag, "size": info.size},
+                    event_name=event_name,
                 )
         except BaseException:
             writer.abort()
@@ -483,7 +508,12 @@ class MultipartUploads:
                 f"max-parts must be 0 to {MAX_LISTED}, got {max_parts}", code="InvalidArgument"
             )
         _record, upload, _proof = self._authorize_upload(
-            caller, bucket, upload_id, action="s3:ListMultipartUploadParts", read_only=True
+            caller,
+            bucket,
+            upload_id,
+            action="s3:ListMultipartUploadParts",
+            read_only=True,
+            event_name="ListParts",
         )
         with self._core.database.read_session() as session:
             rows = session.scalars(
@@ -536,6 +566,7 @@ class MultipartUploads:
             read_only=True,
             parameters={"bucketName": bucket, "prefix": prefix},
             context={"s3:prefix": prefix},
+            event_name="ListMultipartUploads",
         )
         uploads = models.MultipartUpload
         query = select(uploads).where(uploads.bucket_name == bucket)
@@ -607,7 +638,9 @@ class MultipartUploads:
         core = self._core
         conditions = conditions or Conditions()
         self._check_part_list(parts)
-        admitted, upload = self._authorize_upload_write(caller, bucket, upload_id)
+        admitted, upload = self._authorize_upload_write(
+            caller, bucket, upload_id, event_name=_COMPLETE
+        )
         record = admitted.record
         key = upload.key
         max_bytes = admitted.max_object_bytes
@@ -709,7 +742,6 @@ class MultipartUploads:
                     "bucketName": bucket,
                     "key": key,
                     "uploadId": upload_id,
-                    "operation": "CompleteMultipartUpload",
                 },
                 elements={
                     "versionId": info.version_id,
@@ -717,6 +749,7 @@ class MultipartUploads:
                     "etag": info.etag,
                     "parts": len(chosen),
                 },
+                event_name=_COMPLETE,
             )
         for path in [*replaced, *unused]:
             forget_blob(core.database, core.backend, path)
@@ -728,7 +761,12 @@ class MultipartUploads:
         """AbortMultipartUpload (``s3:AbortMultipartUpload``): the upload and its parts go."""
         core = self._core
         record, upload, _proof = self._authorize_upload(
-            caller, bucket, upload_id, action="s3:AbortMultipartUpload", read_only=False
+            caller,
+            bucket,
+            upload_id,
+            action="s3:AbortMultipartUpload",
+            read_only=False,
+            event_name="AbortMultipartUpload",
         )
         with core.database.session() as session:
             prefix = drop_upload(session, core.database, core.clock, upload_id)

@@ -58,6 +58,7 @@ def authorize_object_write(
     key: str,
     *,
     parameters: Mapping[str, Any] | None = None,
+    event_name: str | None = None,
 ) -> ObjectWrite:
     """The gate's ``s3:PutObject`` proof for ``key`` in the bucket of ``state``, with the
     bucket's limit; ``AccessDenied`` otherwise (recorded by the gate)."""
@@ -69,6 +70,7 @@ def authorize_object_write(
         bucket=record,
         read_only=False,
         parameters=parameters or {"bucketName": record.name, "key": key},
+        event_name=event_name,
     )
     return ObjectWrite(
         record=record,

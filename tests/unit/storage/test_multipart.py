@@ -198,8 +198,12 @@ def test_parts_complete_into_one_object_that_reads_back_and_is_stored_encrypted(
         (2, MIN_PART + 7),
         (3, 2 * MIN_PART + 7),
     ]
+    # Each operation is named as in CloudTrail: its gate decision and its change event.
     names = [e["eventName"] for e in world.events() if not e.get("readOnly")]
-    assert names.count("PutObject") >= 5  # create, three parts, complete
+    assert names.count("CreateMultipartUpload") == 2
+    assert names.count("UploadPart") == 6  # three parts
+    assert names.count("CompleteMultipartUpload") == 2
+    assert "PutObject" not in names
 
 
 @pytest.mark.parametrize(
@@ -495,12 +499,17 @@ def test_callers_without_permission_are_refused_every_operation(world: StorageWo
     assert world.blobs() == blobs
     assert [(p.part_number, p.etag) for p in _part_rows(world)] == rows
     assert len(_uploads(world)) == 1 and world.rows("data") == []
-    denied_names = {e["eventName"] for e in world.events() if e.get("errorCode") == "AccessDenied"}
-    assert denied_names == {
-        "PutObject",
-        "AbortMultipartUpload",
-        "ListMultipartUploadParts",
-        "ListBucketMultipartUploads",
+    denials = [e for e in world.events() if e.get("errorCode") == "AccessDenied"]
+    # Named after the operation; the message names the IAM action the gate decided.
+    assert {
+        (e["eventName"], e["errorMessage"].split("perform: ")[1].split()[0]) for e in denials
+    } == {
+        ("CreateMultipartUpload", "s3:PutObject"),
+        ("UploadPart", "s3:PutObject"),
+        ("CompleteMultipartUpload", "s3:PutObject"),
+        ("AbortMultipartUpload", "s3:AbortMultipartUpload"),
+        ("ListParts", "s3:ListMultipartUploadParts"),
+        ("ListMultipartUploads", "s3:ListBucketMultipartUploads"),
     }
     assert any(e.get("errorCode") == "AccessDenied" for e in world.events(TENANT_B))
 
@@ -676,3 +685,40 @@ def test_upload_part_copy_takes_a_part_from_an_existing_object_or_a_range_of_it(
             world.caller(CAROL), "data", other, 1, source_bucket="data", source_key="source"
         )
     assert mp.list_parts(world.caller(), "data", other).parts == ()
+
+
+def test_every_multipart_operation_is_audited_under_its_own_name(world: StorageWorld) -> None:
+    """CloudTrail's event names, each with the IAM action AWS decides it with (ADR 0186)."""
+    world.put("data", "source", b"s" * MIN_PART)
+    upload_id, parts, _ = _uploaded(world, (MIN_PART,))
+    copied = world.storage.multipart.upload_part_copy(
+        world.caller(), "data", upload_id, 2, source_bucket="data", source_key="source"
+    )
+    world.storage.multipart.list_parts(world.caller(), "data", upload_id)
+    world.storage.multipart.list_uploads(world.caller(), "data")
+    _complete(world, upload_id, [*parts, copied])
+    second = _upload(world, key="dropped")
+    world.storage.multipart.abort_upload(world.caller(), "data", second)
+    events = [e for e in world.events() if e["eventSource"] == "s3.amazonaws.com"]
+    by_name: dict[str, list[dict[str, object]]] = {}
+    for event in events:
+        by_name.setdefault(str(event["eventName"]), []).append(event)
+    for name in (
+        "CreateMultipartUpload",
+        "UploadPart",
+        "UploadPartCopy",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+    ):
+        kinds = sorted(
+            bool(e.get("additionalEventData", {}).get("stateChange")) for e in by_name[name]
+        )  # type: ignore[attr-defined]
+        assert True in kinds and False in kinds, name  # the decision and the change
+    for name in ("ListParts", "ListMultipartUploads"):
+        assert [e["readOnly"] for e in by_name[name]] == [True]
+    part_copy = [e for e in by_name["UploadPartCopy"] if e.get("responseElements")]
+    assert part_copy[0]["requestParameters"]["partNumber"] == 2  # type: ignore[index]
+    # The source of UploadPartCopy is read under its own decision, s3:GetObject.
+    assert any(e["resources"][0]["ARN"].endswith("/source") for e in by_name["GetObject"])  # type: ignore[index]
+    assert "PutObject" in by_name  # only the plain PUT of the source
+    assert len(by_name["PutObject"]) == 2
