@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from lakevault import identity
 from lakevault.api._sigv4_streaming import CHUNKED_PAYLOAD_SCOPE_KEY
 from lakevault.api._streaming import read_signed_body
-from lakevault.core.errors import AccessDenied
+from lakevault.core.errors import AccessDenied, InvalidRequest
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
 
@@ -40,6 +40,18 @@ def caller_dependency(platform: Platform) -> Callable[[Request], Awaitable[CallC
         header = request.headers.get("authorization")
         api_key = request.headers.get("x-api-key")
         is_presigned = "x-amz-algorithm" in (key.lower() for key in request.query_params)
+        # A streaming upload's body is verified chunk by chunk by the route that reads it
+        # (_sigv4_streaming), from the seed in the Authorization header; with any other
+        # credentials its chunk framing would be stored as the object's bytes.
+        streaming = request.headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
+        if streaming and (
+            is_presigned or header is None or not header.startswith("AWS4-HMAC-SHA256")
+        ):
+            raise InvalidRequest(
+                "an aws-chunked body (x-amz-content-sha256: STREAMING-...) must be signed with "
+                "SigV4 in the Authorization header; with a token, an API key or a pre-signed URL "
+                "send the plain body"
+            )
         principal = identity.ANONYMOUS
         if api_key is not None:
             if header is not None or is_presigned:
@@ -49,11 +61,7 @@ def caller_dependency(platform: Platform) -> Callable[[Request], Awaitable[CallC
                 )
             principal = await run_in_threadpool(_api_key_principal, platform, request, api_key)
         elif is_presigned or (header is not None and header.startswith("AWS4-HMAC-SHA256")):
-            # A streaming upload's body is verified chunk by chunk by the route that reads it
-            # (_sigv4_streaming); every other signed body is read whole and hashed here.
-            streaming = not is_presigned and request.headers.get(
-                "x-amz-content-sha256", ""
-            ).startswith("STREAMING-")
+            # Every signed body but a streaming upload's is read whole and hashed here.
             signed = identity.SigV4Request(
                 method=request.method,
                 raw_path=request.scope["raw_path"].decode("utf-8", "surrogateescape")

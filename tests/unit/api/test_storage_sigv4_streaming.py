@@ -262,3 +262,22 @@ def test_botocore_signs_the_same_seed(world: World, signer: Signer) -> None:
     )
     assert put.status_code == 200, put.text
     assert put.json()["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_streaming_body_needs_a_sigv4_header_signature(world: World, signer: Signer) -> None:
+    """With a token, an API key, a pre-signed URL or no credentials, the chunk framing would
+    be stored as the object: refused before the body is read."""
+    target = f"/api/v1/buckets/{BUCKET}/objects/framed"
+    _, admin, _ = world.new_tenant("streaming-token")
+    streaming = {
+        "x-amz-content-sha256": identity.STREAMING_PAYLOAD,
+        "x-amz-decoded-content-length": "5",
+    }
+    for credentials in (admin, {}):
+        answer = world.client.put(target, content=b"0\r\n\r\n", headers=credentials | streaming)
+        assert error(answer) == (400, "InvalidRequest")
+    presigned = f"{target}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x"
+    assert error(world.client.put(presigned, content=b"", headers=streaming)) == (
+        400,
+        "InvalidRequest",
+    )
