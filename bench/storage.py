@@ -16,7 +16,9 @@ Everything runs on this machine, against real processes, in one run (compare sid
 
 ``--postgres URL`` (a server URL such as the one ``scripts/postgres.sh start`` prints) runs
 (b) a second time with the metadata in a fresh PostgreSQL database made on that server (and
-dropped afterwards), beside the SQLite run.
+dropped afterwards), beside the SQLite run; ``--http-workers N`` with it runs (b) once more
+with ``lakevault serve --http-workers N``. "Server CPU/PUT" sums the server and its child
+processes, measured once they have finished starting.
 """
 
 from __future__ import annotations
@@ -66,13 +68,13 @@ def _reset_peak_rss(pid: int) -> None:
 class LakevaultServer:
     """``lakevault serve --init`` in a fresh home; a tenant admin's token and one bucket."""
 
-    def __init__(self, work: Path, **environment: str) -> None:
+    def __init__(self, work: Path, *arguments: str, **environment: str) -> None:
         work.mkdir(parents=True, exist_ok=True)
         home = work / "home"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEVAULT_")}
         env.update({"LAKEVAULT_HOME": str(home), "LAKEVAULT_LOG_LEVEL": "warning", **environment})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lakevault", "serve", "--init", "--port", "0"],
+            [sys.executable, "-m", "lakevault", "serve", "--init", "--port", "0", *arguments],
             env=env,
             cwd=work,
             stdout=subprocess.PIPE,
@@ -254,12 +256,13 @@ def small_objects(
 ) -> None:
     print(f"\n({title}) 4 KiB PUT through the API (auth, gate, audit, data key, fsync), {store}")
     print(f"{'clients':34}{'ops/s':>12}{'p50':>13}{'p99':>13}{'server CPU/PUT':>17}")
+    _wait_until_idle(server.process.pid)
     for clients in (1, 8, 32):
-        before = _cpu_seconds(server.process.pid)
+        before = _server_cpu_seconds(server.process.pid)
         latencies = _load(
             lambda i, n: server.object_url(f"c{i}/o{n}"), server.headers, clients, seconds
         )
-        spent = _cpu_seconds(server.process.pid) - before
+        spent = _server_cpu_seconds(server.process.pid) - before
         _report(
             str(clients), latencies, seconds, f"{1000 * spent / max(len(latencies), 1):13.1f} ms"
         )
@@ -271,7 +274,26 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _small_objects_on_postgres(work: Path, server_url: str, seconds: float) -> None:
+def _server_cpu_seconds(pid: int) -> float:
+    """CPU time of the server and of its child processes (``--http-workers``, job workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return _cpu_seconds(pid) + sum(_cpu_seconds(int(child)) for child in children)
+
+
+def _wait_until_idle(pid: int, timeout: float = 30.0) -> None:
+    """Wait until the server and its children (further HTTP processes still importing and
+    building their platform) spend under a tenth of a core, so start-up is not counted."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _server_cpu_seconds(pid)
+        time.sleep(1.0)
+        if _server_cpu_seconds(pid) - before < 0.1:
+            return
+
+
+def _small_objects_on_postgres(
+    work: Path, server_url: str, seconds: float, http_workers: int = 1
+) -> None:
     import sqlalchemy
 
     name = "lv_bench_" + secrets.token_hex(4)
@@ -281,11 +303,13 @@ def _small_objects_on_postgres(work: Path, server_url: str, seconds: float) -> N
     url = sqlalchemy.engine.make_url(server_url).set(database=name)
     try:
         server = LakevaultServer(
-            work / "lv-small-pg",
+            work / f"lv-small-pg-{http_workers}",
+            *(("--http-workers", str(http_workers)) if http_workers > 1 else ()),
             LAKEVAULT_DATABASE_URL=url.render_as_string(hide_password=False),
         )
         try:
-            small_objects(server, seconds, "b'", store="PostgreSQL")
+            label = "PostgreSQL" + (f", --http-workers {http_workers}" if http_workers > 1 else "")
+            small_objects(server, seconds, "b'", store=label)
         finally:
             server.stop()
     finally:
@@ -393,6 +417,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seaweedfs", action="store_true", help="also measure (c)")
     parser.add_argument("--skip-large", action="store_true", help="skip (a)")
     parser.add_argument("--postgres", metavar="URL", help="also run (b) on this PostgreSQL server")
+    parser.add_argument(
+        "--http-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --postgres: also run (b) with 'serve --http-workers N'",
+    )
     arguments = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="lakevault-bench-storage-"))
     try:
@@ -409,6 +440,10 @@ def main(argv: list[str]) -> int:
             server.stop()
         if arguments.postgres:
             _small_objects_on_postgres(work, arguments.postgres, arguments.seconds)
+            if arguments.http_workers > 1:
+                _small_objects_on_postgres(
+                    work, arguments.postgres, arguments.seconds, arguments.http_workers
+                )
         if arguments.seaweedfs:
             seaweedfs_overhead(work, arguments.seconds)
     finally:
