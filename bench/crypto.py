@@ -15,9 +15,9 @@ Two comparisons, each against an anchor measured in the same run on the same mac
 
 The machines are shared and noisy. Each round runs the anchor and the measured operation back
 to back, so a ratio is taken between runs that saw the same load; the verdict uses the median of
-the per-round ratios (``--rounds``, default 6; the order of the three operations rotates each
-round, see ``_stream_figures``). Best and median throughputs are printed beside it. The
-temporary directory is removed at the end, also on failure.
+the per-round ratios (``--rounds``, default 6; each round runs the three operations in the
+next of their six orders, see ``_stream_figures``). Best and median throughputs are printed
+beside it. The temporary directory is removed at the end, also on failure.
 
 Before every timed operation, anchor or measured alike, the untimed settling step deletes the
 other outputs, calls ``sync`` and then waits ``--settle-seconds`` (default 3): long enough for
@@ -29,6 +29,7 @@ pages that are still backed and pages the host must fault in again (docs/decisio
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import shutil
@@ -199,12 +200,15 @@ def _stream_figures(
         raise SystemExit("decrypt_stream did not give back the source file")
     # On this VM the third 1 GiB write in a row costs about twice the kernel CPU of the first
     # two, whichever operation makes it (measured: the last of copy/encrypt/decrypt was always
-    # the slow one, in either order). So the order rotates: over 3 rounds (or any multiple)
-    # each operation takes each position once.
+    # the slow one, in either order). And the operation that follows an encryption pays
+    # 0.3-0.5 s/GiB more kernel time, whichever it is (docs/decisions/0134). So every round
+    # takes the next of the six orders: over 6 rounds (or any multiple) each operation takes
+    # each position twice and follows each other operation within a round twice. A plain
+    # rotation would put decryption after encryption in two of every three rounds.
     operations = (("copy", copy), ("encrypt", encrypt), ("decrypt", decrypt))
+    orders = list(itertools.permutations(operations))
     for round_number in range(rounds):
-        shift = round_number % len(operations)
-        for name, operation in operations[shift:] + operations[:shift]:
+        for name, operation in orders[round_number % len(orders)]:
             settle()
             rates[name].append(_time(operation, size))
     names = {
