@@ -1,6 +1,7 @@
 """Bucket lifecycle configuration: rules that expire objects, old versions and stale uploads.
 
-The rules are S3's JSON shape (``Rules``: ``ID``, ``Status``, ``Filter.Prefix``,
+The rules are S3's JSON shape (``Rules``: ``ID``, ``Status``, ``Filter`` by ``Prefix``,
+``ObjectSizeGreaterThan``/``ObjectSizeLessThan`` or an ``And`` of them,
 ``Expiration.Days`` or ``Expiration.ExpiredObjectDeleteMarker``,
 ``NoncurrentVersionExpiration.NoncurrentDays``/``NewerNoncurrentVersions``,
 ``AbortIncompleteMultipartUpload.DaysAfterInitiation``), checked here and stored normalised.
@@ -26,6 +27,10 @@ from lakevault.storage._types import Caller
 MAX_RULES = 1000
 MAX_RULE_ID = 255
 MAX_NEWER_NONCURRENT = 100
+#: S3's largest object: the bound of the object size filters.
+_MAX_SIZE = 5 * 1024**4
+_GREATER = "ObjectSizeGreaterThan"
+_LESS = "ObjectSizeLessThan"
 _RULE_FIELDS = frozenset(
     {
         "ID",
@@ -59,11 +64,19 @@ def _whole(value: object, name: str, *, low: int, high: int) -> int:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LifecycleRule:
-    """One rule. ``None`` actions are absent; ``prefix`` ``""`` applies to the whole bucket."""
+    """One rule. ``None`` actions are absent; ``prefix`` ``""`` applies to the whole bucket.
+
+    ``size_greater_than``/``size_less_than`` (bytes, exclusive) select object versions by
+    size, as S3's ``ObjectSizeGreaterThan``/``ObjectSizeLessThan``: the current version for
+    ``Expiration``, each noncurrent version for ``NoncurrentVersionExpiration``; a delete
+    marker has no size and never matches them.
+    """
 
     id: str
     enabled: bool
     prefix: str = ""
+    size_greater_than: int | None = None
+    size_less_than: int | None = None
     expiration_days: int | None = None
     expired_object_delete_marker: bool = False
     noncurrent_days: int | None = None
@@ -73,12 +86,32 @@ class LifecycleRule:
     def matches(self, key: str) -> bool:
         return key.startswith(self.prefix)
 
+    @property
+    def has_size_filter(self) -> bool:
+        return self.size_greater_than is not None or self.size_less_than is not None
+
+    def matches_size(self, size: int) -> bool:
+        """Whether an object version of ``size`` bytes is within the rule's size filter."""
+        if self.size_greater_than is not None and not size > self.size_greater_than:
+            return False
+        return self.size_less_than is None or size < self.size_less_than
+
+    def _filter_json(self) -> dict[str, Any]:
+        conditions: dict[str, Any] = {}
+        if self.prefix or not self.has_size_filter:
+            conditions["Prefix"] = self.prefix
+        if self.size_greater_than is not None:
+            conditions[_GREATER] = self.size_greater_than
+        if self.size_less_than is not None:
+            conditions[_LESS] = self.size_less_than
+        return conditions if len(conditions) == 1 else {"And": conditions}
+
     def to_json(self) -> dict[str, Any]:
         """The rule in S3's JSON shape (what GetBucketLifecycleConfiguration answers)."""
         rule: dict[str, Any] = {
             "ID": self.id,
             "Status": "Enabled" if self.enabled else "Disabled",
-            "Filter": {"Prefix": self.prefix},
+            "Filter": self._filter_json(),
         }
         if self.expiration_days is not None:
             rule["Expiration"] = {"Days": self.expiration_days}
@@ -96,30 +129,66 @@ class LifecycleRule:
         return rule
 
 
-def _parse_filter(raw: Mapping[str, Any]) -> str:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Filter:
+    prefix: str = ""
+    size_greater_than: int | None = None
+    size_less_than: int | None = None
+
+
+def _no_tags() -> InvalidParameterValue:
+    return InvalidParameterValue(
+        "lifecycle filters by object tag are not supported: lakevault objects have no tags; "
+        "filter by Prefix and object size",
+        code="NotImplemented",
+    )
+
+
+def _parse_filter(raw: Mapping[str, Any]) -> _Filter:
+    """S3's rule filter: ``Prefix`` (or the legacy top-level one), one size bound, or an
+    ``And`` of a prefix and size bounds. Tags are ``NotImplemented`` (objects have none)."""
     has_filter, has_prefix = "Filter" in raw, "Prefix" in raw
     if has_filter and has_prefix:
         raise _malformed("a rule has either Filter or (legacy) Prefix, not both")
     if has_prefix:
-        prefix = raw["Prefix"]
+        conditions: Mapping[str, Any] = {"Prefix": raw["Prefix"]}
     elif has_filter:
         found = raw["Filter"]
         if not isinstance(found, Mapping):
             raise _malformed("Filter must be an object")
-        unknown = set(found) - {"Prefix"}
-        if unknown & {"Tag", "And", "ObjectSizeGreaterThan", "ObjectSizeLessThan"}:
-            raise InvalidParameterValue(
-                "lifecycle filters by object tags or sizes are not supported; filter by Prefix",
-                code="NotImplemented",
-            )
+        if "Tag" in found:
+            raise _no_tags()
+        unknown = set(found) - {"Prefix", _GREATER, _LESS, "And"}
         if unknown:
             raise _malformed(f"unknown Filter fields: {sorted(unknown)}")
-        prefix = found.get("Prefix", "")
+        if len(found) > 1:
+            raise _malformed("a Filter has one condition; combine several in And")
+        conditions = found
+        if "And" in found:
+            conditions = found["And"]
+            if not isinstance(conditions, Mapping):
+                raise _malformed("Filter.And must be an object")
+            if "Tags" in conditions:
+                raise _no_tags()
+            unknown = set(conditions) - {"Prefix", _GREATER, _LESS}
+            if unknown:
+                raise _malformed(f"unknown Filter.And fields: {sorted(unknown)}")
+            if len(conditions) < 2:
+                raise _malformed("Filter.And combines two or more conditions")
     else:
         raise _malformed("a rule needs a Filter (use {} for the whole bucket)")
+    prefix = conditions.get("Prefix", "")
     if not isinstance(prefix, str) or len(prefix.encode("utf-8")) > 1024:
         raise _invalid("a rule's Prefix must be a string of at most 1,024 bytes")
-    return prefix
+    greater = (
+        _whole(conditions[_GREATER], _GREATER, low=0, high=_MAX_SIZE - 1)
+        if _GREATER in conditions
+        else None
+    )
+    less = _whole(conditions[_LESS], _LESS, low=1, high=_MAX_SIZE) if _LESS in conditions else None
+    if greater is not None and less is not None and not greater < less:
+        raise _invalid(f"{_GREATER} ({greater}) must be less than {_LESS} ({less})")
+    return _Filter(prefix=prefix, size_greater_than=greater, size_less_than=less)
 
 
 def parse_rule(raw: object) -> LifecycleRule:
@@ -140,7 +209,7 @@ def parse_rule(raw: object) -> LifecycleRule:
     status = raw.get("Status")
     if status not in ("Enabled", "Disabled"):
         raise _malformed(f"rule {rule_id!r}: Status must be 'Enabled' or 'Disabled'")
-    prefix = _parse_filter(raw)
+    selected = _parse_filter(raw)
     expiration_days: int | None = None
     expired_marker = False
     if "Expiration" in raw:
@@ -210,10 +279,20 @@ def parse_rule(raw: object) -> LifecycleRule:
             f"rule {rule_id!r} has no action (Expiration, NoncurrentVersionExpiration "
             "or AbortIncompleteMultipartUpload)"
         )
+    if (selected.size_greater_than is not None or selected.size_less_than is not None) and (
+        expired_marker or abort_days is not None
+    ):
+        # Delete markers and incomplete uploads have no object size to compare.
+        raise _invalid(
+            f"rule {rule_id!r}: an object size filter cannot be used with "
+            "ExpiredObjectDeleteMarker or AbortIncompleteMultipartUpload"
+        )
     return LifecycleRule(
         id=rule_id,
         enabled=status == "Enabled",
-        prefix=prefix,
+        prefix=selected.prefix,
+        size_greater_than=selected.size_greater_than,
+        size_less_than=selected.size_less_than,
         expiration_days=expiration_days,
         expired_object_delete_marker=expired_marker,
         noncurrent_days=noncurrent_days,

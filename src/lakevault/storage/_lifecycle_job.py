@@ -191,6 +191,38 @@ class LifecycleRunner:
             return True
         return False
 
+    def _expire_noncurrent(  # noqa: PLR0917 - one step of _apply_to_key
+        self,
+        session: Session,
+        bucket: str,
+        key: str,
+        versions: list[models.ObjectVersion],
+        rule: LifecycleRule,
+        now: datetime,
+        doomed: list[str],
+        report: LifecycleReport,
+        events: list[tuple[str | None, str]],
+    ) -> None:
+        """Remove the noncurrent versions of ``key`` the rule says are old enough (and within
+        its size filter; a delete marker has no size), keeping the newest it says to keep."""
+        if rule.noncurrent_days is None:
+            return
+        since = _noncurrent_since(versions)
+        keep = rule.newer_noncurrent_versions or 0
+        cutoff = now - timedelta(days=rule.noncurrent_days)
+        for index, row in enumerate(versions[1:]):
+            if index < keep or since[row.version_id] > cutoff:
+                continue
+            if rule.has_size_filter and (row.is_delete_marker or not rule.matches_size(row.size)):
+                continue
+            if self._locked(session, bucket, key, row, now):
+                report.kept_locked += 1
+                continue
+            version_id = "null" if row.is_null_version else row.version_id
+            self._objects._delete_version(session, bucket, key, version_id, doomed)
+            report.versions_removed += 1
+            events.append((row.version_id, "NoncurrentVersionRemoved"))
+
     def _apply_to_key(
         self,
         bucket: str,
@@ -221,20 +253,9 @@ class LifecycleRunner:
             events: list[tuple[str | None, str]] = []
             latest = versions[0]
             # Noncurrent versions first (their ages come from the versions as they are now).
-            if rule.noncurrent_days is not None:
-                since = _noncurrent_since(versions)
-                keep = rule.newer_noncurrent_versions or 0
-                cutoff = now - timedelta(days=rule.noncurrent_days)
-                for index, row in enumerate(versions[1:]):
-                    if index < keep or since[row.version_id] > cutoff:
-                        continue
-                    if self._locked(session, bucket, key, row, now):
-                        report.kept_locked += 1
-                        continue
-                    version_id = "null" if row.is_null_version else row.version_id
-                    objects._delete_version(session, bucket, key, version_id, doomed)
-                    report.versions_removed += 1
-                    events.append((row.version_id, "NoncurrentVersionRemoved"))
+            self._expire_noncurrent(
+                session, bucket, key, versions, rule, now, doomed, report, events
+            )
             remaining = session.scalars(
                 select(models.ObjectVersion)
                 .where(models.ObjectVersion.bucket_name == bucket, models.ObjectVersion.key == key)
@@ -245,6 +266,7 @@ class LifecycleRunner:
                 rule.expiration_days is not None
                 and remaining
                 and not latest.is_delete_marker
+                and rule.matches_size(latest.size)
                 and latest.last_modified <= now - timedelta(days=rule.expiration_days)
             ):
                 if versioning is Versioning.ENABLED:
