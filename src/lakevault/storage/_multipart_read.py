@@ -16,11 +16,8 @@ from sqlalchemy import select
 
 from lakevault import kms
 from lakevault.db import models
+from lakevault.storage._blob_source import RANGE_WINDOW_BYTES, BlobSource, missing_blob
 from lakevault.storage._core import StorageCore
-from lakevault.storage._errors import BackendUnavailable
-
-#: Plaintext decrypted per random-access window of a range read (a multiple of 16 KiB).
-_RANGE_WINDOW_BYTES = 4 * 1024 * 1024
 
 
 def is_multipart_blob(blob_path: str) -> bool:
@@ -59,23 +56,8 @@ class _Part:
     offset: int
 
 
-class _PartSource:
-    def __init__(self, core: StorageCore, path: str) -> None:
-        self._core = core
-        self._path = path
-
-    def read_range(self, offset: int, length: int, /) -> bytes:
-        try:
-            return self._core.backend.read_range(self._path, offset, length)
-        except FileNotFoundError as exc:
-            raise _missing(self._path) from exc
-
-
-def _missing(path: str) -> BackendUnavailable:
-    return BackendUnavailable(
-        f"the stored bytes of a part of an object version ({path}) are missing from the object "
-        "store; restore the object store from its backup"
-    )
+#: How errors name a part's blob.
+_PART = "a part of an object version"
 
 
 def _write_all(writer: kms.Writable, data: bytes | memoryview) -> None:
@@ -171,7 +153,7 @@ def _write_whole_part(
     try:
         reader = core.backend.open_read(part.blob_path)
     except FileNotFoundError as exc:
-        raise _missing(part.blob_path) from exc
+        raise missing_blob(part.blob_path, what=_PART) from exc
     header = kms.read_object_header(reader)
     counting = _CountingWriter(writer)
     totals = kms.decrypt_stream(
@@ -192,11 +174,11 @@ def _write_part_range(
     length: int,
     writer: kms.Writable,
 ) -> int:
-    source = _PartSource(core, part.blob_path)
+    source = BlobSource(core, part.blob_path, what=_PART)
     header = kms.read_object_header_at(source)
     done = 0
     while done < length:
-        piece = min(_RANGE_WINDOW_BYTES, length - done)
+        piece = min(RANGE_WINDOW_BYTES, length - done)
         data = kms.decrypt_range(
             source,
             data_key=data_key,

@@ -29,10 +29,10 @@ from lakevault import kms
 from lakevault.core.errors import InvalidParameterValue, NoSuchKey
 from lakevault.db import models
 from lakevault.gate import Proof
+from lakevault.storage._blob_source import RANGE_WINDOW_BYTES, BlobSource, missing_blob
 from lakevault.storage._core import BucketRecord, StorageCore
 from lakevault.storage._deadline import DeadlineWriter, RequestDeadline
 from lakevault.storage._errors import (
-    BackendUnavailable,
     NoSuchBucket,
     NoSuchVersion,
     NotModified,
@@ -58,8 +58,6 @@ from lakevault.storage._write_admission import authorize_object_write
 
 #: S3's limit on user metadata: 2 KB for all names and values together.
 MAX_METADATA_BYTES = 2048
-#: Plaintext decrypted per random-access window of a range read (a multiple of 16 KiB).
-RANGE_WINDOW_BYTES = 4 * 1024 * 1024
 _METADATA_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
 _CONTENT_TYPE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 _WRITING = "writing"
@@ -191,27 +189,6 @@ class _StoredVersion:
     wrapped_data_key: bytes
 
 
-class _BlobSource:
-    """``read_range`` over one blob, for ``kms.decrypt_range``."""
-
-    def __init__(self, core: StorageCore, path: str) -> None:
-        self._core = core
-        self._path = path
-
-    def read_range(self, offset: int, length: int, /) -> bytes:
-        try:
-            return self._core.backend.read_range(self._path, offset, length)
-        except FileNotFoundError as exc:
-            raise _missing_blob(self._path) from exc
-
-
-def _missing_blob(path: str) -> BackendUnavailable:
-    return BackendUnavailable(
-        f"the stored bytes of an object version ({path}) are missing from the object store; "
-        "restore the object store from its backup"
-    )
-
-
 class ObjectDownload:
     """An authorised, not yet started read of one object version (or a range of it).
 
@@ -275,13 +252,13 @@ class ObjectDownload:
             try:
                 reader = self._core.backend.open_read(stored.blob_path)
             except FileNotFoundError as exc:
-                raise _missing_blob(stored.blob_path) from exc
+                raise missing_blob(stored.blob_path) from exc
             header = kms.read_object_header(reader)
             totals = kms.decrypt_stream(
                 reader, writer, data_key=self._data_key, header=header, encryption_context=context
             )
             return totals.plaintext_bytes
-        source = _BlobSource(self._core, stored.blob_path)
+        source = BlobSource(self._core, stored.blob_path)
         header = kms.read_object_header_at(source)
         done = 0
         while done < self.length:
