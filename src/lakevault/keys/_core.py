@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lakevault import iam, kms
-from lakevault.audit import AuditSink, append_in
+from lakevault.audit import AuditEvent, AuditSink, append_in
 from lakevault.core import Clock, RandomSource
 from lakevault.core.errors import InternalFailure
 from lakevault.db import Database, models
@@ -237,6 +237,29 @@ class KeyCore:
         self.record_refusal(who, record, operation=operation, parameters=parameters, error=error)
         raise error
 
+    def _event(
+        self,
+        who: EventWho,
+        *,
+        operation: str,
+        key_arn: str,
+        account_id: str,
+        read_only: bool,
+        parameters: Mapping[str, Any] | None,
+        elements: Mapping[str, Any] | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        state_change: bool = False,
+    ) -> AuditEvent:
+        """An event of ``operation`` on one key, at this service's clock, randomness and
+        region: the one place the key service's uses, refusals and changes are made."""
+        return key_event(
+            who, name=operation, key_arn=key_arn, account_id=account_id, now=self.clock.now(),
+            random=self.random, region=self.region, read_only=read_only, parameters=parameters,
+            elements=elements, error_code=error_code, error_message=error_message,
+            state_change=state_change,
+        )  # fmt: skip
+
     def record_refusal(
         self,
         who: EventWho,
@@ -249,14 +272,11 @@ class KeyCore:
         code = getattr(error, "code", type(error).__name__)
         message = getattr(error, "message", str(error))
         self.audit.append(
-            key_event(
+            self._event(
                 who,
-                name=operation,
+                operation=operation,
                 key_arn=record.arn,
                 account_id=record.account_id,
-                now=self.clock.now(),
-                random=self.random,
-                region=self.region,
                 read_only=True,
                 parameters=parameters,
                 error_code=code,
@@ -281,18 +301,10 @@ class KeyCore:
         acts visibly on the use: storage overlaps the wait with encrypting and writing the
         blob, and calls it before committing the version (one audit wait per PUT fewer).
         """
-        event = key_event(
-            who,
-            name=operation,
-            key_arn=record.arn,
-            account_id=record.account_id,
-            now=self.clock.now(),
-            random=self.random,
-            region=self.region,
-            read_only=True,
-            parameters=parameters,
-            elements=elements,
-        )
+        event = self._event(
+            who, operation=operation, key_arn=record.arn, account_id=record.account_id,
+            read_only=True, parameters=parameters, elements=elements,
+        )  # fmt: skip
         submit = getattr(self.audit, "submit", None) if defer else None
         if submit is None:
             self.audit.append(event)
@@ -316,14 +328,11 @@ class KeyCore:
             result = act(session)
             append_in(
                 session,
-                key_event(
+                self._event(
                     who,
-                    name=operation,
+                    operation=operation,
                     key_arn=key_arn,
                     account_id=account_id,
-                    now=self.clock.now(),
-                    random=self.random,
-                    region=self.region,
                     read_only=False,
                     parameters=parameters,
                     elements=elements(result) if elements is not None else None,

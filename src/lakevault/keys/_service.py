@@ -452,11 +452,7 @@ class KeyService(ServiceKeys):
         operation: str,
         parameters: Mapping[str, Any] | None = None,
     ) -> Ciphertext:
-        parameters = parameters or {
-            "keyId": record.arn,
-            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
-            **context_parameters(context),
-        }
+        parameters = parameters or _use_parameters(record, context)
         self._authorize(
             call,
             action=f"kms:{operation}",
@@ -503,11 +499,7 @@ class KeyService(ServiceKeys):
         if key is not None and self._record(call, key).key_id != record.key_id:
             raise kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY)
         check_grant_tokens(grant_tokens, record)
-        parameters = {
-            "keyId": record.arn,
-            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
-            **context_parameters(context),
-        }
+        parameters = _use_parameters(record, context)
         self._authorize(
             call,
             action=f"kms:{operation}",
@@ -1248,6 +1240,16 @@ class KeyService(ServiceKeys):
             act=act,
             elements=lambda versions: {"versionsDestroyed": versions},
         )
+
+
+def _use_parameters(record: KeyRecord, context: kms.EncryptionContext) -> dict[str, Any]:
+    """The request parameters of a use of a key's material (``Encrypt``, ``Decrypt`` and
+    their ``ReEncrypt`` halves): the key, the algorithm and the encryption context."""
+    return {
+        "keyId": record.arn,
+        "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        **context_parameters(context),
+    }
 
 
 def _pairs_of(mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...] | None:
