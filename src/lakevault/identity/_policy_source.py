@@ -25,7 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from lakevault import iam
@@ -34,6 +34,18 @@ from lakevault.core import PLATFORM_ACCOUNT_ID
 from lakevault.db import Database, models
 from lakevault.identity._names import EntityKind
 from lakevault.identity._principal import Principal, PrincipalPolicies
+
+
+def _default_versions() -> Select[str, str, str]:
+    """Managed policies with their default version: (ARN, version id, document). The one
+    query every attachment lookup narrows, so which version applies is decided once."""
+    return select(
+        models.Policy.arn, models.PolicyVersion.version_id, models.PolicyVersion.document
+    ).join(
+        models.PolicyVersion,
+        (models.PolicyVersion.policy_id == models.Policy.policy_id)
+        & (models.PolicyVersion.version_id == models.Policy.default_version_id),
+    )
 
 
 class DatabasePolicySource:
@@ -119,14 +131,7 @@ class DatabasePolicySource:
 
     def _role_managed(self, session: Session, role_id: str) -> tuple[iam.Policy, ...]:
         attached = (
-            select(
-                models.Policy.arn, models.PolicyVersion.version_id, models.PolicyVersion.document
-            )
-            .join(
-                models.PolicyVersion,
-                (models.PolicyVersion.policy_id == models.Policy.policy_id)
-                & (models.PolicyVersion.version_id == models.Policy.default_version_id),
-            )
+            _default_versions()
             .join(
                 models.RolePolicyAttachment,
                 models.RolePolicyAttachment.policy_id == models.Policy.policy_id,
@@ -134,6 +139,12 @@ class DatabasePolicySource:
             .where(models.RolePolicyAttachment.role_id == role_id)
             .order_by(models.Policy.arn)
         )
+        return self._identity_policies(session, attached)
+
+    def _identity_policies(
+        self, session: Session, attached: Select[str, str, str]
+    ) -> tuple[iam.Policy, ...]:
+        """The parsed identity policies of a :func:`_default_versions` query's rows."""
         return tuple(
             self._parsed((arn, version), document, arn, iam.PolicyKind.IDENTITY)
             for arn, version, document in session.execute(attached)
@@ -167,14 +178,7 @@ class DatabasePolicySource:
         self, session: Session, user_id: str, group_ids: list[str]
     ) -> tuple[iam.Policy, ...]:
         attached = (
-            select(
-                models.Policy.arn, models.PolicyVersion.version_id, models.PolicyVersion.document
-            )
-            .join(
-                models.PolicyVersion,
-                (models.PolicyVersion.policy_id == models.Policy.policy_id)
-                & (models.PolicyVersion.version_id == models.Policy.default_version_id),
-            )
+            _default_versions()
             .where(
                 or_(
                     models.Policy.policy_id.in_(
@@ -191,10 +195,7 @@ class DatabasePolicySource:
             )
             .order_by(models.Policy.arn)
         )
-        return tuple(
-            self._parsed((arn, version), document, arn, iam.PolicyKind.IDENTITY)
-            for arn, version, document in session.execute(attached)
-        )
+        return self._identity_policies(session, attached)
 
     def _inline(
         self, session: Session, user_id: str, group_ids: list[str]
