@@ -1,6 +1,7 @@
 """Every use of a key — Encrypt, Decrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext and
-ReEncrypt — is refused for each of the issue's denials: a key-policy deny, a disabled key, a
-wrong encryption context and another tenant.
+ReEncrypt — is refused for each of the issue's denials: a key-policy deny, a disabled key (and
+one pending deletion), a wrong encryption context and another tenant; every other call on a key
+is refused to another tenant and to a key-policy deny.
 
 ``test_key_api.py`` tests each denial on one operation; this matrix holds every operation to
 them, with STYLE.md §6's four assertions: the error and its code; that nothing changed (no
@@ -20,7 +21,7 @@ import pytest
 from lakevault import kms
 from lakevault.core.errors import AccessDenied, LakevaultError
 from lakevault.identity import Principal
-from lakevault.keys import DisabledException
+from lakevault.keys import DisabledException, KMSInvalidStateException
 from tests.unit.keys.conftest import ALICE, BOB, CAROL, TENANT_A, TENANT_B, KMSWorld, allow, context
 
 SECRET = b"the plaintext nobody may log"
@@ -171,6 +172,21 @@ def test_a_disabled_key_refuses_the_use(world: KMSWorld, name: str) -> None:
     resources = event["resources"]
     assert [r["ARN"] for r in resources] == [keys.arn]
     # Enabled again, the same call works: the refusal was the state's alone.
+    world.service.enable_key(world.call(ALICE), keys.key_id)
+    use.run(world, ALICE, keys.key_id, keys, CONTEXT)
+
+
+@pytest.mark.parametrize("name", sorted(USES))
+def test_a_key_pending_deletion_refuses_the_use(world: KMSWorld, name: str) -> None:
+    use, keys = USES[name], _keys(world)
+    world.service.schedule_key_deletion(world.call(ALICE), keys.key_id, days=7)
+    event = _refused(
+        world, use, ALICE, keys.key_id, keys, CONTEXT, KMSInvalidStateException,
+        "KMSInvalidStateException",
+    )  # fmt: skip
+    assert [r["ARN"] for r in event["resources"]] == [keys.arn]
+    # Cancelled (the key comes back disabled) and enabled, the same call works.
+    world.service.cancel_key_deletion(world.call(ALICE), keys.key_id)
     world.service.enable_key(world.call(ALICE), keys.key_id)
     use.run(world, ALICE, keys.key_id, keys, CONTEXT)
 
