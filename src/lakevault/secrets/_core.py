@@ -235,10 +235,23 @@ class SecretsCore:
                 parameters=parameters,
                 context=context,
             )
-            raise ResourceNotFoundException(
+            missing = ResourceNotFoundException(
                 f"Secrets Manager can't find the specified secret {secret_id!r} in account "
                 f"{account}; check the name or ARN (ListSecrets shows the account's secrets)"
             )
+            # Recorded like every refusal after an allowed decision (docs/secrets.md, "Audit").
+            self.audit.append(
+                self._event(
+                    call,
+                    action=action,
+                    arn=arn,
+                    account_id=account,
+                    parameters=parameters,
+                    error=missing,
+                    read_only=read_only,
+                )
+            )
+            raise missing
         proof = self.authorize(
             call,
             action=action,

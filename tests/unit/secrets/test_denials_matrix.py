@@ -24,7 +24,7 @@ import pytest
 
 from lakevault.core.errors import AccessDenied, LakevaultError
 from lakevault.db import models
-from lakevault.secrets import DecryptionFailure, EncryptionFailure
+from lakevault.secrets import DecryptionFailure, EncryptionFailure, ResourceNotFoundException
 from tests.unit.secrets.conftest import (
     CAROL,
     TENANT_A,
@@ -228,3 +228,18 @@ def test_create_secret_under_a_refusing_key_creates_nothing(world: SecretsWorld)
             world.secrets.create_secret(world.call(), "new", secret_string=VALUE, kms_key_id=key_id)
         assert state(world) == before
         _no_value_anywhere(world, caught.value)
+
+
+@pytest.mark.parametrize("name", sorted(OPERATIONS))
+def test_a_secret_that_does_not_exist_is_not_found_and_recorded(
+    world: SecretsWorld, name: str
+) -> None:
+    """A caller the gate allows learns the secret is not there (``ResourceNotFoundException``),
+    and the refusal is recorded after the allowed decision, as every refusal is."""
+    before, events_before = state(world), len(world.events())
+    with pytest.raises(ResourceNotFoundException) as caught:
+        OPERATIONS[name](world, world.call(), "nosuch")
+    assert state(world) == before
+    new = [(e["eventName"], e.get("errorCode")) for e in world.events()[events_before:]]
+    assert new == [(name, None), (name, "ResourceNotFoundException")]
+    assert "nosuch" in str(caught.value)
