@@ -9,6 +9,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 import typer
@@ -132,16 +133,7 @@ def _serve_inherited(settings: Settings, listen_fd: int, parent_pid: int | None)
                     server.should_exit = True
 
         threading.Thread(target=watch, daemon=True, name="parent-watch").start()
-    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        server.run(sockets=[sock])
-    except _Stopped:
-        pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        sock.close()
-        platform.close()
+    _run_until_stopped(server, sock, sock.close, platform.close)
 
 
 @command
@@ -204,8 +196,17 @@ def serve(
         what="HTTP worker",
     )
     http.start()
-    # uvicorn finishes in-flight requests on SIGTERM/SIGINT, then re-raises the signal; these
-    # handlers turn that re-raise into a normal exit, so a requested stop exits with status 0.
+    _run_until_stopped(server, sock, http.stop, sock.close, workers.stop, platform.close)
+
+
+def _run_until_stopped(
+    server: uvicorn.Server, sock: socket.socket, *cleanups: Callable[[], None]
+) -> None:
+    """Serve on ``sock`` until SIGTERM/SIGINT, then run ``cleanups`` in order.
+
+    uvicorn finishes in-flight requests on SIGTERM/SIGINT, then re-raises the signal; these
+    handlers turn that re-raise into a normal exit, so a requested stop exits with status 0.
+    """
     previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.run(sockets=[sock])
@@ -214,10 +215,8 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        http.stop()
-        sock.close()
-        workers.stop()
-        platform.close()
+        for cleanup in cleanups:
+            cleanup()
     error_console.print("lakevault stopped")
 
 

@@ -160,7 +160,8 @@ def check_write_conditions(current: ObjectInfo | None, conditions: Conditions) -
         )
 
 
-def _info(row: models.ObjectVersion) -> ObjectInfo:
+def _info(row: models.ObjectVersion | Row[Any]) -> ObjectInfo:
+    """An object version as ``ObjectInfo``, from its ORM row or a Core row of its table."""
     return ObjectInfo(
         bucket=row.bucket_name,
         key=row.key,
@@ -525,18 +526,8 @@ class Objects:
     @staticmethod
     def _current_in(connection: Connection, version_id: str) -> ObjectInfo:
         """The version ``version_id`` as ``ObjectInfo`` (for a conditional write's check)."""
-        row = connection.execute(select(_OBJECTS).where(_OBJECTS.c.version_id == version_id)).one()
-        return ObjectInfo(
-            bucket=row.bucket_name,
-            key=row.key,
-            version_id=None if row.is_null_version else row.version_id,
-            size=row.size,
-            etag=row.etag,
-            sha256=row.sha256,
-            content_type=row.content_type,
-            last_modified=row.last_modified,
-            metadata=MappingProxyType(dict(row.user_metadata or {})),
-            is_delete_marker=row.is_delete_marker,
+        return _info(
+            connection.execute(select(_OBJECTS).where(_OBJECTS.c.version_id == version_id)).one()
         )
 
     def _retire_in(
