@@ -15,6 +15,12 @@
   is retired when its successor is made (the time is in the successor's ``kid``), so it is kept
   for the longest token lifetime (plus the clock skew) after that. A running ``TokenService``
   rereads the key file when it changes, so every process signs with the newest key.
+* Verified access tokens are remembered per process (``VERIFIED_TOKEN_CACHE_SIZE``, ADR 0218):
+  a token seen again is answered without its ECDSA verification, but only while the clock is
+  inside the window the claim checks accept (never past ``exp`` plus the skew) and only under
+  the same signing keys (a changed key file forgets every entry). Revocation is not decided
+  here: the principal lookup after verification (``principal_for_token``) reads the user and
+  the token generation on every request.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import base64
 import itertools
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,6 +55,9 @@ _KID_TIME_FORMAT = "%Y%m%dT%H%M%S"
 #: The ``amr`` (RFC 8176) values of a token: a password, and a one-time password as well.
 AMR_PASSWORD = "pwd"  # noqa: S105 - an RFC 8176 method name
 AMR_MFA = "otp"
+#: Access tokens whose verification one ``TokenService`` remembers (least recently used first
+#: out). A token is a few hundred bytes, so the cache stays around a megabyte.
+VERIFIED_TOKEN_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +99,19 @@ class IdTokenClaims:
     email_verified: bool
     authenticated_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _VerifiedToken:
+    """A verified access token's claims, the keys that verified it, and the times (seconds
+    since the epoch, as the claim checks compare them) between which the checks accept it."""
+
+    keys: SigningKeys
+    claims: TokenClaims
+    accepted_from: float
+    """The token is accepted at ``now >= accepted_from`` (``nbf``/``iat`` less the skew)."""
+    accepted_until: float
+    """The token is accepted at ``now < accepted_until`` (``exp`` plus the skew)."""
 
 
 def _key_path(home: Path) -> Path:
@@ -244,6 +267,8 @@ class TokenService:
         # Claim registries are built once per (audience, token use): building one costs far
         # more than validating with it, and each reads the injected clock when it validates.
         self._registries: dict[tuple[str, str], jwt.JWTClaimsRegistry] = {}
+        self._verified: OrderedDict[str, _VerifiedToken] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     @property
     def keys(self) -> SigningKeys:
@@ -362,9 +387,47 @@ class TokenService:
             raise AccessDenied("the ID token is not valid", code="InvalidToken") from exc
 
     def verify(self, token: str) -> TokenClaims:
-        """Check signature, algorithm, issuer, audience and times; return the claims."""
+        """Check signature, algorithm, issuer, audience and times; return the claims.
+
+        A token this service verified before under the same signing keys is answered from the
+        cache while the current time is inside the window the claim checks accept; outside it
+        (expired, or a clock set back before ``nbf``) the token is verified afresh, so the
+        answer — claims, ``InvalidToken`` or ``ExpiredToken`` — is always the uncached one.
+        """
+        keys = self.keys
+        now = int(self._clock.now().timestamp())
+        with self._verified_lock:
+            remembered = self._verified.get(token)
+            if remembered is not None:
+                if (
+                    remembered.keys is keys
+                    and remembered.accepted_from <= now < remembered.accepted_until
+                ):
+                    self._verified.move_to_end(token)
+                    return remembered.claims
+                del self._verified[token]
         invalid = AccessDenied("the access token is not valid; sign in again", code="InvalidToken")
-        claims = self._decode(token, audience=AUDIENCE, expected_use="access", invalid=invalid)
+        claims = self._decode(
+            token, audience=AUDIENCE, expected_use="access", invalid=invalid, keys=keys
+        )
+        verified = self._access_claims(claims, invalid)
+        # The window of the claim checks (JWTClaimsRegistry: exp > now - leeway, nbf and iat
+        # <= now + leeway); _decode validated these claims as numbers.
+        starts = [float(claims[name]) for name in ("nbf", "iat") if name in claims]
+        remembered = _VerifiedToken(
+            keys=keys,
+            claims=verified,
+            accepted_from=max(starts) - LEEWAY_SECONDS,
+            accepted_until=float(claims["exp"]) + LEEWAY_SECONDS,
+        )
+        with self._verified_lock:
+            self._verified[token] = remembered
+            self._verified.move_to_end(token)
+            while len(self._verified) > VERIFIED_TOKEN_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return verified
+
+    def _access_claims(self, claims: dict[str, Any], invalid: AccessDenied) -> TokenClaims:
         try:
             amr = claims.get("amr", [])
             return TokenClaims(
@@ -399,11 +462,17 @@ class TokenService:
         return registry
 
     def _decode(
-        self, token: str, *, audience: str, expected_use: str, invalid: AccessDenied
+        self,
+        token: str,
+        *,
+        audience: str,
+        expected_use: str,
+        invalid: AccessDenied,
+        keys: SigningKeys | None = None,
     ) -> dict[str, Any]:
         """Verify signature, pinned algorithm, ``kid`` and registered claims; return them."""
         try:
-            decoded = jwt.decode(token, self.keys.key_set, algorithms=[ALGORITHM])
+            decoded = jwt.decode(token, (keys or self.keys).key_set, algorithms=[ALGORITHM])
         except (JoseError, ValueError, TypeError) as exc:
             raise invalid from exc
         if decoded.header.get("alg") != ALGORITHM or "kid" not in decoded.header:
