@@ -22,7 +22,10 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from lakevault import identity
-from lakevault.api._sigv4_streaming import CHUNKED_PAYLOAD_SCOPE_KEY
+from lakevault.api._sigv4_streaming import (
+    CHUNKED_PAYLOAD_SCOPE_KEY,
+    refuse_unless_streaming_route,
+)
 from lakevault.api._streaming import read_signed_body
 from lakevault.core.errors import AccessDenied, InvalidRequest
 from lakevault.directory import CallContext
@@ -42,16 +45,18 @@ def caller_dependency(platform: Platform) -> Callable[[Request], Awaitable[CallC
         is_presigned = "x-amz-algorithm" in (key.lower() for key in request.query_params)
         # A streaming upload's body is verified chunk by chunk by the route that reads it
         # (_sigv4_streaming), from the seed in the Authorization header; with any other
-        # credentials its chunk framing would be stored as the object's bytes.
+        # credentials its chunk framing would be stored as the object's bytes, and on any
+        # other route the seed, which signs no byte of the body, would vouch for a body
+        # nobody signed.
         streaming = request.headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
-        if streaming and (
-            is_presigned or header is None or not header.startswith("AWS4-HMAC-SHA256")
-        ):
-            raise InvalidRequest(
-                "an aws-chunked body (x-amz-content-sha256: STREAMING-...) must be signed with "
-                "SigV4 in the Authorization header; with a token, an API key or a pre-signed URL "
-                "send the plain body"
-            )
+        if streaming:
+            refuse_unless_streaming_route(request)
+            if is_presigned or header is None or not header.startswith("AWS4-HMAC-SHA256"):
+                raise InvalidRequest(
+                    "an aws-chunked body (x-amz-content-sha256: STREAMING-...) must be signed "
+                    "with SigV4 in the Authorization header; with a token, an API key or a "
+                    "pre-signed URL send the plain body"
+                )
         principal = identity.ANONYMOUS
         if api_key is not None:
             if header is not None or is_presigned:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lakevault import storage
 from lakevault.api._auth import caller_dependency
-from lakevault.api._sigv4_streaming import upload_body
+from lakevault.api._sigv4_streaming import accepts_streaming_payload, upload_body
 from lakevault.api._storage_lock_headers import (
     BUCKET_LOCK,
     BYPASS,
@@ -325,6 +325,7 @@ def objects_router(platform: Platform) -> APIRouter:
         )
 
     @router.put("/{bucket}/objects/{key:path}")
+    @accepts_streaming_payload
     async def put_object(bucket: str, key: str, request: Request, call: Caller) -> JSONResponse:
         caller = _caller(call)
         copy_source = request.headers.get("x-amz-copy-source")

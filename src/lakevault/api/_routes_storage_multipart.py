@@ -37,7 +37,7 @@ from lakevault.api._routes_storage import (
     _object_headers,
     _object_json,
 )
-from lakevault.api._sigv4_streaming import upload_body
+from lakevault.api._sigv4_streaming import accepts_streaming_payload, upload_body
 from lakevault.api._streaming import RequestBodyReader, read_limited_body
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
@@ -135,6 +135,7 @@ def multipart_router(platform: Platform) -> APIRouter:
         )
 
     @router.put("/{bucket}/uploads/{upload_id}/parts/{part_number}")
+    @accepts_streaming_payload
     async def upload_part(
         bucket: str, upload_id: str, part_number: int, request: Request, call: Caller
     ) -> JSONResponse:

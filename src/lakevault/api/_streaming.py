@@ -22,7 +22,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lakevault.api._sigv4_streaming import refuse_chunked_body
 from lakevault.core.errors import InvalidInput
 from lakevault.storage import EntityTooLarge, IncompleteBody
 
@@ -130,7 +129,6 @@ async def read_signed_body(request: Request) -> bytes:
 async def read_limited_body(request: Request, limit: int = MAX_JSON_BODY_BYTES) -> bytes:
     """The whole request body, refusing more than ``limit`` bytes (``EntityTooLarge``) before
     reading it when Content-Length says so, and while reading when it does not."""
-    refuse_chunked_body(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise EntityTooLarge(

@@ -195,6 +195,67 @@ def test_json_routes_refuse_a_streaming_body(world: World, signer: Signer) -> No
     assert error(answer) == (400, "InvalidRequest")
 
 
+@pytest.fixture
+def administrator(world: World) -> tuple[str, dict[str, str], Signer]:
+    """A tenant (its id and root headers) and a signer for a user allowed everything."""
+    account, admin, _ = world.new_tenant("streaming-admin")
+    c = world.client
+    base = f"/api/v1/tenants/{account}"
+    assert c.post(f"{base}/users", json={"userName": "operator"}, headers=admin).is_success
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    c.put(f"{base}/users/operator/policies/all", json={"policyDocument": policy}, headers=admin)
+    key = c.post(f"{base}/users/operator/access-keys", headers=admin).json()
+    return account, admin, Signer(world, key["accessKeyId"], key["secretAccessKey"])
+
+
+def test_a_streaming_seed_does_not_vouch_for_a_model_body(
+    world: World, administrator: tuple[str, dict[str, str], Signer]
+) -> None:
+    """The seed signature signs no byte of the body. A route whose body FastAPI parses into a
+    model (KMS CreateKey, IAM CreateUser) must not act on a plain body sent under it, even for
+    a caller allowed the action: refused, and nothing is created."""
+    account, admin, signer = administrator
+    json_type = {"content-type": "application/json"}
+    body = b'{"description": "nobody signed this"}'
+    headers, _ = signer.headers("POST", "/api/v1/kms/keys", len(body), json_type)
+    answer = world.client.post("/api/v1/kms/keys", content=body, headers=headers)
+    assert error(answer) == (400, "InvalidRequest")
+    assert "only by object uploads" in answer.json()["error"]["message"]
+    keys = world.client.get("/api/v1/kms/keys", headers=admin).json()
+    assert all(k.get("description") != "nobody signed this" for k in keys)
+
+    target = f"/api/v1/tenants/{account}/users"
+    body = b'{"userName": "unsigned"}'
+    headers, _ = signer.headers("POST", target, len(body), json_type)
+    assert error(world.client.post(target, content=body, headers=headers)) == (
+        400,
+        "InvalidRequest",
+    )
+    users = world.client.get(target, headers=admin).json()
+    assert "unsigned" not in str(users)
+
+    # The same user signing the body's own hash creates the key: the refusal is the payload
+    # form's, not a missing permission.
+    body = b'{"description": "signed"}'
+    request = identity.SigV4Request.from_target(
+        "POST", "/api/v1/kms/keys", [("host", "testserver"), *json_type.items()], body
+    )
+    signed = identity.sign_request(
+        request,
+        access_key_id=signer.access_key_id,
+        secret_access_key=signer.secret_access_key,
+        region=world.platform.settings.region,
+        service="lakevault",
+        now=world.clock.now(),
+    )
+    plain = {k: v for k, v in signed.request.headers if k.lower() != "host"}
+    created = world.client.post("/api/v1/kms/keys", content=body, headers=plain)
+    assert created.status_code == 201, created.text
+
+
 def test_unsigned_trailer_uploads_are_not_implemented(world: World, signer: Signer) -> None:
     target = f"/api/v1/buckets/{BUCKET}/objects/trailer"
     unsigned = identity.SigV4Request(
