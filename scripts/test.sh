@@ -16,5 +16,6 @@ export LAKEVAULT_TEST_POSTGRES_URL
 LAKEVAULT_TEST_POSTGRES_URL=$(cat "$work/postgres/url")
 
 status=0
-.venv/bin/python -m pytest "$@" || status=$?
+# The slowest tests are listed so that a growing suite shows where its time goes.
+.venv/bin/python -m pytest --durations=40 "$@" || status=$?
 exit "$status"
