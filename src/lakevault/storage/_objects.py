@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, func, select
+from sqlalchemy import Connection, Row, Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lakevault import kms
@@ -75,6 +75,27 @@ _VERSION_COLUMNS = (
     _OBJECTS.c.is_delete_marker,
     _OBJECTS.c.is_null_version,
     _OBJECTS.c.blob_path,
+)
+#: The PUT path's statements, built once: building a statement per call (``.values(...)``,
+#: comparisons with literals) and computing its cache key was a fifth of the PUT's CPU in the
+#: storage layer (docs/performance.md, session 5); these carry only bound parameters.
+_INSERT_JOURNAL = _JOURNAL.insert()
+_INSERT_VERSION = _OBJECTS.insert()
+_DELETE_JOURNAL = _JOURNAL.delete().where(
+    _JOURNAL.c.blob_path.in_(bindparam("paths", expanding=True))
+)
+_SELECT_VERSIONS = select(*_VERSION_COLUMNS).where(
+    _OBJECTS.c.bucket_name == bindparam("bucket"), _OBJECTS.c.key == bindparam("key")
+)
+_SELECT_VERSIONING = select(_BUCKETS.c.versioning).where(_BUCKETS.c.name == bindparam("bucket"))
+_LOCK_VERSIONING = _SELECT_VERSIONING.with_for_update()
+_DELETE_VERSIONS = _OBJECTS.delete().where(
+    _OBJECTS.c.version_id.in_(bindparam("version_ids", expanding=True))
+)
+_DEMOTE_VERSIONS = (
+    _OBJECTS.update()
+    .where(_OBJECTS.c.version_id.in_(bindparam("version_ids", expanding=True)))
+    .values(is_latest=False)
 )
 
 
@@ -389,12 +410,13 @@ class Objects:
         blob_path = f"{record.account_id}/{record.name}/{version_id}"
         with core.database.transaction() as connection:
             connection.execute(
-                _JOURNAL.insert().values(
-                    blob_path=blob_path,
-                    bucket_name=record.name,
-                    state=_WRITING,
-                    created_at=core.clock.now(),
-                )
+                _INSERT_JOURNAL,
+                {
+                    "blob_path": blob_path,
+                    "bucket_name": record.name,
+                    "state": _WRITING,
+                    "created_at": core.clock.now(),
+                },
             )
         writer = core.backend.open_write(blob_path)
         replaced: list[str] = []
@@ -426,9 +448,7 @@ class Objects:
                 # One read of the key's versions serves the condition, the sequence and the
                 # retirement.
                 versions = connection.execute(
-                    select(*_VERSION_COLUMNS).where(
-                        _OBJECTS.c.bucket_name == record.name, _OBJECTS.c.key == key
-                    )
+                    _SELECT_VERSIONS, {"bucket": record.name, "key": key}
                 ).all()
                 latest = next((version for version in versions if version.is_latest), None)
                 if conditions.if_match is not None or conditions.if_none_match is not None:
@@ -453,26 +473,27 @@ class Objects:
                     is_delete_marker=False,
                 )
                 connection.execute(
-                    _OBJECTS.insert().values(
-                        version_id=version_id,
-                        bucket_name=record.name,
-                        key=key,
-                        sequence=sequence,
-                        is_latest=True,
-                        is_delete_marker=False,
-                        is_null_version=versioning is not Versioning.ENABLED,
-                        size=reader.length,
-                        stored_size=totals.ciphertext_bytes,
-                        blob_path=blob_path,
-                        content_type=content_type,
-                        user_metadata=dict(metadata),
-                        etag=info.etag,
-                        sha256=sha256,
-                        kms_key_id=data_key.key_id,
-                        key_version=data_key.key_version,
-                        wrapped_data_key=data_key.wrapped,
-                        last_modified=now,
-                    )
+                    _INSERT_VERSION,
+                    {
+                        "version_id": version_id,
+                        "bucket_name": record.name,
+                        "key": key,
+                        "sequence": sequence,
+                        "is_latest": True,
+                        "is_delete_marker": False,
+                        "is_null_version": versioning is not Versioning.ENABLED,
+                        "size": reader.length,
+                        "stored_size": totals.ciphertext_bytes,
+                        "blob_path": blob_path,
+                        "content_type": content_type,
+                        "user_metadata": dict(metadata),
+                        "etag": info.etag,
+                        "sha256": sha256,
+                        "kms_key_id": data_key.key_id,
+                        "key_version": data_key.key_version,
+                        "wrapped_data_key": data_key.wrapped,
+                        "last_modified": now,
+                    },
                 )
                 if versioning is Versioning.ENABLED or object_lock is not None:
                     # Object lock (docs/decisions/0156): the bucket's default or the request's.
@@ -484,9 +505,7 @@ class Objects:
                         request=object_lock,
                     )
                 settled = self._take_settled()
-                connection.execute(
-                    _JOURNAL.delete().where(_JOURNAL.c.blob_path.in_([blob_path, *settled]))
-                )
+                connection.execute(_DELETE_JOURNAL, {"paths": [blob_path, *settled]})
                 core.record_change(
                     session,
                     caller,
@@ -515,10 +534,8 @@ class Objects:
     def _lock_versioning(self, connection: Connection, bucket: str) -> Versioning:
         """The bucket's versioning, its row locked until the transaction ends (PostgreSQL
         ``FOR UPDATE``; SQLite write transactions are serialised by ``BEGIN IMMEDIATE``)."""
-        statement = select(_BUCKETS.c.versioning).where(_BUCKETS.c.name == bucket)
-        if not self._core.database.is_sqlite:
-            statement = statement.with_for_update()
-        found = connection.execute(statement).scalar_one_or_none()
+        statement = _SELECT_VERSIONING if self._core.database.is_sqlite else _LOCK_VERSIONING
+        found = connection.execute(statement, {"bucket": bucket}).scalar_one_or_none()
         if found is None:
             raise NoSuchBucket(f"the bucket {bucket!r} does not exist; check the name")
         return Versioning(found)
@@ -552,7 +569,7 @@ class Objects:
                 demoted.append(version.version_id)
         if doomed:
             connection.execute(
-                _JOURNAL.insert(),
+                _INSERT_JOURNAL,
                 [
                     {
                         "blob_path": path,
@@ -564,11 +581,9 @@ class Objects:
                 ],
             )
         if removed:
-            connection.execute(_OBJECTS.delete().where(_OBJECTS.c.version_id.in_(removed)))
+            connection.execute(_DELETE_VERSIONS, {"version_ids": removed})
         if demoted:
-            connection.execute(
-                _OBJECTS.update().where(_OBJECTS.c.version_id.in_(demoted)).values(is_latest=False)
-            )
+            connection.execute(_DEMOTE_VERSIONS, {"version_ids": demoted})
         return doomed
 
     def _delete_blob_only(self, path: str) -> list[str]:
