@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,16 @@ def test_local_writes_leave_no_temporary_file_behind(tmp_path: Path) -> None:
     files = sorted(p.name for p in (tmp_path / "objects").rglob("*") if p.is_file())
     assert files == ["c"]
     assert oct((tmp_path / "objects" / "a").stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_local_directory_removed_behind_the_backends_back_is_made_again(
+    tmp_path: Path,
+) -> None:
+    # The backend remembers the directories it made (no stat per PUT); a directory removed
+    # from outside must not make later writes into it fail.
+    backend = LocalBackend(tmp_path / "objects")
+    _write(backend, "a/b/c", b"first")
+    shutil.rmtree(tmp_path / "objects" / "a")
+    _write(backend, "a/b/d", b"second")
+    assert (tmp_path / "objects" / "a" / "b" / "d").is_file()
+    assert oct((tmp_path / "objects" / "a" / "b").stat().st_mode & 0o777) == "0o700"
