@@ -106,8 +106,13 @@ def http_worker_argv(listen_fd: int) -> list[str]:
 
 
 def _app_config(platform: Platform) -> uvicorn.Config:
+    # httptools and uvloop, named rather than left to uvicorn's "auto", so a missing one is a
+    # loud import error, never a silent fall back to h11 and asyncio's pure-Python paths
+    # (about a quarter of a small PUT's server CPU; docs/decisions/0219).
     return uvicorn.Config(
         create_app(platform),
+        http="httptools",
+        loop="uvloop",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
