@@ -7,12 +7,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import argon2
 import pytest
 import sqlalchemy
 
@@ -41,6 +44,21 @@ def _clean_lakevault_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[No
                 continue
             monkeypatch.delenv(name)
     yield
+
+
+# Passwords are hashed at argon2id's lowest cost in tests (ADR 0011): at the production cost
+# (t=3, m=64 MiB) each sign-in and each new user took ~0.3 s, most of an API test's time.
+# Verification reads the cost from the hash, so a production-cost hash still verifies;
+# tests/unit/identity/test_user_pool_rules.py pins the production parameters, and processes the
+# tests start (``lakevault serve``) hash at the production cost.
+_TEST_PASSWORD_HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lakevault.identity import _passwords
+
+    monkeypatch.setattr(_passwords, "_HASHER", _TEST_PASSWORD_HASHER)
 
 
 # --- Databases: every database-touching test runs on SQLite and on a real PostgreSQL. ---------
@@ -132,14 +150,35 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     drop_postgres_database(server, url)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once; each test copies it (ADR 0011).
+
+    Migrating takes ~0.4 s; a copy under a millisecond. The template is checkpointed and
+    closed first, so the copy is one self-contained file.
+    """
+    import sqlite3
+
+    from lakevault.db import Database, upgrade
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "metadata.db"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    database.dispose()
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
     """A fresh database at the head schema revision, on each backend."""
-    from lakevault.db import Database, upgrade
+    from lakevault.db import Database
 
     if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'metadata.db'}")
-        upgrade(db)
+        target = tmp_path / "metadata.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        db = Database(f"sqlite:///{target}")
         yield db
         db.dispose()
         return
