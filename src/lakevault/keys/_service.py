@@ -640,15 +640,14 @@ class KeyService(ServiceKeys):
     def create_alias(self, call: KeyCall, alias_name: str, key: str) -> Alias:
         validate_alias_name(alias_name)
         record = self._record(call, key)
-        if record.account_id != call.principal.account_id:
-            raise KeyNotFound(f"Key '{key}' does not exist in your tenant; aliases name own keys")
+        parameters = {"aliasName": alias_name, "targetKeyId": key}
+        # The gate first, so that another tenant naming a key by its ARN is refused and
+        # recorded in both tenants' logs like every other call; a key the policy shares with
+        # the caller still takes no alias of another tenant (recorded too).
         self._authorize(
-            call,
-            action="kms:CreateAlias",
-            record=record,
-            parameters={"aliasName": alias_name, "targetKeyId": key},
-            read_only=False,
+            call, action="kms:CreateAlias", record=record, parameters=parameters, read_only=False
         )
+        self._refuse_foreign_target(call, record, key, "CreateAlias", parameters)
         now = self.clock.now()
         account = record.account_id
 
@@ -687,8 +686,6 @@ class KeyService(ServiceKeys):
         validate_alias_name(alias_name)
         current = self._record(call, alias_name)
         target = self._record(call, key)
-        if target.account_id != current.account_id:
-            raise KeyNotFound(f"Key '{key}' does not exist in your tenant; aliases name own keys")
         parameters = {"aliasName": alias_name, "targetKeyId": target.key_id}
         for record in (current, target):
             self._authorize(
@@ -698,6 +695,7 @@ class KeyService(ServiceKeys):
                 parameters=parameters,
                 read_only=False,
             )
+        self._refuse_foreign_target(call, target, key, "UpdateAlias", parameters)
 
         def act(session: Session) -> Alias:
             row = session.get(models.KMSAlias, (current.account_id, alias_name))
@@ -719,6 +717,24 @@ class KeyService(ServiceKeys):
             parameters=parameters,
             act=act,
         )
+
+    def _refuse_foreign_target(
+        self,
+        call: KeyCall,
+        target: KeyRecord,
+        key: str,
+        operation: str,
+        parameters: Mapping[str, Any],
+    ) -> None:
+        """Raise (and record) ``NotFoundException`` when an alias would name another tenant's
+        key: aliases name their own tenant's keys, whatever a key policy shares."""
+        if target.account_id == call.principal.account_id:
+            return
+        error = KeyNotFound(f"Key '{key}' does not exist in your tenant; aliases name own keys")
+        self.record_refusal(
+            EventWho.of_call(call), target, operation=operation, parameters=parameters, error=error
+        )
+        raise error
 
     def delete_alias(self, call: KeyCall, alias_name: str) -> None:
         validate_alias_name(alias_name)
