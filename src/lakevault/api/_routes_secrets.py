@@ -125,12 +125,8 @@ def secrets_router(platform: Platform) -> APIRouter:
 
     @router.get("/policy", response_model=schemas.PolicyAnswer)
     def get_resource_policy(call: Caller, secretId: SecretId) -> schemas.PolicyAnswer:
-        described = manager.describe_secret(_call(call), secretId)
-        return schemas.PolicyAnswer(
-            arn=described.arn,
-            name=described.name,
-            resourcePolicy=manager.get_resource_policy(_call(call), described.arn),
-        )
+        arn, name, policy = manager.resource_policy_of(_call(call), secretId)
+        return schemas.PolicyAnswer(arn=arn, name=name, resourcePolicy=policy)
 
     @router.put("/policy", response_model=schemas.Description)
     def put_resource_policy(body: schemas.ResourcePolicy, call: Caller) -> schemas.Description:
@@ -183,13 +179,12 @@ def secrets_router(platform: Platform) -> APIRouter:
     def list_secret_version_ids(
         call: Caller, secretId: SecretId, includeDeprecated: bool = False
     ) -> schemas.VersionIds:
-        found = manager.list_secret_version_ids(
+        arn, name, found = manager.version_ids_of(
             _call(call), secretId, include_deprecated=includeDeprecated
         )
-        described = manager.describe_secret(_call(call), secretId)
         return schemas.VersionIds(
-            arn=described.arn,
-            name=described.name,
+            arn=arn,
+            name=name,
             versions=[
                 {
                     "versionId": v.version_id,

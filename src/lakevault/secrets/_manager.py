@@ -142,7 +142,17 @@ class SecretsManager(SecretSettings, RotationFunctionRegistry, SecretUpdates):
             purge_at=None,
         )
         try:
-            ciphertext = self._seal(proof, call, record, version_id, data) if has_value else None
+            ciphertext = None
+            if has_value:
+                try:
+                    ciphertext = self._seal(proof, call, record, version_id, data)
+                except LakevaultError as error:
+                    # Recorded under CreateSecret, as every other call's refusal by the key
+                    # is under its own name (the gate's event above said only "allowed").
+                    raise self._refuse(
+                        call, record, error, action="secretsmanager:CreateSecret",
+                        parameters=parameters, read_only=False,
+                    ) from error  # fmt: skip
             with core.database.session() as session:
                 if session.scalar(
                     select(models.Secret.arn).where(

@@ -136,10 +136,16 @@ class SecretSettings(RotationRunner):
 
     def get_resource_policy(self, call: SecretsCall, secret_id: str) -> str | None:
         """``GetResourcePolicy``: the policy text, or ``None`` when the secret has none."""
+        return self.resource_policy_of(call, secret_id)[2]
+
+    def resource_policy_of(self, call: SecretsCall, secret_id: str) -> tuple[str, str, str | None]:
+        """``GetResourcePolicy`` as AWS answers it: the secret's ARN, name and policy text, on
+        one gate decision (asking DescribeSecret for the names would be a second decision, on
+        another action, and a refusal recorded under the wrong name)."""
         record, _ = self._core.load(
             call, secret_id, action="secretsmanager:GetResourcePolicy", read_only=True
         )
-        return record.policy_text
+        return record.arn, record.name, record.policy_text
 
     # -- tags --------------------------------------------------------------------------------
 

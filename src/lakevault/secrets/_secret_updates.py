@@ -153,6 +153,13 @@ class SecretUpdates(SecretsBase):
     ) -> list[VersionEntry]:
         """``ListSecretVersionIds``: the versions, oldest first, with their labels (never a
         value). Versions without a label are AWS's "deprecated" ones, listed only if asked."""
+        return self.version_ids_of(call, secret_id, include_deprecated=include_deprecated)[2]
+
+    def version_ids_of(
+        self, call: SecretsCall, secret_id: str, *, include_deprecated: bool = False
+    ) -> tuple[str, str, list[VersionEntry]]:
+        """``ListSecretVersionIds`` as AWS answers it: the secret's ARN and name with the
+        versions, on one gate decision (see ``resource_policy_of``)."""
         record, _ = self._core.load(
             call,
             secret_id,
@@ -160,8 +167,12 @@ class SecretUpdates(SecretsBase):
             read_only=True,
             parameters={"includeDeprecated": include_deprecated},
         )
-        return [
-            entry
-            for entry in record.versions.values()
-            if include_deprecated or entry.version_stages
-        ]
+        return (
+            record.arn,
+            record.name,
+            [
+                entry
+                for entry in record.versions.values()
+                if include_deprecated or entry.version_stages
+            ],
+        )
