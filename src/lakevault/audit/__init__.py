@@ -89,7 +89,7 @@ from lakevault.audit._retention import (
     expire_export,
 )
 from lakevault.audit._verify import VerifiedLog, verify_export, verify_log
-from lakevault.audit._writer import AppendReceipt
+from lakevault.audit._writer import AppendReceipt, CompanionRow
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
@@ -107,6 +107,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointStore",
     "Checkpointer",
+    "CompanionRow",
     "ConsistencyProof",
     "DatabaseAuditLog",
     "DecisionFilter",

@@ -150,7 +150,7 @@ def _unchanged(value: datetime) -> object:
     return value
 
 
-def append_in(session: Session, event: AuditEvent) -> int:
+def append_in(session: Session | Connection, event: AuditEvent) -> int:
     """Append ``event`` inside the caller's transaction (for state changes and their events).
 
     Use this when the event must exist if and only if a state change commits. The account's

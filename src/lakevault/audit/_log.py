@@ -28,7 +28,7 @@ from sqlalchemy import select
 from lakevault.audit._append import encode_for_log
 from lakevault.audit._checkpointer import Checkpointer
 from lakevault.audit._events import AuditEvent
-from lakevault.audit._writer import AppendReceipt, GroupCommitWriter
+from lakevault.audit._writer import AppendReceipt, CompanionRow, GroupCommitWriter
 from lakevault.core.errors import LakevaultError
 from lakevault.db import Database, models
 
@@ -81,9 +81,17 @@ class DatabaseAuditLog:
         """
         return self._writer.submit(encode_for_log(event)).result()
 
-    def submit(self, event: AuditEvent) -> AppendReceipt:
-        """Queue ``event`` and return at once; ``receipt.result()`` waits until it is durable."""
-        return self._writer.submit(encode_for_log(event))
+    @property
+    def database(self) -> Database:
+        """Where the log is kept (a :class:`CompanionRow` must belong to the same database)."""
+        return self._database
+
+    def submit(self, event: AuditEvent, *, companion: CompanionRow | None = None) -> AppendReceipt:
+        """Queue ``event`` and return at once; ``receipt.result()`` waits until it is durable.
+
+        ``companion``: a row inserted in the event's transaction (durable with it, ADR 0195).
+        """
+        return self._writer.submit(encode_for_log(event), companion)
 
     async def append_async(self, event: AuditEvent) -> int:
         """``append`` for async code: awaits durability without blocking the event loop."""

@@ -12,6 +12,12 @@ connections keep ``NORMAL``. PostgreSQL commits are durable by default.
 
 With a :class:`~lakevault.audit._checkpointer.Checkpointer` and an interval, the same thread
 signs a checkpoint of every log that grew, at most once per interval, also when appends stop.
+
+An event may carry a :class:`CompanionRow`: a row of another table that must be durable no
+later than the event (storage's blob-journal row of an upload, written with the upload's
+``GenerateDataKey`` event). It is inserted in the event's transaction, so the two are durable
+together, and under load the row shares the group commit instead of opening a transaction of
+its own (ADR 0195).
 """
 
 from __future__ import annotations
@@ -20,15 +26,29 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy.exc
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from lakevault.audit._append import EncodedEvent, insert_events
 from lakevault.audit._checkpointer import Checkpointer
 from lakevault.core.errors import InternalFailure, LakevaultError, ServiceUnavailable
 from lakevault.db import Database
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompanionRow:
+    """A row of ``table`` inserted in the same transaction as the event it accompanies.
+
+    The event and the row are durable together or not at all; a failing row fails its event
+    (the caller gets the error from ``result()``), never its neighbours in the batch.
+    """
+
+    table: Table
+    values: Mapping[str, Any]
 
 
 class AppendReceipt:
@@ -68,10 +88,11 @@ class AppendReceipt:
 class _Batch:
     """Events that will share one transaction, and their outcomes once it has ended."""
 
-    __slots__ = ("callbacks", "done", "events", "lock", "outcomes")
+    __slots__ = ("callbacks", "companions", "done", "events", "lock", "outcomes")
 
     def __init__(self) -> None:
         self.events: list[EncodedEvent] = []
+        self.companions: list[CompanionRow | None] = []
         self.outcomes: list[int | LakevaultError] = []
         self.done = threading.Event()
         self.lock = threading.Lock()
@@ -118,8 +139,9 @@ class GroupCommitWriter:
         #: Sizes of the batches committed so far (for the benchmark and tests).
         self.batch_sizes: list[int] = []
 
-    def submit(self, event: EncodedEvent) -> AppendReceipt:
-        """Queue an encoded event; the receipt gives its sequence once durable."""
+    def submit(self, event: EncodedEvent, companion: CompanionRow | None = None) -> AppendReceipt:
+        """Queue an encoded event (and its companion row); the receipt gives its sequence once
+        both are durable."""
         with self._condition:
             if self._closed:
                 raise ServiceUnavailable(
@@ -139,6 +161,7 @@ class GroupCommitWriter:
                 self._full.append(batch)
                 batch = self._open = _Batch()
             batch.events.append(event)
+            batch.companions.append(companion)
             receipt = AppendReceipt(batch, len(batch.events) - 1)
             self._condition.notify()
         return receipt
@@ -169,7 +192,7 @@ class GroupCommitWriter:
                         batch = None
                     stop = self._closed and not self._full and not self._open.events
                 if batch is not None:
-                    batch.settle(self._commit(batch.events))
+                    batch.settle(self._commit(batch.events, batch.companions))
                 if self._checkpointer is not None and self._monotonic() >= self._next_checkpoint:
                     self._checkpoint_grown()
                 if stop:
@@ -182,12 +205,16 @@ class GroupCommitWriter:
             return None
         return max(self._next_checkpoint - self._monotonic(), 0.0)
 
-    def _commit(self, events: list[EncodedEvent]) -> list[int | LakevaultError]:
-        """Append ``events`` in one transaction; return each one's sequence or error."""
+    def _commit(
+        self, events: list[EncodedEvent], companions: list[CompanionRow | None]
+    ) -> list[int | LakevaultError]:
+        """Append ``events`` and insert their companion rows in one transaction; return each
+        event's sequence or error."""
         try:
             connection = self._writer_connection()
             with self._database.serialised_write(), connection.begin():
                 sequences = insert_events(connection, events)
+                _insert_companions(connection, companions)
         except LakevaultError as exc:
             return [exc] * len(events)
         except sqlalchemy.exc.IntegrityError as exc:
@@ -195,7 +222,18 @@ class GroupCommitWriter:
             if len(events) > 1:
                 # One bad event (a reused event id) must not fail its neighbours: retry each
                 # alone, so only the offending caller gets the error.
-                return [self._commit([event])[0] for event in events]
+                return [
+                    self._commit([event], [companion])[0]
+                    for event, companion in zip(events, companions, strict=True)
+                ]
+            if companions[0] is not None:
+                return [
+                    InternalFailure(
+                        "the audit event could not be written with the row that accompanies it "
+                        f"(a duplicate key in {companions[0].table.name} or in the log); "
+                        "nothing of either was stored"
+                    )
+                ]
             return [_translate(exc)]
         except sqlalchemy.exc.SQLAlchemyError as exc:
             self._close_connection()
@@ -243,6 +281,16 @@ class GroupCommitWriter:
         except (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error):
             connection.invalidate()  # A broken connection is discarded either way.
         connection.close()
+
+
+def _insert_companions(connection: Connection, companions: list[CompanionRow | None]) -> None:
+    """One multi-row ``INSERT`` per table (most batches carry rows of one table or none)."""
+    by_table: dict[Table, list[Mapping[str, Any]]] = {}
+    for companion in companions:
+        if companion is not None:
+            by_table.setdefault(companion.table, []).append(companion.values)
+    for table, rows in by_table.items():
+        connection.execute(table.insert(), rows)
 
 
 def _translate(exc: sqlalchemy.exc.SQLAlchemyError) -> LakevaultError:

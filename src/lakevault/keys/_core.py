@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lakevault import iam, kms
-from lakevault.audit import AuditEvent, AuditSink, append_in
+from lakevault.audit import AuditEvent, AuditSink, CompanionRow, append_in
 from lakevault.core import Clock, RandomSource
 from lakevault.core.errors import InternalFailure
 from lakevault.db import Database, models
@@ -293,23 +293,40 @@ class KeyCore:
         parameters: Mapping[str, Any] | None,
         elements: Mapping[str, Any] | None = None,
         defer: bool = False,
+        companion: CompanionRow | None = None,
     ) -> Callable[[], object]:
         """Audit one use of the key; return what waits until the event is durable.
 
         Without ``defer`` the event is durable on return. With it, the event is only queued
         (when the sink can queue), and the caller MUST call the returned function before it
-        acts visibly on the use: storage overlaps the wait with encrypting and writing the
-        blob, and calls it before committing the version (one audit wait per PUT fewer).
+        acts visibly on the use.
+
+        ``companion``: a row of the caller's that must be durable no later than the event
+        (storage's blob-journal row). It shares the event's transaction when the sink keeps
+        its log in this service's database (ADR 0195); otherwise it is inserted in a
+        transaction of its own once the event is durable. Either way it is durable once the
+        returned function has returned.
         """
         event = self._event(
             who, operation=operation, key_arn=record.arn, account_id=record.account_id,
             read_only=True, parameters=parameters, elements=elements,
         )  # fmt: skip
-        submit = getattr(self.audit, "submit", None) if defer else None
+        submit = getattr(self.audit, "submit", None) if defer or companion else None
+        if companion is not None and getattr(self.audit, "database", None) is not self.database:
+            submit = None  # A log kept elsewhere cannot carry this database's row.
         if submit is None:
             self.audit.append(event)
+            if companion is not None:
+                with self.database.transaction() as connection:
+                    connection.execute(companion.table.insert(), dict(companion.values))
             return _durable
-        wait: Callable[[], object] = submit(event).result
+        if companion is None:
+            wait: Callable[[], object] = submit(event).result
+        else:
+            wait = submit(event, companion=companion).result
+        if not defer:
+            wait()
+            return _durable
         return wait
 
     def change(

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lakevault import iam, kms
+from lakevault.audit import CompanionRow
 from lakevault.core import new_request_id
 from lakevault.core.errors import AccessDenied, InvalidParameterValue
 from lakevault.db import models
@@ -191,11 +192,15 @@ class ServiceKeys(KeyCore):
         key_id: str,
         context: kms.EncryptionContext,
         defer_audit: bool = False,
+        companion: CompanionRow | None = None,
     ) -> DataKey:
         """A fresh data key wrapped under the key's current version, bound to ``context``.
 
         ``defer_audit``: return before the use's audit event is durable; the caller must call
         ``wait_recorded()`` on the key before anything it made with it becomes visible.
+        ``companion``: a row written durably with the use's event (storage's blob-journal row,
+        ADR 0195); durable once the event is (``wait_recorded()``). Nothing is written when
+        the use is refused.
         """
         record, who, service = self._bound_record(proof, key_id)
         return self._generate(
@@ -205,6 +210,7 @@ class ServiceKeys(KeyCore):
             principal_arn=proof.principal_arn,
             context=context,
             defer_audit=defer_audit,
+            companion=companion,
         )
 
     def _generate(
@@ -216,6 +222,7 @@ class ServiceKeys(KeyCore):
         principal_arn: str,
         context: kms.EncryptionContext,
         defer_audit: bool = False,
+        companion: CompanionRow | None = None,
     ) -> DataKey:
         key_id = record.key_id
         parameters = {"keyId": key_id, "keySpec": "AES_256", **context_parameters(context)}
@@ -240,6 +247,7 @@ class ServiceKeys(KeyCore):
             parameters=parameters,
             elements={"keyVersion": version},
             defer=defer_audit,
+            companion=companion,
         )
         return DataKey(
             plaintext=plaintext,

@@ -15,6 +15,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from lakevault import iam
@@ -205,7 +206,7 @@ class StorageCore:
 
     def record_change(
         self,
-        session: Session,
+        session: Session | Connection,
         caller: Caller,
         *,
         action: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from lakevault import kms
+from lakevault.audit import CompanionRow
 from lakevault.gate import Proof
 
 
@@ -44,6 +45,7 @@ class BucketKeys(Protocol):
         key_id: str,
         context: kms.EncryptionContext,
         defer_audit: bool = False,
+        companion: CompanionRow | None = None,
     ) -> GeneratedDataKey: ...
 
     def decrypt_data_key(

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Row, Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lakevault import kms
+from lakevault.audit import CompanionRow
 from lakevault.core.errors import InvalidParameterValue, NoSuchKey
 from lakevault.db import models
 from lakevault.gate import Proof
@@ -398,8 +399,25 @@ class Objects:
         context = kms.EncryptionContext.for_object(
             tenant=record.account_id, bucket=record.name, key=key, version_id=version_id
         )
+        blob_path = f"{record.account_id}/{record.name}/{version_id}"
+        # The blob journal names the blob before any byte of it exists, so a crash leaves no
+        # blob the sweep cannot find. The row goes in the same transaction as the data key's
+        # audit event (ADR 0195): one group commit shared by concurrent uploads instead of a
+        # transaction per PUT. Both are durable once ``wait_recorded`` returns.
         data_key: GeneratedDataKey = core.keys.generate_data_key(
-            proof, key_id=record.kms_key_id, context=context, defer_audit=True
+            proof,
+            key_id=record.kms_key_id,
+            context=context,
+            defer_audit=True,
+            companion=CompanionRow(
+                table=_JOURNAL,
+                values={
+                    "blob_path": blob_path,
+                    "bucket_name": record.name,
+                    "state": _WRITING,
+                    "created_at": core.clock.now(),
+                },
+            ),
         )
         header = kms.ObjectHeader.create(
             key_id=data_key.key_id,
@@ -407,17 +425,10 @@ class Objects:
             wrapped_data_key=data_key.wrapped,
             encryption_context=context,
         )
-        blob_path = f"{record.account_id}/{record.name}/{version_id}"
-        with core.database.transaction() as connection:
-            connection.execute(
-                _INSERT_JOURNAL,
-                {
-                    "blob_path": blob_path,
-                    "bucket_name": record.name,
-                    "state": _WRITING,
-                    "created_at": core.clock.now(),
-                },
-            )
+        # The key's use and the journal row are in the audit log's database before the blob
+        # exists (and so before the version can); for a small body the wait is the group
+        # commit's, shared with the concurrent requests.
+        data_key.wait_recorded()
         writer = core.backend.open_write(blob_path)
         replaced: list[str] = []
         settled: list[str] = []
@@ -435,15 +446,11 @@ class Objects:
                     code="BadDigest",
                 )
             writer.commit()
-            # The key's use must be in the audit log before the version exists; the wait
-            # overlapped the encryption and the blob write above.
-            data_key.wait_recorded()
             now = core.clock.now()
-            with core.database.session() as session:
-                # Core statements on the session's connection: the ORM's unit of work was most
-                # of this transaction's CPU (ADR 0177); the session stays for the helpers that
-                # take one (object lock, the change event).
-                connection = session.connection()
+            with core.database.transaction() as connection:
+                # Core statements on a bare connection: the ORM's unit of work was most of this
+                # transaction's CPU (ADR 0177), and setting up and committing a session the
+                # largest part of the rest (ADR 0196); only the object lock needs a session.
                 versioning = self._lock_versioning(connection, record.name)
                 # One read of the key's versions serves the condition, the sequence and the
                 # retirement.
@@ -497,17 +504,21 @@ class Objects:
                 )
                 if versioning is Versioning.ENABLED or object_lock is not None:
                     # Object lock (docs/decisions/0156): the bucket's default or the request's.
-                    apply_object_lock(
-                        session,
-                        bucket=record.name,
-                        version_id=version_id,
-                        now=now,
-                        request=object_lock,
-                    )
+                    with Session(
+                        bind=connection, join_transaction_mode="rollback_only"
+                    ) as session:  # joins this transaction, never commits or ends it
+                        apply_object_lock(
+                            session,
+                            bucket=record.name,
+                            version_id=version_id,
+                            now=now,
+                            request=object_lock,
+                        )
+                        session.flush()
                 settled = self._take_settled()
                 connection.execute(_DELETE_JOURNAL, {"paths": [blob_path, *settled]})
                 core.record_change(
-                    session,
+                    connection,
                     caller,
                     action=action,
                     resource=object_arn(record.name, key),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import select
 
-from lakevault.audit import DatabaseAuditLog, append_in, leaf_hash
+from lakevault.audit import CompanionRow, DatabaseAuditLog, append_in, leaf_hash
 from lakevault.core.errors import InternalFailure, InvalidParameterValue, ServiceUnavailable
 from lakevault.db import Database, models
-from tests.unit.audit.helpers import make_event
+from tests.unit.audit.helpers import START, make_event
 
 
 def test_each_account_gets_its_own_dense_sequence(database: Database) -> None:
@@ -134,6 +135,48 @@ def test_a_reused_event_id_fails_only_its_own_append(database: Database) -> None
         futures[1].result()
     assert futures[2].result() == 2
     log.close()
+
+
+def _journal_row(path: str) -> CompanionRow:
+    return CompanionRow(
+        table=models.BlobJournal.__table__,  # type: ignore[arg-type]
+        values={"blob_path": path, "bucket_name": "b", "state": "writing", "created_at": START},
+    )
+
+
+def _journal_paths(database: Database) -> list[str]:
+    with database.read_session() as session:
+        return sorted(session.scalars(select(models.BlobJournal.blob_path)).all())
+
+
+def test_a_companion_row_is_durable_with_its_event(database: Database) -> None:
+    # ADR 0195: storage's blob-journal row rides in its key use's transaction.
+    log = DatabaseAuditLog(database)
+    receipts = [log.submit(make_event(n), companion=_journal_row(f"p{n}")) for n in range(30)]
+    receipts.append(log.submit(make_event(30)))
+    assert sorted(receipt.result() for receipt in receipts) == list(range(31))
+    log.close()
+    assert _journal_paths(database) == sorted(f"p{n}" for n in range(30))
+
+
+def test_a_failing_companion_row_fails_only_its_own_event(database: Database) -> None:
+    log = DatabaseAuditLog(database)
+    log.submit(make_event(0), companion=_journal_row("taken")).result()
+    receipts = [
+        log.submit(make_event(1), companion=_journal_row("p1")),
+        log.submit(make_event(2), companion=_journal_row("taken")),
+        log.submit(make_event(3), companion=_journal_row("p3")),
+    ]
+    assert receipts[0].result() == 1
+    with pytest.raises(InternalFailure, match="storage_blob_journal"):
+        receipts[1].result()
+    assert receipts[2].result() == 2
+    log.close()
+    # Neither the refused event nor a second row of it exists.
+    assert _journal_paths(database) == ["p1", "p3", "taken"]
+    with database.read_session() as session:
+        ids = session.scalars(select(models.AuditEvent.event_id)).all()
+    assert make_event(2).event_id not in ids
 
 
 def test_a_closed_log_refuses_appends(database: Database) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from lakevault import iam, kms
+from lakevault.audit import CompanionRow, DatabaseAuditLog
 from lakevault.core import FixedClock, SystemRandom
 from lakevault.core.errors import AccessDenied, InvalidParameterValue
+from lakevault.db import models
 from lakevault.gate import Gate, Request
 from lakevault.keys import DataKey, DisabledException, KMSInvalidStateException
 from lakevault.keys._records import load_record, load_service_record
@@ -252,3 +256,66 @@ def test_the_fast_read_sees_the_key_as_the_orm_does(world: KMSWorld) -> None:
         full = load_record(session, key_id, region="local")
     assert fast == full
     assert fast.deletion_date is not None and fast.deletion_date.tzinfo is not None
+
+
+def _journal_row(path: str) -> CompanionRow:
+    return CompanionRow(
+        table=models.BlobJournal.__table__,  # type: ignore[arg-type]
+        values={
+            "blob_path": path,
+            "bucket_name": "red-data",
+            "state": "writing",
+            "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+        },
+    )
+
+
+def _journal_paths(world: KMSWorld) -> list[str]:
+    with world.database.read_session() as session:
+        return sorted(session.scalars(select(models.BlobJournal.blob_path)).all())
+
+
+def put_with_row(world: KMSWorld, key_id: str, path: str) -> DataKey:
+    return world.service.generate_data_key(
+        world.proof("s3:PutObject", OBJECT),
+        key_id=key_id,
+        context=CONTEXT,
+        defer_audit=True,
+        companion=_journal_row(path),
+    )
+
+
+def test_a_companion_row_is_durable_once_the_key_use_is_recorded(world: KMSWorld) -> None:
+    # ADR 0195: storage's blob-journal row shares the GenerateDataKey event's transaction.
+    key_id = bucket_key(world)
+    put_with_row(world, key_id, "a/red-data/v1").wait_recorded()
+    assert _journal_paths(world) == ["a/red-data/v1"]
+    assert world.last_event()["eventName"] == "GenerateDataKey"
+
+
+def test_a_refused_key_use_writes_no_companion_row(world: KMSWorld) -> None:
+    key_id = bucket_key(world)
+    world.service.disable_key(world.call(ALICE), key_id)
+    with pytest.raises(DisabledException):
+        put_with_row(world, key_id, "a/red-data/v1")
+    assert _journal_paths(world) == []
+    assert world.last_event()["errorCode"] == "DisabledException"
+
+
+class _AppendOnlySink:
+    """An audit sink that can neither queue nor carry a row (``AuditSink`` alone)."""
+
+    def __init__(self, log: DatabaseAuditLog) -> None:
+        self.append = log.append
+
+
+def test_a_sink_that_cannot_carry_the_row_gets_it_written_after_the_event(
+    world: KMSWorld,
+) -> None:
+    key_id = bucket_key(world)
+    world.service.audit = _AppendOnlySink(world.audit)
+    data_key = put_with_row(world, key_id, "a/red-data/v2")
+    # Written before the call returned, after the event: nothing left to wait for.
+    assert _journal_paths(world) == ["a/red-data/v2"]
+    assert world.last_event()["eventName"] == "GenerateDataKey"
+    data_key.wait_recorded()
