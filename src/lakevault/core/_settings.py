@@ -309,11 +309,25 @@ class Settings(BaseSettings):
         description="Audit alarms: uses of one KMS key within the window.",
         json_schema_extra={"example": 1000},
     )
+    audit_alarm_key_surge_min_uses: int = Field(
+        default=100,
+        ge=1,
+        description="Audit alarms: fewest uses of one KMS key within the window before a surge "
+        "over its baseline (rate factor x its average per window) raises key-usage.",
+        json_schema_extra={"example": 100},
+    )
     audit_alarm_secret_reads: int = Field(
         default=20,
         ge=1,
         description="Audit alarms: secret values one principal read within the window.",
         json_schema_extra={"example": 20},
+    )
+    audit_alarm_secret_surge_min_reads: int = Field(
+        default=10,
+        ge=1,
+        description="Audit alarms: fewest secret values one principal read within the window "
+        "before a surge over its baseline (rate factor x its average) raises secret-reads.",
+        json_schema_extra={"example": 10},
     )
     audit_alarm_sign_in_failures: int = Field(
         default=5,

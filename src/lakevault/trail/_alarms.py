@@ -172,7 +172,7 @@ class AlarmScanner:
                         for m, c in minutes.items()
                         if end - thresholds.baseline_minutes < m <= window_start
                     )
-                    if detector is Detector.API_RATE
+                    if thresholds.surge_minimum(detector) is not None
                     else 0
                 )
                 verdict = judge(

@@ -11,14 +11,22 @@ detector             counts                                       alarm when, in
 ``api-rate``         gate decisions, per principal                count >= rate_min_calls and
                                                                   count >= rate_factor x the
                                                                   principal's baseline
-``key-usage``        KMS key uses (``kms.amazonaws.com``), per    count >= key_uses
-                     key
+``key-usage``        KMS key uses (``kms.amazonaws.com``), per    count >= key_uses, or
+                     key                                          count >= key_surge_min_uses
+                                                                  and count >= rate_factor x
+                                                                  the key's baseline
 ``disabled-key-use`` any event with errorCode ``DisabledException``  count >= 1
                      or ``KMSInvalidStateException``, per key
-``secret-reads``     ``secretsmanager:GetSecretValue``, per       count >= secret_reads
-                     principal
+``secret-reads``     ``secretsmanager:GetSecretValue``, per       count >= secret_reads, or
+                     principal                                    count >= secret_surge_min_reads
+                                                                  and count >= rate_factor x
+                                                                  the principal's baseline
 ``sign-in-failures`` failed sign-ins, per user                    count >= sign_in_failures
 ===================  ===========================================  ==========================
+
+A *baseline* is the subject's average count per window over the baseline period before the
+window: a key used ten times a day that is suddenly used 150 times in five minutes alarms long
+before the fixed ``key_uses`` line, while a key that always works hard does not (ADR 0189).
 
 Alarm events themselves (``additionalEventData.alarm``) count for nothing, so an alarm never
 feeds another.
@@ -81,7 +89,9 @@ class Thresholds:
     rate_min_calls: int = 300
     baseline_seconds: int = 86400
     key_uses: int = 1000
+    key_surge_min_uses: int = 100
     secret_reads: int = 20
+    secret_surge_min_reads: int = 10
     sign_in_failures: int = 5
     cooldown_seconds: int = 900
 
@@ -106,7 +116,9 @@ class Thresholds:
             rate_min_calls=settings.audit_alarm_rate_min_calls,
             baseline_seconds=settings.audit_alarm_baseline_seconds,
             key_uses=settings.audit_alarm_key_uses,
+            key_surge_min_uses=settings.audit_alarm_key_surge_min_uses,
             secret_reads=settings.audit_alarm_secret_reads,
+            secret_surge_min_reads=settings.audit_alarm_secret_surge_min_reads,
             sign_in_failures=settings.audit_alarm_sign_in_failures,
             cooldown_seconds=settings.audit_alarm_cooldown_seconds,
         )
@@ -119,16 +131,25 @@ class Thresholds:
     def baseline_minutes(self) -> int:
         return self.baseline_seconds // 60
 
-    def threshold(self, detector: Detector) -> int:
-        """The fixed count that raises ``detector`` (``api-rate``: its minimum)."""
+    def threshold(self, detector: Detector) -> int | None:
+        """The fixed count that raises ``detector`` whatever its baseline (``None``: none)."""
         return {
             Detector.DENIED_BURST: self.denied_burst,
-            Detector.API_RATE: self.rate_min_calls,
+            Detector.API_RATE: None,
             Detector.KEY_USAGE: self.key_uses,
             Detector.DISABLED_KEY_USE: 1,
             Detector.SECRET_READS: self.secret_reads,
             Detector.SIGN_IN_FAILURES: self.sign_in_failures,
         }[detector]
+
+    def surge_minimum(self, detector: Detector) -> int | None:
+        """The fewest counts before ``detector`` may alarm on its baseline (``None``: it has
+        no baseline rule)."""
+        return {
+            Detector.API_RATE: self.rate_min_calls,
+            Detector.KEY_USAGE: self.key_surge_min_uses,
+            Detector.SECRET_READS: self.secret_surge_min_reads,
+        }.get(detector)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,27 +218,31 @@ def judge(
 ) -> Verdict | None:
     """An alarm if ``window_count`` (events in the last window) crosses the detector's line.
 
-    ``baseline_count`` is the count over the baseline period before the window; only
-    ``api-rate`` uses it, as its average per window.
+    First the fixed line (:meth:`Thresholds.threshold`); then, for detectors with a baseline
+    rule, the surge: at least :meth:`Thresholds.surge_minimum` and ``rate_factor`` times the
+    average per window of ``baseline_count`` (the count over the baseline period before the
+    window). A subject without history has a baseline of one per window, so the surge line is
+    then ``max(minimum, rate_factor)``.
     """
-    threshold = thresholds.threshold(detector)
-    if window_count < threshold:
+    fixed = thresholds.threshold(detector)
+    if fixed is not None and window_count >= fixed:
+        return Verdict(detector=detector, subject=subject, count=window_count, threshold=fixed)
+    minimum = thresholds.surge_minimum(detector)
+    if minimum is None or window_count < minimum:
         return None
-    if detector is Detector.API_RATE:
-        windows = (thresholds.baseline_minutes - thresholds.window_minutes) / (
-            thresholds.window_minutes
-        )
-        baseline = baseline_count / windows
-        if window_count < thresholds.rate_factor * max(baseline, 1.0):
-            return None
-        return Verdict(
-            detector=detector,
-            subject=subject,
-            count=window_count,
-            threshold=threshold,
-            baseline_per_window=round(baseline, 3),
-        )
-    return Verdict(detector=detector, subject=subject, count=window_count, threshold=threshold)
+    windows = (thresholds.baseline_minutes - thresholds.window_minutes) / (
+        thresholds.window_minutes
+    )
+    baseline = baseline_count / windows
+    if window_count < thresholds.rate_factor * max(baseline, 1.0):
+        return None
+    return Verdict(
+        detector=detector,
+        subject=subject,
+        count=window_count,
+        threshold=minimum,
+        baseline_per_window=round(baseline, 3),
+    )
 
 
 def _first_resource(record: Mapping[str, Any]) -> str | None:

@@ -543,3 +543,107 @@ def test_a_real_use_of_a_disabled_key_through_the_api_raises_the_disabled_key_al
         (Detector.DISABLED_KEY_USE, key["arn"])
     ]
     assert [a["eventName"] for a in _alarms(world, account)] == [ALARM_EVENT_NAME]
+
+
+def _surge_scanner(world: World) -> AlarmScanner:
+    """A scanner whose fixed key and secret lines are far away, so only a surge over the
+    subject's baseline can raise ``key-usage`` or ``secret-reads``."""
+    platform = world.platform
+    return AlarmScanner(
+        database=platform.database,
+        thresholds=Thresholds(
+            window_seconds=300,
+            baseline_seconds=3600,
+            rate_factor=4.0,
+            rate_min_calls=100000,
+            denied_burst=100000,
+            key_uses=100000,
+            key_surge_min_uses=6,
+            secret_reads=100000,
+            secret_surge_min_reads=6,
+        ),
+        clock=platform.clock,
+        random=platform.random,
+        region=platform.settings.region,
+        enqueue=platform.jobs.enqueue,
+    )
+
+
+def _steady_then_surge(
+    world: World, use: Any, detector: Detector
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Two real uses in each window of the hour before now (a baseline of 2 per window, so
+    4 x 2 = 8 is the surge line), then 7 uses in the current window, then an 8th. Returns the
+    alarms of ``detector`` raised after the baseline, after 7 and after 8."""
+
+    def alarms() -> list[Any]:
+        return [a for a in _surge_scanner(world).scan() if a.verdict.detector is detector]
+
+    for _ in range(11):
+        for _ in range(2):
+            use()
+        world.clock.advance(seconds=300)
+    before = alarms()
+    for _ in range(7):
+        use()
+    at_seven = alarms()
+    use()
+    return before, at_seven, alarms()
+
+
+def test_key_use_far_above_the_keys_baseline_raises_key_usage(world: World) -> None:
+    """Real Encrypt calls through the API. A key used twice per window is quiet at 7 uses
+    in a window and alarms at 8 (4 x its baseline), far below the fixed key_uses line."""
+    world.clock.advance(seconds=-3600)
+    account, _, password = world.new_tenant("keysurge")
+    c = world.client
+    headers = world.sign_in(account, "admin", password)
+    created = c.post("/api/v1/kms/keys", json={"description": "steady"}, headers=headers)
+    assert created.status_code == 201, created.text
+    key = created.json()["keyMetadata"]["arn"]
+    plaintext = base64.b64encode(b"steady work").decode()
+
+    def use() -> None:
+        nonlocal headers
+        answer = c.post(
+            "/api/v1/kms/encrypt", json={"keyId": key, "plaintext": plaintext}, headers=headers
+        )
+        if answer.status_code == 403 and "token" in answer.text:  # the hour outlived it
+            headers = world.sign_in(account, "admin", password)
+            answer = c.post(
+                "/api/v1/kms/encrypt", json={"keyId": key, "plaintext": plaintext}, headers=headers
+            )
+        assert answer.status_code == 200, answer.text
+
+    before, at_seven, at_eight = _steady_then_surge(world, use, Detector.KEY_USAGE)
+    assert before == [] and at_seven == []
+    [alarm] = at_eight
+    assert alarm.verdict.subject == key
+    assert (alarm.verdict.count, alarm.verdict.threshold) == (8, 6)
+    assert alarm.verdict.baseline_per_window == pytest.approx(2.0)
+    [record] = [r for r in _alarms(world, account) if "key-usage" in json.dumps(r)]
+    assert record["requestParameters"]["baselinePerWindow"] == pytest.approx(2.0)
+
+
+def test_secret_reads_far_above_the_readers_baseline_raise_secret_reads(world: World) -> None:
+    """Real GetSecretValue calls through the API: the same surge rule per reader."""
+    world.clock.advance(seconds=-3600)
+    account, _, password = world.new_tenant("secretsurge")
+    c = world.client
+    headers = world.sign_in(account, "admin", password)
+    created = c.post("/api/v1/secrets", json={"name": "db", "secretString": "v"}, headers=headers)
+    assert created.status_code == 201, created.text
+
+    def use() -> None:
+        nonlocal headers
+        answer = c.get("/api/v1/secrets/value", params={"secretId": "db"}, headers=headers)
+        if answer.status_code == 403 and "token" in answer.text:
+            headers = world.sign_in(account, "admin", password)
+            answer = c.get("/api/v1/secrets/value", params={"secretId": "db"}, headers=headers)
+        assert answer.status_code == 200, answer.text
+
+    before, at_seven, at_eight = _steady_then_surge(world, use, Detector.SECRET_READS)
+    assert before == [] and at_seven == []
+    [alarm] = at_eight
+    assert alarm.verdict.subject == f"arn:aws:iam::{account}:user/admin"
+    assert alarm.verdict.baseline_per_window == pytest.approx(2.0)

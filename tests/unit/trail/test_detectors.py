@@ -145,3 +145,37 @@ def test_re_encrypt_decisions_count_as_key_uses(name: str) -> None:
         decision={"effect": "ImplicitlyDenied"},
     )
     assert Observation(detector=Detector.KEY_USAGE, subject=KEY) not in observe(refused)
+
+
+@pytest.mark.parametrize(
+    ("detector", "subject"), [(Detector.KEY_USAGE, KEY), (Detector.SECRET_READS, ALICE)]
+)
+def test_key_uses_and_secret_reads_also_alarm_on_a_surge_over_their_baseline(
+    detector: Detector, subject: str
+) -> None:
+    thresholds = Thresholds(
+        window_seconds=60,
+        baseline_seconds=660,
+        rate_factor=5.0,
+        key_uses=1000,
+        key_surge_min_uses=10,
+        secret_reads=1000,
+        secret_surge_min_reads=10,
+    )
+
+    def verdict(window: int, baseline: int) -> Any:
+        return judge(
+            detector, subject, window_count=window, baseline_count=baseline, thresholds=thresholds
+        )
+
+    # Ten baseline windows with 40 uses: 4 per window; 5 x 4 = 20 needed.
+    assert verdict(19, 40) is None
+    surge = verdict(20, 40)
+    assert surge is not None and (surge.threshold, surge.baseline_per_window) == (10, 4.0)
+    # Without history the line is the minimum (5 x 1 < 10), and below it nothing alarms.
+    assert verdict(9, 0) is None
+    assert verdict(10, 0) is not None
+    # A subject that always works hard never reaches 5 x its baseline, yet the fixed line holds.
+    assert verdict(999, 5000) is None
+    fixed = verdict(1000, 100000)
+    assert fixed is not None and (fixed.threshold, fixed.baseline_per_window) == (1000, None)
