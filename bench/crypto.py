@@ -6,6 +6,9 @@ Two comparisons, each against an anchor measured in the same run on the same mac
     streaming copy of the same file (``readinto`` a 1 MiB buffer, ``write`` it, one thread, no
     fsync). The source is a fresh file of ``--size-mib`` MiB (default 1024) in a temporary
     directory; every run writes a new output file. Target: at least 0.8 x the copy.
+    ``--copy-buffer-kib 128`` gives the copy the streams' write size (128 KiB, ADR 0136): on the
+    VMs measured, writes of 256 KiB or more cost the page cache several times the kernel time,
+    so that run shows how much of a ratio comes from the write size alone.
 (b) Encrypting 16 KiB chunks in memory on one core — ``encrypt_stream`` from an in-memory reader
     to a sink that discards — against ``openssl speed -evp aes-256-gcm -bytes 16384`` (run as a
     subprocess with an argv list; skipped with a message when ``openssl`` is absent).
@@ -80,8 +83,8 @@ def _make_source(path: Path, size: int) -> None:
             file.write(pattern[: min(MIB, size - start)])
 
 
-def _plain_copy(source: Path, target: Path) -> None:
-    buffer = bytearray(COPY_BUFFER_BYTES)
+def _plain_copy(source: Path, target: Path, buffer_bytes: int = COPY_BUFFER_BYTES) -> None:
+    buffer = bytearray(buffer_bytes)
     view = memoryview(buffer)
     with source.open("rb", buffering=0) as reader, target.open("wb", buffering=0) as writer:
         while count := reader.readinto(buffer):
@@ -130,7 +133,7 @@ class _Discard:
 
 
 def _stream_figures(
-    directory: Path, size: int, rounds: int, settle_seconds: float
+    directory: Path, size: int, rounds: int, settle_seconds: float, copy_buffer_bytes: int
 ) -> tuple[Figure, Figure, Figure]:
     source = directory / "source.bin"
     _make_source(source, size)
@@ -154,7 +157,7 @@ def _stream_figures(
     def copy() -> None:
         target = directory / "copy.bin"
         target.unlink(missing_ok=True)
-        _plain_copy(source, target)
+        _plain_copy(source, target, copy_buffer_bytes)
 
     def encrypt() -> None:
         with (
@@ -212,7 +215,7 @@ def _stream_figures(
             settle()
             rates[name].append(_time(operation, size))
     names = {
-        "copy": "plain streaming copy",
+        "copy": f"plain streaming copy, {copy_buffer_bytes // 1024} KiB writes",
         "encrypt": "kms.encrypt_stream file->file",
         "decrypt": "kms.decrypt_stream file->file",
     }
@@ -310,6 +313,12 @@ def main(argv: list[str]) -> int:
         default=3.0,
         help="wait after sync before every timed streaming operation (default 3)",
     )
+    parser.add_argument(
+        "--copy-buffer-kib",
+        type=int,
+        default=COPY_BUFFER_BYTES // 1024,
+        help="the plain copy's buffer, hence its write size (default 1024; ADR 0136)",
+    )
     options = parser.parse_args(argv)
     size = options.size_mib * MIB
 
@@ -324,7 +333,7 @@ def main(argv: list[str]) -> int:
     directory = Path(tempfile.mkdtemp(prefix="lakevault-bench-crypto-", dir=options.directory))
     try:
         copy, encrypt, decrypt = _stream_figures(
-            directory, size, options.rounds, options.settle_seconds
+            directory, size, options.rounds, options.settle_seconds, options.copy_buffer_kib * 1024
         )
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -27,6 +27,10 @@ from lakevault.storage import EntityTooLarge, IncompleteBody
 
 #: Decrypted blocks buffered between the producer thread and the response.
 DOWNLOAD_QUEUE_PIECES = 4
+#: A download's writes are gathered into pieces of this size before they are queued: the
+#: object format writes 128 KiB at a time (docs/decisions/0136), and every queued piece costs a
+#: thread hop and an ASGI send (measured: 1.1-1.7 CPU s/GiB in 128 KiB pieces, 0.4-0.5 in 1 MiB).
+DOWNLOAD_PIECE_BYTES = 1024 * 1024
 #: The largest JSON body a non-streaming endpoint accepts (the issue's 6 MB).
 MAX_JSON_BODY_BYTES = 6 * 1024 * 1024
 #: The largest body of a request signed with SigV4 in its ``Authorization`` header: the
@@ -215,6 +219,7 @@ class DownloadPump:
             maxsize=DOWNLOAD_QUEUE_PIECES
         )
         self._stopped = threading.Event()
+        self._gathered = bytearray()
         self._produce = produce
         self._thread = threading.Thread(target=self._run, name="lakevault-download", daemon=True)
         self._thread.start()
@@ -222,11 +227,20 @@ class DownloadPump:
     def write(self, data: memoryview, /) -> int:
         if self._stopped.is_set():
             raise _Stop
-        piece = bytes(data)
+        if not self._gathered and len(data) >= DOWNLOAD_PIECE_BYTES:
+            self._put(bytes(data))
+        else:
+            self._gathered += data
+            if len(self._gathered) >= DOWNLOAD_PIECE_BYTES:
+                self._put(bytes(self._gathered))
+                self._gathered.clear()
+        return len(data)
+
+    def _put(self, piece: bytes) -> None:
         while True:
             try:
                 self._queue.put(piece, timeout=0.5)
-                return len(piece)
+                return
             except queue.Full:
                 if self._stopped.is_set():
                     raise _Stop from None
@@ -234,6 +248,9 @@ class DownloadPump:
     def _run(self) -> None:
         try:
             self._produce(self)
+            if self._gathered:
+                self._put(bytes(self._gathered))
+                self._gathered.clear()
         except _Stop:
             return
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer

@@ -4,29 +4,29 @@ This is the framing half of C2SP chunked encryption: which bytes form which chun
 final, and what a wrong length means. The cryptographic half (keys, nonces, AEAD calls) is
 :class:`~lakevault.kms._primitives.ChunkCipher`, which this module drives by chunk index only.
 
-Throughput. pyca/cryptography 50 holds the GIL while AES-GCM runs (measured: two threads sealing
-16 KiB chunks are no faster than one), but ``write`` and ``readinto`` on files and sockets
-release it. The calling thread reads and seals (or opens) one block (512 KiB, in the L2 cache)
-at a time into an output span of :data:`SPAN_BLOCKS` blocks (1 MiB, the write size of a plain
-copy), and a span is written with one ``write`` call.
+Throughput (docs/decisions/0136). One thread does everything: it reads one block (512 KiB of
+plaintext, :data:`BLOCK_CHUNKS` chunks) at a time, seals or opens it with one call into a
+reused output block, and writes that block in pieces of :data:`WRITE_CHUNKS` chunks (128 KiB
+of plaintext). Both sizes are measured choices:
 
-Encryption hands each span to one helper thread that writes it, so the write of span *n*
-overlaps the reads and AEAD of span *n + 1* (docs/decisions/0093, 0132). Decryption writes its
-spans from the calling thread (docs/decisions/0135): its plaintext writes are 1 MiB-aligned,
-the most expensive kind for the kernel on the VMs measured, so the helper thread spent about as
-long writing as a whole plain copy does, and on a machine with no idle core (the usual case
-there) the hand-offs only added CPU time. Memory is one input block plus one span (decryption,
-about 1.5 MiB) or at most :data:`WRITE_BUFFERS` spans (encryption, about 3.5 MiB), whatever the
-object size; spans are made only when needed. An object that fits in one block is done inline.
+- No helper thread. pyca/cryptography holds the GIL during AES-GCM, so a second thread can
+  only overlap the ``write`` system calls; on these shared 2-core VMs there is rarely an idle
+  core for it, and the hand-offs cost more CPU than they hid (encryption's writer thread:
+  1.2-1.5 CPU s/GiB against 0.85-1.0 for the same work in one thread).
+- Writes of at most 128 KiB. On the Firecracker VMs measured (Linux 6.18, ext4 with large
+  folios, virtio-balloon free page reporting) the page cache serves a write of 256 KiB or more
+  with large folios drawn from memory the host has taken back, and filling them costs 3-5 times
+  the kernel time of 128 KiB writes (0.9-1.4 against 0.24-0.31 s/GiB). Elsewhere 128 KiB is
+  still large enough that the per-call cost is negligible (8,192 calls per GiB).
+
+Memory is one input block, one output block and one probe chunk (about 1 MiB), whatever the
+object size. An object that fits in one block is done with buffers of its own size.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.kms._errors import IntegrityError, IntegrityFailure, InvalidRange
@@ -40,19 +40,14 @@ from lakevault.kms._primitives import (
 )
 from lakevault.kms._types import RangeReadable, Readable, Writable
 
-#: Chunks per read and per AEAD pass: 512 KiB of plaintext; big enough to amortise a system
-#: call, small enough that the block and its output stay in the L2 cache.
+#: Chunks per read and per AEAD call: 512 KiB of plaintext; big enough to amortise a call,
+#: small enough that the block and its output stay in the L2 cache.
 BLOCK_CHUNKS = 32
-#: Blocks per write: the calling thread seals or opens block after block into one output span
-#: and hands the writer thread a whole span (1 MiB), so that the two threads meet once per span.
-#: Not 2 MiB: decryption then writes 2 MiB-aligned pieces of plaintext, which cost this VM's
-#: kernel up to four times the system time of 1 MiB writes (docs/decisions/0132).
-SPAN_BLOCKS = 2
-#: Output spans in flight between the calling thread and the writer thread.
-WRITE_BUFFERS = 3
+#: Chunks per ``write``: 128 KiB of plaintext, 131,200 bytes sealed. Larger writes cost these
+#: VMs' page cache several times the kernel time (docs/decisions/0136).
+WRITE_CHUNKS = 8
 
 _PLAIN_BLOCK_BYTES = BLOCK_CHUNKS * CHUNK_PLAINTEXT_BYTES
-_CIPHER_BLOCK_BYTES = BLOCK_CHUNKS * CHUNK_CIPHERTEXT_BYTES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,105 +91,10 @@ def write_all(writer: Writable, data: memoryview) -> None:
         data = data[count:]
 
 
-class _BlockWriter:
-    """Writes filled output spans from a helper thread, in order, and recycles their buffers.
-
-    A failure of ``write`` (disk full, connection reset) is re-raised in the calling thread at
-    its next :meth:`acquire` or at :meth:`finish`. Leaving the ``with`` block on an exception
-    stops the thread without writing what is still queued.
-    """
-
-    def __init__(self, writer: Writable, buffer_bytes: int) -> None:
-        self._writer = writer
-        self._buffer_bytes = buffer_bytes
-        self._allocated = 0
-        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        self._pending: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
-        self._error: BaseException | None = None
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="lakevault-kms-writer", daemon=True)
-
-    def __enter__(self) -> _BlockWriter:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            self._stopping = True
-        self._pending.put(None)
-        self._thread.join()
-        if exc_type is None and self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        while (item := self._pending.get()) is not None:
-            buffer, length = item
-            if self._error is None and not self._stopping:
-                try:
-                    with memoryview(buffer) as view:
-                        write_all(self._writer, view[:length])
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                    self._error = exc
-            self._free.put(buffer)
-
-    def acquire(self) -> bytearray:
-        """Return a free output buffer; re-raise a failure of the writer thread.
-
-        Buffers are made on first need, up to :data:`WRITE_BUFFERS`: an object of one or two
-        spans never pays for zeroing all of them.
-        """
-        if self._allocated < WRITE_BUFFERS and self._free.empty():
-            self._allocated += 1
-            buffer = bytearray(self._buffer_bytes)
-        else:
-            buffer = self._free.get()
-        if self._error is not None:
-            raise self._error
-        return buffer
-
-    def submit(self, buffer: bytearray, length: int) -> None:
-        """Queue the first ``length`` bytes of ``buffer`` for writing."""
-        self._pending.put((buffer, length))
-
-
-class _InlineWriter:
-    """Writes each filled span from the calling thread and hands the same buffer back.
-
-    The interface of :class:`_BlockWriter`, without the thread: ``submit`` returns once the
-    span is written, so the one buffer can be reused at once.
-    """
-
-    def __init__(self, writer: Writable, buffer_bytes: int) -> None:
-        self._writer = writer
-        self._buffer_bytes = buffer_bytes
-        self._buffer: bytearray | None = None
-
-    def __enter__(self) -> _InlineWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._buffer = None
-
-    def acquire(self) -> bytearray:
-        """Return the one output buffer (made on first use)."""
-        if self._buffer is None:
-            self._buffer = bytearray(self._buffer_bytes)
-        return self._buffer
-
-    def submit(self, buffer: bytearray, length: int) -> None:
-        """Write the first ``length`` bytes of ``buffer`` now."""
-        with memoryview(buffer) as view:
-            write_all(self._writer, view[:length])
+def write_pieces(writer: Writable, data: memoryview, piece_bytes: int) -> None:
+    """Write ``data`` in calls of at most ``piece_bytes`` (docs/decisions/0136)."""
+    for start in range(0, len(data), piece_bytes):
+        write_all(writer, data[start : start + piece_bytes])
 
 
 _BlockOperation = Callable[[int, memoryview, memoryview, bool], int]
@@ -205,66 +105,52 @@ def _pump(
     writer: Writable,
     operation: _BlockOperation,
     *,
-    input_block_bytes: int,
-    output_block_bytes: int,
+    input_chunk_bytes: int,
+    output_chunk_bytes: int,
     single_block_output_bytes: Callable[[int], int],
-    overlap_writes: bool,
 ) -> tuple[int, int]:
-    """Feed ``reader`` block by block through ``operation`` into ``writer``.
+    """Feed ``reader`` block by block through ``operation`` into ``writer``, in one thread.
 
     ``operation(first_chunk_index, block, out, is_final)`` seals or opens the chunks of one
-    block and returns the bytes it wrote to ``out``. A block shorter than ``input_block_bytes``
-    is the last one (possibly empty). With ``overlap_writes`` a helper thread writes the spans
-    (:class:`_BlockWriter`); without, the calling thread does (:class:`_InlineWriter`).
-    Returns (bytes read, bytes written).
+    block and returns the bytes it wrote to ``out``. A block shorter than a whole block is the
+    last one (possibly empty). A block's output is written only once the whole block is done,
+    in pieces of :data:`WRITE_CHUNKS` chunks. Returns (bytes read, bytes written).
     """
+    input_block_bytes = BLOCK_CHUNKS * input_chunk_bytes
+    piece_bytes = WRITE_CHUNKS * output_chunk_bytes
 
     def whole(data: memoryview) -> tuple[int, int]:
-        """The entire stream is ``data``: one call, no thread."""
+        """The entire stream is ``data``: one call, buffers of its own size."""
         out = bytearray(single_block_output_bytes(len(data)))
-        written = operation(0, data, memoryview(out), True)
-        write_all(writer, memoryview(out)[:written])
+        with memoryview(out) as out_view:
+            written = operation(0, data, out_view, True)
+            write_pieces(writer, out_view[:written], piece_bytes)
         return len(data), written
 
     # Most objects are small: read one chunk's worth first, so that they cost no full block.
-    probe = bytearray(input_block_bytes // BLOCK_CHUNKS)
+    probe = bytearray(input_chunk_bytes)
     with memoryview(probe) as probe_view:
         length = read_full(reader, probe_view)
         if length < len(probe):
             return whole(probe_view[:length])
     block = bytearray(input_block_bytes)
-    with memoryview(block) as block_view:
+    out = bytearray(BLOCK_CHUNKS * output_chunk_bytes)
+    with memoryview(block) as block_view, memoryview(out) as out_view:
         block_view[: len(probe)] = probe
         length += read_full(reader, block_view[len(probe) :])
         if length < input_block_bytes:
             return whole(block_view[:length])
-        read_total = written_total = 0
-        index = 0
-        span_bytes = SPAN_BLOCKS * output_block_bytes
-        spans = _BlockWriter if overlap_writes else _InlineWriter
-        with spans(writer, span_bytes) as block_writer:
-            span = block_writer.acquire()
-            span_view = memoryview(span)
-            filled = 0
-            while True:
-                is_final = length < input_block_bytes
-                written = operation(index, block_view[:length], span_view[filled:], is_final)
-                filled += written
-                read_total += length
-                written_total += written
-                if is_final:
-                    span_view.release()
-                    block_writer.submit(span, filled)
-                    return read_total, written_total
-                index += BLOCK_CHUNKS
-                if filled + output_block_bytes > span_bytes:
-                    # The span is full: one write of SPAN_BLOCKS blocks, one hand-off.
-                    span_view.release()
-                    block_writer.submit(span, filled)
-                    span = block_writer.acquire()
-                    span_view = memoryview(span)
-                    filled = 0
-                length = read_full(reader, block_view)
+        read_total = written_total = index = 0
+        while True:
+            is_final = length < input_block_bytes
+            written = operation(index, block_view[:length], out_view, is_final)
+            write_pieces(writer, out_view[:written], piece_bytes)
+            read_total += length
+            written_total += written
+            if is_final:
+                return read_total, written_total
+            index += BLOCK_CHUNKS
+            length = read_full(reader, block_view)
 
 
 def seal_stream(
@@ -278,10 +164,9 @@ def seal_stream(
         lambda index, block, out, is_final: cipher.seal_chunks(
             index, block, out, is_final=is_final
         ),
-        input_block_bytes=_PLAIN_BLOCK_BYTES,
-        output_block_bytes=_CIPHER_BLOCK_BYTES,
+        input_chunk_bytes=CHUNK_PLAINTEXT_BYTES,
+        output_chunk_bytes=CHUNK_CIPHERTEXT_BYTES,
         single_block_output_bytes=encrypted_length,
-        overlap_writes=True,
     )
     return StreamTotals(
         plaintext_bytes=plaintext_total, ciphertext_bytes=len(prefix) + sealed_total
@@ -303,10 +188,9 @@ def open_stream(
         lambda index, block, out, is_final: cipher.open_chunks(
             index, block, out, is_final=is_final
         ),
-        input_block_bytes=_CIPHER_BLOCK_BYTES,
-        output_block_bytes=_PLAIN_BLOCK_BYTES,
+        input_chunk_bytes=CHUNK_CIPHERTEXT_BYTES,
+        output_chunk_bytes=CHUNK_PLAINTEXT_BYTES,
         single_block_output_bytes=lambda length: max(length - TAG_BYTES, 0),
-        overlap_writes=False,
     )
     return StreamTotals(
         plaintext_bytes=plaintext_total, ciphertext_bytes=consumed_bytes + sealed_total

@@ -50,12 +50,13 @@ def encrypt_stream(
 ) -> StreamTotals:
     """Encrypt everything ``reader`` yields into ``writer`` as one object: header first.
 
-    Memory stays constant (at most about 3.5 MiB) whatever the size. For objects over 512 KiB,
-    ``writer`` is called from one helper thread (in order, 1 MiB at a time) while this thread
-    reads and encrypts; it must not be used by anyone else meanwhile. ``random`` gives the
-    24-byte C2SP salt (defaults to the OS CSPRNG). ``header`` must name the key that wraps
-    ``data_key``; nothing here can check that. Raises ``InvalidParameterValue`` for a
-    non-blocking reader, and whatever ``reader`` or ``writer`` raise.
+    Memory stays constant (about 1 MiB) whatever the size. ``writer`` is called from this
+    thread, at most 131,200 bytes (8 sealed chunks) at a time (docs/decisions/0136); a writer
+    that prefers bigger pieces (a queue with a cost per item) should gather them itself.
+    ``random`` gives the 24-byte C2SP salt (defaults to the OS CSPRNG). ``header`` must name
+    the key that wraps ``data_key``; nothing here can check that. Raises
+    ``InvalidParameterValue`` for a non-blocking reader, and whatever ``reader`` or ``writer``
+    raise.
     """
     header_bytes = header.encode()
     prefix, cipher = begin_encryption(
@@ -85,14 +86,15 @@ def decrypt_stream(
     this with the stream positioned just after the header. The context, the header and the key
     are all checked (context hash, then key commitment) before any chunk is opened.
 
-    Memory stays constant (about 1.5 MiB) whatever the size; ``writer`` is called from this
-    thread, 1 MiB of plaintext at a time (docs/decisions/0135).
+    Memory stays constant (about 1 MiB) whatever the size; ``writer`` is called from this
+    thread, at most 128 KiB of plaintext at a time (docs/decisions/0136).
 
     Raises :class:`~lakevault.kms.IntegrityError` on any failure. Chunks are verified before
     their plaintext is written, but a large object is written span by span: on an error the
     writer may already hold plaintext of the chunks that verified before the failing one, which
     the caller must discard (C2SP allows this; an HTTP face sends nothing before the object's
-    first block verifies, and aborts the response on a later error).
+    first block verifies, and aborts the response on a later error). Plaintext is released a
+    whole verified block (512 KiB) at a time.
     """
     header_bytes = _check_context(header, encryption_context)
     prefix = bytearray(PREFIX_BYTES)

@@ -29,7 +29,7 @@ from lakevault.kms import (
     read_object_header,
     read_object_header_at,
 )
-from lakevault.kms._chunk_stream import BLOCK_CHUNKS, SPAN_BLOCKS, WRITE_BUFFERS
+from lakevault.kms._chunk_stream import BLOCK_CHUNKS, WRITE_CHUNKS
 from lakevault.kms._errors import INTEGRITY_FAILURE_MESSAGE
 from tests.unit.kms.helpers import (
     CONTEXT,
@@ -45,7 +45,8 @@ from tests.unit.kms.helpers import (
 CHUNK = 16384
 SEALED_CHUNK = CHUNK + 16
 BLOCK = BLOCK_CHUNKS * CHUNK
-SPAN = SPAN_BLOCKS * BLOCK
+PIECE = WRITE_CHUNKS * CHUNK
+SEALED_PIECE = WRITE_CHUNKS * (CHUNK + 16)
 HEADER_LENGTH = make_header().encoded_length
 CHUNKS_START = HEADER_LENGTH + 56
 
@@ -93,9 +94,9 @@ def test_less_than_one_chunk_is_a_single_short_chunk() -> None:
         *(BLOCK + delta for delta in (-1, 0, 1)),
         *(2 * BLOCK + delta for delta in (-1, 0, 1)),
         2 * BLOCK + CHUNK + 1,
-        *(SPAN + delta for delta in (-1, 0, 1)),
-        SPAN + BLOCK,
-        (WRITE_BUFFERS + 1) * SPAN + CHUNK + 1,
+        *(PIECE + delta for delta in (-1, 0, 1)),
+        BLOCK + PIECE,
+        4 * BLOCK + CHUNK + 1,
     ],
 )
 def test_chunk_and_block_boundaries_plus_minus_one(length: int) -> None:
@@ -170,10 +171,10 @@ def test_stored_bytes_match_an_independent_computation() -> None:
     assert encrypt_bytes(plaintext, salt=salt) == header + salt + commitment + chunk
 
 
-def test_a_stream_of_many_spans_matches_chunk_by_chunk_encryption() -> None:
-    """Every output span reused more than once (blocks, spans and the writer thread in play):
-    the stored bytes are still exactly the chunks that one AES-GCM call per chunk gives."""
-    plaintext = payload_text((WRITE_BUFFERS + 2) * SPAN + 3 * CHUNK + 7)
+def test_a_stream_of_many_blocks_matches_chunk_by_chunk_encryption() -> None:
+    """The input and output blocks reused several times, each written in pieces: the stored
+    bytes are still exactly the chunks that one AES-GCM call per chunk gives."""
+    plaintext = payload_text(5 * BLOCK + 3 * CHUNK + 7)
     salt = bytes(range(100, 124))
     header = make_header().encode()
     info = b"c2sp.org/chunked-encryption@v1+AEAD_AES_256_GCM\x00" + salt + header
@@ -368,13 +369,12 @@ def test_a_streaming_failure_releases_only_verified_chunks() -> None:
     assert len(released.getvalue()) <= (2 * BLOCK_CHUNKS + 3) * CHUNK
 
 
-def test_a_streaming_failure_in_the_third_span_releases_only_whole_verified_spans() -> None:
-    """Plaintext is released a verified span at a time: a corrupt chunk in the third span
-    leaves the writer with exactly the first two spans (decryption writes from the calling
-    thread, ADR 0135), never part of a span and never the third."""
-    plaintext = payload_text(3 * SPAN)
+def test_a_streaming_failure_in_the_third_block_releases_only_whole_verified_blocks() -> None:
+    """Plaintext is released a verified block at a time, in pieces: a corrupt chunk in the
+    third block leaves the writer with exactly the first two blocks, never part of the third."""
+    plaintext = payload_text(4 * BLOCK)
     stored = bytearray(encrypt_bytes(plaintext))
-    stored[_chunk_slice(2 * SPAN_BLOCKS * BLOCK_CHUNKS + 5).start + 100] ^= 0x01
+    stored[_chunk_slice(2 * BLOCK_CHUNKS + 5).start + 100] ^= 0x01
     reader = io.BytesIO(bytes(stored))
     header = read_object_header(reader)
     released = io.BytesIO()
@@ -382,7 +382,7 @@ def test_a_streaming_failure_in_the_third_span_releases_only_whole_verified_span
         decrypt_stream(
             reader, released, data_key=make_data_key(), header=header, encryption_context=CONTEXT
         )
-    assert len(released.getvalue()) == 2 * SPAN
+    assert len(released.getvalue()) == 2 * BLOCK
     assert plaintext.startswith(released.getvalue())
 
 
@@ -399,10 +399,10 @@ class _ThreadRecordingWriter:
         return len(data)
 
 
-def test_decryption_writes_whole_spans_from_the_calling_thread() -> None:
-    """ADR 0135: no helper thread for decryption; one ``write`` per 1 MiB span of plaintext,
-    then the rest, all from the caller's thread."""
-    plaintext = payload_text(3 * SPAN + BLOCK + 5)
+def test_decryption_writes_128_kib_pieces_from_the_calling_thread() -> None:
+    """ADR 0136: no helper thread; one ``write`` per 128 KiB of plaintext, then the rest, all
+    from the caller's thread (larger writes cost these VMs' page cache several times more)."""
+    plaintext = payload_text(2 * BLOCK + PIECE + 5)
     stored = encrypt_bytes(plaintext)
     reader = io.BytesIO(stored)
     header = read_object_header(reader)
@@ -411,16 +411,25 @@ def test_decryption_writes_whole_spans_from_the_calling_thread() -> None:
         reader, writer, data_key=make_data_key(), header=header, encryption_context=CONTEXT
     )
     caller = threading.current_thread().name
-    assert writer.calls == [(caller, SPAN)] * 3 + [(caller, BLOCK + 5)]
+    pieces_per_block = BLOCK_CHUNKS // WRITE_CHUNKS
+    assert writer.calls == [(caller, PIECE)] * (2 * pieces_per_block + 1) + [(caller, 5)]
     assert bytes(writer.data) == plaintext
 
 
-def test_encryption_still_writes_spans_from_the_helper_thread() -> None:
-    plaintext = payload_text(2 * SPAN + 5)
+def test_encryption_writes_sealed_pieces_from_the_calling_thread() -> None:
+    """The header and prefix first, then 8 sealed chunks per ``write``, then the rest (the
+    final chunk of 5 bytes and its tag), all from the caller's thread; no helper thread."""
+    plaintext = payload_text(BLOCK + PIECE + 5)
     writer = _ThreadRecordingWriter()
+    before = set(threading.enumerate())
     encrypt_stream(io.BytesIO(plaintext), writer, data_key=make_data_key(), header=make_header())
-    threads = {name for name, _ in writer.calls[1:]}
-    assert threads == {"lakevault-kms-writer"}
+    assert set(threading.enumerate()) == before
+    caller = threading.current_thread().name
+    pieces_per_block = BLOCK_CHUNKS // WRITE_CHUNKS
+    assert writer.calls[0] == (caller, CHUNKS_START)
+    assert writer.calls[1:] == [(caller, SEALED_PIECE)] * (pieces_per_block + 1) + [
+        (caller, 5 + 16)
+    ]
     assert decrypt_bytes(bytes(writer.data)) == plaintext
 
 
@@ -591,20 +600,17 @@ class _FailingWriter:
         return len(data)
 
 
-def test_a_writer_failure_in_the_helper_thread_reaches_the_caller() -> None:
+def test_a_writer_failure_during_encryption_stops_it_at_once() -> None:
+    reader = io.BytesIO(payload_text(6 * BLOCK))
     writer = _FailingWriter(fail_after=2)
     with pytest.raises(OSError, match="No space left"):
-        encrypt_stream(
-            io.BytesIO(payload_text(6 * BLOCK)),
-            writer,
-            data_key=make_data_key(),
-            header=make_header(),
-        )
-    assert not [t for t in threading.enumerate() if t.name == "lakevault-kms-writer"]
+        encrypt_stream(reader, writer, data_key=make_data_key(), header=make_header())
+    assert writer.calls == 3
+    assert reader.tell() == BLOCK
 
 
 def test_a_writer_failure_during_decryption_stops_it_at_once() -> None:
-    stored = encrypt_bytes(payload_text(4 * SPAN))
+    stored = encrypt_bytes(payload_text(4 * BLOCK))
     reader = io.BytesIO(stored)
     header = read_object_header(reader)
     writer = _FailingWriter(fail_after=1)
@@ -685,26 +691,43 @@ class _Discard:
         return len(data)
 
 
-def test_a_stream_of_one_span_allocates_one_output_span() -> None:
-    """Output spans are made when needed: a block and a chunk of plaintext (two blocks, one
-    span) cost one input block and one span (about 1.5 MiB), not all three spans (about
-    3.5 MiB)."""
+def test_a_small_stream_allocates_buffers_of_its_own_size() -> None:
+    """Most objects are small: one shorter than a chunk costs the probe chunk and an output
+    buffer of its own size, not a whole 512 KiB block and its output."""
     tracemalloc.start()
     try:
         totals = encrypt_stream(
-            _ZeroReader(BLOCK + CHUNK), _Discard(), data_key=make_data_key(), header=make_header()
+            _ZeroReader(CHUNK - 1), _Discard(), data_key=make_data_key(), header=make_header()
         )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert totals.plaintext_bytes == BLOCK + CHUNK
-    assert peak < BLOCK + SPAN + SPAN // 4, f"peak traced memory {peak} bytes"
+    assert totals.plaintext_bytes == CHUNK - 1
+    assert peak < 3 * CHUNK, f"peak traced memory {peak} bytes"
 
 
-def test_decrypting_many_spans_holds_one_block_and_one_span() -> None:
-    """Decryption reuses one input block (about 512 KiB) and one output span (1 MiB) whatever
-    the size: 8 spans through, and the traced peak stays under 1.75 MiB (ADR 0135)."""
-    stored = encrypt_bytes(payload_text(8 * SPAN + CHUNK))
+def test_encrypting_many_blocks_holds_one_input_and_one_output_block() -> None:
+    """Encryption reuses one input block (512 KiB) and one output block (about 512 KiB)
+    whatever the size: 16 blocks through, and the traced peak stays under 1.25 MiB."""
+    tracemalloc.start()
+    try:
+        totals = encrypt_stream(
+            _ZeroReader(16 * BLOCK + CHUNK),
+            _Discard(),
+            data_key=make_data_key(),
+            header=make_header(),
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert totals.plaintext_bytes == 16 * BLOCK + CHUNK
+    assert peak < 2 * BLOCK + BLOCK // 2, f"peak traced memory {peak} bytes"
+
+
+def test_decrypting_many_blocks_holds_one_input_and_one_output_block() -> None:
+    """Decryption reuses one input block (about 512 KiB) and one output block (512 KiB)
+    whatever the size: 16 blocks through, and the traced peak stays under 1.25 MiB."""
+    stored = encrypt_bytes(payload_text(16 * BLOCK + CHUNK))
     reader = io.BytesIO(stored)
     header = read_object_header(reader)
     tracemalloc.start()
@@ -715,14 +738,14 @@ def test_decrypting_many_spans_holds_one_block_and_one_span() -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert totals.plaintext_bytes == 8 * SPAN + CHUNK
-    assert peak < BLOCK + SPAN + SPAN // 4, f"peak traced memory {peak} bytes"
+    assert totals.plaintext_bytes == 16 * BLOCK + CHUNK
+    assert peak < 2 * BLOCK + BLOCK // 2, f"peak traced memory {peak} bytes"
 
 
 def test_streaming_256_mib_stays_in_constant_memory() -> None:
     """Encrypt into a pipe while another thread decrypts from it: 256 MiB through, and the
-    traced peak stays below 8 MiB (each side holds one input block of about 512 KiB and at
-    most three output spans of about 1 MiB, whatever the size of the object)."""
+    traced peak stays below 4 MiB (each side holds one input block and one output block of
+    about 512 KiB each, whatever the size of the object)."""
     size = 256 * 1024 * 1024
     read_end, write_end = os.pipe()
     plaintext_out = _Discard()
@@ -756,4 +779,4 @@ def test_streaming_256_mib_stays_in_constant_memory() -> None:
         tracemalloc.stop()
     assert not errors
     assert totals.plaintext_bytes == plaintext_out.total == size
-    assert peak < 8 * 1024 * 1024, f"peak traced memory {peak} bytes"
+    assert peak < 4 * 1024 * 1024, f"peak traced memory {peak} bytes"
