@@ -62,3 +62,14 @@ def world(database: Database, tmp_path: Path) -> Iterator[World]:
 
 def error(response: Any) -> tuple[int, str]:
     return response.status_code, response.json()["error"]["code"]
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def denial_world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """One signed-in world per backend for the whole session, shared by the denial matrices
+    (``denial_world.py``): each module makes its own tenants on it once; no case may change
+    anything, which each asserts."""
+    from tests.unit.api.denial_world import module_world
+
+    with module_world(request) as world:
+        yield world

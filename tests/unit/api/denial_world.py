@@ -1,9 +1,11 @@
-"""One real API app per test module, for the HTTP denial matrices.
+"""One real API app per backend, shared by the HTTP and CLI denial matrices.
 
 The ``world`` fixture of ``conftest.py`` builds a fresh platform for every test; the denial
 matrices make the same tenants, users and keys for dozens of cases, none of which may change
-anything. :func:`module_world` builds them once per module and backend (SQLite and PostgreSQL,
-as ``database`` does), and each case asserts that it left the shared state as it found it.
+anything. The ``denial_world`` fixture (``conftest.py``) builds one platform per backend with
+:func:`module_world` (SQLite and PostgreSQL, as ``database`` does) for the whole session; each
+matrix module makes its own tenants on it once, and each case asserts that it left the shared
+state as it found it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from lakevault.runtime import Platform, initialise
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.unit.api.conftest import World
 
-BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "Corr3ct-horse-battery"
 
 
@@ -66,8 +67,20 @@ def module_world(request: pytest.FixtureRequest) -> Iterator[World]:
             drop_postgres_database(server, url)
 
 
+#: The platform admin's sign-in per world (each sign-in is an Argon2 verification).
+_OPERATORS: dict[int, dict[str, str]] = {}
+
+
 def new_tenant(world: World, name: str) -> Tenant:
-    account, admin, _ = world.new_tenant(name)
+    """A new tenant (``name`` is unique per world) with its admin signed in."""
+    operator = _OPERATORS.get(id(world))
+    if operator is None:
+        operator = _OPERATORS[id(world)] = world.platform_admin()
+    created = world.client.post("/api/v1/tenants", json={"name": name}, headers=operator)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    account = body["tenant"]["accountId"]
+    admin = world.sign_in(account, "admin", body["adminPassword"])
     return Tenant(account=account, admin=admin)
 
 

@@ -27,13 +27,11 @@ from lakevault.cli import app
 from lakevault.cli._client import ApiClient
 from tests.unit.api.conftest import World
 from tests.unit.api.denial_world import (
-    BACKENDS,
     KMS_TABLES,
     SECRETS_TABLES,
     Tenant,
     audit_text,
     events,
-    module_world,
     new_tenant,
     new_user,
     rows,
@@ -65,44 +63,44 @@ def _api(world: World, tenant: Tenant, method: str, path: str, body: Any = None)
     return answer.json() if answer.status_code != 204 else None
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def setup(request: pytest.FixtureRequest) -> Iterator[Setup]:
-    with module_world(request) as world:
-        owner, other = new_tenant(world, "owner"), new_tenant(world, "other")
-        bob = new_user(world, owner, "bob", ALLOW_EVERYTHING)
-        keys = {}
-        for name in ("enabled", "disabled", "denied"):
-            meta = _api(world, owner, "POST", "/kms/keys", {})["keyMetadata"]
-            sealed = _api(world, owner, "POST", "/kms/encrypt", {
-                "keyId": meta["keyId"], "plaintext": base64.b64encode(PLAINTEXT).decode(),
-                "encryptionContext": {"team": "red"},
-            })  # fmt: skip
-            keys[name] = {
-                "keyId": meta["keyId"],
-                "arn": meta["arn"],
-                "blob": sealed["ciphertextBlob"],
-            }
-        secrets = {
-            name: _api(world, owner, "POST", "/secrets", {
-                "name": name, "secretString": VALUE, "kmsKeyId": key and keys[key]["arn"],
-            })["arn"]
-            for name, key in (("shared", None), ("under-disabled", "disabled"),
-                              ("under-denied", "denied"))
-        }  # fmt: skip
-        denied = keys["denied"]["keyId"]
-        policy = json.loads(
-            _api(world, owner, "POST", "/kms/get-key-policy", {"keyId": denied})["policy"]
-        )
-        policy["Statement"].append({
-            "Sid": "NothingForBob", "Effect": "Deny",
-            "Principal": {"AWS": f"arn:aws:iam::{owner.account}:user/bob"},
-            "Action": "kms:*", "Resource": "*",
+@pytest.fixture(scope="module")
+def setup(denial_world: World) -> Iterator[Setup]:
+    world = denial_world
+    owner, other = new_tenant(world, "cli-owner"), new_tenant(world, "cli-other")
+    bob = new_user(world, owner, "bob", ALLOW_EVERYTHING)
+    keys = {}
+    for name in ("enabled", "disabled", "denied"):
+        meta = _api(world, owner, "POST", "/kms/keys", {})["keyMetadata"]
+        sealed = _api(world, owner, "POST", "/kms/encrypt", {
+            "keyId": meta["keyId"], "plaintext": base64.b64encode(PLAINTEXT).decode(),
+            "encryptionContext": {"team": "red"},
         })  # fmt: skip
-        _api(world, owner, "POST", "/kms/put-key-policy", {
-            "keyId": denied, "policy": json.dumps(policy),
-        })  # fmt: skip
-        _api(world, owner, "POST", "/kms/disable-key", {"keyId": keys["disabled"]["keyId"]})
-        yield Setup(world=world, owner=owner, other=other, bob=bob, keys=keys, secrets=secrets)
+        keys[name] = {
+            "keyId": meta["keyId"],
+            "arn": meta["arn"],
+            "blob": sealed["ciphertextBlob"],
+        }
+    secrets = {
+        name: _api(world, owner, "POST", "/secrets", {
+            "name": name, "secretString": VALUE, "kmsKeyId": key and keys[key]["arn"],
+        })["arn"]
+        for name, key in (("shared", None), ("under-disabled", "disabled"),
+                          ("under-denied", "denied"))
+    }  # fmt: skip
+    denied = keys["denied"]["keyId"]
+    policy = json.loads(
+        _api(world, owner, "POST", "/kms/get-key-policy", {"keyId": denied})["policy"]
+    )
+    policy["Statement"].append({
+        "Sid": "NothingForBob", "Effect": "Deny",
+        "Principal": {"AWS": f"arn:aws:iam::{owner.account}:user/bob"},
+        "Action": "kms:*", "Resource": "*",
+    })  # fmt: skip
+    _api(world, owner, "POST", "/kms/put-key-policy", {
+        "keyId": denied, "policy": json.dumps(policy),
+    })  # fmt: skip
+    _api(world, owner, "POST", "/kms/disable-key", {"keyId": keys["disabled"]["keyId"]})
+    yield Setup(world=world, owner=owner, other=other, bob=bob, keys=keys, secrets=secrets)
 
 
 @functools.cache

@@ -9,8 +9,8 @@ meets another tenant and a key-policy deny. Each case asserts the HTTP status an
 code, that nothing changed (the key's state, policy, tags, grants and rotations, and no use
 counted), the refusal in the audit log under the call's own event name, and no plaintext in it.
 
-The tenants, users and keys are made once per module and backend (``denial_world.py``); every
-case must leave them as it found them, which is what it asserts.
+The tenants, users and keys are made once per backend, on the ``denial_world`` fixture's
+platform; every case must leave them as it found them, which is what it asserts.
 """
 
 from __future__ import annotations
@@ -25,12 +25,10 @@ import pytest
 
 from tests.unit.api.conftest import World
 from tests.unit.api.denial_world import (
-    BACKENDS,
     KMS_TABLES,
     Tenant,
     audit_text,
     events,
-    module_world,
     new_tenant,
     new_user,
     rows,
@@ -109,76 +107,76 @@ def _add_statement(world: World, owner: Tenant, key_id: str, statement: dict[str
     assert put.status_code == 204, put.text
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def setup(request: pytest.FixtureRequest) -> Iterator[Setup]:
-    with module_world(request) as world:
-        owner, other = new_tenant(world, "owner"), new_tenant(world, "other")
-        bob = new_user(world, owner, "bob", ALLOW_KMS)
-        keys = {name: _key(world, owner, tags={"team": "red"}) for name in (
-            "policy", "disabled", "pending", "context", "shared", "managed",
-        )}  # fmt: skip
-        root = f"arn:aws:iam::{owner.account}:root"
-        _add_statement(world, owner, keys["policy"].key_id, {
-            "Sid": "DenyEveryUse", "Effect": "Deny", "Principal": {"AWS": root},
-            "Action": sorted(USE_ACTIONS.values()), "Resource": "*",
-        })  # fmt: skip
-        _add_statement(world, owner, keys["context"].key_id, {
-            "Sid": "OnlyTheRedTeam", "Effect": "Deny", "Principal": {"AWS": root},
-            "Action": sorted(USE_ACTIONS[name] for name, use in USES.items() if not use.opens),
-            "Resource": "*",
-            "Condition": {"StringNotEquals": {"kms:EncryptionContext:team": "red"}},
-        })  # fmt: skip
-        _add_statement(world, owner, keys["managed"].key_id, {
-            "Sid": "NoManagementForBob", "Effect": "Deny",
-            "Principal": {"AWS": f"arn:aws:iam::{owner.account}:user/bob"},
-            "Action": sorted({f"kms:{name}" for name in MANAGEMENT} | set(OTHER_ACTIONS)),
-            "Resource": "*",
-        })  # fmt: skip
-        client = world.client
-        grants = {}
-        for key in keys.values():
-            answer = client.post("/api/v1/kms/create-grant", json={
-                "keyId": key.key_id, "granteePrincipal": f"arn:aws:iam::{owner.account}:root",
-                "operations": ["Decrypt"],
-            }, headers=owner.admin)  # fmt: skip
-            assert answer.status_code == 201, answer.text
-            grants[key.key_id] = answer.json()["grantId"]
-        for alias, key in (("alias/shared", keys["shared"]), ("alias/managed", keys["managed"])):
-            answer = client.post(
-                "/api/v1/kms/create-alias",
-                json={"aliasName": alias, "targetKeyId": key.key_id},
-                headers=owner.admin,
-            )
-            assert answer.status_code == 201, answer.text
-        mine = _key(world, other)
+@pytest.fixture(scope="module")
+def setup(denial_world: World) -> Iterator[Setup]:
+    world = denial_world
+    owner, other = new_tenant(world, "kms-owner"), new_tenant(world, "kms-other")
+    bob = new_user(world, owner, "bob", ALLOW_KMS)
+    keys = {name: _key(world, owner, tags={"team": "red"}) for name in (
+        "policy", "disabled", "pending", "context", "shared", "managed",
+    )}  # fmt: skip
+    root = f"arn:aws:iam::{owner.account}:root"
+    _add_statement(world, owner, keys["policy"].key_id, {
+        "Sid": "DenyEveryUse", "Effect": "Deny", "Principal": {"AWS": root},
+        "Action": sorted(USE_ACTIONS.values()), "Resource": "*",
+    })  # fmt: skip
+    _add_statement(world, owner, keys["context"].key_id, {
+        "Sid": "OnlyTheRedTeam", "Effect": "Deny", "Principal": {"AWS": root},
+        "Action": sorted(USE_ACTIONS[name] for name, use in USES.items() if not use.opens),
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"kms:EncryptionContext:team": "red"}},
+    })  # fmt: skip
+    _add_statement(world, owner, keys["managed"].key_id, {
+        "Sid": "NoManagementForBob", "Effect": "Deny",
+        "Principal": {"AWS": f"arn:aws:iam::{owner.account}:user/bob"},
+        "Action": sorted({f"kms:{name}" for name in MANAGEMENT} | set(OTHER_ACTIONS)),
+        "Resource": "*",
+    })  # fmt: skip
+    client = world.client
+    grants = {}
+    for key in keys.values():
+        answer = client.post("/api/v1/kms/create-grant", json={
+            "keyId": key.key_id, "granteePrincipal": f"arn:aws:iam::{owner.account}:root",
+            "operations": ["Decrypt"],
+        }, headers=owner.admin)  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        grants[key.key_id] = answer.json()["grantId"]
+    for alias, key in (("alias/shared", keys["shared"]), ("alias/managed", keys["managed"])):
         answer = client.post(
             "/api/v1/kms/create-alias",
-            json={"aliasName": "alias/mine", "targetKeyId": mine.key_id},
-            headers=other.admin,
+            json={"aliasName": alias, "targetKeyId": key.key_id},
+            headers=owner.admin,
         )
         assert answer.status_code == 201, answer.text
-        # Bob may manage a key whose policy does not deny him: his refusals are the policy's.
-        allowed = client.post(
-            "/api/v1/kms/describe-key", json={"keyId": keys["shared"].key_id}, headers=bob
+    mine = _key(world, other)
+    answer = client.post(
+        "/api/v1/kms/create-alias",
+        json={"aliasName": "alias/mine", "targetKeyId": mine.key_id},
+        headers=other.admin,
+    )
+    assert answer.status_code == 201, answer.text
+    # Bob may manage a key whose policy does not deny him: his refusals are the policy's.
+    allowed = client.post(
+        "/api/v1/kms/describe-key", json={"keyId": keys["shared"].key_id}, headers=bob
+    )
+    assert allowed.status_code == 200, allowed.text
+    for path, key, extra in (
+        ("/disable-key", keys["disabled"], {}),
+        ("/schedule-key-deletion", keys["pending"], {"pendingWindowInDays": 7}),
+    ):
+        done = client.post(
+            "/api/v1/kms" + path, json={"keyId": key.key_id, **extra}, headers=owner.admin
         )
-        assert allowed.status_code == 200, allowed.text
-        for path, key, extra in (
-            ("/disable-key", keys["disabled"], {}),
-            ("/schedule-key-deletion", keys["pending"], {"pendingWindowInDays": 7}),
-        ):
-            done = client.post(
-                "/api/v1/kms" + path, json={"keyId": key.key_id, **extra}, headers=owner.admin
-            )
-            assert done.status_code == 200, done.text
-        yield Setup(
-            world=world,
-            owner=owner,
-            other=other,
-            bob=bob,
-            destination=_key(world, owner),
-            keys=keys,
-            grants=grants,
-        )
+        assert done.status_code == 200, done.text
+    yield Setup(
+        world=world,
+        owner=owner,
+        other=other,
+        bob=bob,
+        destination=_key(world, owner),
+        keys=keys,
+        grants=grants,
+    )
 
 
 # -- the uses of a key ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ module holds the HTTP API to it:
 Each case asserts the HTTP status and AWS error code, that nothing changed (every row of the
 secrets' and the KMS's tables), the refusal in the audit log under the call's own event name,
 and no value anywhere in the answer or the logs. Tenants, users, keys and secrets are made once
-per module and backend (``denial_world.py``).
+per module and backend (the ``denial_world`` fixture).
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ import pytest
 
 from tests.unit.api.conftest import World
 from tests.unit.api.denial_world import (
-    BACKENDS,
     KMS_TABLES,
     SECRETS_TABLES,
     Tenant,
     audit_text,
     events,
-    module_world,
     new_tenant,
     new_user,
     rows,
@@ -88,57 +86,53 @@ def _kms(world: World, tenant: Tenant, path: str, body: dict[str, Any]) -> Any:
     return answer.json() if answer.status_code != 204 else None
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def setup(request: pytest.FixtureRequest) -> Iterator[Setup]:
-    with module_world(request) as world:
-        owner, other = new_tenant(world, "owner"), new_tenant(world, "other")
-        lone = new_tenant(world, "lone")
-        bob = new_user(world, owner, "bob", ALLOW_EVERYTHING)
-        reader = new_user(world, owner, "reader", {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-                "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecretVersionIds",
-            ]}],
-        })  # fmt: skip
-        keys = {
-            name: _kms(world, owner, "/keys", {})["keyMetadata"]["arn"]
-            for name in ("disabled", "denied")
-        }
-        arns = {
-            "shared": _create(world, owner, "shared", tags={"team": "red"}),
-            "disabled": _create(world, owner, "under-disabled", keys["disabled"]),
-            "denied": _create(world, owner, "under-denied", keys["denied"]),
-            "lone": _create(world, lone, "lone"),
-        }
-        policy = json.loads(
-            _kms(world, owner, "/get-key-policy", {"keyId": keys["denied"]})["policy"]
-        )
-        policy["Statement"].append({
-            "Sid": "NoSecretsForBob", "Effect": "Deny",
-            "Principal": {"AWS": f"arn:aws:iam::{owner.account}:user/bob"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
-        })  # fmt: skip
-        _kms(
-            world, owner, "/put-key-policy", {"keyId": keys["denied"], "policy": json.dumps(policy)}
-        )
-        _kms(world, owner, "/disable-key", {"keyId": keys["disabled"]})
-        # The lone tenant's only AWS-managed key is the one its secrets use by default.
-        [service_key] = [
-            k["keyId"]
-            for k in world.client.get("/api/v1/kms/keys", headers=lone.admin).json()
-            if k["keyManager"] == "AWS"
-        ]
-        _kms(world, lone, "/disable-key", {"keyId": service_key})
-        yield Setup(
-            world=world,
-            owner=owner,
-            other=other,
-            lone=lone,
-            bob=bob,
-            reader=reader,
-            arns=arns,
-            keys=keys,
-        )
+@pytest.fixture(scope="module")
+def setup(denial_world: World) -> Iterator[Setup]:
+    world = denial_world
+    owner, other = new_tenant(world, "sm-owner"), new_tenant(world, "sm-other")
+    lone = new_tenant(world, "sm-lone")
+    bob = new_user(world, owner, "bob", ALLOW_EVERYTHING)
+    reader = new_user(world, owner, "reader", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+            "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecretVersionIds",
+        ]}],
+    })  # fmt: skip
+    keys = {
+        name: _kms(world, owner, "/keys", {})["keyMetadata"]["arn"]
+        for name in ("disabled", "denied")
+    }
+    arns = {
+        "shared": _create(world, owner, "shared", tags={"team": "red"}),
+        "disabled": _create(world, owner, "under-disabled", keys["disabled"]),
+        "denied": _create(world, owner, "under-denied", keys["denied"]),
+        "lone": _create(world, lone, "lone"),
+    }
+    policy = json.loads(_kms(world, owner, "/get-key-policy", {"keyId": keys["denied"]})["policy"])
+    policy["Statement"].append({
+        "Sid": "NoSecretsForBob", "Effect": "Deny",
+        "Principal": {"AWS": f"arn:aws:iam::{owner.account}:user/bob"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+    })  # fmt: skip
+    _kms(world, owner, "/put-key-policy", {"keyId": keys["denied"], "policy": json.dumps(policy)})
+    _kms(world, owner, "/disable-key", {"keyId": keys["disabled"]})
+    # The lone tenant's only AWS-managed key is the one its secrets use by default.
+    [service_key] = [
+        k["keyId"]
+        for k in world.client.get("/api/v1/kms/keys", headers=lone.admin).json()
+        if k["keyManager"] == "AWS"
+    ]
+    _kms(world, lone, "/disable-key", {"keyId": service_key})
+    yield Setup(
+        world=world,
+        owner=owner,
+        other=other,
+        lone=lone,
+        bob=bob,
+        reader=reader,
+        arns=arns,
+        keys=keys,
+    )
 
 
 def _state(s: Setup, *, with_rotation: bool = True) -> dict[str, list[str]]:
