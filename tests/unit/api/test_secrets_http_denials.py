@@ -5,6 +5,7 @@ module holds the HTTP API to it:
 
 * **another tenant** (its admin holds ``*`` in its own account) is refused every route that
   names a secret, naming it by ARN, and CreateSecret under the owner's KMS key;
+* **a resource-policy deny** on the secret refuses every route that names it;
 * **a key-policy deny** on the secret's ``KmsKeyId`` and **a disabled key** (its ``KmsKeyId``,
   or the tenant's service key) refuse every route that seals or opens a value.
 
@@ -106,6 +107,7 @@ def setup(denial_world: World) -> Iterator[Setup]:
         "shared": _create(world, owner, "shared", tags={"team": "red"}),
         "disabled": _create(world, owner, "under-disabled", keys["disabled"]),
         "denied": _create(world, owner, "under-denied", keys["denied"]),
+        "guarded": _create(world, owner, "guarded", tags={"team": "red"}),
         "lone": _create(world, lone, "lone"),
     }
     policy = json.loads(_kms(world, owner, "/get-key-policy", {"keyId": keys["denied"]})["policy"])
@@ -116,6 +118,20 @@ def setup(denial_world: World) -> Iterator[Setup]:
     })  # fmt: skip
     _kms(world, owner, "/put-key-policy", {"keyId": keys["denied"], "policy": json.dumps(policy)})
     _kms(world, owner, "/disable-key", {"keyId": keys["disabled"]})
+    guard = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "NotForBob", "Effect": "Deny",
+            "Principal": {"AWS": f"arn:aws:iam::{owner.account}:user/bob"},
+            "Action": "secretsmanager:*", "Resource": "*",
+        }],
+    }  # fmt: skip
+    guarded = world.client.put(
+        "/api/v1/secrets/policy",
+        json={"secretId": arns["guarded"], "resourcePolicy": json.dumps(guard)},
+        headers=owner.admin,
+    )
+    assert guarded.status_code == 200, guarded.text
     # The lone tenant's only AWS-managed key is the one its secrets use by default.
     [service_key] = [
         k["keyId"]
@@ -234,6 +250,17 @@ def test_a_read_route_asks_the_gate_for_its_own_action_only(setup: Setup, name: 
     assert (answer.json()["arn"], answer.json()["name"]) == (setup.arns["shared"], "shared")
     new = events(setup.world, setup.owner.account)[before:]
     assert [(e["eventName"], e.get("errorCode")) for e in new] == [(name, None)]
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_a_resource_policy_deny_refuses_every_route_on_a_secret(setup: Setup, name: str) -> None:
+    """Bob holds ``secretsmanager:*`` in his identity policy; the secret's policy denies him."""
+    new = _refused(
+        setup, ROUTES[name](setup.arns["guarded"]), setup.bob,
+        status=403, code="AccessDenied", event_name=name, accounts=(setup.owner.account,),
+    )  # fmt: skip
+    assert [e["eventName"] for e in new] == [name]
+    assert "NotForBob" in [st["sid"] for st in new[0]["decision"]["statements"]]
 
 
 def test_another_tenant_cannot_seal_a_secret_under_the_owners_key(setup: Setup) -> None:
