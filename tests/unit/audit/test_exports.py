@@ -20,6 +20,7 @@ PUBLIC = [
     "Checkpoint",
     "CheckpointStore",
     "Checkpointer",
+    "CompanionRow",
     "ConsistencyProof",
     "DatabaseAuditLog",
     "DecisionFilter",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from lakevault.audit import CompanionRow, DatabaseAuditLog, append_in, leaf_hash
 from lakevault.core.errors import InternalFailure, InvalidParameterValue, ServiceUnavailable
@@ -177,6 +177,20 @@ def test_a_failing_companion_row_fails_only_its_own_event(database: Database) ->
     with database.read_session() as session:
         ids = session.scalars(select(models.AuditEvent.event_id)).all()
     assert make_event(2).event_id not in ids
+
+
+def test_a_head_row_gone_behind_the_writers_back_is_made_again(database: Database) -> None:
+    # ADR 0197: appends skip creating a head they have seen; a head that is gone anyway (a
+    # database emptied under a running process) must not fail the next append.
+    log = DatabaseAuditLog(database)
+    assert log.append(make_event(0)) == 0
+    with database.session() as session:
+        session.execute(delete(models.AuditEvent))
+        session.execute(delete(models.AuditHead))
+    assert log.append(make_event(1)) == 0
+    with database.session() as session:
+        assert append_in(session, make_event(2)) == 1
+    log.close()
 
 
 def test_a_closed_log_refuses_appends(database: Database) -> None:
