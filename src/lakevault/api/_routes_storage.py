@@ -26,7 +26,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from lakevault import storage
-from lakevault.api._auth import caller_dependency
+from lakevault.api._auth import PendingCaller, caller_dependency, pending_caller_dependency
+from lakevault.api._direct_route import DirectRoute
 from lakevault.api._sigv4_streaming import accepts_streaming_payload, upload_body
 from lakevault.api._storage_lock_headers import (
     BUCKET_LOCK,
@@ -324,10 +325,14 @@ def objects_router(platform: Platform) -> APIRouter:
             }
         )
 
-    @router.put("/{bucket}/objects/{key:path}")
+    # The object PUT is the hot path of small uploads: its route calls it directly (no generic
+    # parameter resolution), and a bearer token's principal is looked up in the same worker
+    # thread as the upload (PendingCaller.resolve, before any header is interpreted), so a PUT
+    # makes one thread hop; the checks and errors are those of every other route (ADR 0220).
+    Pending = Annotated[PendingCaller, Depends(pending_caller_dependency(platform))]
+
     @accepts_streaming_payload
-    async def put_object(bucket: str, key: str, request: Request, call: Caller) -> JSONResponse:
-        caller = _caller(call)
+    async def put_object(bucket: str, key: str, request: Request, pending: Pending) -> JSONResponse:
         copy_source = request.headers.get("x-amz-copy-source")
         if copy_source is not None:
             source, _, query = unquote(copy_source).lstrip("/").partition("?versionId=")
@@ -336,7 +341,7 @@ def objects_router(platform: Platform) -> APIRouter:
             replace = directive == "REPLACE"
             info = await run_in_threadpool(
                 lambda: store.objects.copy_object(
-                    caller,
+                    _caller(pending.resolve()),
                     source_bucket=source_bucket,
                     source_key=source_key,
                     source_version_id=query or None,
@@ -351,11 +356,9 @@ def objects_router(platform: Platform) -> APIRouter:
         declared = request.headers.get("content-length")
         reader = RequestBodyReader(request)
         body, length = upload_body(request, reader)
-        conditions = _conditions(request)
-        expected = _expected_sha256(request)
-        object_lock = lock_request(request.headers)
 
         def upload() -> storage.ObjectInfo:
+            caller = _caller(pending.resolve())
             return store.objects.put_object(
                 caller,
                 bucket,
@@ -364,14 +367,21 @@ def objects_router(platform: Platform) -> APIRouter:
                 content_length=length,
                 content_type=request.headers.get("content-type"),
                 metadata=_metadata(request),
-                conditions=conditions,
-                expected_sha256=expected,
-                object_lock=object_lock,
+                conditions=_conditions(request),
+                expected_sha256=_expected_sha256(request),
+                object_lock=lock_request(request.headers),
             )
 
         await reader.prefetch(int(declared) if declared and declared.isdigit() else None)
         info = await anyio.to_thread.run_sync(upload)
         return JSONResponse(_object_json(info), headers=_object_headers(info))
+
+    router.add_api_route(
+        "/{bucket}/objects/{key:path}",
+        put_object,
+        methods=["PUT"],
+        route_class_override=DirectRoute,
+    )
 
     @router.api_route("/{bucket}/objects/{key:path}", methods=["HEAD"])
     async def head_object(
