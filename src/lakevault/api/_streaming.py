@@ -28,8 +28,8 @@ from lakevault.storage import EntityTooLarge, IncompleteBody
 #: Decrypted blocks buffered between the producer thread and the response.
 DOWNLOAD_QUEUE_PIECES = 4
 #: A download's writes are gathered into pieces of this size before they are queued: the
-#: object format writes 128 KiB at a time (docs/decisions/0136), and every queued piece costs a
-#: thread hop and an ASGI send (measured: 1.1-1.7 CPU s/GiB in 128 KiB pieces, 0.4-0.5 in 1 MiB).
+#: object format writes 32 KiB of plaintext at a time (docs/decisions/0136), and every queued
+#: piece costs a thread hop and an ASGI send (1.1-1.7 CPU s/GiB in 128 KiB pieces, 0.4 in 1 MiB).
 DOWNLOAD_PIECE_BYTES = 1024 * 1024
 #: The largest JSON body a non-streaming endpoint accepts (the issue's 6 MB).
 MAX_JSON_BODY_BYTES = 6 * 1024 * 1024

@@ -6,18 +6,21 @@ final, and what a wrong length means. The cryptographic half (keys, nonces, AEAD
 
 Throughput (docs/decisions/0136). One thread does everything: it reads one block (512 KiB of
 plaintext, :data:`BLOCK_CHUNKS` chunks) at a time, seals or opens it with one call into a
-reused output block, and writes that block in pieces of :data:`WRITE_CHUNKS` chunks (128 KiB
-of plaintext). Both sizes are measured choices:
+reused output block, and writes that block in pieces: :data:`SEAL_WRITE_CHUNKS` sealed chunks
+(131,200 bytes) or :data:`OPEN_WRITE_CHUNKS` chunks of plaintext (32 KiB). These are measured
+choices:
 
 - No helper thread. pyca/cryptography holds the GIL during AES-GCM, so a second thread can
   only overlap the ``write`` system calls; on these shared 2-core VMs there is rarely an idle
   core for it, and the hand-offs cost more CPU than they hid (encryption's writer thread:
   1.2-1.5 CPU s/GiB against 0.85-1.0 for the same work in one thread).
-- Writes of at most 128 KiB. On the Firecracker VMs measured (Linux 6.18, ext4 with large
-  folios, virtio-balloon free page reporting) the page cache serves a write of 256 KiB or more
-  with large folios drawn from memory the host has taken back, and filling them costs 3-5 times
-  the kernel time of 128 KiB writes (0.9-1.4 against 0.24-0.31 s/GiB). Elsewhere 128 KiB is
-  still large enough that the per-call cost is negligible (8,192 calls per GiB).
+- Small writes. On the Firecracker VMs measured (Linux 6.18, ext4 with large folios,
+  virtio-balloon free page reporting) the page cache serves a large aligned write with large
+  folios, which come from memory the host has taken back, and filling them cost 3-5 times the
+  kernel time (1 MiB writes: 0.8-1.7 s/GiB; 128 KiB: 0.24-0.96; 32 KiB: 0.49-0.62). Sealed
+  pieces land at unaligned offsets (the header comes first, and a sealed chunk is 16,400
+  bytes), so they get small folios at 131,200 bytes; plaintext lands aligned, so it is
+  written 32 KiB at a time. The system calls cost about 0.03 s per GiB at that size.
 
 Memory is one input block, one output block and one probe chunk (about 1 MiB), whatever the
 object size. An object that fits in one block is done with buffers of its own size.
@@ -43,9 +46,11 @@ from lakevault.kms._types import RangeReadable, Readable, Writable
 #: Chunks per read and per AEAD call: 512 KiB of plaintext; big enough to amortise a call,
 #: small enough that the block and its output stay in the L2 cache.
 BLOCK_CHUNKS = 32
-#: Chunks per ``write``: 128 KiB of plaintext, 131,200 bytes sealed. Larger writes cost these
-#: VMs' page cache several times the kernel time (docs/decisions/0136).
-WRITE_CHUNKS = 8
+#: Sealed chunks per ``write`` when encrypting: 131,200 bytes at unaligned offsets.
+SEAL_WRITE_CHUNKS = 8
+#: Plaintext chunks per ``write`` when decrypting: 32 KiB at 32 KiB-aligned offsets. Larger
+#: aligned writes cost these VMs' page cache several times the kernel time (ADR 0136).
+OPEN_WRITE_CHUNKS = 2
 
 _PLAIN_BLOCK_BYTES = BLOCK_CHUNKS * CHUNK_PLAINTEXT_BYTES
 
@@ -107,6 +112,7 @@ def _pump(
     *,
     input_chunk_bytes: int,
     output_chunk_bytes: int,
+    write_chunks: int,
     single_block_output_bytes: Callable[[int], int],
 ) -> tuple[int, int]:
     """Feed ``reader`` block by block through ``operation`` into ``writer``, in one thread.
@@ -114,10 +120,10 @@ def _pump(
     ``operation(first_chunk_index, block, out, is_final)`` seals or opens the chunks of one
     block and returns the bytes it wrote to ``out``. A block shorter than a whole block is the
     last one (possibly empty). A block's output is written only once the whole block is done,
-    in pieces of :data:`WRITE_CHUNKS` chunks. Returns (bytes read, bytes written).
+    in pieces of ``write_chunks`` chunks. Returns (bytes read, bytes written).
     """
     input_block_bytes = BLOCK_CHUNKS * input_chunk_bytes
-    piece_bytes = WRITE_CHUNKS * output_chunk_bytes
+    piece_bytes = write_chunks * output_chunk_bytes
 
     def whole(data: memoryview) -> tuple[int, int]:
         """The entire stream is ``data``: one call, buffers of its own size."""
@@ -166,6 +172,7 @@ def seal_stream(
         ),
         input_chunk_bytes=CHUNK_PLAINTEXT_BYTES,
         output_chunk_bytes=CHUNK_CIPHERTEXT_BYTES,
+        write_chunks=SEAL_WRITE_CHUNKS,
         single_block_output_bytes=encrypted_length,
     )
     return StreamTotals(
@@ -190,6 +197,7 @@ def open_stream(
         ),
         input_chunk_bytes=CHUNK_CIPHERTEXT_BYTES,
         output_chunk_bytes=CHUNK_PLAINTEXT_BYTES,
+        write_chunks=OPEN_WRITE_CHUNKS,
         single_block_output_bytes=lambda length: max(length - TAG_BYTES, 0),
     )
     return StreamTotals(

@@ -87,7 +87,8 @@ def decrypt_stream(
     are all checked (context hash, then key commitment) before any chunk is opened.
 
     Memory stays constant (about 1 MiB) whatever the size; ``writer`` is called from this
-    thread, at most 128 KiB of plaintext at a time (docs/decisions/0136).
+    thread, 32 KiB of plaintext at a time (docs/decisions/0136); a writer that prefers bigger
+    pieces should gather them itself.
 
     Raises :class:`~lakevault.kms.IntegrityError` on any failure. Chunks are verified before
     their plaintext is written, but a large object is written span by span: on an error the

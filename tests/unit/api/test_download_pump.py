@@ -1,4 +1,4 @@
-"""The download pump gathers the object format's 128 KiB writes into 1 MiB pieces (ADR 0136).
+"""The download pump gathers the object format's 32 KiB writes into 1 MiB pieces (ADR 0136).
 
 Each queued piece costs a thread hop and an ASGI send, so the pump, not the object format,
 decides the piece size. What it gathers is sent only when the producer goes on or ends
@@ -12,7 +12,7 @@ import pytest
 
 from lakevault.api._streaming import DOWNLOAD_PIECE_BYTES, DownloadPump
 
-WRITE = 128 * 1024
+WRITE = 32 * 1024
 
 
 async def _drain(pump: DownloadPump) -> list[bytes]:
@@ -57,7 +57,7 @@ def test_a_producer_failure_drops_what_was_gathered_and_reaches_the_consumer() -
     sent: list[bytes] = []
 
     def produce(writer: DownloadPump) -> None:
-        for _ in range(12):
+        for _ in range(3 * DOWNLOAD_PIECE_BYTES // (2 * WRITE)):
             writer.write(memoryview(bytes(WRITE)))
         raise OSError("the third block did not verify")
 

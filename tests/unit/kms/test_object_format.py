@@ -29,7 +29,7 @@ from lakevault.kms import (
     read_object_header,
     read_object_header_at,
 )
-from lakevault.kms._chunk_stream import BLOCK_CHUNKS, WRITE_CHUNKS
+from lakevault.kms._chunk_stream import BLOCK_CHUNKS, OPEN_WRITE_CHUNKS, SEAL_WRITE_CHUNKS
 from lakevault.kms._errors import INTEGRITY_FAILURE_MESSAGE
 from tests.unit.kms.helpers import (
     CONTEXT,
@@ -45,8 +45,8 @@ from tests.unit.kms.helpers import (
 CHUNK = 16384
 SEALED_CHUNK = CHUNK + 16
 BLOCK = BLOCK_CHUNKS * CHUNK
-PIECE = WRITE_CHUNKS * CHUNK
-SEALED_PIECE = WRITE_CHUNKS * (CHUNK + 16)
+PIECE = OPEN_WRITE_CHUNKS * CHUNK
+SEALED_PIECE = SEAL_WRITE_CHUNKS * (CHUNK + 16)
 HEADER_LENGTH = make_header().encoded_length
 CHUNKS_START = HEADER_LENGTH + 56
 
@@ -399,8 +399,8 @@ class _ThreadRecordingWriter:
         return len(data)
 
 
-def test_decryption_writes_128_kib_pieces_from_the_calling_thread() -> None:
-    """ADR 0136: no helper thread; one ``write`` per 128 KiB of plaintext, then the rest, all
+def test_decryption_writes_32_kib_pieces_from_the_calling_thread() -> None:
+    """ADR 0136: no helper thread; one ``write`` per 32 KiB of plaintext, then the rest, all
     from the caller's thread (larger writes cost these VMs' page cache several times more)."""
     plaintext = payload_text(2 * BLOCK + PIECE + 5)
     stored = encrypt_bytes(plaintext)
@@ -411,7 +411,7 @@ def test_decryption_writes_128_kib_pieces_from_the_calling_thread() -> None:
         reader, writer, data_key=make_data_key(), header=header, encryption_context=CONTEXT
     )
     caller = threading.current_thread().name
-    pieces_per_block = BLOCK_CHUNKS // WRITE_CHUNKS
+    pieces_per_block = BLOCK_CHUNKS // OPEN_WRITE_CHUNKS
     assert writer.calls == [(caller, PIECE)] * (2 * pieces_per_block + 1) + [(caller, 5)]
     assert bytes(writer.data) == plaintext
 
@@ -419,13 +419,13 @@ def test_decryption_writes_128_kib_pieces_from_the_calling_thread() -> None:
 def test_encryption_writes_sealed_pieces_from_the_calling_thread() -> None:
     """The header and prefix first, then 8 sealed chunks per ``write``, then the rest (the
     final chunk of 5 bytes and its tag), all from the caller's thread; no helper thread."""
-    plaintext = payload_text(BLOCK + PIECE + 5)
+    plaintext = payload_text(BLOCK + SEAL_WRITE_CHUNKS * CHUNK + 5)
     writer = _ThreadRecordingWriter()
     before = set(threading.enumerate())
     encrypt_stream(io.BytesIO(plaintext), writer, data_key=make_data_key(), header=make_header())
     assert set(threading.enumerate()) == before
     caller = threading.current_thread().name
-    pieces_per_block = BLOCK_CHUNKS // WRITE_CHUNKS
+    pieces_per_block = BLOCK_CHUNKS // SEAL_WRITE_CHUNKS
     assert writer.calls[0] == (caller, CHUNKS_START)
     assert writer.calls[1:] == [(caller, SEALED_PIECE)] * (pieces_per_block + 1) + [
         (caller, 5 + 16)
