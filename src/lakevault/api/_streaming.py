@@ -219,7 +219,9 @@ class DownloadPump:
             maxsize=DOWNLOAD_QUEUE_PIECES
         )
         self._stopped = threading.Event()
-        self._gathered = bytearray()
+        # One reused buffer: a growing bytearray freed at every piece faulted in fresh pages.
+        self._gathered = bytearray(DOWNLOAD_PIECE_BYTES)
+        self._filled = 0
         self._produce = produce
         self._thread = threading.Thread(target=self._run, name="lakevault-download", daemon=True)
         self._thread.start()
@@ -227,14 +229,23 @@ class DownloadPump:
     def write(self, data: memoryview, /) -> int:
         if self._stopped.is_set():
             raise _Stop
-        if not self._gathered and len(data) >= DOWNLOAD_PIECE_BYTES:
+        if not self._filled and len(data) >= DOWNLOAD_PIECE_BYTES:
             self._put(bytes(data))
-        else:
-            self._gathered += data
-            if len(self._gathered) >= DOWNLOAD_PIECE_BYTES:
-                self._put(bytes(self._gathered))
-                self._gathered.clear()
+            return len(data)
+        view = data
+        while view:
+            count = min(len(view), DOWNLOAD_PIECE_BYTES - self._filled)
+            self._gathered[self._filled : self._filled + count] = view[:count]
+            self._filled += count
+            view = view[count:]
+            if self._filled == DOWNLOAD_PIECE_BYTES:
+                self._flush()
         return len(data)
+
+    def _flush(self) -> None:
+        piece = bytes(memoryview(self._gathered)[: self._filled])
+        self._filled = 0
+        self._put(piece)
 
     def _put(self, piece: bytes) -> None:
         while True:
@@ -248,9 +259,8 @@ class DownloadPump:
     def _run(self) -> None:
         try:
             self._produce(self)
-            if self._gathered:
-                self._put(bytes(self._gathered))
-                self._gathered.clear()
+            if self._filled:
+                self._flush()
         except _Stop:
             return
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
