@@ -69,20 +69,28 @@ class Signer:
         return headers, context
 
 
-@pytest.fixture
-def signer(world: World) -> Signer:
-    account, admin, _ = world.new_tenant("streaming")
+def _tenant_with_signer(
+    world: World, tenant: str, user: str, action: str
+) -> tuple[str, dict[str, str], Signer]:
+    """A new tenant (its id and root headers) and a signer for a user allowed ``action``."""
+    account, admin, _ = world.new_tenant(tenant)
     c = world.client
     base = f"/api/v1/tenants/{account}"
-    assert c.post(f"{base}/users", json={"userName": "uploader"}, headers=admin).is_success
+    assert c.post(f"{base}/users", json={"userName": user}, headers=admin).is_success
     policy = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+        "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}],
     }
-    c.put(f"{base}/users/uploader/policies/p", json={"policyDocument": policy}, headers=admin)
-    key = c.post(f"{base}/users/uploader/access-keys", headers=admin).json()
-    assert c.post("/api/v1/buckets", json={"name": BUCKET}, headers=admin).is_success
-    return Signer(world, key["accessKeyId"], key["secretAccessKey"])
+    c.put(f"{base}/users/{user}/policies/p", json={"policyDocument": policy}, headers=admin)
+    key = c.post(f"{base}/users/{user}/access-keys", headers=admin).json()
+    return account, admin, Signer(world, key["accessKeyId"], key["secretAccessKey"])
+
+
+@pytest.fixture
+def signer(world: World) -> Signer:
+    _, admin, signer = _tenant_with_signer(world, "streaming", "uploader", "s3:*")
+    assert world.client.post("/api/v1/buckets", json={"name": BUCKET}, headers=admin).is_success
+    return signer
 
 
 def _pieces(body: bytes, size: int = 50_000) -> Iterator[bytes]:
@@ -198,17 +206,7 @@ def test_json_routes_refuse_a_streaming_body(world: World, signer: Signer) -> No
 @pytest.fixture
 def administrator(world: World) -> tuple[str, dict[str, str], Signer]:
     """A tenant (its id and root headers) and a signer for a user allowed everything."""
-    account, admin, _ = world.new_tenant("streaming-admin")
-    c = world.client
-    base = f"/api/v1/tenants/{account}"
-    assert c.post(f"{base}/users", json={"userName": "operator"}, headers=admin).is_success
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-    }
-    c.put(f"{base}/users/operator/policies/all", json={"policyDocument": policy}, headers=admin)
-    key = c.post(f"{base}/users/operator/access-keys", headers=admin).json()
-    return account, admin, Signer(world, key["accessKeyId"], key["secretAccessKey"])
+    return _tenant_with_signer(world, "streaming-admin", "operator", "*")
 
 
 def test_a_streaming_seed_does_not_vouch_for_a_model_body(
