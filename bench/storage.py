@@ -8,9 +8,13 @@ Everything runs on this machine, against real processes, in one run (compare sid
     server (uvicorn + Starlette: PUT streams the body to a file and fsyncs it, GET is
     Starlette's ``FileResponse``). Target: lakevault >= 0.5x the anchor. The server's peak
     resident memory (VmHWM) is reported; target < 200 MiB.
-(b) small objects: 4 KiB PUTs (and GETs) through the API at 1, 8 and 32 concurrent clients
-    (threads with one httpx client each, on the same 2 cores as the server): ops/s, p50, p99.
-    Target: >= 1,000 PUT/s.
+(b) small objects: 4 KiB PUTs through the API at 1, 8 and 32 concurrent clients (threads with
+    one keep-alive socket each, ``bench/_http_load.py``, ~0.06 ms of client CPU per request, on
+    the same 2 cores as the server): ops/s, p50, p99, server CPU per PUT. Target: >= 1,000
+    PUT/s. Anchor, same clients, same run: a plain Python file server (uvicorn with httptools
+    and uvloop, a bare ASGI callable that writes each body to a temporary file, fsyncs it,
+    renames it and fsyncs the directory in a worker thread) -- what Python on this machine does
+    with a durable 4 KiB write and nothing else (no auth, policy, encryption, audit, metadata).
 (c) ``--seaweedfs``: the same 4 KiB PUTs through lakevault on an ``s3://`` backend in a
     SeaweedFS started here, against obstore PUTs straight to that SeaweedFS.
 
@@ -42,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench._http_load import put_load
 
 SMALL = os.urandom(4096)
 
@@ -125,7 +131,11 @@ class LakevaultServer:
         return {"Authorization": f"Bearer {response.json()['accessToken']}"}
 
     def object_url(self, key: str) -> str:
-        return f"{self.url}/api/v1/buckets/bench/objects/{key}"
+        return f"{self.url}{self.object_path(key)}"
+
+    @staticmethod
+    def object_path(key: str) -> str:
+        return f"/api/v1/buckets/bench/objects/{key}"
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -221,27 +231,79 @@ def large_objects(work: Path, size_mib: int) -> None:
     )
 
 
-def _load(url_for: Any, headers: dict[str, str], clients: int, seconds: float) -> list[float]:
-    latencies: list[float] = []
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
+def _load(
+    base_url: str, path_for: Any, headers: dict[str, str], clients: int, seconds: float
+) -> list[float]:
+    return put_load(base_url, headers, path_for, SMALL, clients, seconds)
 
-    def worker(index: int) -> None:
-        mine: list[float] = []
-        with httpx.Client(headers=headers, timeout=60) as client:
-            count = 0
-            while time.monotonic() < deadline:
-                start = time.perf_counter()
-                response = client.put(url_for(index, count % 200), content=SMALL)
-                response.raise_for_status()
-                mine.append(time.perf_counter() - start)
-                count += 1
-        with lock:
-            latencies.extend(mine)
 
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        list(pool.map(worker, range(clients)))
-    return latencies
+_SMALL_FILE_SERVER = textwrap.dedent(
+    """
+    import os, sys
+    import anyio, uvicorn
+
+    root = sys.argv[2]
+    directory = os.open(root, os.O_RDONLY)
+
+    def store(name, body):
+        path = os.path.join(root, name)
+        handle = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(handle, body)
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        os.rename(path + ".tmp", path)
+        os.fsync(directory)
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await anyio.to_thread.run_sync(store, scope["path"].strip("/").replace("/", "_"), body)
+        await send({"type": "http.response.start", "status": 201,
+                    "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+                loop="uvloop", http="httptools")
+    """
+)
+
+
+def small_file_anchor(work: Path, seconds: float) -> dict[int, tuple[list[float], float]]:
+    """The anchor of (b): each client count against the plain file server; latencies, CPU/PUT."""
+    port = _free_port()
+    root = work / "small-anchor"
+    root.mkdir()
+    server = subprocess.Popen(
+        [sys.executable, "-c", _SMALL_FILE_SERVER, str(port), str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/none")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        results = {}
+        for clients in (1, 8, 32):
+            before = _cpu_seconds(server.pid)
+            latencies = _load(base, lambda i, n: f"/c{i}/o{n}", {}, clients, seconds)
+            spent = _cpu_seconds(server.pid) - before
+            results[clients] = (latencies, spent / max(len(latencies), 1))
+    finally:
+        server.terminate()
+        server.wait()
+    return results
 
 
 def _report(label: str, latencies: list[float], seconds: float, extra: str = "") -> None:
@@ -252,20 +314,38 @@ def _report(label: str, latencies: list[float], seconds: float, extra: str = "")
 
 
 def small_objects(
-    server: LakevaultServer, seconds: float, title: str, store: str = "SQLite"
+    server: LakevaultServer,
+    seconds: float,
+    title: str,
+    store: str = "SQLite",
+    anchor: dict[int, tuple[list[float], float]] | None = None,
 ) -> None:
     print(f"\n({title}) 4 KiB PUT through the API (auth, gate, audit, data key, fsync), {store}")
-    print(f"{'clients':34}{'ops/s':>12}{'p50':>13}{'p99':>13}{'server CPU/PUT':>17}")
+    header = f"{'clients':34}{'ops/s':>12}{'p50':>13}{'p99':>13}{'server CPU/PUT':>17}"
+    print(header + ("   vs anchor" if anchor else ""))
     _wait_until_idle(server.process.pid)
     for clients in (1, 8, 32):
+        if anchor:
+            latencies, cpu = anchor[clients]
+            _report(
+                f"{clients}  plain file server (anchor)",
+                latencies,
+                seconds,
+                f"{1000 * cpu:13.2f} ms",
+            )
         before = _server_cpu_seconds(server.process.pid)
         latencies = _load(
-            lambda i, n: server.object_url(f"c{i}/o{n}"), server.headers, clients, seconds
+            server.url,
+            lambda i, n: server.object_path(f"c{i}/o{n}"),
+            server.headers,
+            clients,
+            seconds,
         )
         spent = _server_cpu_seconds(server.process.pid) - before
-        _report(
-            str(clients), latencies, seconds, f"{1000 * spent / max(len(latencies), 1):13.1f} ms"
-        )
+        extra = f"{1000 * spent / max(len(latencies), 1):13.2f} ms"
+        if anchor:
+            extra += f"{len(latencies) / max(len(anchor[clients][0]), 1):11.2f}x"
+        _report(f"{clients}  lakevault" if anchor else str(clients), latencies, seconds, extra)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -398,7 +478,13 @@ def seaweedfs_overhead(work: Path, seconds: float) -> None:
             LAKEVAULT_OBJECT_STORE_ACCESS_KEY_ID=key_id,
             LAKEVAULT_OBJECT_STORE_SECRET_ACCESS_KEY=secret,
         )
-        through = _load(lambda i, n: server.object_url(f"c{i}/o{n}"), server.headers, 8, seconds)
+        through = _load(
+            server.url,
+            lambda i, n: server.object_path(f"c{i}/o{n}"),
+            server.headers,
+            8,
+            seconds,
+        )
         print("\n(c) 4 KiB PUT into SeaweedFS, 8 clients")
         print(f"{'':34}{'ops/s':>12}{'p50':>13}{'p99':>13}")
         _report("obstore -> SeaweedFS (anchor)", latencies, seconds)
@@ -433,9 +519,10 @@ def main(argv: list[str]) -> int:
         )
         if not arguments.skip_large:
             large_objects(work, arguments.size_mib)
+        anchor = small_file_anchor(work, arguments.seconds)
         server = LakevaultServer(work / "lv-small")
         try:
-            small_objects(server, arguments.seconds, "b")
+            small_objects(server, arguments.seconds, "b", anchor=anchor)
         finally:
             server.stop()
         if arguments.postgres:
