@@ -2,13 +2,17 @@
 
 Two comparisons, each against an anchor measured in the same run on the same machine:
 
-(a) Streaming a file through ``kms.encrypt_stream`` and ``kms.decrypt_stream`` against a plain
-    streaming copy of the same file (``readinto`` a 1 MiB buffer, ``write`` it, one thread, no
-    fsync). The source is a fresh file of ``--size-mib`` MiB (default 1024) in a temporary
-    directory; every run writes a new output file. Target: at least 0.8 x the copy.
-    ``--copy-buffer-kib 128`` gives the copy the streams' write size (128 KiB, ADR 0136): on the
-    VMs measured, writes of 256 KiB or more cost the page cache several times the kernel time,
-    so that run shows how much of a ratio comes from the write size alone.
+(a) Streaming a file through ``kms.encrypt_stream`` and ``kms.decrypt_stream`` against plain
+    streaming copies of the same file (one thread, no fsync): ``readinto`` a buffer and
+    ``write`` it, for each of ``--copy-buffer-kib`` (default 32, 128 and 1024 KiB), and
+    ``shutil.copyfileobj``. The anchor is the **fastest** of these copies, by median rate
+    (ADR 0137: on these VMs the write size alone moves a copy's kernel time by 3 times, so
+    no single size is "the" copy); every copy's figure and the streams' ratio to each are
+    printed, and so is the ratio to the fastest copy of each round (stricter still). The
+    source is a fresh file of ``--size-mib`` MiB (default 1024) in a temporary directory;
+    every run writes a new output file. Before every timed operation its input is read into
+    the page cache (``--cache warm``, default) or dropped from it (``--cache cold``), the
+    same for all. Target: at least 0.8 x the fastest copy.
 (b) Encrypting 16 KiB chunks in memory on one core — ``encrypt_stream`` from an in-memory reader
     to a sink that discards — against ``openssl speed -evp aes-256-gcm -bytes 16384`` (run as a
     subprocess with an argv list; skipped with a message when ``openssl`` is absent).
@@ -18,9 +22,9 @@ Two comparisons, each against an anchor measured in the same run on the same mac
 
 The machines are shared and noisy. Each round runs the anchor and the measured operation back
 to back, so a ratio is taken between runs that saw the same load; the verdict uses the median of
-the per-round ratios (``--rounds``, default 6; each round runs the three operations in the
-next of their six orders, see ``_stream_figures``). Best and median throughputs are printed
-beside it. The temporary directory is removed at the end, also on failure.
+the per-round ratios (``--rounds``, default 6; each round runs the operations in the next
+row of a balanced Latin square, see :func:`balanced_orders`). Best and median throughputs are
+printed beside it. The temporary directory is removed at the end, also on failure.
 
 Before every timed operation, anchor or measured alike, the untimed settling step deletes the
 other outputs, calls ``sync`` and then waits ``--settle-seconds`` (default 3): long enough for
@@ -32,7 +36,6 @@ pages that are still backed and pages the host must fault in again (docs/decisio
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import re
 import shutil
@@ -49,6 +52,11 @@ from lakevault.core import SystemRandom
 
 MIB = 1024 * 1024
 COPY_BUFFER_BYTES = MIB
+#: Write sizes of the plain copies the bench measures by default (ADRs 0136, 0137, 0138).
+COPY_BUFFERS_KIB = (32, 128, 1024)
+#: What ``shutil.copyfileobj`` reads and writes per call by default (``shutil.COPY_BUFSIZE``,
+#: not in the stubs): 64 KiB on Linux.
+_SHUTIL_BUFFER_BYTES: int = getattr(shutil, "COPY_BUFSIZE", 64 * 1024)
 STREAM_TARGET = 0.8
 OPENSSL_TARGET = 0.7
 _OPENSSL_LINE = re.compile(r"^aes-256-gcm\s+([0-9.]+)k\s*$", re.IGNORECASE | re.MULTILINE)
@@ -132,9 +140,59 @@ class _Discard:
         return len(data)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Operation:
+    """One timed streaming operation: what it reads (to warm or cold it) and how to run it."""
+
+    key: str
+    name: str
+    source: Path
+    run: Callable[[], object]
+
+
+def balanced_orders(count: int) -> list[list[int]]:
+    """Orders of ``count`` operations in which each takes each position equally often and
+    follows each other one equally often: a Williams Latin square (``count`` rows when even,
+    ``2 * count`` when odd). On these VMs both the position in a round and the operation just
+    before cost kernel time (docs/decisions/0134), so no operation may keep a good seat."""
+    first: list[int] = []
+    low, high = 0, count - 1
+    for position in range(count):
+        if position % 2 == 0:
+            first.append(low)
+            low += 1
+        else:
+            first.append(high)
+            high -= 1
+    rows = [[(item + shift) % count for item in first] for shift in range(count)]
+    if count % 2:
+        rows += [list(reversed(row)) for row in rows]
+    return rows
+
+
+def _page_cache(path: Path, cache: str) -> None:
+    """Put ``path`` in the page cache (``warm``: read it through, untimed) or out of it
+    (``cold``: the kernel drops its clean pages; needs the data written back, hence after
+    ``sync``). Every operation's input gets the same treatment before it is timed."""
+    with path.open("rb", buffering=0) as file:
+        if cache == "cold":
+            os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            return
+        buffer = bytearray(MIB)
+        while file.readinto(buffer):
+            pass
+
+
 def _stream_figures(
-    directory: Path, size: int, rounds: int, settle_seconds: float, copy_buffer_bytes: int
-) -> tuple[Figure, Figure, Figure]:
+    directory: Path,
+    size: int,
+    rounds: int,
+    settle_seconds: float,
+    copy_buffers: list[int],
+    cache: str,
+) -> tuple[list[Figure], Figure, Figure]:
+    """Figures of every plain copy (one per write size, and ``shutil.copyfileobj``), then of
+    encryption and decryption, from interleaved rounds over the same source file."""
     source = directory / "source.bin"
     _make_source(source, size)
     context = kms.EncryptionContext.for_object(
@@ -148,16 +206,15 @@ def _stream_figures(
     # encrypt() writes a new file beside the one decrypt() reads; settle() moves it into place
     # outside the timing, so that no timed operation pays for deleting a 1 GiB file.
     encrypted_next = directory / "encrypted.next"
-    rates: dict[str, list[tuple[float, float, float]]] = {
-        "copy": [],
-        "encrypt": [],
-        "decrypt": [],
-    }
+    copy_target = directory / "copy.bin"
+    decrypted = directory / "decrypted.bin"
 
-    def copy() -> None:
-        target = directory / "copy.bin"
-        target.unlink(missing_ok=True)
-        _plain_copy(source, target, copy_buffer_bytes)
+    def copy_with(buffer_bytes: int) -> Callable[[], None]:
+        return lambda: _plain_copy(source, copy_target, buffer_bytes)
+
+    def copy_shutil() -> None:
+        with source.open("rb") as reader, copy_target.open("wb") as writer:
+            shutil.copyfileobj(reader, writer)
 
     def encrypt() -> None:
         with (
@@ -167,15 +224,37 @@ def _stream_figures(
             kms.encrypt_stream(reader, out, data_key=data_key, header=header)
 
     def decrypt() -> None:
-        target = directory / "decrypted.bin"
-        target.unlink(missing_ok=True)
-        with encrypted.open("rb", buffering=0) as reader, target.open("wb", buffering=0) as out:
+        with encrypted.open("rb", buffering=0) as reader, decrypted.open("xb", buffering=0) as out:
             stored_header = kms.read_object_header(reader)
             kms.decrypt_stream(
                 reader, out, data_key=data_key, header=stored_header, encryption_context=context
             )
 
-    def settle() -> None:
+    operations = [
+        _Operation(
+            key=f"copy-{buffer_bytes}",
+            name=f"plain copy, readinto/write {buffer_bytes // 1024} KiB",
+            source=source,
+            run=copy_with(buffer_bytes),
+        )
+        for buffer_bytes in copy_buffers
+    ]
+    operations.append(
+        _Operation(
+            key="copy-shutil",
+            name=f"plain copy, shutil.copyfileobj ({_SHUTIL_BUFFER_BYTES // 1024} KiB)",
+            source=source,
+            run=copy_shutil,
+        )
+    )
+    operations += [
+        _Operation(key="encrypt", name="kms.encrypt_stream file->file", source=source, run=encrypt),
+        _Operation(
+            key="decrypt", name="kms.decrypt_stream file->file", source=encrypted, run=decrypt
+        ),
+    ]
+
+    def settle(following: _Operation) -> None:
         # Every timed operation starts from the same page-cache state: no other output file
         # and no dirty pages waiting for writeback. Without this the third 1 GiB write of a
         # round pays for the first two's writeback, whichever operation it is. Deleting a
@@ -183,9 +262,11 @@ def _stream_figures(
         # drops its pages): it happens here, untimed, for every operation's output alike.
         if encrypted_next.exists():
             os.replace(encrypted_next, encrypted)
-        for name in ("copy.bin", "decrypted.bin"):
-            (directory / name).unlink(missing_ok=True)
+        copy_target.unlink(missing_ok=True)
+        decrypted.unlink(missing_ok=True)
         os.sync()
+        # The input of the next operation, warm or cold alike for all (--cache).
+        _page_cache(following.source, cache)
         # On a VM with free page reporting (this one: virtio-balloon, Firecracker), memory
         # freed by the deletions goes back to the host after a 2 s delay, and the next
         # operation's page-cache writes fault it in again at the host, at up to 4 times the
@@ -194,41 +275,38 @@ def _stream_figures(
         # source of the wide per-round spread (docs/decisions/0134).
         time.sleep(settle_seconds)
 
-    encrypt()  # warm the page cache and the code paths once
-    settle()
+    encrypt()  # warm the code paths once, and make the file that decrypt() reads
+    settle(operations[-1])
     decrypt()
-    with (directory / "decrypted.bin").open("rb") as decrypted, source.open("rb") as original:
-        same = decrypted.read(MIB) == original.read(MIB)
+    with decrypted.open("rb") as plain, source.open("rb") as original:
+        same = plain.read(MIB) == original.read(MIB)
     if not same:
         raise SystemExit("decrypt_stream did not give back the source file")
-    # On this VM the third 1 GiB write in a row costs about twice the kernel CPU of the first
-    # two, whichever operation makes it (measured: the last of copy/encrypt/decrypt was always
-    # the slow one, in either order). And the operation that follows an encryption pays
-    # 0.3-0.5 s/GiB more kernel time, whichever it is (docs/decisions/0134). So every round
-    # takes the next of the six orders: over 6 rounds (or any multiple) each operation takes
-    # each position twice and follows each other operation within a round twice. A plain
-    # rotation would put decryption after encryption in two of every three rounds.
-    operations = (("copy", copy), ("encrypt", encrypt), ("decrypt", decrypt))
-    orders = list(itertools.permutations(operations))
+    measured: dict[str, list[tuple[float, float, float]]] = {op.key: [] for op in operations}
+    orders = balanced_orders(len(operations))
     for round_number in range(rounds):
-        for name, operation in orders[round_number % len(orders)]:
-            settle()
-            rates[name].append(_time(operation, size))
-    names = {
-        "copy": f"plain streaming copy, {copy_buffer_bytes // 1024} KiB writes",
-        "encrypt": "kms.encrypt_stream file->file",
-        "decrypt": "kms.decrypt_stream file->file",
-    }
-    copy_figure, encrypt_figure, decrypt_figure = (
+        for position in orders[round_number % len(orders)]:
+            operation = operations[position]
+            settle(operation)
+            measured[operation.key].append(_time(operation.run, size))
+    figures = [
         Figure(
-            name=names[key],
-            rates=tuple(rate for rate, _, _ in rates[key]),
-            cpu_seconds_per_gib=tuple(cpu for _, cpu, _ in rates[key]),
-            system_seconds_per_gib=tuple(system for _, _, system in rates[key]),
+            name=operation.name,
+            rates=tuple(rate for rate, _, _ in measured[operation.key]),
+            cpu_seconds_per_gib=tuple(cpu for _, cpu, _ in measured[operation.key]),
+            system_seconds_per_gib=tuple(system for _, _, system in measured[operation.key]),
         )
-        for key in ("copy", "encrypt", "decrypt")
+        for operation in operations
+    ]
+    return figures[:-2], figures[-2], figures[-1]
+
+
+def fastest_per_round(copies: list[Figure]) -> Figure:
+    """The fastest copy of each round, as one figure (a stricter anchor, for information)."""
+    return Figure(
+        name="fastest plain copy of each round",
+        rates=tuple(max(rates) for rates in zip(*(copy.rates for copy in copies), strict=True)),
     )
-    return copy_figure, encrypt_figure, decrypt_figure
 
 
 def _memory_rate(size: int) -> float:
@@ -315,9 +393,17 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "--copy-buffer-kib",
-        type=int,
-        default=COPY_BUFFER_BYTES // 1024,
-        help="the plain copy's buffer, hence its write size (default 1024; ADR 0136)",
+        default=",".join(str(kib) for kib in COPY_BUFFERS_KIB),
+        help="write sizes of the plain copies, comma-separated KiB (default "
+        + ",".join(str(kib) for kib in COPY_BUFFERS_KIB)
+        + "); shutil.copyfileobj is always measured too, and the fastest copy is the anchor",
+    )
+    parser.add_argument(
+        "--cache",
+        choices=("warm", "cold"),
+        default="warm",
+        help="every operation's input is read into the page cache (warm, default) or dropped "
+        "from it (cold) before it is timed",
     )
     options = parser.parse_args(argv)
     size = options.size_mib * MIB
@@ -326,29 +412,41 @@ def main(argv: list[str]) -> int:
         f"lakevault object encryption, {os.cpu_count()} CPUs, {options.rounds} rounds, "
         f"load average {os.getloadavg()[0]:.1f} at start"
     )
+    copy_buffers = [int(kib) * 1024 for kib in options.copy_buffer_kib.split(",") if kib]
     print(
-        f"(a) streaming a {options.size_mib} MiB file (page cache, no fsync, "
+        f"(a) streaming a {options.size_mib} MiB file (page cache {options.cache}, no fsync, "
         f"{options.settle_seconds:g} s settle before each operation)"
     )
     directory = Path(tempfile.mkdtemp(prefix="lakevault-bench-crypto-", dir=options.directory))
     try:
-        copy, encrypt, decrypt = _stream_figures(
-            directory, size, options.rounds, options.settle_seconds, options.copy_buffer_kib * 1024
+        copies, encrypt, decrypt = _stream_figures(
+            directory, size, options.rounds, options.settle_seconds, copy_buffers, options.cache
         )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    print("  ratios: median over rounds of (measured / anchor of the same round)")
-    print(_row(copy, None, None) + "(anchor)")
+    # The anchor is the fastest plain copy (ADR 0137): the copy with the best median rate.
+    copy = max(copies, key=lambda figure: figure.median)
+    print("  ratios: median over rounds of (measured / copy of the same round)")
+    for figure in copies:
+        print(_row(figure, None, None) + ("(anchor: fastest copy)" if figure is copy else ""))
     print(_row(encrypt, copy, STREAM_TARGET))
     print(_row(decrypt, copy, STREAM_TARGET))
+    strict = fastest_per_round(copies)
+    for figure in (encrypt, decrypt):
+        against = "  ".join(
+            f"{other.name.removeprefix('plain copy, ')}: {paired_ratio(figure, other):.2f}x"
+            for other in (*copies, strict)
+        )
+        print(f"  {figure.name} against every copy: {against}")
     for figure in (encrypt, decrypt):
         ratios = " ".join(
             f"{ours / theirs:.2f}" for ours, theirs in zip(figure.rates, copy.rates, strict=True)
         )
-        print(f"  per-round ratios, {figure.name}: {ratios}")
-    for figure in (copy, encrypt, decrypt):
+        print(f"  per-round ratios against the anchor, {figure.name}: {ratios}")
+    for figure in (*copies, encrypt, decrypt):
+        rates = " ".join(f"{rate / 1e9:.2f}" for rate in figure.rates)
         kernel = " ".join(f"{system:.2f}" for system in figure.system_seconds_per_gib)
-        print(f"  per-round kernel CPU s/GiB, {figure.name}: {kernel}")
+        print(f"  per-round GB/s, {figure.name}: {rates}; kernel CPU s/GiB: {kernel}")
 
     print("(b) encrypting 16 KiB chunks in memory, per CPU second (runs alternate)")
     memory, openssl = _memory_figures(

@@ -4,16 +4,19 @@ This is the framing half of C2SP chunked encryption: which bytes form which chun
 final, and what a wrong length means. The cryptographic half (keys, nonces, AEAD calls) is
 :class:`~lakevault.kms._primitives.ChunkCipher`, which this module drives by chunk index only.
 
-Throughput (docs/decisions/0136). One thread does everything: it reads one block (512 KiB of
-plaintext, :data:`BLOCK_CHUNKS` chunks) at a time, seals or opens it with one call into a
-reused output block, and writes that block in pieces: :data:`SEAL_WRITE_CHUNKS` sealed chunks
-(131,200 bytes) or :data:`OPEN_WRITE_CHUNKS` chunks of plaintext (32 KiB). These are measured
-choices:
+Throughput (docs/decisions/0136, 0138). The caller's thread does all the I/O: it reads one block
+(512 KiB of plaintext, :data:`BLOCK_CHUNKS` chunks) at a time and writes each block's output in
+pieces: :data:`SEAL_WRITE_CHUNKS` sealed chunks (131,200 bytes) or :data:`OPEN_WRITE_CHUNKS`
+chunks of plaintext (32 KiB). A stream longer than one block seals or opens its blocks on one
+helper thread (:class:`_CipherThread`), one block ahead of the I/O. These are measured choices:
 
-- No helper thread. pyca/cryptography holds the GIL during AES-GCM, so a second thread can
-  only overlap the ``write`` system calls; on these shared 2-core VMs there is rarely an idle
-  core for it, and the hand-offs cost more CPU than they hid (encryption's writer thread:
-  1.2-1.5 CPU s/GiB against 0.85-1.0 for the same work in one thread).
+- The cipher on a helper thread, the I/O in the caller's. pyca/cryptography 50 releases the GIL
+  inside ``encrypt_into``/``decrypt_into`` (two threads sealing 512 KiB calls took half the
+  wall time of one), and ``readinto``/``write`` release it in their system calls, so AES-GCM
+  for block n+1 runs on the second core while the caller writes block n (ADR 0138). ADR 0132's
+  writer thread did it the other way round (it moved the writes) and paid a hand-off per
+  piece; this one hands off once per 512 KiB block. ``reader`` and ``writer`` are still only
+  called from the caller's thread.
 - Small writes. On the Firecracker VMs measured (Linux 6.18, ext4 with large folios,
   virtio-balloon free page reporting) the page cache serves a large aligned write with large
   folios, which come from memory the host has taken back, and filling them cost 3-5 times the
@@ -22,12 +25,15 @@ choices:
   bytes), so they get small folios at 131,200 bytes; plaintext lands aligned, so it is
   written 32 KiB at a time. The system calls cost about 0.03 s per GiB at that size.
 
-Memory is one input block, one output block and one probe chunk (about 1 MiB), whatever the
-object size. An object that fits in one block is done with buffers of its own size.
+Memory is two input blocks, two output blocks and one probe chunk (about 2 MiB), whatever the
+object size. An object that fits in one block is done in the caller's thread with buffers of its
+own size, and starts no thread.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -105,6 +111,61 @@ def write_pieces(writer: Writable, data: memoryview, piece_bytes: int) -> None:
 _BlockOperation = Callable[[int, memoryview, memoryview, bool], int]
 
 
+class _CipherThread:
+    """One helper thread that runs ``operation`` on one block at a time, for :func:`_pump`.
+
+    pyca/cryptography (50.x, measured) releases the GIL inside ``encrypt_into`` and
+    ``decrypt_into``, and ``readinto``/``write`` release it in their system calls, so the
+    AES-GCM of one block runs on the second core while the caller's thread reads or writes
+    another (docs/decisions/0138). Only the cipher runs here: ``reader`` and ``writer`` are
+    called from the caller's thread only, as before.
+
+    At most one job is in flight: :meth:`submit` is called only after :meth:`result` returned
+    the previous one. An exception raised by ``operation`` is handed back and raised by
+    :meth:`result` in the caller's thread. :meth:`close` always ends the thread and waits for
+    it (at most the one block in flight), so no thread outlives the stream and no block
+    buffer is still in use when the caller lets it go.
+    """
+
+    __slots__ = ("_jobs", "_operation", "_results", "_thread")
+
+    def __init__(self, operation: _BlockOperation) -> None:
+        self._operation = operation
+        self._jobs: queue.SimpleQueue[tuple[int, memoryview, memoryview, bool] | None] = (
+            queue.SimpleQueue()
+        )
+        self._results: queue.SimpleQueue[int | BaseException] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="lakevault-cipher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        operation = self._operation
+        while (job := self._jobs.get()) is not None:
+            try:
+                result: int | BaseException = operation(*job)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+                result = exc
+            self._results.put(result)
+
+    def submit(self, index: int, block: memoryview, out: memoryview, is_final: bool) -> None:
+        """Start sealing or opening ``block`` into ``out``; neither may be touched until
+        :meth:`result` returns."""
+        self._jobs.put((index, block, out, is_final))
+
+    def result(self) -> int:
+        """Wait for the job in flight; its output length, or its exception raised here."""
+        outcome = self._results.get()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def close(self) -> None:
+        """End the thread, after the job in flight if any; idempotent."""
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
+
+
 def _pump(
     reader: Readable,
     writer: Writable,
@@ -115,14 +176,22 @@ def _pump(
     write_chunks: int,
     single_block_output_bytes: Callable[[int], int],
 ) -> tuple[int, int]:
-    """Feed ``reader`` block by block through ``operation`` into ``writer``, in one thread.
+    """Feed ``reader`` block by block through ``operation`` into ``writer``.
 
     ``operation(first_chunk_index, block, out, is_final)`` seals or opens the chunks of one
     block and returns the bytes it wrote to ``out``. A block shorter than a whole block is the
     last one (possibly empty). A block's output is written only once the whole block is done,
     in pieces of ``write_chunks`` chunks. Returns (bytes read, bytes written).
+
+    A stream of one block is done in the caller's thread with buffers of its own size. A longer
+    one uses two input and two output blocks and a :class:`_CipherThread`, one block ahead of
+    the I/O (docs/decisions/0138): while the helper seals or opens block n, this thread reads
+    block n+1; while the helper does block n+1, this thread writes block n's output. Block n is
+    written only after its operation returned, so decryption still releases verified blocks
+    only, and a failure stops the stream before anything of the failing block is written.
     """
     input_block_bytes = BLOCK_CHUNKS * input_chunk_bytes
+    output_block_bytes = BLOCK_CHUNKS * output_chunk_bytes
     piece_bytes = write_chunks * output_chunk_bytes
 
     def whole(data: memoryview) -> tuple[int, int]:
@@ -139,24 +208,42 @@ def _pump(
         length = read_full(reader, probe_view)
         if length < len(probe):
             return whole(probe_view[:length])
-    block = bytearray(input_block_bytes)
-    out = bytearray(BLOCK_CHUNKS * output_chunk_bytes)
-    with memoryview(block) as block_view, memoryview(out) as out_view:
-        block_view[: len(probe)] = probe
-        length += read_full(reader, block_view[len(probe) :])
+    inputs = bytearray(2 * input_block_bytes)
+    outputs = bytearray(2 * output_block_bytes)
+    with memoryview(inputs) as inputs_view, memoryview(outputs) as outputs_view:
+        blocks = (inputs_view[:input_block_bytes], inputs_view[input_block_bytes:])
+        outs = (outputs_view[:output_block_bytes], outputs_view[output_block_bytes:])
+        blocks[0][: len(probe)] = probe
+        length += read_full(reader, blocks[0][len(probe) :])
         if length < input_block_bytes:
-            return whole(block_view[:length])
-        read_total = written_total = index = 0
-        while True:
-            is_final = length < input_block_bytes
-            written = operation(index, block_view[:length], out_view, is_final)
-            write_pieces(writer, out_view[:written], piece_bytes)
-            read_total += length
-            written_total += written
-            if is_final:
-                return read_total, written_total
-            index += BLOCK_CHUNKS
-            length = read_full(reader, block_view)
+            return whole(blocks[0][:length])
+        del probe
+        helper = _CipherThread(operation)
+        try:
+            read_total = written_total = index = 0
+            current = 0
+            is_final = False
+            helper.submit(index, blocks[current], outs[current], is_final)
+            while True:
+                # The helper works on block `current`; read the next one into the other buffer.
+                following = 1 - current
+                next_length = 0 if is_final else read_full(reader, blocks[following])
+                written = helper.result()
+                read_total += length
+                written_total += written
+                if not is_final:
+                    index += BLOCK_CHUNKS
+                    next_final = next_length < input_block_bytes
+                    helper.submit(
+                        index, blocks[following][:next_length], outs[following], next_final
+                    )
+                # The helper works on the next block; write this one's verified output.
+                write_pieces(writer, outs[current][:written], piece_bytes)
+                if is_final:
+                    return read_total, written_total
+                current, length, is_final = following, next_length, next_final
+        finally:
+            helper.close()
 
 
 def seal_stream(

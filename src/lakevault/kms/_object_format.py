@@ -50,9 +50,11 @@ def encrypt_stream(
 ) -> StreamTotals:
     """Encrypt everything ``reader`` yields into ``writer`` as one object: header first.
 
-    Memory stays constant (about 1 MiB) whatever the size. ``writer`` is called from this
-    thread, at most 131,200 bytes (8 sealed chunks) at a time (docs/decisions/0136); a writer
-    that prefers bigger pieces (a queue with a cost per item) should gather them itself.
+    Memory stays constant (about 2 MiB) whatever the size. ``reader`` and ``writer`` are
+    called from this thread only, ``writer`` at most 131,200 bytes (8 sealed chunks) at a time
+    (docs/decisions/0136); a writer that prefers bigger pieces (a queue with a cost per item)
+    should gather them itself. An object longer than 512 KiB is sealed on a helper thread one
+    block ahead of the I/O (docs/decisions/0138), which ends before this returns or raises.
     ``random`` gives the 24-byte C2SP salt (defaults to the OS CSPRNG). ``header`` must name
     the key that wraps ``data_key``; nothing here can check that. Raises
     ``InvalidParameterValue`` for a non-blocking reader, and whatever ``reader`` or ``writer``
@@ -86,9 +88,12 @@ def decrypt_stream(
     this with the stream positioned just after the header. The context, the header and the key
     are all checked (context hash, then key commitment) before any chunk is opened.
 
-    Memory stays constant (about 1 MiB) whatever the size; ``writer`` is called from this
-    thread, 32 KiB of plaintext at a time (docs/decisions/0136); a writer that prefers bigger
-    pieces should gather them itself.
+    Memory stays constant (about 2 MiB) whatever the size; ``reader`` and ``writer`` are called
+    from this thread only, ``writer`` 32 KiB of plaintext at a time (docs/decisions/0136); a
+    writer that prefers bigger pieces should gather them itself. An object longer than 512 KiB
+    is opened on a helper thread one block ahead of the I/O (docs/decisions/0138); a block's
+    plaintext is written only after the whole block verified, and the helper ends before this
+    returns or raises.
 
     Raises :class:`~lakevault.kms.IntegrityError` on any failure. Chunks are verified before
     their plaintext is written, but a large object is written span by span: on an error the

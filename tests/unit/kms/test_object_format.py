@@ -400,8 +400,9 @@ class _ThreadRecordingWriter:
 
 
 def test_decryption_writes_32_kib_pieces_from_the_calling_thread() -> None:
-    """ADR 0136: no helper thread; one ``write`` per 32 KiB of plaintext, then the rest, all
-    from the caller's thread (larger writes cost these VMs' page cache several times more)."""
+    """ADR 0136: one ``write`` per 32 KiB of plaintext, then the rest, all from the caller's
+    thread (larger writes cost these VMs' page cache several times more). Only the cipher
+    runs on a helper thread (ADR 0138)."""
     plaintext = payload_text(2 * BLOCK + PIECE + 5)
     stored = encrypt_bytes(plaintext)
     reader = io.BytesIO(stored)
@@ -418,7 +419,8 @@ def test_decryption_writes_32_kib_pieces_from_the_calling_thread() -> None:
 
 def test_encryption_writes_sealed_pieces_from_the_calling_thread() -> None:
     """The header and prefix first, then 8 sealed chunks per ``write``, then the rest (the
-    final chunk of 5 bytes and its tag), all from the caller's thread; no helper thread."""
+    final chunk of 5 bytes and its tag), all from the caller's thread; the cipher's helper
+    thread is gone when the call returns."""
     plaintext = payload_text(BLOCK + SEAL_WRITE_CHUNKS * CHUNK + 5)
     writer = _ThreadRecordingWriter()
     before = set(threading.enumerate())
@@ -606,7 +608,9 @@ def test_a_writer_failure_during_encryption_stops_it_at_once() -> None:
     with pytest.raises(OSError, match="No space left"):
         encrypt_stream(reader, writer, data_key=make_data_key(), header=make_header())
     assert writer.calls == 3
-    assert reader.tell() == BLOCK
+    # The caller reads one block ahead while the helper seals (ADR 0138): block 0 was sealed
+    # and its writes failed while block 1 had been read; nothing further.
+    assert reader.tell() == 2 * BLOCK
 
 
 def test_a_writer_failure_during_decryption_stops_it_at_once() -> None:
@@ -706,9 +710,10 @@ def test_a_small_stream_allocates_buffers_of_its_own_size() -> None:
     assert peak < 3 * CHUNK, f"peak traced memory {peak} bytes"
 
 
-def test_encrypting_many_blocks_holds_one_input_and_one_output_block() -> None:
-    """Encryption reuses one input block (512 KiB) and one output block (about 512 KiB)
-    whatever the size: 16 blocks through, and the traced peak stays under 1.25 MiB."""
+def test_encrypting_many_blocks_holds_two_input_and_two_output_blocks() -> None:
+    """Encryption reuses two input blocks (512 KiB each) and two output blocks (about 512 KiB
+    each; one in the cipher thread, one being read or written, ADR 0138) whatever the size:
+    16 blocks through, and the traced peak stays under 2.25 MiB."""
     tracemalloc.start()
     try:
         totals = encrypt_stream(
@@ -721,12 +726,12 @@ def test_encrypting_many_blocks_holds_one_input_and_one_output_block() -> None:
     finally:
         tracemalloc.stop()
     assert totals.plaintext_bytes == 16 * BLOCK + CHUNK
-    assert peak < 2 * BLOCK + BLOCK // 2, f"peak traced memory {peak} bytes"
+    assert peak < 4 * BLOCK + BLOCK // 2, f"peak traced memory {peak} bytes"
 
 
-def test_decrypting_many_blocks_holds_one_input_and_one_output_block() -> None:
-    """Decryption reuses one input block (about 512 KiB) and one output block (512 KiB)
-    whatever the size: 16 blocks through, and the traced peak stays under 1.25 MiB."""
+def test_decrypting_many_blocks_holds_two_input_and_two_output_blocks() -> None:
+    """Decryption reuses two input blocks (about 512 KiB each) and two output blocks (512 KiB
+    each) whatever the size: 16 blocks through, and the traced peak stays under 2.25 MiB."""
     stored = encrypt_bytes(payload_text(16 * BLOCK + CHUNK))
     reader = io.BytesIO(stored)
     header = read_object_header(reader)
@@ -739,13 +744,13 @@ def test_decrypting_many_blocks_holds_one_input_and_one_output_block() -> None:
     finally:
         tracemalloc.stop()
     assert totals.plaintext_bytes == 16 * BLOCK + CHUNK
-    assert peak < 2 * BLOCK + BLOCK // 2, f"peak traced memory {peak} bytes"
+    assert peak < 4 * BLOCK + BLOCK // 2, f"peak traced memory {peak} bytes"
 
 
 def test_streaming_256_mib_stays_in_constant_memory() -> None:
     """Encrypt into a pipe while another thread decrypts from it: 256 MiB through, and the
-    traced peak stays below 4 MiB (each side holds one input block and one output block of
-    about 512 KiB each, whatever the size of the object)."""
+    traced peak stays below 5 MiB (each side holds two input blocks and two output blocks of
+    about 512 KiB each, whatever the size of the object; ADR 0138)."""
     size = 256 * 1024 * 1024
     read_end, write_end = os.pipe()
     plaintext_out = _Discard()
@@ -779,4 +784,4 @@ def test_streaming_256_mib_stays_in_constant_memory() -> None:
         tracemalloc.stop()
     assert not errors
     assert totals.plaintext_bytes == plaintext_out.total == size
-    assert peak < 4 * 1024 * 1024, f"peak traced memory {peak} bytes"
+    assert peak < 5 * 1024 * 1024, f"peak traced memory {peak} bytes"

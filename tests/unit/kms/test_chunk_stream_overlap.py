@@ -1,0 +1,271 @@
+"""The cipher thread of the object streams (ADR 0138): overlap without losing a guarantee.
+
+A stream longer than one block seals or opens block n on a helper thread while the caller's
+thread reads block n+1 or writes block n-1. These tests try to break what that must keep:
+only verified blocks reach the writer, errors raised on the helper reach the caller with their
+own type, and no thread outlives a stream however it ends.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from lakevault.kms import (
+    IntegrityError,
+    IntegrityFailure,
+    decrypt_stream,
+    encrypt_stream,
+    read_object_header,
+)
+from lakevault.kms._chunk_stream import BLOCK_CHUNKS, _CipherThread
+from tests.unit.kms.helpers import (
+    CONTEXT,
+    decrypt_bytes,
+    encrypt_bytes,
+    make_data_key,
+    make_header,
+    payload_text,
+)
+
+CHUNK = 16384
+SEALED_CHUNK = CHUNK + 16
+BLOCK = BLOCK_CHUNKS * CHUNK
+SEALED_BLOCK = BLOCK_CHUNKS * SEALED_CHUNK
+CHUNKS_START = make_header().encoded_length + 56
+HELPER_NAME = "lakevault-cipher"
+
+
+def _helpers() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == HELPER_NAME]
+
+
+class _WatchingReader:
+    """Records, for every ``readinto``, the calling thread and whether a helper was alive."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+        self.calls: list[tuple[str, bool]] = []
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        self.calls.append((threading.current_thread().name, bool(_helpers())))
+        return self._data.readinto(buffer)
+
+    def tell(self) -> int:
+        return self._data.tell()
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.threads: set[str] = set()
+
+    def write(self, data: memoryview, /) -> int:
+        self.threads.add(threading.current_thread().name)
+        self.data += data
+        return len(data)
+
+
+def _decrypt_into(stored: bytes, writer: object, reader: _WatchingReader | None = None) -> None:
+    source = reader if reader is not None else _WatchingReader(stored)
+    header = read_object_header(source)
+    decrypt_stream(
+        source,
+        writer,  # type: ignore[arg-type]
+        data_key=make_data_key(),
+        header=header,
+        encryption_context=CONTEXT,
+    )
+
+
+def test_a_long_encryption_ciphers_on_a_helper_while_the_caller_reads() -> None:
+    plaintext = payload_text(3 * BLOCK + 7)
+    reader = _WatchingReader(plaintext)
+    writer = _Collector()
+    before = set(threading.enumerate())
+    encrypt_stream(reader, writer, data_key=make_data_key(), header=make_header())
+    caller = threading.current_thread().name
+    assert {thread for thread, _ in reader.calls} == {caller}
+    assert writer.threads == {caller}
+    # The probe and the first block are read before the helper starts; every later read
+    # overlaps the helper's work on the block before it.
+    assert [alive for _, alive in reader.calls[2:]] == [True] * (len(reader.calls) - 2)
+    assert set(threading.enumerate()) == before
+    assert decrypt_bytes(bytes(writer.data)) == plaintext
+
+
+def test_a_long_decryption_ciphers_on_a_helper_while_the_caller_reads() -> None:
+    plaintext = payload_text(3 * BLOCK + 7)
+    reader = _WatchingReader(encrypt_bytes(plaintext))
+    writer = _Collector()
+    before = set(threading.enumerate())
+    _decrypt_into(b"", writer, reader)
+    caller = threading.current_thread().name
+    assert writer.threads == {caller}
+    assert any(alive for _, alive in reader.calls)
+    assert set(threading.enumerate()) == before
+    assert bytes(writer.data) == plaintext
+
+
+def test_a_stream_of_one_block_starts_no_thread() -> None:
+    plaintext = payload_text(BLOCK - 1)
+    reader = _WatchingReader(plaintext)
+    encrypt_stream(reader, _Collector(), data_key=make_data_key(), header=make_header())
+    assert not any(alive for _, alive in reader.calls)
+
+
+@pytest.mark.parametrize("bad_block", [0, 1, 2])
+def test_a_corrupt_block_releases_exactly_the_blocks_before_it(bad_block: int) -> None:
+    """The helper opens block n while the caller has block n-1's plaintext in hand: it is
+    written only once block n-1 verified, and nothing of the failing block ever is."""
+    plaintext = payload_text(4 * BLOCK + 3)
+    stored = bytearray(encrypt_bytes(plaintext))
+    stored[CHUNKS_START + (bad_block * BLOCK_CHUNKS + 17) * SEALED_CHUNK + 5] ^= 0x80
+    reader = _WatchingReader(bytes(stored))
+    writer = _Collector()
+    before = set(threading.enumerate())
+    with pytest.raises(IntegrityError) as failure:
+        _decrypt_into(b"", writer, reader)
+    assert failure.value.audit_reason is IntegrityFailure.CHUNK_NOT_AUTHENTIC
+    assert bytes(writer.data) == plaintext[: bad_block * BLOCK]
+    # At most one block was read past the failing one.
+    assert reader.tell() <= CHUNKS_START + (bad_block + 2) * SEALED_BLOCK
+    assert set(threading.enumerate()) == before
+
+
+def test_swapped_blocks_fail_and_release_nothing() -> None:
+    stored = bytearray(encrypt_bytes(payload_text(3 * BLOCK + 3)))
+    first = slice(CHUNKS_START, CHUNKS_START + SEALED_BLOCK)
+    second = slice(CHUNKS_START + SEALED_BLOCK, CHUNKS_START + 2 * SEALED_BLOCK)
+    stored[first], stored[second] = stored[second], stored[first]
+    writer = _Collector()
+    with pytest.raises(IntegrityError):
+        _decrypt_into(bytes(stored), writer)
+    assert not writer.data
+
+
+@pytest.mark.parametrize("cut_blocks", [1, 2, 3])
+def test_a_stream_truncated_at_any_block_boundary_fails(cut_blocks: int) -> None:
+    plaintext = payload_text(3 * BLOCK + 3)
+    stored = encrypt_bytes(plaintext)[: CHUNKS_START + cut_blocks * SEALED_BLOCK]
+    writer = _Collector()
+    with pytest.raises(IntegrityError) as failure:
+        _decrypt_into(stored, writer)
+    assert failure.value.audit_reason is IntegrityFailure.INVALID_LENGTH
+    # The whole blocks before the cut are genuine and verify (C2SP lets them be released);
+    # the missing final chunk is what fails, before anything past them is written.
+    assert bytes(writer.data) == plaintext[: cut_blocks * BLOCK]
+
+
+def test_a_stream_extended_by_a_block_fails() -> None:
+    stored = encrypt_bytes(payload_text(2 * BLOCK + 3))
+    extended = stored + stored[CHUNKS_START : CHUNKS_START + SEALED_BLOCK]
+    with pytest.raises(IntegrityError):
+        _decrypt_into(extended, _Collector())
+
+
+class _Stopped(Exception):
+    """What a consumer that went away raises in its writer (as the API's download pump)."""
+
+
+class _Interrupted(BaseException):
+    """Not an Exception: stands for KeyboardInterrupt or SystemExit in the caller's thread."""
+
+
+class _FailOnCall:
+    def __init__(self, fail_on: int, error: BaseException) -> None:
+        self.calls = 0
+        self._fail_on = fail_on
+        self._error = error
+
+    def write(self, data: memoryview, /) -> int:
+        self.calls += 1
+        if self.calls == self._fail_on:
+            raise self._error
+        return len(data)
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        self.calls += 1
+        if self.calls == self._fail_on:
+            raise self._error
+        buffer[:] = bytes(len(buffer))
+        return len(buffer)
+
+
+def _encrypt_failing_writer(error: BaseException) -> None:
+    encrypt_stream(
+        io.BytesIO(payload_text(5 * BLOCK)),
+        _FailOnCall(9, error),
+        data_key=make_data_key(),
+        header=make_header(),
+    )
+
+
+def _decrypt_failing_writer(error: BaseException) -> None:
+    _decrypt_into(encrypt_bytes(payload_text(5 * BLOCK)), _FailOnCall(20, error))
+
+
+def _encrypt_failing_reader(error: BaseException) -> None:
+    encrypt_stream(
+        _FailOnCall(4, error), _Collector(), data_key=make_data_key(), header=make_header()
+    )
+
+
+def _decrypt_corrupt(error: BaseException) -> None:
+    del error
+    stored = bytearray(encrypt_bytes(payload_text(5 * BLOCK)))
+    stored[CHUNKS_START + 3 * SEALED_BLOCK + 9] ^= 0x01
+    _decrypt_into(bytes(stored), _Collector())
+
+
+@pytest.mark.parametrize(
+    "run",
+    [_encrypt_failing_writer, _decrypt_failing_writer, _encrypt_failing_reader],
+    ids=["encrypt-writer", "decrypt-writer", "encrypt-reader"],
+)
+@pytest.mark.parametrize(
+    "error",
+    [OSError(28, "No space left on device"), _Stopped(), _Interrupted()],
+    ids=["oserror", "consumer-stopped", "base-exception"],
+)
+def test_no_thread_outlives_a_stream_that_the_caller_stops(
+    run: Callable[[BaseException], None], error: BaseException
+) -> None:
+    before = set(threading.enumerate())
+    with pytest.raises(type(error)) as raised:
+        run(error)
+    assert raised.value is error
+    assert set(threading.enumerate()) == before
+
+
+def test_no_thread_outlives_a_stream_that_fails_on_the_helper() -> None:
+    before = set(threading.enumerate())
+    with pytest.raises(IntegrityError):
+        _decrypt_corrupt(OSError())
+    assert set(threading.enumerate()) == before
+
+
+def test_the_helper_hands_back_any_exception_and_ends_on_close() -> None:
+    def operation(index: int, block: memoryview, out: memoryview, is_final: bool) -> int:
+        if index == 1:
+            raise ValueError("block 1 is bad")
+        return len(block)
+
+    helper = _CipherThread(operation)
+    try:
+        assert _helpers()
+        helper.submit(0, memoryview(bytes(10)), memoryview(bytearray(10)), False)
+        assert helper.result() == 10
+        helper.submit(1, memoryview(bytes(10)), memoryview(bytearray(10)), False)
+        with pytest.raises(ValueError, match="block 1 is bad"):
+            helper.result()
+        # The helper survives an operation's failure until it is closed.
+        helper.submit(2, memoryview(bytes(3)), memoryview(bytearray(3)), True)
+        assert helper.result() == 3
+    finally:
+        helper.close()
+    assert not _helpers()
+    helper.close()  # idempotent
