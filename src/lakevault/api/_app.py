@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import lakevault
+from lakevault.api._direct_dispatch import install_direct_dispatch
 from lakevault.api._errors import install_error_handlers
 from lakevault.api._health import health_router
 from lakevault.api._request_id import RequestIdMiddleware
@@ -36,8 +37,11 @@ from lakevault.api._streaming import BodyLimitMiddleware
 from lakevault.runtime import Platform
 
 
-def create_app(platform: Platform) -> FastAPI:
-    """Build the API for ``platform``. The caller owns the platform and closes it."""
+def create_app(platform: Platform, *, direct_dispatch: bool = True) -> FastAPI:
+    """Build the API for ``platform``. The caller owns the platform and closes it.
+
+    ``direct_dispatch=False`` leaves every request to the router (the tests compare both).
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +90,9 @@ def create_app(platform: Platform) -> FastAPI:
         sandbox_router,
     ):
         app.include_router(router(platform))
+    # The object PUT (a DirectRoute) skips the walk over the route table (ADR 0225).
+    if direct_dispatch:
+        install_direct_dispatch(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware, random=platform.random)
     return app
