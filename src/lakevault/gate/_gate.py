@@ -5,12 +5,18 @@ context keys from trusted values, gathers the principal's policies, asks the pol
 appends the audit event naming the deciding statements, and only then — for an allowed request
 — issues the :class:`Proof` that storage, kms and secrets require. If the audit event cannot
 be written, no proof is issued (fail closed).
+
+One caller may defer the wait (ADR 0230): ``require(..., defer_audit=True)`` issues the proof of
+an allowed decision while its event is only queued, and the proof's ``wait_recorded`` waits for
+it. A denial is never deferred (the refusal is the answer the caller sees), and the gate's own
+``verify`` waits for a pending proof, so any consumer but the key service's data key path (which
+chains the wait into the data key's) acts only on a durable decision.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -45,6 +51,12 @@ class PolicySource(Protocol):
     """Finds the identity policies, boundary and guardrails of a principal."""
 
     def policies_for(self, principal: Principal) -> PrincipalPolicies: ...
+
+
+class Receipt(Protocol):
+    """A queued audit event's outcome: its sequence once durable, or the log's error."""
+
+    def result(self, timeout: float | None = None) -> int: ...
 
 
 class PolicyEngine(Protocol):
@@ -103,12 +115,19 @@ class Gate:
         self._random = random
         self._region = region
         self._issued: weakref.WeakSet[Proof] = weakref.WeakSet()
+        #: ``audit.submit`` when the sink can queue (deferred decisions, ADR 0230), else None.
+        self._submit: Callable[[AuditEvent], Receipt] | None = getattr(audit, "submit", None)
 
-    def authorize(self, request: Request) -> Decision:
+    def authorize(self, request: Request, *, defer_audit: bool = False) -> Decision:
         """Decide ``request``, record the decision, and return it (with a proof when allowed).
 
         Raises whatever the audit log raises when the event cannot be written: a decision that
         is not recorded is never acted on.
+
+        ``defer_audit`` (ADR 0230): an allowed decision's event is queued, not awaited; the
+        proof's ``wait_recorded`` waits for it (and raises the log's error). Only for a caller
+        that makes nothing visible before it waits — today storage's ``PutObject``, whose data
+        key's wait covers the decision. A denial is always durable before this returns.
         """
         now = self._clock.now()
         principal = request.principal
@@ -116,7 +135,9 @@ class Gate:
         allowed = evaluation.decision is iam.DecisionKind.ALLOWED
         message = "" if allowed else _denial_message(request, evaluation.decision)
         event_id = new_request_id(self._random)
-        self._record(request, evaluation, event_id, now, message)
+        recorded = self._record(
+            request, evaluation, event_id, now, message, defer=defer_audit and allowed
+        )
         proof = None
         if allowed:
             proof = _issue(
@@ -126,6 +147,7 @@ class Gate:
                 request_id=request.request_id,
                 event_id=event_id,
                 issued_at=now,
+                recorded=recorded,
             )
             self._issued.add(proof)
         return Decision(
@@ -173,14 +195,27 @@ class Gate:
         evaluation = self._evaluate(request, self._clock.now())
         return evaluation.decision is iam.DecisionKind.ALLOWED
 
-    def require(self, request: Request) -> Proof:
-        """Authorise and return the proof, or raise ``AccessDenied``."""
-        return self.authorize(request).require_proof()
+    def require(self, request: Request, *, defer_audit: bool = False) -> Proof:
+        """Authorise and return the proof, or raise ``AccessDenied`` (``defer_audit``: see
+        :meth:`authorize`)."""
+        return self.authorize(request, defer_audit=defer_audit).require_proof()
 
     def verify(self, proof: Proof, *, action: str, resource: str) -> None:
         """Raise ``AccessDenied`` unless this gate issued ``proof`` for this action and resource.
 
-        Every failure is the same error: the reason is not the caller's business.
+        Every failure is the same error: the reason is not the caller's business. A proof whose
+        decision is still queued (``defer_audit``) is waited for: a consumer acts only on a
+        durable decision, and gets the log's error if it could not be written.
+        """
+        self.verify_pending(proof, action=action, resource=resource)
+        proof.wait_recorded()
+
+    def verify_pending(self, proof: Proof, *, action: str, resource: str) -> None:
+        """:meth:`verify` without waiting for a deferred decision to become durable.
+
+        For the key service's data key path alone (ADR 0230): it chains the proof's
+        ``wait_recorded`` into the data key's, which its caller must call before it opens the
+        blob. Everyone else uses :meth:`verify`.
         """
         if (
             not isinstance(proof, Proof)
@@ -226,7 +261,14 @@ class Gate:
         event_id: str,
         now: object,
         message: str,
-    ) -> None:
+        *,
+        defer: bool = False,
+    ) -> Callable[[], None] | None:
+        """Append the decision's event (one per recipient account).
+
+        With ``defer`` and a sink that can queue, the events are queued and the function
+        returned waits until all are durable; otherwise they are durable on return (None).
+        """
         principal = request.principal
         name = request.event_name or request.action.partition(":")[2]
         resource_account = request.resource_account or principal.account_id
@@ -234,49 +276,59 @@ class Gate:
         if principal.account_id and principal.account_id != resource_account:
             recipients.append(principal.account_id)
         allowed = evaluation.decision is iam.DecisionKind.ALLOWED
+        submit = self._submit if defer else None
+        receipts: list[Receipt] = []
         for recipient in recipients:
-            self._audit.append(
-                AuditEvent(
-                    # A cross-account decision is recorded in both accounts' logs; like
-                    # CloudTrail, each copy has its own id and both share the first one.
-                    event_id=event_id
-                    if recipient == recipients[0]
-                    else new_request_id(self._random),
-                    event_time=self._clock.now(),
-                    event_source=event_source(request.action),
-                    event_name=name,
-                    region=self._region,
-                    source_ip_address=request.source_ip,
-                    user_agent=request.user_agent,
-                    user_identity=principal.audit_identity(),
-                    request_id=request.request_id,
-                    read_only=request.read_only,
-                    recipient_account_id=recipient,
-                    resources=(
-                        EventResource(
-                            arn=request.resource,
-                            account_id=resource_account,
-                            type=request.resource_type,
-                        ),
+            event = AuditEvent(
+                # A cross-account decision is recorded in both accounts' logs; like
+                # CloudTrail, each copy has its own id and both share the first one.
+                event_id=event_id if recipient == recipients[0] else new_request_id(self._random),
+                event_time=self._clock.now(),
+                event_source=event_source(request.action),
+                event_name=name,
+                region=self._region,
+                source_ip_address=request.source_ip,
+                user_agent=request.user_agent,
+                user_identity=principal.audit_identity(),
+                request_id=request.request_id,
+                read_only=request.read_only,
+                recipient_account_id=recipient,
+                resources=(
+                    EventResource(
+                        arn=request.resource,
+                        account_id=resource_account,
+                        type=request.resource_type,
                     ),
-                    request_parameters=request.request_parameters,
-                    error_code=None if allowed else AccessDenied.code,
-                    error_message=None if allowed else message,
-                    additional={"sharedEventID": event_id} if len(recipients) > 1 else {},
-                    decision=DecisionRecord(
-                        effect=evaluation.decision.value,
-                        statements=tuple(
-                            {
-                                "policy": ref.policy_id,
-                                "sid": ref.sid,
-                                "index": ref.index,
-                                "effect": ref.effect.value,
-                            }
-                            for ref in evaluation.deciding_statements
-                        ),
+                ),
+                request_parameters=request.request_parameters,
+                error_code=None if allowed else AccessDenied.code,
+                error_message=None if allowed else message,
+                additional={"sharedEventID": event_id} if len(recipients) > 1 else {},
+                decision=DecisionRecord(
+                    effect=evaluation.decision.value,
+                    statements=tuple(
+                        {
+                            "policy": ref.policy_id,
+                            "sid": ref.sid,
+                            "index": ref.index,
+                            "effect": ref.effect.value,
+                        }
+                        for ref in evaluation.deciding_statements
                     ),
-                )
+                ),
             )
+            if submit is None:
+                self._audit.append(event)
+            else:
+                receipts.append(submit(event))
+        if submit is None:
+            return None
+
+        def wait() -> None:
+            for receipt in receipts:
+                receipt.result()
+
+        return wait
 
 
 def _iam_principal(principal: Principal) -> iam.Principal:

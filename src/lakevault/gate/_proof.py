@@ -12,8 +12,13 @@ the server process; untrusted code never runs there (see docs/security-model.md,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NoReturn
+
+
+def _recorded() -> None:
+    """The wait of a proof whose decision was durable before the proof was issued."""
 
 
 class Proof:
@@ -25,6 +30,7 @@ class Proof:
         "_event_id",
         "_issued_at",
         "_principal_arn",
+        "_recorded",
         "_request_id",
         "_resource",
     )
@@ -33,6 +39,7 @@ class Proof:
     _event_id: str
     _issued_at: datetime
     _principal_arn: str
+    _recorded: Callable[[], None]
     _request_id: str
     _resource: str
 
@@ -64,6 +71,23 @@ class Proof:
     def issued_at(self) -> datetime:
         return self._issued_at
 
+    @property
+    def is_recorded(self) -> bool:
+        """Whether the decision was durable when the proof was issued (see ``wait_recorded``)."""
+        return self._recorded is _recorded
+
+    def wait_recorded(self) -> None:
+        """Return once the decision's audit event is durable; raise the log's error if it
+        could not be written.
+
+        A no-op for a proof from :meth:`Gate.require` (recorded before it was issued). A proof
+        from ``Gate.require(..., defer_audit=True)`` is issued while its event is only queued
+        (ADR 0230): its holder must call this (or let the key service chain it into the data
+        key's ``wait_recorded``) before anything the decision allowed becomes visible, and on
+        every path that answers the caller without acting.
+        """
+        self._recorded()
+
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError("a Proof is immutable")
 
@@ -94,8 +118,10 @@ def _issue(
     request_id: str,
     event_id: str,
     issued_at: datetime,
+    recorded: Callable[[], None] | None = None,
 ) -> Proof:
-    """Make a proof. Called only by the gate, after the decision was recorded in the audit log."""
+    """Make a proof. Called only by the gate, after the decision was recorded in the audit log
+    or, for a deferred decision, queued for it (``recorded`` then waits until it is durable)."""
     proof = object.__new__(Proof)
     for name, value in (
         ("_action", action),
@@ -104,6 +130,7 @@ def _issue(
         ("_request_id", request_id),
         ("_event_id", event_id),
         ("_issued_at", issued_at),
+        ("_recorded", recorded or _recorded),
     ):
         object.__setattr__(proof, name, value)
     return proof

@@ -17,6 +17,7 @@ the caller's allowed operation (``s3:CreateBucket``, then ``s3:PutObject``/``s3:
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -69,18 +70,27 @@ def context_parameters(context: kms.EncryptionContext) -> dict[str, Any]:
 class ServiceKeys(KeyCore):
     """The proof-based half of the key service (see the module docstring)."""
 
-    def _genuine(self, proof: Proof) -> None:
-        """Raise ``AccessDenied`` unless ``proof`` is a proof this process's gate issued."""
+    def _genuine(self, proof: Proof, *, pending: bool = False) -> None:
+        """Raise ``AccessDenied`` unless ``proof`` is a proof this process's gate issued.
+
+        A proof whose decision is still queued (``defer_audit`` at the gate) is waited for,
+        unless ``pending``: then the caller chains ``proof.wait_recorded`` itself (ADR 0230).
+        """
         if not isinstance(proof, Proof):
             raise AccessDenied(
                 "the key service acts only on the gate's proof of an allowed decision; "
                 f"got {type(proof).__name__}"
             )
-        self.gate.verify(proof, action=proof.action, resource=proof.resource)
+        if pending:
+            self.gate.verify_pending(proof, action=proof.action, resource=proof.resource)
+        else:
+            self.gate.verify(proof, action=proof.action, resource=proof.resource)
 
-    def _bound_record(self, proof: Proof, key_id: str) -> tuple[KeyRecord, EventWho, str]:
+    def _bound_record(
+        self, proof: Proof, key_id: str, *, pending: bool = False
+    ) -> tuple[KeyRecord, EventWho, str]:
         """The key, if ``proof`` is genuine and about the key's resource; else AccessDenied."""
-        self._genuine(proof)
+        self._genuine(proof, pending=pending)
         record = load_service_record(self.database, key_id, region=self.region)
         service = _service_of(proof.action)
         bound = record.service_resource
@@ -201,17 +211,47 @@ class ServiceKeys(KeyCore):
         ``companion``: a row written durably with the use's event (storage's blob-journal row,
         ADR 0195); durable once the event is (``wait_recorded()``). Nothing is written when
         the use is refused.
+
+        With ``defer_audit`` the proof's decision may itself still be queued (the gate's
+        ``defer_audit``, ADR 0230): its wait is chained after the use's, so ``wait_recorded()``
+        returns only once the decision is durable too — at no extra cost, as the decision was
+        queued first on the same writer and so commits in the same or an earlier transaction.
+        A refusal here waits for the decision before it is raised.
         """
-        record, who, service = self._bound_record(proof, key_id)
-        return self._generate(
-            record,
-            who,
-            service=service,
-            principal_arn=proof.principal_arn,
-            context=context,
-            defer_audit=defer_audit,
-            companion=companion,
-        )
+        if not defer_audit:
+            record, who, service = self._bound_record(proof, key_id)
+            return self._generate(
+                record,
+                who,
+                service=service,
+                principal_arn=proof.principal_arn,
+                context=context,
+                companion=companion,
+            )
+        try:
+            record, who, service = self._bound_record(proof, key_id, pending=True)
+            data_key = self._generate(
+                record,
+                who,
+                service=service,
+                principal_arn=proof.principal_arn,
+                context=context,
+                defer_audit=True,
+                companion=companion,
+            )
+        except BaseException:
+            if isinstance(proof, Proof):
+                proof.wait_recorded()  # the decision is durable before any answer leaves
+            raise
+        if proof.is_recorded:
+            return data_key
+        use_recorded = data_key.recorded
+
+        def recorded() -> None:
+            use_recorded()
+            proof.wait_recorded()
+
+        return dataclasses.replace(data_key, recorded=recorded)
 
     def _generate(
         self,

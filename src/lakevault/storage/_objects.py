@@ -355,28 +355,34 @@ class Objects:
         clean_metadata = check_metadata(metadata or {})
         clean_type = check_content_type(content_type)
         conditions = conditions or Conditions()
+        # The decision's event is only queued (ADR 0230): the data key's wait in ``_store``
+        # covers it before the blob is opened, and every earlier answer waits for it here.
         admitted = authorize_object_write(
-            core, self._limits, caller, core.bucket_state(bucket), key
+            core, self._limits, caller, core.bucket_state(bucket), key, defer_audit=True
         )
         record, proof = admitted.record, admitted.proof
-        object_lock = ObjectLock(core).check_put_request(caller, record, key, object_lock)
-        body = admitted.limit_body(body, content_length)
-        if conditions.if_match is not None or conditions.if_none_match is not None:
-            # Early refusal before any byte is read; the commit checks again, atomically.
-            check_write_conditions(self._current(bucket, key), conditions)
-        return self._store(
-            caller,
-            record,
-            key,
-            HashingReader(body, expected_length=content_length),
-            proof=proof,
-            action="s3:PutObject",
-            content_type=clean_type,
-            metadata=clean_metadata,
-            conditions=conditions,
-            expected_sha256=expected_sha256,
-            object_lock=object_lock,
-        )
+        try:
+            object_lock = ObjectLock(core).check_put_request(caller, record, key, object_lock)
+            body = admitted.limit_body(body, content_length)
+            if conditions.if_match is not None or conditions.if_none_match is not None:
+                # Early refusal before any byte is read; the commit checks again, atomically.
+                check_write_conditions(self._current(bucket, key), conditions)
+            return self._store(
+                caller,
+                record,
+                key,
+                HashingReader(body, expected_length=content_length),
+                proof=proof,
+                action="s3:PutObject",
+                content_type=clean_type,
+                metadata=clean_metadata,
+                conditions=conditions,
+                expected_sha256=expected_sha256,
+                object_lock=object_lock,
+            )
+        except BaseException:
+            proof.wait_recorded()  # no answer, not even an error, before the decision is durable
+            raise
 
     def _store(
         self,

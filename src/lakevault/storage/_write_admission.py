@@ -15,7 +15,7 @@ from typing import Any
 
 from lakevault.gate import Proof
 from lakevault.kms import Readable
-from lakevault.storage._core import BucketRecord, BucketState, StorageCore
+from lakevault.storage._core import BucketRecord, BucketState, StorageCore, _request
 from lakevault.storage._deadline import DeadlineReader, RequestDeadline
 from lakevault.storage._limits import (
     BucketLimits,
@@ -59,18 +59,27 @@ def authorize_object_write(
     *,
     parameters: Mapping[str, Any] | None = None,
     event_name: str | None = None,
+    defer_audit: bool = False,
 ) -> ObjectWrite:
     """The gate's ``s3:PutObject`` proof for ``key`` in the bucket of ``state``, with the
-    bucket's limit; ``AccessDenied`` otherwise (recorded by the gate)."""
+    bucket's limit; ``AccessDenied`` otherwise (recorded by the gate).
+
+    ``defer_audit`` (ADR 0230): an allowed decision's event is queued, not awaited; the caller
+    must make nothing visible before ``proof.wait_recorded()`` (or the data key's
+    ``wait_recorded()``, which chains it) and must call it on every path that answers early.
+    """
     record = state.record
-    proof = core.authorize(
-        caller,
-        action="s3:PutObject",
-        resource=object_arn(record.name, key),
-        bucket=record,
-        read_only=False,
-        parameters=parameters or {"bucketName": record.name, "key": key},
-        event_name=event_name,
+    proof = core.gate.require(
+        _request(
+            caller,
+            action="s3:PutObject",
+            resource=object_arn(record.name, key),
+            bucket=record,
+            read_only=False,
+            parameters=parameters or {"bucketName": record.name, "key": key},
+            event_name=event_name,
+        ),
+        defer_audit=defer_audit,
     )
     return ObjectWrite(
         record=record,

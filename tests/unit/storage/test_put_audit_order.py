@@ -7,13 +7,25 @@ change event and no blob exists that the journal does not name.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
-from lakevault.audit import DatabaseAuditLog
+from lakevault import iam
+from lakevault.audit import AuditEvent, DatabaseAuditLog
+from lakevault.core import SystemRandom
+from lakevault.core.errors import LakevaultError, ServiceUnavailable
 from lakevault.db import Database, models
-from lakevault.storage import BlobWriter, LocalBackend
+from lakevault.gate import Gate
+from lakevault.storage import (
+    BlobWriter,
+    Conditions,
+    LocalBackend,
+    ObjectStorage,
+    PreconditionFailed,
+)
 from tests.unit.storage.conftest import StorageWorld, build_storage_world
 from tests.unit.tenant_world import TENANT_A
 
@@ -70,3 +82,160 @@ def test_the_journal_row_and_the_key_use_are_durable_before_the_blob_exists(
     assert names[-1] == "GenerateDataKey"
     with database.read_session() as session:  # the version's commit removed the row
         assert list(session.scalars(select(models.BlobJournal.blob_path))) == []
+
+
+# -- the deferred decision of a PUT (ADR 0230) ---------------------------------------------------
+
+
+class _HeldDecision:
+    """A PUT's queued decision: written to the real log when the test lets it commit."""
+
+    def __init__(self, log: DatabaseAuditLog, event: AuditEvent) -> None:
+        self._log = log
+        self.event = event
+        self._done = threading.Event()
+        self._error: LakevaultError | None = None
+
+    def commit(self) -> None:
+        self._log.append(self.event)
+        self._done.set()
+
+    def fail(self) -> None:
+        self._error = ServiceUnavailable("the decision's transaction failed")
+        self._done.set()
+
+    def result(self, timeout: float | None = None) -> int:
+        if not self._done.wait(timeout):
+            raise TimeoutError("not durable yet")
+        if self._error is not None:
+            raise self._error
+        return 0
+
+
+class _HeldDecisions:
+    def __init__(self, log: DatabaseAuditLog) -> None:
+        self._log = log
+        self.queued: list[_HeldDecision] = []
+
+    def append(self, event: AuditEvent) -> int:
+        return self._log.append(event)
+
+    def submit(self, event: AuditEvent) -> _HeldDecision:
+        held = _HeldDecision(self._log, event)
+        self.queued.append(held)
+        return held
+
+
+def _held_world(database: Database, tmp_path: Path) -> tuple[StorageWorld, _WatchedBackend]:
+    """Storage whose gate queues its deferred decisions for the test to commit or fail; the
+    key service, the log and the database are the real ones."""
+    backend = _WatchedBackend(tmp_path / "objects", database)
+    base = build_storage_world(database, backend)
+    backend.audit = base.audit
+    base.storage.buckets.create_bucket(base.caller(), "data")
+    held = _HeldDecisions(base.audit)
+    gate = Gate(
+        engine=iam.Evaluator(),
+        policies=base.gate._policies,
+        audit=held,
+        clock=base.clock,
+        random=SystemRandom(),
+        region="local",
+    )
+    base.keys.gate = gate
+    storage = ObjectStorage(
+        database=database,
+        gate=gate,
+        keys=base.keys,
+        backend=backend,
+        clock=base.clock,
+        random=SystemRandom(),
+        region="local",
+    )
+    world = StorageWorld(database, base.audit, gate, base.keys, storage, backend, base.clock)
+    world.held = held  # type: ignore[attr-defined]
+    return world, backend
+
+
+def _queued(world: StorageWorld, count: int) -> list[_HeldDecision]:
+    """The held decisions once ``count`` are queued (the PUT runs in another thread)."""
+    held: _HeldDecisions = world.held  # type: ignore[attr-defined]
+    for _ in range(1000):
+        if len(held.queued) >= count:
+            return held.queued
+        threading.Event().wait(0.01)
+    raise AssertionError(f"{count} decisions were never queued")
+
+
+def _put_in_thread(world: StorageWorld, **options: Any) -> tuple[threading.Thread, list[object]]:
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(world.put("data", "k", b"x" * 4096, **options))
+        except Exception as exc:  # noqa: BLE001 - handed to the test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_the_put_decision_is_durable_before_the_blob_is_opened(
+    database: Database, tmp_path: Path
+) -> None:
+    # With the real gate the decision is only queued; the data key's wait covers it.
+    backend = _WatchedBackend(tmp_path / "objects", database)
+    world = build_storage_world(database, backend)
+    backend.audit = world.audit
+    world.storage.buckets.create_bucket(world.caller(), "data")
+    world.put("data", "first", b"x" * 4096)
+    ((_path, _journal, names),) = backend.seen
+    assert names[-2:] == ["PutObject", "GenerateDataKey"]  # the decision, then the key use
+
+
+def test_a_put_whose_decision_is_late_opens_no_blob_until_it_is_durable(
+    database: Database, tmp_path: Path
+) -> None:
+    world, backend = _held_world(database, tmp_path)
+    thread, outcome = _put_in_thread(world)
+    (decision,) = _queued(world, 1)
+    thread.join(0.5)
+    assert thread.is_alive() and outcome == []
+    assert backend.seen == []  # the key use is durable, the decision is not: no blob yet
+    decision.commit()
+    thread.join(10)
+    assert len(outcome) == 1 and not isinstance(outcome[0], Exception), outcome
+    assert len(backend.seen) == 1
+
+
+def test_a_put_whose_decision_is_lost_opens_no_blob_and_fails(
+    database: Database, tmp_path: Path
+) -> None:
+    world, backend = _held_world(database, tmp_path)
+    thread, outcome = _put_in_thread(world)
+    (decision,) = _queued(world, 1)
+    decision.fail()
+    thread.join(10)
+    assert isinstance(outcome[0], ServiceUnavailable)
+    assert backend.seen == [] and world.blobs() == []
+    assert world.rows("data") == []
+
+
+def test_an_early_refusal_waits_for_the_decision_before_it_is_raised(
+    database: Database, tmp_path: Path
+) -> None:
+    world, backend = _held_world(database, tmp_path)
+    thread, outcome = _put_in_thread(world)
+    _queued(world, 1)[0].commit()
+    thread.join(10)
+    # Now the key exists: If-None-Match: * is refused before any byte is read, and that
+    # answer, too, waits until the allowed decision before it is durable.
+    thread, outcome = _put_in_thread(world, conditions=Conditions(if_none_match="*"))
+    second = _queued(world, 2)[1]
+    thread.join(0.5)
+    assert thread.is_alive() and outcome == []
+    second.commit()
+    thread.join(10)
+    assert isinstance(outcome[0], PreconditionFailed)
+    assert len(backend.seen) == 1
