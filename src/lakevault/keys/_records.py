@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.db import Database, models
 from lakevault.keys._errors import KeyNotFound
-from lakevault.keys._types import Grant, KeyMetadata, KeyState, key_arn
+from lakevault.keys._types import Grant, KeyMetadata, KeyState, alias_arn, key_arn
 
 _KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ALIAS_NAME = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
@@ -159,6 +159,27 @@ def resolve_key_id(session: Session, reference: str, *, caller_account: str) -> 
     if owner is None or owner != account:
         raise _not_found(reference)
     return key_id
+
+
+_ACCOUNT = re.compile(r"[0-9]{12}")
+
+
+def requested_arn(region: str, reference: str, *, caller_account: str) -> tuple[str, str] | None:
+    """The ARN and account ``reference`` names, for the gate to decide on when no key is
+    there (``None`` for an anonymous caller's bare id or alias, which names no account).
+
+    An ARN stands for itself (in its account when that is an account id, else in the
+    caller's); a bare id or alias names the caller's tenant, as :func:`resolve_key_id` reads it.
+    """
+    if reference.startswith("arn:"):
+        account = reference.split(":", 5)[4] if reference.count(":") >= 5 else ""
+        owner = account if _ACCOUNT.fullmatch(account) else caller_account
+        return (reference, owner) if owner else None
+    if not caller_account:
+        return None
+    if reference.startswith("alias/"):
+        return alias_arn(region, caller_account, reference), caller_account
+    return key_arn(region, caller_account, reference.removeprefix("key/")), caller_account
 
 
 def load_record(session: Session, key_id: str, *, region: str) -> KeyRecord:

@@ -42,6 +42,7 @@ from lakevault.keys._records import (
     grant_of,
     load_record,
     lock_row,
+    requested_arn,
     resolve_key_id,
     validate_alias_name,
 )
@@ -107,10 +108,71 @@ class KeyService(ServiceKeys):
             )
         )
 
-    def _record(self, call: KeyCall, reference: str) -> KeyRecord:
-        with self.database.read_session() as session:
-            key_id = resolve_key_id(session, reference, caller_account=call.principal.account_id)
-            return load_record(session, key_id, region=self.region)
+    def _record(self, call: KeyCall, reference: str, *, action: str, read_only: bool) -> KeyRecord:
+        """The key ``reference`` names for ``action``.
+
+        A key that is not there is decided like one that is (docs/decisions/0234): the gate
+        is asked about the ARN the caller named, so a caller without the permission is refused
+        (403) whether or not the key exists, another tenant's key ARN is refused the same way
+        existing or not (no existence oracle), and an allowed caller's ``NotFoundException``
+        is recorded in the log of the account it named.
+        """
+        try:
+            with self.database.read_session() as session:
+                key_id = resolve_key_id(
+                    session, reference, caller_account=call.principal.account_id
+                )
+                return load_record(session, key_id, region=self.region)
+        except KeyNotFound as missing:
+            self._refuse_missing(call, reference, missing, action=action, read_only=read_only)
+            raise
+
+    def _refuse_missing(
+        self, call: KeyCall, reference: str, missing: KeyNotFound, *, action: str, read_only: bool
+    ) -> None:
+        """Ask the gate about the ARN ``reference`` names (raising its ``AccessDenied``) and
+        record the allowed caller's ``NotFoundException`` in that ARN's account."""
+        named = requested_arn(self.region, reference, caller_account=call.principal.account_id)
+        if named is None:  # an anonymous caller's bare id, or not a KMS ARN: it names nothing
+            return
+        arn, account = named
+        parameters = {"keyId": reference}
+        # Decided as a key of that account under the default key policy would be: the
+        # caller's IAM policies in its own tenant, a refusal for every other tenant.
+        default_policy = iam.parse_policy(
+            default_key_policy(account),
+            policy_id=f"{arn}#default-key-policy",
+            kind=iam.PolicyKind.RESOURCE,
+        )
+        self.gate.require(
+            Request(
+                principal=call.principal,
+                action=action,
+                resource=arn,
+                resource_account=account,
+                resource_type="AWS::KMS::Key",
+                resource_policy=default_policy,
+                context={"kms:CallerAccount": call.principal.account_id},
+                request_id=call.request_id,
+                source_ip=call.source_ip,
+                user_agent=call.user_agent,
+                secure_transport=call.secure_transport,
+                read_only=read_only,
+                request_parameters=parameters,
+            )
+        )
+        self.audit.append(
+            self._event(
+                EventWho.of_call(call),
+                operation=action.partition(":")[2],
+                key_arn=arn,
+                account_id=account,
+                read_only=read_only,
+                parameters=parameters,
+                error_code=missing.code,
+                error_message=missing.message,
+            )
+        )
 
     def _record_by_id(self, key_id: str) -> KeyRecord:
         with self.database.read_session() as session:
@@ -186,7 +248,7 @@ class KeyService(ServiceKeys):
         )
 
     def describe_key(self, call: KeyCall, key: str) -> KeyMetadata:
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:DescribeKey", read_only=True)
         self._authorize(
             call, action="kms:DescribeKey", record=record, parameters={"keyId": key}, read_only=True
         )
@@ -214,7 +276,7 @@ class KeyService(ServiceKeys):
         guarded: bool = False,
         **changes: Any,
     ) -> KeyMetadata:
-        record = self._record(call, key)
+        record = self._record(call, key, action=action, read_only=False)
         self._authorize(
             call, action=action, record=record, parameters={"keyId": key}, read_only=False
         )
@@ -269,7 +331,7 @@ class KeyService(ServiceKeys):
     def schedule_key_deletion(self, call: KeyCall, key: str, *, days: int = 30) -> KeyMetadata:
         """``ScheduleKeyDeletion``: destroy the material after ``days`` (7-30) days."""
         validate_deletion_days(days)
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:ScheduleKeyDeletion", read_only=False)
         self._authorize(
             call,
             action="kms:ScheduleKeyDeletion",
@@ -313,7 +375,7 @@ class KeyService(ServiceKeys):
     def _rotation(
         self, call: KeyCall, key: str, action: str, *, enabled: bool, days: int | None
     ) -> KeyMetadata:
-        record = self._record(call, key)
+        record = self._record(call, key, action=action, read_only=False)
         parameters: dict[str, Any] = {"keyId": key}
         if days is not None:
             parameters["rotationPeriodInDays"] = days
@@ -348,7 +410,7 @@ class KeyService(ServiceKeys):
 
     def list_key_rotations(self, call: KeyCall, key: str) -> list[KeyVersion]:
         """``ListKeyRotations``: every version of the key's material still held, oldest first."""
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:ListKeyRotations", read_only=True)
         self._authorize(
             call,
             action="kms:ListKeyRotations",
@@ -368,7 +430,7 @@ class KeyService(ServiceKeys):
         ]
 
     def get_key_rotation_status(self, call: KeyCall, key: str) -> KeyMetadata:
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:GetKeyRotationStatus", read_only=True)
         self._authorize(
             call,
             action="kms:GetKeyRotationStatus",
@@ -380,7 +442,7 @@ class KeyService(ServiceKeys):
 
     def rotate_key_on_demand(self, call: KeyCall, key: str) -> KeyMetadata:
         """``RotateKeyOnDemand``: a new version now; old versions keep decrypting."""
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:RotateKeyOnDemand", read_only=False)
         parameters = {"keyId": key}
         self._authorize(
             call,
@@ -438,7 +500,7 @@ class KeyService(ServiceKeys):
         grant_tokens: Sequence[str] = (),
     ) -> Ciphertext:
         """``Encrypt``: up to 4 KiB under the key's current version, bound to ``context``."""
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:Encrypt", read_only=True)
         check_grant_tokens(grant_tokens, record)
         return self._encrypt_with(call, record, plaintext, context=context, operation="Encrypt")
 
@@ -496,7 +558,11 @@ class KeyService(ServiceKeys):
             record = self._record_by_id(key_id)
         except KeyNotFound as exc:
             raise kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY) from exc
-        if key is not None and self._record(call, key).key_id != record.key_id:
+        if (
+            key is not None
+            and self._record(call, key, action=f"kms:{operation}", read_only=True).key_id
+            != record.key_id
+        ):
             raise kms.IntegrityError(kms.IntegrityFailure.INVALID_KEY)
         check_grant_tokens(grant_tokens, record)
         parameters = _use_parameters(record, context)
@@ -543,7 +609,7 @@ class KeyService(ServiceKeys):
             call, blob, context=source_context, operation="ReEncryptFrom",
             grant_tokens=source_tokens,
         )  # fmt: skip
-        destination = self._record(call, destination_key)
+        destination = self._record(call, destination_key, action="kms:ReEncryptTo", read_only=True)
         check_grant_tokens([t for t in grant_tokens if t not in source_tokens], destination)
         return self._encrypt_with(
             call, destination, plaintext, context=destination_context, operation="ReEncryptTo"
@@ -563,7 +629,7 @@ class KeyService(ServiceKeys):
         if not 1 <= number_of_bytes <= 1024:
             raise InvalidParameterValue(f"NumberOfBytes must be 1 to 1024, got {number_of_bytes}")
         operation = "GenerateDataKey" if with_plaintext else "GenerateDataKeyWithoutPlaintext"
-        record = self._record(call, key)
+        record = self._record(call, key, action=f"kms:{operation}", read_only=True)
         check_grant_tokens(grant_tokens, record)
         data_key = self.random.token_bytes(number_of_bytes)
         parameters = {
@@ -579,7 +645,7 @@ class KeyService(ServiceKeys):
     # -- policies ----------------------------------------------------------------------------
 
     def get_key_policy(self, call: KeyCall, key: str) -> str:
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:GetKeyPolicy", read_only=True)
         self._authorize(
             call,
             action="kms:GetKeyPolicy",
@@ -600,7 +666,7 @@ class KeyService(ServiceKeys):
         """``PutKeyPolicy``, refused when the caller could not change the policy again
         (the lockout safety check, ``_lockout.py``) unless bypassed."""
         _validate_policy(policy)
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:PutKeyPolicy", read_only=False)
         bypass = bypass_policy_lockout_safety_check
         self._authorize(
             call,
@@ -639,7 +705,7 @@ class KeyService(ServiceKeys):
 
     def create_alias(self, call: KeyCall, alias_name: str, key: str) -> Alias:
         validate_alias_name(alias_name)
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:CreateAlias", read_only=False)
         parameters = {"aliasName": alias_name, "targetKeyId": key}
         # The gate first, so that another tenant naming a key by its ARN is refused and
         # recorded in both tenants' logs like every other call; a key the policy shares with
@@ -684,8 +750,8 @@ class KeyService(ServiceKeys):
         As in AWS, the caller needs ``kms:UpdateAlias`` on both the old and the new key.
         """
         validate_alias_name(alias_name)
-        current = self._record(call, alias_name)
-        target = self._record(call, key)
+        current = self._record(call, alias_name, action="kms:UpdateAlias", read_only=False)
+        target = self._record(call, key, action="kms:UpdateAlias", read_only=False)
         parameters = {"aliasName": alias_name, "targetKeyId": target.key_id}
         for record in (current, target):
             self._authorize(
@@ -738,7 +804,7 @@ class KeyService(ServiceKeys):
 
     def delete_alias(self, call: KeyCall, alias_name: str) -> None:
         validate_alias_name(alias_name)
-        record = self._record(call, alias_name)
+        record = self._record(call, alias_name, action="kms:DeleteAlias", read_only=False)
         self._authorize(
             call,
             action="kms:DeleteAlias",
@@ -786,7 +852,7 @@ class KeyService(ServiceKeys):
     # -- tags --------------------------------------------------------------------------------
 
     def tag_resource(self, call: KeyCall, key: str, tags: Mapping[str, str]) -> None:
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:TagResource", read_only=False)
         self._authorize(
             call,
             action="kms:TagResource",
@@ -815,7 +881,7 @@ class KeyService(ServiceKeys):
         )
 
     def untag_resource(self, call: KeyCall, key: str, tag_keys: Sequence[str]) -> None:
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:UntagResource", read_only=False)
         self._authorize(
             call,
             action="kms:UntagResource",
@@ -843,7 +909,7 @@ class KeyService(ServiceKeys):
         )
 
     def list_resource_tags(self, call: KeyCall, key: str) -> dict[str, str]:
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:ListResourceTags", read_only=True)
         self._authorize(
             call,
             action="kms:ListResourceTags",
@@ -887,7 +953,7 @@ class KeyService(ServiceKeys):
                 raise InvalidParameterValue(
                     f"{field} must be the ARN of an IAM or STS principal; got {value!r}"
                 )
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:CreateGrant", read_only=False)
         parameters = {
             "keyId": key,
             "granteePrincipal": grantee_principal,
@@ -954,14 +1020,14 @@ class KeyService(ServiceKeys):
         )
 
     def list_grants(self, call: KeyCall, key: str) -> list[Grant]:
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:ListGrants", read_only=True)
         self._authorize(
             call, action="kms:ListGrants", record=record, parameters={"keyId": key}, read_only=True
         )
         return list(record.grants)
 
     def revoke_grant(self, call: KeyCall, key: str, grant_id: str) -> None:
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:RevokeGrant", read_only=False)
         if grant_id not in {grant.grant_id for grant in record.grants}:
             raise KeyNotFound(f"grant {grant_id} does not exist on key {record.arn}")
         self._authorize(
@@ -987,7 +1053,7 @@ class KeyService(ServiceKeys):
     def retire_grant(self, call: KeyCall, key: str, grant_id: str) -> None:
         """``RetireGrant``: by the grant's retiring principal, its grantee when the grant allows
         ``RetireGrant``, or whoever the key policy and IAM allow ``kms:RetireGrant``."""
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:RetireGrant", read_only=False)
         if grant_id not in {grant.grant_id for grant in record.grants}:
             raise KeyNotFound(f"grant {grant_id} does not exist on key {record.arn}")
         parameters = {"keyId": key, "grantId": grant_id}
@@ -1032,7 +1098,7 @@ class KeyService(ServiceKeys):
         """
         if batch_size < 1:
             raise InvalidParameterValue(f"batch_size must be at least 1, got {batch_size}")
-        record = self._record(call, key)
+        record = self._record(call, key, action="kms:ReEncryptFrom", read_only=False)
         parameters = {"keyId": key, "registry": registry.name}
         for action in ("kms:ReEncryptFrom", "kms:ReEncryptTo"):
             self._authorize(

@@ -341,13 +341,17 @@ def test_another_tenant_naming_a_key_by_its_bare_id_finds_nothing(setup: Setup) 
     """A bare key id names a key of the caller's own account: another tenant's is not there."""
     key = setup.keys["shared"]
     before = _key_state(setup, key)
-    for path, body in (
-        ("/describe-key", {"keyId": key.key_id}),
-        ("/encrypt", {"keyId": key.key_id, "plaintext": b64(SECRET)}),
-        ("/disable-key", {"keyId": key.key_id}),
+    for path, body, name in (
+        ("/describe-key", {"keyId": key.key_id}, "DescribeKey"),
+        ("/encrypt", {"keyId": key.key_id, "plaintext": b64(SECRET)}, "Encrypt"),
+        ("/disable-key", {"keyId": key.key_id}, "DisableKey"),
     ):
+        count = len(events(setup.world, setup.other.account))
         answer = setup.post(path, body, setup.other.admin)
         assert (answer.status_code, answer.json()["error"]["code"]) == (404, "NotFoundException")
+        # Recorded in the caller's own log, where the bare id pointed (ADR 0234).
+        new = events(setup.world, setup.other.account)[count:]
+        assert (name, "NotFoundException") in [(e["eventName"], e.get("errorCode")) for e in new]
     assert _key_state(setup, key) == before
 
 
