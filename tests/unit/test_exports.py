@@ -38,8 +38,10 @@ EXPORTS = {
     ],
     "lakevault.db": [
         "Database",
+        "DriverStatement",
         "check_schema",
         "current_revision",
+        "driver_cursor",
         "head_revision",
         "models",
         "upgrade",

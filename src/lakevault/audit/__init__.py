@@ -6,7 +6,7 @@ account's events form an RFC 9162 Merkle tree with Ed25519-signed, chained check
 signed notes); exports verify offline (docs/audit.md).
 """
 
-from lakevault.audit._append import append_in
+from lakevault.audit._append import append_all_in, append_in
 from lakevault.audit._checkpoint import (
     Checkpoint,
     PreviousCheckpoint,
@@ -137,6 +137,7 @@ __all__ = [
     "Verifier",
     "adopt_segment",
     "advance_start",
+    "append_all_in",
     "append_in",
     "build_segment",
     "checkpoint_key",

@@ -10,7 +10,7 @@ import functools
 import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, Dialect, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -137,6 +137,84 @@ def insert_events(executor: Session | Connection, events: Sequence[EncodedEvent]
     return sequences
 
 
+class DriverCursor(Protocol):
+    """The part of a DBAPI cursor (sqlite3, psycopg) the writer's driver path uses."""
+
+    def execute(self, sql: str, parameters: Sequence[object] = ..., /) -> object: ...
+
+    def fetchone(self) -> Any: ...
+
+
+def insert_events_on_driver(
+    cursor: DriverCursor,
+    dialect: Dialect,
+    events: Sequence[EncodedEvent],
+    *,
+    engine_key: int,
+) -> list[int]:
+    """:func:`insert_events` on a bare driver cursor, inside the caller's transaction.
+
+    The same statements, rows and head bookkeeping, without SQLAlchemy's execution layer:
+    for the group-commit writer, whose every transaction paid more for ``Connection.begin``,
+    compiled-statement execution and result objects than for the statements themselves
+    (ADR 0231). ``engine_key`` identifies the database for the known-heads cache.
+    """
+    marker, to_time = _time_processor(dialect)
+    create_head, advance_head = _head_statements(marker)
+    by_account: dict[str, list[int]] = {}
+    for position, event in enumerate(events):
+        by_account.setdefault(event.account_id, []).append(position)
+    sequences = [0] * len(events)
+    rows: list[object] = []
+    for account_id, positions in by_account.items():
+        known = (engine_key, account_id)
+        count = len(positions)
+        if known not in _KNOWN_HEADS:
+            cursor.execute(create_head, (account_id,))
+        cursor.execute(advance_head, (count, account_id))
+        found = cursor.fetchone()
+        if found is None:  # Remembered wrongly (a rolled-back creation, another database).
+            cursor.execute(create_head, (account_id,))
+            cursor.execute(advance_head, (count, account_id))
+            found = cursor.fetchone()
+        end = int(found[0])
+        if len(_KNOWN_HEADS) >= _KNOWN_HEADS_MAX:
+            _KNOWN_HEADS.clear()
+        _KNOWN_HEADS.add(known)
+        first = end - count
+        for offset, position in enumerate(positions):
+            event = events[position]
+            sequences[position] = first + offset
+            rows += (
+                event.event_id,
+                account_id,
+                first + offset,
+                to_time(event.event_time),
+                event.event_name,
+                event.body.decode("utf-8"),
+                event.leaf_hash,
+            )
+    width = len(_EVENT_COLUMNS)
+    step = _ROWS_PER_STATEMENT * width
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        cursor.execute(_insert_statement(marker, len(chunk) // width), chunk)
+    return sequences
+
+
+@functools.cache
+def _head_statements(marker: str) -> tuple[str, str]:
+    """Creating a head row (a concurrent creation conflicts harmlessly) and advancing it under
+    its row lock, as plain SQL for the driver path."""
+    heads = models.AuditHead.__tablename__
+    return (
+        f"INSERT INTO {heads} (account_id, size) VALUES ({marker}, 0) "  # noqa: S608
+        "ON CONFLICT DO NOTHING",
+        f"UPDATE {heads} SET size = size + {marker} WHERE account_id = {marker} "  # noqa: S608
+        "RETURNING size",
+    )
+
+
 #: Rows per multi-row INSERT: few statements per batch (each statement step releases the GIL
 #: in the sqlite3 driver, and a waiting writer thread then queues behind request threads for it),
 #: while 7 x 500 parameters stay far below SQLite's and PostgreSQL's parameter limits.
@@ -172,3 +250,10 @@ def append_in(session: Session | Connection, event: AuditEvent) -> int:
     the group-commit writer waits for it.
     """
     return insert_events(session, [encode_for_log(event)])[0]
+
+
+def append_all_in(session: Session | Connection, events: Sequence[AuditEvent]) -> list[int]:
+    """:func:`append_in` for several events at once (one head update per account and one
+    multi-row ``INSERT``): for a transaction that commits several changes together, such as
+    storage's group commit of object versions (docs/decisions/0221)."""
+    return insert_events(session, [encode_for_log(event) for event in events])

@@ -5,6 +5,16 @@ The bottom layer: it imports nothing of lakevault but ``core``.
 
 from lakevault.db import models
 from lakevault.db._database import Database
+from lakevault.db._driver import DriverStatement, driver_cursor
 from lakevault.db._migrations import check_schema, current_revision, head_revision, upgrade
 
-__all__ = ["Database", "check_schema", "current_revision", "head_revision", "models", "upgrade"]
+__all__ = [
+    "Database",
+    "DriverStatement",
+    "check_schema",
+    "current_revision",
+    "driver_cursor",
+    "head_revision",
+    "models",
+    "upgrade",
+]

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from lakevault import iam
-from lakevault.audit import EventResource, append_in
+from lakevault.audit import AuditEvent, EventResource, append_in
 from lakevault.core import Clock, RandomSource
 from lakevault.db import Database, models
 from lakevault.gate import ContextValue, EventFactory, Gate, Proof, Request
@@ -30,6 +30,7 @@ from lakevault.storage._keys import BucketKeys
 from lakevault.storage._names import bucket_arn, resource_type
 from lakevault.storage._public_access import policy_for_request
 from lakevault.storage._types import BucketInfo, Caller, Versioning
+from lakevault.storage._version_commits import VersionCommitter
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -97,6 +98,8 @@ class StorageCore:
         self._policies: dict[tuple[str, str], iam.Policy] = {}
         self._policies_lock = threading.Lock()
         self._buckets = GenerationCache(database, load=self._load_bucket_state)
+        #: The group commit of new object versions (docs/decisions/0221).
+        self.version_committer = VersionCommitter(database)
 
     def parsed_policy(self, bucket: str, text: str) -> iam.Policy:
         """The bucket policy ``text``, parsed once per (bucket, text)."""
@@ -219,18 +222,41 @@ class StorageCore:
         """Append the change event inside the transaction that makes the change."""
         append_in(
             session,
-            self.events.change(
+            self.change_event(
                 caller,
                 action=action,
-                resource=EventResource(
-                    arn=resource,
-                    account_id=resource_account,
-                    type=resource_type(resource),
-                ),
+                resource=resource,
+                resource_account=resource_account,
                 parameters=parameters,
                 elements=elements,
                 event_name=event_name,
             ),
+        )
+
+    def change_event(
+        self,
+        caller: Caller,
+        *,
+        action: str,
+        resource: str,
+        resource_account: str,
+        parameters: Mapping[str, Any] | None,
+        elements: Mapping[str, Any] | None = None,
+        event_name: str | None = None,
+    ) -> AuditEvent:
+        """The change event :meth:`record_change` appends, for a caller that appends several
+        in one transaction (the group commit of object versions, docs/decisions/0221)."""
+        return self.events.change(
+            caller,
+            action=action,
+            resource=EventResource(
+                arn=resource,
+                account_id=resource_account,
+                type=resource_type(resource),
+            ),
+            parameters=parameters,
+            elements=elements,
+            event_name=event_name,
         )
 
     def lock_bucket(self, session: Session, name: str) -> models.Bucket:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, Table, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -28,13 +28,12 @@ from sqlalchemy.orm import Session
 from lakevault import kms
 from lakevault.audit import CompanionRow
 from lakevault.core.errors import InvalidParameterValue, NoSuchKey
-from lakevault.db import models
+from lakevault.db import DriverStatement, models
 from lakevault.gate import Proof
 from lakevault.storage._blob_source import RANGE_WINDOW_BYTES, BlobSource, missing_blob
 from lakevault.storage._core import BucketRecord, StorageCore
 from lakevault.storage._deadline import DeadlineWriter, RequestDeadline
 from lakevault.storage._errors import (
-    NoSuchBucket,
     NoSuchVersion,
     NotModified,
     PreconditionFailed,
@@ -55,6 +54,7 @@ from lakevault.storage._types import (
     ObjectInfo,
     Versioning,
 )
+from lakevault.storage._version_commits import VersionBatch
 from lakevault.storage._write_admission import authorize_object_write
 
 #: S3's limit on user metadata: 2 KB for all names and values together.
@@ -67,7 +67,6 @@ _SETTLED_PER_COMMIT = 256
 _DELETING = "deleting"
 _OBJECTS: Table = models.ObjectVersion.__table__  # type: ignore[assignment]
 _JOURNAL: Table = models.BlobJournal.__table__  # type: ignore[assignment]
-_BUCKETS: Table = models.Bucket.__table__  # type: ignore[assignment]
 #: What the PUT's commit reads of a key's versions.
 _VERSION_COLUMNS = (
     _OBJECTS.c.version_id,
@@ -82,14 +81,32 @@ _VERSION_COLUMNS = (
 #: storage layer (docs/performance.md, session 5); these carry only bound parameters.
 _INSERT_JOURNAL = _JOURNAL.insert()
 _INSERT_VERSION = _OBJECTS.insert()
-_DELETE_JOURNAL = _JOURNAL.delete().where(
-    _JOURNAL.c.blob_path.in_(bindparam("paths", expanding=True))
-)
 _SELECT_VERSIONS = select(*_VERSION_COLUMNS).where(
     _OBJECTS.c.bucket_name == bindparam("bucket"), _OBJECTS.c.key == bindparam("key")
 )
-_SELECT_VERSIONING = select(_BUCKETS.c.versioning).where(_BUCKETS.c.name == bindparam("bucket"))
-_LOCK_VERSIONING = _SELECT_VERSIONING.with_for_update()
+#: The two statements every PUT's version commit runs, on the driver's cursor (ADR 0222).
+_DRIVER_SELECT_VERSIONS = DriverStatement(_SELECT_VERSIONS)
+_DRIVER_INSERT_VERSION = DriverStatement(
+    _INSERT_VERSION, columns={column.name: column for column in _OBJECTS.columns}
+)
+
+
+class _Version(NamedTuple):
+    """A row of :data:`_SELECT_VERSIONS` (booleans as the driver gives them: 0/1 on SQLite)."""
+
+    version_id: str
+    sequence: int
+    is_latest: bool
+    is_delete_marker: bool
+    is_null_version: bool
+    blob_path: str | None
+
+
+_MARK_DELETING = (
+    _JOURNAL.update()
+    .where(_JOURNAL.c.blob_path.in_(bindparam("paths", expanding=True)))
+    .values(state=_DELETING)
+)
 _DELETE_VERSIONS = _OBJECTS.delete().where(
     _OBJECTS.c.version_id.in_(bindparam("version_ids", expanding=True))
 )
@@ -196,6 +213,28 @@ def _info(row: models.ObjectVersion | Row[Any]) -> ObjectInfo:
         metadata=MappingProxyType(dict(row.user_metadata or {})),
         is_delete_marker=row.is_delete_marker,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _NewVersion:
+    """A PUT's written blob, waiting for its version commit (docs/decisions/0221)."""
+
+    caller: Caller
+    record: BucketRecord
+    key: str
+    version_id: str
+    blob_path: str
+    size: int
+    stored_size: int
+    sha256: str
+    content_type: str
+    metadata: Mapping[str, str]
+    data_key: GeneratedDataKey
+    conditions: Conditions
+    object_lock: ObjectLockRequest | None
+    action: str
+    #: Journal rows of replaced blobs already deleted, removed with this commit.
+    settled: list[str]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -327,6 +366,7 @@ class Objects:
         #: removes them (one transaction fewer per overwrite); a crash leaves them to the sweep.
         self._settled: list[str] = []
         self._settled_lock = threading.Lock()
+        self._committer = core.version_committer
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -436,7 +476,6 @@ class Objects:
         # commit's, shared with the concurrent requests.
         data_key.wait_recorded()
         writer = core.backend.open_write(blob_path)
-        replaced: list[str] = []
         settled: list[str] = []
         try:
             totals = kms.encrypt_stream(
@@ -452,90 +491,29 @@ class Objects:
                     code="BadDigest",
                 )
             writer.commit()
-            now = core.clock.now()
-            with core.database.transaction() as connection:
-                # Core statements on a bare connection: the ORM's unit of work was most of this
-                # transaction's CPU (ADR 0177), and setting up and committing a session the
-                # largest part of the rest (ADR 0196); only the object lock needs a session.
-                versioning = self._lock_versioning(connection, record.name)
-                # One read of the key's versions serves the condition, the sequence and the
-                # retirement.
-                versions = connection.execute(
-                    _SELECT_VERSIONS, {"bucket": record.name, "key": key}
-                ).all()
-                latest = next((version for version in versions if version.is_latest), None)
-                if conditions.if_match is not None or conditions.if_none_match is not None:
-                    check_write_conditions(
-                        None
-                        if latest is None or latest.is_delete_marker
-                        else self._current_in(connection, latest.version_id),
-                        conditions,
-                    )
-                sequence = max((version.sequence for version in versions), default=0) + 1
-                replaced = self._retire_in(connection, record.name, versioning, versions, now)
-                info = ObjectInfo(
-                    bucket=record.name,
-                    key=key,
-                    version_id=None if versioning is not Versioning.ENABLED else version_id,
-                    size=reader.length,
-                    etag=f'"{sha256[:32]}"',
-                    sha256=sha256,
-                    content_type=content_type,
-                    last_modified=now,
-                    metadata=MappingProxyType(dict(metadata)),
-                    is_delete_marker=False,
-                )
-                connection.execute(
-                    _INSERT_VERSION,
-                    {
-                        "version_id": version_id,
-                        "bucket_name": record.name,
-                        "key": key,
-                        "sequence": sequence,
-                        "is_latest": True,
-                        "is_delete_marker": False,
-                        "is_null_version": versioning is not Versioning.ENABLED,
-                        "size": reader.length,
-                        "stored_size": totals.ciphertext_bytes,
-                        "blob_path": blob_path,
-                        "content_type": content_type,
-                        "user_metadata": dict(metadata),
-                        "etag": info.etag,
-                        "sha256": sha256,
-                        "kms_key_id": data_key.key_id,
-                        "key_version": data_key.key_version,
-                        "wrapped_data_key": data_key.wrapped,
-                        "last_modified": now,
-                    },
-                )
-                if versioning is Versioning.ENABLED or object_lock is not None:
-                    # Object lock (docs/decisions/0156): the bucket's default or the request's.
-                    with Session(
-                        bind=connection, join_transaction_mode="rollback_only"
-                    ) as session:  # joins this transaction, never commits or ends it
-                        apply_object_lock(
-                            session,
-                            bucket=record.name,
-                            version_id=version_id,
-                            now=now,
-                            request=object_lock,
-                        )
-                        session.flush()
-                settled = self._take_settled()
-                connection.execute(_DELETE_JOURNAL, {"paths": [blob_path, *settled]})
-                core.record_change(
-                    connection,
-                    caller,
-                    action=action,
-                    resource=object_arn(record.name, key),
-                    resource_account=record.account_id,
-                    parameters={"bucketName": record.name, "key": key},
-                    elements={
-                        "versionId": info.version_id,
-                        "size": info.size,
-                        "etag": info.etag,
-                    },
-                )
+            settled = self._take_settled()
+            stored = _NewVersion(
+                caller=caller,
+                record=record,
+                key=key,
+                version_id=version_id,
+                blob_path=blob_path,
+                size=reader.length,
+                stored_size=totals.ciphertext_bytes,
+                sha256=sha256,
+                content_type=content_type,
+                metadata=metadata,
+                data_key=data_key,
+                conditions=conditions,
+                object_lock=object_lock,
+                action=action,
+                settled=settled,
+            )
+            # The version commits with those of concurrent PUTs, in one transaction
+            # (docs/decisions/0221); its conditions are checked in that transaction.
+            info, replaced = self._committer.commit(
+                record.name, lambda batch: self._check_version(batch, stored)
+            )
         except BaseException:
             self._settle(settled)
             writer.abort()
@@ -548,14 +526,113 @@ class Objects:
                 self._settle(self._delete_blob_only(path))
         return info
 
-    def _lock_versioning(self, connection: Connection, bucket: str) -> Versioning:
-        """The bucket's versioning, its row locked until the transaction ends (PostgreSQL
-        ``FOR UPDATE``; SQLite write transactions are serialised by ``BEGIN IMMEDIATE``)."""
-        statement = _SELECT_VERSIONING if self._core.database.is_sqlite else _LOCK_VERSIONING
-        found = connection.execute(statement, {"bucket": bucket}).scalar_one_or_none()
-        if found is None:
-            raise NoSuchBucket(f"the bucket {bucket!r} does not exist; check the name")
-        return Versioning(found)
+    def _check_version(
+        self, batch: VersionBatch, new: _NewVersion
+    ) -> Callable[[], tuple[ObjectInfo, list[str]]]:
+        """The version commit of a PUT, first half: read the key's versions and check the
+        write's conditions in the batch's transaction (nothing written; raising refuses this
+        PUT only); return the second half, which writes."""
+        connection = batch.connection
+        record, key, conditions = new.record, new.key, new.conditions
+        versioning = batch.versioning(record.name)
+        # One read of the key's versions serves the condition, the sequence and the retirement.
+        versions = [
+            _Version._make(row)
+            for row in _DRIVER_SELECT_VERSIONS.execute(
+                connection, batch.cursor, {"bucket": record.name, "key": key}
+            ).fetchall()
+        ]
+        if conditions.if_match is not None or conditions.if_none_match is not None:
+            latest = next((version for version in versions if version.is_latest), None)
+            check_write_conditions(
+                None
+                if latest is None or latest.is_delete_marker
+                else self._current_in(connection, latest.version_id),
+                conditions,
+            )
+
+        def write() -> tuple[ObjectInfo, list[str]]:
+            return self._write_version(batch, new, versioning, versions)
+
+        return write
+
+    def _write_version(
+        self,
+        batch: VersionBatch,
+        new: _NewVersion,
+        versioning: Versioning,
+        versions: Sequence[_Version],
+    ) -> tuple[ObjectInfo, list[str]]:
+        """The version commit of a PUT, second half: retire, insert, lock, record the change.
+        Returns the new version and the replaced blobs now due for deletion."""
+        core = self._core
+        connection = batch.connection
+        record, key = new.record, new.key
+        now = core.clock.now()
+        sequence = max((version.sequence for version in versions), default=0) + 1
+        replaced = self._retire_in(batch, record.name, versioning, versions, now)
+        etag = f'"{new.sha256[:32]}"'
+        info = ObjectInfo(
+            bucket=record.name,
+            key=key,
+            version_id=None if versioning is not Versioning.ENABLED else new.version_id,
+            size=new.size,
+            etag=etag,
+            sha256=new.sha256,
+            content_type=new.content_type,
+            last_modified=now,
+            metadata=MappingProxyType(dict(new.metadata)),
+            is_delete_marker=False,
+        )
+        _DRIVER_INSERT_VERSION.execute(
+            connection,
+            batch.cursor,
+            {
+                "version_id": new.version_id,
+                "bucket_name": record.name,
+                "key": key,
+                "sequence": sequence,
+                "is_latest": True,
+                "is_delete_marker": False,
+                "is_null_version": versioning is not Versioning.ENABLED,
+                "size": new.size,
+                "stored_size": new.stored_size,
+                "blob_path": new.blob_path,
+                "content_type": new.content_type,
+                "user_metadata": dict(new.metadata),
+                "etag": etag,
+                "sha256": new.sha256,
+                "kms_key_id": new.data_key.key_id,
+                "key_version": new.data_key.key_version,
+                "wrapped_data_key": new.data_key.wrapped,
+                "last_modified": now,
+            },
+        )
+        if versioning is Versioning.ENABLED or new.object_lock is not None:
+            # Object lock (docs/decisions/0156): the bucket's default or the request's.
+            with Session(
+                bind=connection, join_transaction_mode="rollback_only"
+            ) as session:  # joins this transaction, never commits or ends it
+                apply_object_lock(
+                    session,
+                    bucket=record.name,
+                    version_id=new.version_id,
+                    now=now,
+                    request=new.object_lock,
+                )
+                session.flush()
+        batch.remove_journal_rows([new.blob_path, *new.settled])
+        batch.record_change(
+            core.change_event(
+                new.caller,
+                action=new.action,
+                resource=object_arn(record.name, key),
+                resource_account=record.account_id,
+                parameters={"bucketName": record.name, "key": key},
+                elements={"versionId": info.version_id, "size": info.size, "etag": etag},
+            )
+        )
+        return info, replaced
 
     @staticmethod
     def _current_in(connection: Connection, version_id: str) -> ObjectInfo:
@@ -566,14 +643,15 @@ class Objects:
 
     def _retire_in(
         self,
-        connection: Connection,
+        batch: VersionBatch,
         bucket: str,
         versioning: Versioning,
-        versions: Sequence[Row[Any]],
+        versions: Sequence[_Version],
         now: datetime,
     ) -> list[str]:
         """:meth:`_retire` for the PUT path, as Core statements on ``versions`` (the key's
         versions, just read in this transaction); return blobs now due for deletion."""
+        connection = batch.connection
         doomed: list[str] = []
         removed: list[str] = []
         demoted: list[str] = []
@@ -584,7 +662,13 @@ class Objects:
                     doomed.append(version.blob_path)
             elif version.is_latest:
                 demoted.append(version.version_id)
-        if doomed:
+        # A version committed earlier in this batch still has its ``writing`` row: it becomes
+        # the ``deleting`` row instead of a second one.
+        claimed = [path for path in doomed if batch.claim_journal_row(path)]
+        if claimed:
+            connection.execute(_MARK_DELETING, {"paths": claimed})
+        fresh = [path for path in doomed if path not in claimed]
+        if fresh:
             connection.execute(
                 _INSERT_JOURNAL,
                 [
@@ -594,7 +678,7 @@ class Objects:
                         "state": _DELETING,
                         "created_at": now,
                     }
-                    for path in doomed
+                    for path in fresh
                 ],
             )
         if removed:

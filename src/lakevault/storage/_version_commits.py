@@ -1,0 +1,229 @@
+"""Group commit of object versions: concurrent PUTs' version commits share one transaction.
+
+A PUT's version commit (the new version's row, the retirement of the one it replaces, its
+change event, the removal of its blob-journal row) was a write transaction of its own: on
+SQLite a ``BEGIN IMMEDIATE``, this process's write lock handed over between request threads,
+and a commit, per PUT; on PostgreSQL a commit (a WAL flush) per PUT. Here the commits of the
+PUTs that arrive while one is running queue, and the next of their threads (the *leader*)
+runs them all in one transaction; the others sleep until their own outcome is known
+(docs/decisions/0221).
+
+Each commit is a :data:`Check`: called with the batch, it reads what it needs and checks its
+conditions (``If-Match``, ``If-None-Match``) without writing, and returns the function that
+writes. A check that raises fails its own PUT only: nothing of it was written, and the batch
+goes on. A write that raises, or a batch whose end (the journal rows' removal, the commit)
+fails, rolls the whole transaction back, and every commit of the batch runs again in a
+transaction of its own, so a failure is reported to its own PUT and never to a neighbour.
+Commits run in arrival order on one connection, so a later commit of the same key reads what
+an earlier one of the batch wrote.
+
+A crash before the batch's commit leaves every PUT of it as it was (the journal names their
+blobs, which the sweep removes); none was acknowledged.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Table, bindparam, select
+
+from lakevault.audit import AuditEvent, append_all_in
+from lakevault.db import Database, driver_cursor, models
+from lakevault.storage._errors import NoSuchBucket
+from lakevault.storage._types import Versioning
+
+T = TypeVar("T")
+
+#: Commits one transaction takes at most: bounds the time the write lock is held and the
+#: wait of the last PUT of a long queue.
+MAX_BATCH = 64
+
+_BUCKETS: Table = models.Bucket.__table__  # type: ignore[assignment]
+_JOURNAL: Table = models.BlobJournal.__table__  # type: ignore[assignment]
+_SELECT_VERSIONING = (
+    select(_BUCKETS.c.name, _BUCKETS.c.versioning)
+    .where(_BUCKETS.c.name.in_(bindparam("buckets", expanding=True)))
+    .order_by(_BUCKETS.c.name)
+)
+#: PostgreSQL: the batch's bucket rows locked in name order (two processes' batches never lock
+#: the same rows in opposite orders), so a concurrent versioning change or a PUT of the same
+#: key in another process waits for this transaction.
+_LOCK_VERSIONING = _SELECT_VERSIONING.with_for_update()
+_DELETE_JOURNAL = _JOURNAL.delete().where(
+    _JOURNAL.c.blob_path.in_(bindparam("paths", expanding=True))
+)
+
+
+class VersionBatch:
+    """What the commits of one transaction share: the connection, the buckets' versioning
+    (read, and on PostgreSQL locked, once per batch), the journal rows to remove and the
+    change events to append (one statement each for the whole batch)."""
+
+    def __init__(self, connection: Connection, *, is_sqlite: bool, buckets: Iterable[str]):
+        self.connection = connection
+        self._versioning: dict[str, str] = {
+            row.name: row.versioning
+            for row in connection.execute(
+                _SELECT_VERSIONING if is_sqlite else _LOCK_VERSIONING,
+                {"buckets": sorted(set(buckets))},
+            )
+        }
+        self._journal_paths: list[str] = []
+        self._events: list[AuditEvent] = []
+        #: The driver's cursor for the hot statements (``DriverStatement``, ADR 0222).
+        self.cursor: Any = driver_cursor(connection)
+
+    def versioning(self, bucket: str) -> Versioning:
+        """The bucket's versioning as of this transaction, or ``NoSuchBucket``."""
+        found = self._versioning.get(bucket)
+        if found is None:
+            raise NoSuchBucket(f"the bucket {bucket!r} does not exist; check the name")
+        return Versioning(found)
+
+    def remove_journal_rows(self, paths: Sequence[str]) -> None:
+        """Remove these blob-journal rows with the batch (one statement for all its PUTs)."""
+        self._journal_paths.extend(paths)
+
+    def claim_journal_row(self, path: str) -> bool:
+        """Keep the journal row of ``path`` when an earlier commit of this batch meant to
+        remove it (a later commit of the batch replaced that version at once): ``True`` if
+        the row stays, for the caller to mark ``deleting`` rather than insert."""
+        if path not in self._journal_paths:
+            return False
+        self._journal_paths.remove(path)
+        return True
+
+    def record_change(self, event: AuditEvent) -> None:
+        """Append this change event with the batch (in order, one ``INSERT`` for all)."""
+        self._events.append(event)
+
+    def finish(self) -> None:
+        """The batch's shared statements, last in its transaction."""
+        if self._journal_paths:
+            self.connection.execute(_DELETE_JOURNAL, {"paths": self._journal_paths})
+            self._journal_paths = []
+        if self._events:
+            append_all_in(self.connection, self._events)
+            self._events = []
+
+
+#: One PUT's commit: reads and checks (raising to refuse), then returns the writes to run.
+Check = Callable[[VersionBatch], Callable[[], T]]
+
+
+@dataclass(slots=True, eq=False)
+class _Pending(Generic[T]):
+    bucket: str
+    check: Check[T]
+    done: bool = False
+    result: T | None = None
+    error: BaseException | None = None
+
+
+class VersionCommitter:
+    """Runs version commits in shared transactions; one per process and database."""
+
+    def __init__(self, database: Database, *, max_batch: int = MAX_BATCH) -> None:
+        self._database = database
+        self._max_batch = max_batch
+        self._condition = threading.Condition(threading.Lock())
+        self._queue: list[_Pending[Any]] = []
+        self._leading = False
+        #: Transactions run and commits in them (for tests and benchmarks).
+        self.batches = 0
+        self.commits = 0
+
+    @property
+    def queued(self) -> int:
+        """Commits waiting for the running transaction to end."""
+        with self._condition:
+            return len(self._queue)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold back every commit until the block ends, then run the queued ones together (no
+        transaction is open meanwhile): for tests that need a batch of a known make-up."""
+        with self._condition:
+            while self._leading:
+                self._condition.wait()
+            self._leading = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._leading = False
+                self._condition.notify_all()
+
+    def commit(self, bucket: str, check: Check[T]) -> T:
+        """Run ``check`` and its writes in a transaction (shared with concurrent commits) and
+        return what the writes returned once that transaction has committed; or raise what the
+        check or its writes raised, with nothing of this commit written."""
+        pending: _Pending[T] = _Pending(bucket=bucket, check=check)
+        condition = self._condition
+        with condition:
+            self._queue.append(pending)
+            while not pending.done:
+                if self._leading:
+                    condition.wait()
+                    continue
+                self._leading = True
+                batch = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+                condition.release()
+                try:
+                    self._run(batch)
+                finally:
+                    condition.acquire()
+                    self._leading = False
+                    condition.notify_all()
+        if pending.error is not None:
+            raise pending.error
+        return pending.result  # type: ignore[return-value]
+
+    def _run(self, batch: list[_Pending[Any]]) -> None:
+        try:
+            if not self._run_together(batch):
+                for pending in batch:
+                    self._run_together([pending])
+        except BaseException as exc:  # every waiter must learn its outcome, then re-raise
+            for pending in batch:
+                if not pending.done:
+                    pending.error, pending.done = exc, True
+            raise
+
+    def _run_together(self, batch: list[_Pending[Any]]) -> bool:
+        """Run ``batch`` in one transaction; ``False`` (nothing committed, nobody told) when a
+        write or the commit failed and a batch of several must run commit by commit."""
+        refused: list[tuple[_Pending[Any], Exception]] = []
+        applied: list[tuple[_Pending[Any], Any]] = []
+        try:
+            with self._database.transaction() as connection:
+                shared = VersionBatch(
+                    connection,
+                    is_sqlite=self._database.is_sqlite,
+                    buckets=[pending.bucket for pending in batch],
+                )
+                for pending in batch:
+                    try:
+                        write = pending.check(shared)
+                    except Exception as exc:  # noqa: BLE001 - refused: its own PUT's error
+                        refused.append((pending, exc))
+                        continue
+                    applied.append((pending, write()))
+                shared.finish()
+        except Exception as exc:  # noqa: BLE001 - told to its PUT, or the batch runs again
+            if len(batch) > 1:
+                return False
+            batch[0].error, batch[0].done = exc, True
+            return True
+        self.batches += 1
+        self.commits += len(applied)
+        for pending, result in applied:
+            pending.result, pending.done = result, True
+        for pending, error in refused:
+            pending.error, pending.done = error, True
+        return True

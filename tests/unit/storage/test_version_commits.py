@@ -1,0 +1,196 @@
+"""The group commit of object versions (docs/decisions/0221): concurrent PUTs share one
+transaction, yet each PUT gets its own outcome, and a failure never spreads to a neighbour."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+
+from lakevault.db import Database, models
+from lakevault.storage import Conditions, LocalBackend, ObjectInfo, PreconditionFailed
+from tests.unit.storage.conftest import StorageWorld, build_storage_world
+
+_JOURNAL = models.BlobJournal.__table__
+
+
+@pytest.fixture
+def local_world(database: Database, tmp_path: Path) -> StorageWorld:
+    """Storage on each database with the local backend (the group commit is the database's)."""
+    return build_storage_world(database, LocalBackend(tmp_path / "objects"))
+
+
+def _in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(target())
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _wait_queued(world: StorageWorld, count: int) -> None:
+    committer = world.storage.objects._core.version_committer
+    deadline = time.monotonic() + 30
+    while committer.queued < count:
+        assert time.monotonic() < deadline, f"only {committer.queued} of {count} commits queued"
+        time.sleep(0.01)
+
+
+def _latest(world: StorageWorld, bucket: str, key: str) -> list[tuple[str, bool]]:
+    with world.database.read_session() as session:
+        rows = session.execute(
+            select(models.ObjectVersion.etag, models.ObjectVersion.is_latest).where(
+                models.ObjectVersion.bucket_name == bucket, models.ObjectVersion.key == key
+            )
+        ).all()
+    return [(row.etag, row.is_latest) for row in rows]
+
+
+def test_refused_conditions_fail_their_puts_only_while_the_batch_commits(
+    local_world: StorageWorld,
+) -> None:
+    """Two create-only PUTs of one new key and two If-Match PUTs on one ETag pass the early
+    check, queue together, and meet in one transaction: the first of each pair wins, the second
+    is refused there, and the plain PUTs of the same batch commit."""
+    world = local_world
+    committer = world.storage.objects._core.version_committer
+    world.storage.buckets.create_bucket(world.caller(), "batch")
+    existing = world.put("batch", "taken", b"old" * 100)
+    batches_before = committer.batches
+    with committer.paused():
+        conditional = []
+        for n in range(2):
+            conditional.append(
+                _in_thread(
+                    lambda n=n: world.put(
+                        "batch", "new", bytes([n]) * 10, conditions=Conditions(if_none_match="*")
+                    )
+                )
+            )
+            conditional.append(
+                _in_thread(
+                    lambda n=n: world.put(
+                        "batch",
+                        "taken",
+                        bytes([n]) * 20,
+                        conditions=Conditions(if_match=existing.etag),
+                    )
+                )
+            )
+        plain = [
+            _in_thread(lambda n=n: world.put("batch", f"fresh-{n}", b"x" * 4096)) for n in range(2)
+        ]
+        _wait_queued(world, 6)
+    for thread, _ in (*conditional, *plain):
+        thread.join(30)
+    assert committer.batches - batches_before == 1  # the six commits in one transaction
+    for key, outcomes in (
+        ("new", [conditional[0][1][0], conditional[2][1][0]]),
+        ("taken", [conditional[1][1][0], conditional[3][1][0]]),
+    ):
+        won = [outcome for outcome in outcomes if isinstance(outcome, ObjectInfo)]
+        lost = [outcome for outcome in outcomes if isinstance(outcome, PreconditionFailed)]
+        assert len(won) == 1 and len(lost) == 1, outcomes
+        assert _latest(world, "batch", key) == [(won[0].etag, True)]
+    for _, outcome in plain:
+        assert isinstance(outcome[0], ObjectInfo), outcome
+    for n in range(2):
+        assert world.get("batch", f"fresh-{n}") == b"x" * 4096
+    # The refused PUTs' blobs and their journal rows are gone: four objects remain, and the
+    # journal holds only the replaced blob's row that a later commit removes (ADR 0196).
+    assert len(world.blobs()) == 4
+    with world.database.read_session() as session:
+        states = list(session.scalars(select(models.BlobJournal.state)))
+    assert states == ["deleting"]
+
+
+def test_two_puts_of_one_key_in_one_batch_leave_one_latest_version(
+    local_world: StorageWorld,
+) -> None:
+    world = local_world
+    committer = world.storage.objects._core.version_committer
+    world.storage.buckets.create_bucket(world.caller(), "same-key")
+    batches_before = committer.batches
+    with committer.paused():
+        writers = [
+            _in_thread(lambda n=n: world.put("same-key", "k", bytes([n]) * 1000)) for n in range(3)
+        ]
+        _wait_queued(world, 3)
+    for thread, _ in writers:
+        thread.join(30)
+    infos = [outcome[0] for _, outcome in writers]
+    assert all(isinstance(info, ObjectInfo) for info in infos), infos
+    assert committer.batches - batches_before == 1
+    rows = _latest(world, "same-key", "k")
+    assert len(rows) == 1 and rows[0][1] is True  # unversioned: one null version remains
+    assert world.get("same-key", "k") in {bytes([n]) * 1000 for n in range(3)}
+    assert len(world.blobs()) == 1  # the replaced blobs were deleted
+
+
+def test_a_failing_write_reruns_the_batch_commit_by_commit(local_world: StorageWorld) -> None:
+    """A write that fails after writing part of itself rolls the shared transaction back; each
+    commit then runs alone, so only the failing one fails and nothing of it remains."""
+    world = local_world
+    committer = world.storage.objects._core.version_committer
+    world.storage.buckets.create_bucket(world.caller(), "rerun")
+
+    def journal_row(path: str, *, fail: bool) -> Callable[[Any], Callable[[], str]]:
+        def check(batch: Any) -> Callable[[], str]:
+            def write() -> str:
+                batch.connection.execute(
+                    insert(_JOURNAL).values(
+                        blob_path=path,
+                        bucket_name="rerun",
+                        state="writing",
+                        created_at=world.clock.now(),
+                    )
+                )
+                if fail:
+                    raise RuntimeError("the write failed halfway")
+                return path
+
+            return write
+
+        return check
+
+    batches_before = committer.batches
+    with committer.paused():
+        commits = [
+            _in_thread(lambda n=n: committer.commit("rerun", journal_row(f"p{n}", fail=n == 1)))
+            for n in range(3)
+        ]
+        _wait_queued(world, 3)
+    for thread, _ in commits:
+        thread.join(30)
+    outcomes = [outcome[0] for _, outcome in commits]
+    assert outcomes[0] == "p0" and outcomes[2] == "p2", outcomes
+    assert isinstance(outcomes[1], RuntimeError)
+    with world.database.read_session() as session:
+        paths = set(session.scalars(select(models.BlobJournal.blob_path)))
+    assert paths == {"p0", "p2"}
+    # The shared transaction rolled back (not counted); then each commit alone, two of which
+    # committed.
+    assert committer.batches - batches_before == 2
+
+
+def test_a_missing_bucket_refuses_its_commit_only(local_world: StorageWorld) -> None:
+    world = local_world
+    committer = world.storage.objects._core.version_committer
+
+    def check(batch: Any) -> Callable[[], None]:
+        batch.versioning("no-such-bucket")
+        return lambda: None
+
+    with pytest.raises(Exception, match="no-such-bucket"):
+        committer.commit("no-such-bucket", check)
