@@ -15,7 +15,7 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lakevault import storage
 from lakevault.api._auth import PendingCaller, caller_dependency, pending_caller_dependency
+from lakevault.api._compact_json import CompactJSONResponse, http_date
 from lakevault.api._direct_route import DirectRoute
 from lakevault.api._sigv4_streaming import accepts_streaming_payload, upload_body
 from lakevault.api._storage_lock_headers import (
@@ -101,7 +102,7 @@ def _object_json(info: storage.ObjectInfo) -> dict[str, Any]:
 def _object_headers(info: storage.ObjectInfo) -> dict[str, str]:
     headers = {
         "ETag": info.etag,
-        "Last-Modified": format_datetime(info.last_modified, usegmt=True),
+        "Last-Modified": http_date(info.last_modified),
         "Content-Type": info.content_type,
         "Accept-Ranges": "bytes",
         "x-amz-server-side-encryption": "aws:kms",
@@ -352,7 +353,7 @@ def objects_router(platform: Platform) -> APIRouter:
                     object_lock=lock_request(request.headers),
                 )
             )
-            return JSONResponse(_object_json(info), headers=_object_headers(info))
+            return CompactJSONResponse(_object_json(info), headers=_object_headers(info))
         declared = request.headers.get("content-length")
         reader = RequestBodyReader(request)
         body, length = upload_body(request, reader)
@@ -374,7 +375,7 @@ def objects_router(platform: Platform) -> APIRouter:
 
         await reader.prefetch(int(declared) if declared and declared.isdigit() else None)
         info = await anyio.to_thread.run_sync(upload)
-        return JSONResponse(_object_json(info), headers=_object_headers(info))
+        return CompactJSONResponse(_object_json(info), headers=_object_headers(info))
 
     router.add_api_route(
         "/{bucket}/objects/{key:path}",
