@@ -14,7 +14,7 @@ Driver errors come out as SQLAlchemy's (``IntegrityError``, ``OperationalError``
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,18 +67,7 @@ class DriverStatement:
         with ``parameters`` by name; return the cursor for fetching."""
         dialect = connection.dialect
         compiled = self._for(dialect)
-        processors = compiled.processors
-        values: Any
-        if compiled.positions is not None:
-            values = tuple(
-                processors[name](parameters[name]) if name in processors else parameters[name]
-                for name in compiled.positions
-            )
-        else:
-            values = {
-                name: processors[name](value) if name in processors else value
-                for name, value in parameters.items()
-            }
+        values = _values(compiled, parameters)
         try:
             cursor.execute(compiled.sql, values)
         except dialect.loaded_dbapi.Error as exc:
@@ -86,6 +75,33 @@ class DriverStatement:
                 compiled.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect
             ) from exc
         return cursor
+
+    def execute_many(
+        self, connection: Connection, cursor: Any, parameters: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Run once per parameter set (the driver's ``executemany``), on ``cursor``."""
+        dialect = connection.dialect
+        compiled = self._for(dialect)
+        values = [_values(compiled, one) for one in parameters]
+        try:
+            cursor.executemany(compiled.sql, values)
+        except dialect.loaded_dbapi.Error as exc:
+            raise sqlalchemy.exc.DBAPIError.instance(
+                compiled.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
+
+
+def _values(compiled: _Compiled, parameters: Mapping[str, Any]) -> Any:
+    processors = compiled.processors
+    if compiled.positions is not None:
+        return tuple(
+            processors[name](parameters[name]) if name in processors else parameters[name]
+            for name in compiled.positions
+        )
+    return {
+        name: processors[name](value) if name in processors else value
+        for name, value in parameters.items()
+    }
 
 
 def driver_cursor(connection: Connection) -> Any:

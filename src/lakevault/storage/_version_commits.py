@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Table, bindparam, select
 
 from lakevault.audit import AuditEvent, append_all_in
-from lakevault.db import Database, driver_cursor, models
+from lakevault.db import Database, DriverStatement, driver_cursor, models
 from lakevault.storage._errors import NoSuchBucket
 from lakevault.storage._types import Versioning
 
@@ -44,17 +44,15 @@ MAX_BATCH = 64
 
 _BUCKETS: Table = models.Bucket.__table__  # type: ignore[assignment]
 _JOURNAL: Table = models.BlobJournal.__table__  # type: ignore[assignment]
-_SELECT_VERSIONING = (
-    select(_BUCKETS.c.name, _BUCKETS.c.versioning)
-    .where(_BUCKETS.c.name.in_(bindparam("buckets", expanding=True)))
-    .order_by(_BUCKETS.c.name)
-)
-#: PostgreSQL: the batch's bucket rows locked in name order (two processes' batches never lock
-#: the same rows in opposite orders), so a concurrent versioning change or a PUT of the same
-#: key in another process waits for this transaction.
-_LOCK_VERSIONING = _SELECT_VERSIONING.with_for_update()
-_DELETE_JOURNAL = _JOURNAL.delete().where(
-    _JOURNAL.c.blob_path.in_(bindparam("paths", expanding=True))
+_SELECT_VERSIONING = select(_BUCKETS.c.versioning).where(_BUCKETS.c.name == bindparam("bucket"))
+#: PostgreSQL: each of the batch's bucket rows locked, in name order (two processes' batches
+#: never lock the same rows in opposite orders), so a concurrent versioning change or a PUT of
+#: the same key in another process waits for this transaction. SQLite's write transactions are
+#: serialised by ``BEGIN IMMEDIATE``.
+_DRIVER_SELECT_VERSIONING = DriverStatement(_SELECT_VERSIONING)
+_DRIVER_LOCK_VERSIONING = DriverStatement(_SELECT_VERSIONING.with_for_update())
+_DRIVER_DELETE_JOURNAL = DriverStatement(
+    _JOURNAL.delete().where(_JOURNAL.c.blob_path == bindparam("path"))
 )
 
 
@@ -65,17 +63,16 @@ class VersionBatch:
 
     def __init__(self, connection: Connection, *, is_sqlite: bool, buckets: Iterable[str]):
         self.connection = connection
-        self._versioning: dict[str, str] = {
-            row.name: row.versioning
-            for row in connection.execute(
-                _SELECT_VERSIONING if is_sqlite else _LOCK_VERSIONING,
-                {"buckets": sorted(set(buckets))},
-            )
-        }
-        self._journal_paths: list[str] = []
-        self._events: list[AuditEvent] = []
         #: The driver's cursor for the hot statements (``DriverStatement``, ADR 0222).
         self.cursor: Any = driver_cursor(connection)
+        read = _DRIVER_SELECT_VERSIONING if is_sqlite else _DRIVER_LOCK_VERSIONING
+        self._versioning: dict[str, str] = {}
+        for bucket in sorted(set(buckets)):
+            found = read.execute(connection, self.cursor, {"bucket": bucket}).fetchone()
+            if found is not None:
+                self._versioning[bucket] = found[0]
+        self._journal_paths: list[str] = []
+        self._events: list[AuditEvent] = []
 
     def versioning(self, bucket: str) -> Versioning:
         """The bucket's versioning as of this transaction, or ``NoSuchBucket``."""
@@ -104,7 +101,9 @@ class VersionBatch:
     def finish(self) -> None:
         """The batch's shared statements, last in its transaction."""
         if self._journal_paths:
-            self.connection.execute(_DELETE_JOURNAL, {"paths": self._journal_paths})
+            _DRIVER_DELETE_JOURNAL.execute_many(
+                self.connection, self.cursor, [{"path": path} for path in self._journal_paths]
+            )
             self._journal_paths = []
         if self._events:
             append_all_in(self.connection, self._events)

@@ -3,17 +3,25 @@ transaction, yet each PUT gets its own outcome, and a failure never spreads to a
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
 
+from lakevault.core import SystemClock
 from lakevault.db import Database, models
 from lakevault.storage import Conditions, LocalBackend, ObjectInfo, PreconditionFailed
+from lakevault.storage._sweep import sweep_orphan_blobs
 from tests.unit.storage.conftest import StorageWorld, build_storage_world
 
 _JOURNAL = models.BlobJournal.__table__
@@ -194,3 +202,89 @@ def test_a_missing_bucket_refuses_its_commit_only(local_world: StorageWorld) -> 
 
     with pytest.raises(Exception, match="no-such-bucket"):
         committer.commit("no-such-bucket", check)
+
+
+_CRASH_MID_BATCH = """
+import io, os, signal, sys, threading, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from lakevault.db import Database
+from lakevault.storage import LocalBackend
+from lakevault.storage._version_commits import VersionBatch
+from tests.unit.storage.conftest import build_storage_world
+
+world = build_storage_world(Database({url!r}), LocalBackend(Path({objects!r})))
+world.storage.buckets.create_bucket(world.caller(), "crash")
+for n in range(3):
+    world.put("crash", f"old-{{n}}", b"old" * (n + 1))
+committer = world.storage.objects._core.version_committer
+finish = VersionBatch.finish
+
+
+def crash(batch: VersionBatch) -> None:
+    # Every version of the batch is written, its journal rows and events not yet: die here.
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+VersionBatch.finish = crash
+with committer.paused():
+    for n in range(3):
+        threading.Thread(target=world.put, args=("crash", f"old-{{n}}", b"new" * 10)).start()
+        threading.Thread(target=world.put, args=("crash", f"new-{{n}}", b"new" * 10)).start()
+    while committer.queued < 6:
+        time.sleep(0.01)
+time.sleep(60)
+"""
+
+
+def test_a_crash_in_the_middle_of_a_batch_leaves_every_put_as_it_was(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """kill -9 after the batch wrote every version but before its commit: each PUT of the batch
+    is old (the overwrites) or absent (the new keys), and the sweep finds every new blob."""
+
+    database_path = tmp_path / "metadata.db"
+    shutil.copyfile(sqlite_template, database_path)
+    url = f"sqlite:///{database_path}"
+    objects = tmp_path / "objects"
+    root = str(Path(__file__).resolve().parents[3])
+    script = _CRASH_MID_BATCH.format(root=root, url=url, objects=str(objects))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        cwd=root,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    database = Database(url)
+    backend = LocalBackend(objects)
+
+    def latest_sha256(key: str) -> list[str]:
+        with database.read_session() as session:
+            return list(
+                session.scalars(
+                    select(models.ObjectVersion.sha256).where(
+                        models.ObjectVersion.bucket_name == "crash",
+                        models.ObjectVersion.key == key,
+                        models.ObjectVersion.is_latest.is_(True),
+                    )
+                )
+            )
+
+    def old_state() -> None:
+        for n in range(3):
+            assert latest_sha256(f"old-{n}") == [hashlib.sha256(b"old" * (n + 1)).hexdigest()]
+            assert latest_sha256(f"new-{n}") == []
+
+    old_state()
+    # Six new blobs were written durably before the batch began; the journal names each.
+    assert len(list(backend.list_paths(""))) == 9
+    with database.read_session() as session:
+        states = list(session.scalars(select(models.BlobJournal.state)))
+    assert states == ["writing"] * 6
+    assert sweep_orphan_blobs(database, backend, SystemClock(), older_than=timedelta(0)) == 6
+    assert len(list(backend.list_paths(""))) == 3
+    old_state()
+    database.dispose()
