@@ -7,14 +7,12 @@ is encoded, hashed and numbered the same way.
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Connection, Dialect, bindparam, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+import sqlalchemy.exc
+from sqlalchemy import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from lakevault.audit._events import AuditEvent, encode_event
@@ -51,7 +49,6 @@ def encode_for_log(event: AuditEvent) -> EncodedEvent:
 
 
 _EVENTS = models.AuditEvent.__table__
-_HEADS = models.AuditHead.__table__
 _EVENT_COLUMNS = (
     "event_id",
     "account_id",
@@ -61,20 +58,6 @@ _EVENT_COLUMNS = (
     "body",
     "leaf_hash",
 )
-_ADVANCE_HEAD = (
-    update(models.AuditHead)
-    .where(models.AuditHead.account_id == bindparam("head_account"))
-    .values(size=models.AuditHead.size + bindparam("count"))
-    .returning(models.AuditHead.size)
-)
-#: Creating an account's head row; a concurrent first append conflicts harmlessly, then both
-#: queue on the row lock of the UPDATE.
-_CREATE_HEAD = {
-    name: dialect_insert(models.AuditHead)
-    .values(account_id=bindparam("head_account"), size=0)
-    .on_conflict_do_nothing()
-    for name, dialect_insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
-}
 
 
 #: (engine, account) pairs whose head row exists, so an append skips the ``INSERT ... ON
@@ -89,52 +72,23 @@ def insert_events(executor: Session | Connection, events: Sequence[EncodedEvent]
 
     Per account: create the head row if absent, advance it by the number of events under its
     row lock (``UPDATE ... RETURNING``), then insert the rows with multi-row ``INSERT``s. The
-    rows go to the driver as plain parameters (time values converted by the column type's own
-    bind processor), because building and processing a dict per row in SQLAlchemy cost more
-    than the database's work (bench/audit.py).
+    statements run on the transaction's own driver connection (:func:`insert_events_on_driver`,
+    the writer's path, ADR 0231): SQLAlchemy's statement layer cost more than the database's
+    work. Driver errors come out as SQLAlchemy's (``IntegrityError``, ``OperationalError``...),
+    as from any other statement of the caller's transaction.
     """
     connection = executor.connection() if isinstance(executor, Session) else executor
     dialect = connection.dialect
-    create_head = _CREATE_HEAD["postgresql" if dialect.name == "postgresql" else "sqlite"]
-    marker, to_time = _time_processor(dialect)
-    by_account: dict[str, list[int]] = {}
-    for position, event in enumerate(events):
-        by_account.setdefault(event.account_id, []).append(position)
-    sequences = [0] * len(events)
-    rows: list[tuple[object, ...]] = []
-    for account_id, positions in by_account.items():
-        known = (id(connection.engine), account_id)
-        advance = {"head_account": account_id, "count": len(positions)}
-        if known not in _KNOWN_HEADS:
-            connection.execute(create_head, {"head_account": account_id})
-        end: int | None = connection.execute(_ADVANCE_HEAD, advance).scalar_one_or_none()
-        if end is None:  # Remembered wrongly (a rolled-back creation, another database).
-            connection.execute(create_head, {"head_account": account_id})
-            end = connection.execute(_ADVANCE_HEAD, advance).scalar_one()
-        if len(_KNOWN_HEADS) >= _KNOWN_HEADS_MAX:
-            _KNOWN_HEADS.clear()
-        _KNOWN_HEADS.add(known)
-        first = end - len(positions)
-        for offset, position in enumerate(positions):
-            event = events[position]
-            sequences[position] = first + offset
-            rows.append(
-                (
-                    event.event_id,
-                    account_id,
-                    first + offset,
-                    to_time(event.event_time),
-                    event.event_name,
-                    event.body.decode("utf-8"),
-                    event.leaf_hash,
-                )
-            )
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _ROWS_PER_STATEMENT]
-        connection.exec_driver_sql(
-            _insert_statement(marker, len(chunk)), tuple(itertools.chain.from_iterable(chunk))
-        )
-    return sequences
+    dbapi: Any = dialect.loaded_dbapi
+    cursor = connection.connection.cursor()
+    try:
+        return insert_events_on_driver(cursor, dialect, events, engine_key=id(connection.engine))
+    except dbapi.Error as exc:
+        raise sqlalchemy.exc.DBAPIError.instance(
+            "INSERT INTO audit_events ...", None, exc, dbapi.Error, dialect=dialect
+        ) from exc
+    finally:
+        cursor.close()
 
 
 class DriverCursor(Protocol):

@@ -10,6 +10,11 @@ Durability: on SQLite the writer keeps its own connection with ``PRAGMA synchron
 so a commit is on disk (WAL fsynced) before any caller is told; the platform's other
 connections keep ``NORMAL``. PostgreSQL commits are durable by default.
 
+The writer talks to that connection through the bare driver (``BEGIN IMMEDIATE``/``COMMIT`` on
+SQLite, the driver's own transaction on PostgreSQL), not SQLAlchemy's ``Connection``: its
+begin events, compiled statements and result objects cost more per transaction than the
+statements themselves (ADR 0231).
+
 With a :class:`~lakevault.audit._checkpointer.Checkpointer` and an interval, the same thread
 signs a checkpoint of every log that grew, at most once per interval, also when appends stop.
 
@@ -22,7 +27,7 @@ its own (ADR 0195).
 
 from __future__ import annotations
 
-import sqlite3
+import functools
 import threading
 import time
 from collections import deque
@@ -31,9 +36,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy.exc
-from sqlalchemy import Connection, Table
+from sqlalchemy import Dialect, Table
+from sqlalchemy.pool import PoolProxiedConnection
 
-from lakevault.audit._append import EncodedEvent, insert_events
+from lakevault.audit._append import DriverCursor, EncodedEvent, insert_events_on_driver
 from lakevault.audit._checkpointer import Checkpointer
 from lakevault.core.errors import InternalFailure, LakevaultError, ServiceUnavailable
 from lakevault.db import Database
@@ -134,7 +140,9 @@ class GroupCommitWriter:
         self._full: deque[_Batch] = deque()
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._connection: Connection | None = None
+        self._connection: PoolProxiedConnection | None = None
+        self._dialect: Dialect = database.engine.dialect
+        self._dbapi: Any = database.engine.dialect.loaded_dbapi
         self._next_checkpoint = monotonic() + (checkpoint_interval_seconds or 0.0)
         #: Sizes of the batches committed so far (for the benchmark and tests).
         self.batch_sizes: list[int] = []
@@ -210,15 +218,13 @@ class GroupCommitWriter:
     ) -> list[int | LakevaultError]:
         """Append ``events`` and insert their companion rows in one transaction; return each
         event's sequence or error."""
+        dbapi = self._dbapi
         try:
-            connection = self._writer_connection()
-            with self._database.serialised_write(), connection.begin():
-                sequences = insert_events(connection, events)
-                _insert_companions(connection, companions)
+            with self._database.serialised_write():
+                sequences = self._transaction(events, companions)
         except LakevaultError as exc:
             return [exc] * len(events)
-        except sqlalchemy.exc.IntegrityError as exc:
-            self._close_connection()
+        except dbapi.IntegrityError:
             if len(events) > 1:
                 # One bad event (a reused event id) must not fail its neighbours: retry each
                 # alone, so only the offending caller gets the error.
@@ -234,16 +240,43 @@ class GroupCommitWriter:
                         "nothing of either was stored"
                     )
                 ]
-            return [_translate(exc)]
-        except sqlalchemy.exc.SQLAlchemyError as exc:
-            self._close_connection()
-            return [_translate(exc)] * len(events)
+            return [_duplicate_event()]
+        except (dbapi.Error, sqlalchemy.exc.SQLAlchemyError) as exc:
+            self._close_connection(broken=True)
+            return [_translate(exc, dbapi)] * len(events)
         except Exception as exc:  # noqa: BLE001 - every waiting caller must get an answer
-            self._close_connection()
+            self._close_connection(broken=True)
             error = InternalFailure(f"the audit log writer failed: {type(exc).__name__}")
             return [error] * len(events)
         self.batch_sizes.append(len(events))
-        return list(sequences)
+        outcomes: list[int | LakevaultError] = list(sequences)
+        return outcomes
+
+    def _transaction(
+        self, events: list[EncodedEvent], companions: list[CompanionRow | None]
+    ) -> list[int]:
+        """One transaction on the writer's driver connection; rolled back on any error."""
+        connection = self._writer_connection()
+        sqlite = self._database.is_sqlite
+        cursor = connection.cursor()
+        try:
+            if sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            try:
+                sequences = insert_events_on_driver(
+                    cursor, self._dialect, events, engine_key=id(self._database.engine)
+                )
+                _insert_companions(cursor, self._dialect, companions)
+                if sqlite:
+                    cursor.execute("COMMIT")
+                else:
+                    connection.commit()
+            except BaseException:
+                _roll_back(connection, cursor, sqlite=sqlite)
+                raise
+        finally:
+            cursor.close()
+        return sequences
 
     def _checkpoint_grown(self) -> None:
         """Sign every log with events no checkpoint covers (also those ``append_in`` wrote)."""
@@ -258,52 +291,107 @@ class GroupCommitWriter:
             pass
         self._next_checkpoint = self._monotonic() + (self._interval or 0.0)
 
-    def _writer_connection(self) -> Connection:
+    def _writer_connection(self) -> PoolProxiedConnection:
         if self._connection is None:
-            connection = self._database.engine.connect()
+            connection = self._database.engine.raw_connection()
             if self._database.is_sqlite:
-                # Set outside any transaction (SQLite refuses it inside one).
-                connection.connection.driver_connection.execute(  # type: ignore[union-attr]
-                    "PRAGMA synchronous = FULL"
-                )
+                # Outside any transaction (SQLite refuses it inside one); the pool's connect
+                # hook left the driver in autocommit, so BEGIN and COMMIT are ours.
+                cursor = connection.cursor()
+                try:
+                    cursor.execute("PRAGMA synchronous = FULL")
+                finally:
+                    cursor.close()
             self._connection = connection
         return self._connection
 
-    def _close_connection(self) -> None:
+    def _close_connection(self, *, broken: bool = False) -> None:
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        if broken:
+            connection.invalidate()  # Its state is unknown: never hand it to anyone else.
+            return
         try:
             if self._database.is_sqlite:
-                connection.connection.driver_connection.execute(  # type: ignore[union-attr]
-                    "PRAGMA synchronous = NORMAL"
-                )
-        except (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error):
+                cursor = connection.cursor()
+                try:
+                    cursor.execute("PRAGMA synchronous = NORMAL")
+                finally:
+                    cursor.close()
+        except self._dbapi.Error:
             connection.invalidate()  # A broken connection is discarded either way.
+            return
         connection.close()
 
 
-def _insert_companions(connection: Connection, companions: list[CompanionRow | None]) -> None:
-    """One multi-row ``INSERT`` per table (most batches carry rows of one table or none)."""
-    by_table: dict[Table, list[Mapping[str, Any]]] = {}
+def _roll_back(connection: PoolProxiedConnection, cursor: DriverCursor, *, sqlite: bool) -> None:
+    """End a failed transaction; a connection that cannot even roll back is left to the
+    caller, which discards it."""
+    if sqlite:
+        if connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            cursor.execute("ROLLBACK")
+    else:
+        connection.rollback()
+
+
+def _insert_companions(
+    cursor: DriverCursor, dialect: Dialect, companions: list[CompanionRow | None]
+) -> None:
+    """One multi-row ``INSERT`` per table and column set (most batches carry rows of one
+    table or none), each value converted by its column type's bind processor."""
+    by_shape: dict[tuple[Table, tuple[str, ...]], list[Mapping[str, Any]]] = {}
     for companion in companions:
         if companion is not None:
-            by_table.setdefault(companion.table, []).append(companion.values)
-    for table, rows in by_table.items():
-        connection.execute(table.insert(), rows)
+            shape = (companion.table, tuple(companion.values))
+            by_shape.setdefault(shape, []).append(companion.values)
+    for (table, names), rows in by_shape.items():
+        sql, processors = _companion_insert(table, names, dialect, len(rows))
+        values: list[object] = []
+        for row in rows:
+            for name, process in zip(names, processors, strict=True):
+                value = row[name]
+                values.append(value if process is None else process(value))
+        cursor.execute(sql, values)
 
 
-def _translate(exc: sqlalchemy.exc.SQLAlchemyError) -> LakevaultError:
-    if isinstance(exc, sqlalchemy.exc.IntegrityError):
-        return InternalFailure(
-            "the audit event could not be written: an event with the same eventID is already "
-            "logged; every event needs a fresh id (new_request_id)"
-        )
-    if isinstance(exc, sqlalchemy.exc.OperationalError):
+@functools.cache
+def _companion_insert(
+    table: Table, names: tuple[str, ...], dialect: Dialect, count: int
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """The ``INSERT`` of ``count`` rows of ``names`` into ``table`` and each column's bind
+    processor. Only the table's own (constant) identifiers and markers go into the text."""
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    columns = [table.c[name] for name in names]  # KeyError for a column the table lacks
+    processors = tuple(
+        column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns
+    )
+    preparer = dialect.identifier_preparer
+    row = f"({', '.join([marker] * len(columns))})"
+    sql = (
+        f"INSERT INTO {preparer.format_table(table)} "  # noqa: S608
+        f"({', '.join(preparer.format_column(column) for column in columns)}) "
+        f"VALUES {', '.join([row] * count)}"
+    )
+    return sql, processors
+
+
+def _duplicate_event() -> LakevaultError:
+    return InternalFailure(
+        "the audit event could not be written: an event with the same eventID is already "
+        "logged; every event needs a fresh id (new_request_id)"
+    )
+
+
+def _translate(exc: Exception, dbapi: Any) -> LakevaultError:
+    cause = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
+    if isinstance(cause, dbapi.IntegrityError):
+        return _duplicate_event()
+    if isinstance(cause, dbapi.OperationalError):
         return ServiceUnavailable(
             "the audit log could not be written because the metadata database failed "
-            f"({type(exc.orig).__name__}); the request is refused. Check the database and retry"
+            f"({type(cause).__name__}); the request is refused. Check the database and retry"
         )
     return InternalFailure(
-        f"the audit log could not be written ({type(exc).__name__}); the request is refused"
+        f"the audit log could not be written ({type(cause).__name__}); the request is refused"
     )

@@ -50,6 +50,7 @@ PUBLIC = [
     "Verifier",
     "adopt_segment",
     "advance_start",
+    "append_all_in",
     "append_in",
     "build_segment",
     "checkpoint_key",
