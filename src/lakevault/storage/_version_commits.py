@@ -24,9 +24,10 @@ blobs, which the sweep removes); none was acknowledged.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, select
@@ -114,22 +115,38 @@ class VersionBatch:
 Check = Callable[[VersionBatch], Callable[[], T]]
 
 
+def _held_lock() -> Any:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(slots=True, eq=False)
 class _Pending(Generic[T]):
     bucket: str
     check: Check[T]
+    #: Held while the commit's thread sleeps; released once to wake it (its outcome is set,
+    #: or it is to lead the next batch). A bare lock: waking one thread, not every waiter.
+    wake: Any = field(default_factory=_held_lock)
     done: bool = False
+    leads: bool = False
     result: T | None = None
     error: BaseException | None = None
 
 
 class VersionCommitter:
-    """Runs version commits in shared transactions; one per process and database."""
+    """Runs version commits in shared transactions; one per process and database.
+
+    Leadership passes from thread to thread: a commit that finds no batch running leads; a
+    leader that has its own outcome hands the queue to the oldest waiting commit and wakes the
+    members of its batch one by one (waking every waiter with ``notify_all`` was a fifth of
+    the committer's CPU under 8 clients).
+    """
 
     def __init__(self, database: Database, *, max_batch: int = MAX_BATCH) -> None:
         self._database = database
         self._max_batch = max_batch
-        self._condition = threading.Condition(threading.Lock())
+        self._mutex = threading.Lock()
         self._queue: list[_Pending[Any]] = []
         self._leading = False
         #: Transactions run and commits in them (for tests and benchmarks).
@@ -139,46 +156,59 @@ class VersionCommitter:
     @property
     def queued(self) -> int:
         """Commits waiting for the running transaction to end."""
-        with self._condition:
+        with self._mutex:
             return len(self._queue)
 
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Hold back every commit until the block ends, then run the queued ones together (no
         transaction is open meanwhile): for tests that need a batch of a known make-up."""
-        with self._condition:
-            while self._leading:
-                self._condition.wait()
-            self._leading = True
+        while True:
+            with self._mutex:
+                if not self._leading:
+                    self._leading = True
+                    break
+            time.sleep(0.01)
         try:
             yield
         finally:
-            with self._condition:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """End this leadership: pass it to the oldest queued commit, if any, and wake it."""
+        with self._mutex:
+            following = self._queue[0] if self._queue else None
+            if following is None:
                 self._leading = False
-                self._condition.notify_all()
+            else:
+                following.leads = True
+        if following is not None:
+            following.wake.release()
 
     def commit(self, bucket: str, check: Check[T]) -> T:
         """Run ``check`` and its writes in a transaction (shared with concurrent commits) and
         return what the writes returned once that transaction has committed; or raise what the
         check or its writes raised, with nothing of this commit written."""
         pending: _Pending[T] = _Pending(bucket=bucket, check=check)
-        condition = self._condition
-        with condition:
+        with self._mutex:
             self._queue.append(pending)
-            while not pending.done:
-                if self._leading:
-                    condition.wait()
-                    continue
-                self._leading = True
+            if not self._leading:
+                self._leading = pending.leads = True
+        while not pending.done:
+            if not pending.leads:
+                pending.wake.acquire()  # until woken: done, or made the leader
+                continue
+            with self._mutex:
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
-                condition.release()
-                try:
-                    self._run(batch)
-                finally:
-                    condition.acquire()
-                    self._leading = False
-                    condition.notify_all()
+            try:
+                self._run(batch)
+            finally:
+                if pending.done:
+                    self._hand_over()
+                for member in batch:
+                    if member is not pending:
+                        member.wake.release()
         if pending.error is not None:
             raise pending.error
         return pending.result  # type: ignore[return-value]
