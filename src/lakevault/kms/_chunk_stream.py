@@ -7,8 +7,11 @@ final, and what a wrong length means. The cryptographic half (keys, nonces, AEAD
 Throughput (docs/decisions/0136, 0138). The caller's thread does all the I/O: it reads one block
 (512 KiB of plaintext, :data:`BLOCK_CHUNKS` chunks) at a time and writes each block's output in
 pieces: :data:`SEAL_WRITE_CHUNKS` sealed chunks (131,200 bytes) or :data:`OPEN_WRITE_CHUNKS`
-chunks of plaintext (32 KiB). A stream longer than one block seals or opens its blocks on one
-helper thread (:class:`_CipherThread`), one block ahead of the I/O. These are measured choices:
+chunks of plaintext (32 KiB). A stream longer than one block may seal or open its blocks on
+one helper thread (:class:`_CipherThread`), one block ahead of the I/O: by default only when a
+CPU was idle over the last minute (:func:`overlap_pays`, ADR 0139), because the helper hides
+AES-GCM only behind an idle core and otherwise costs about 0.1 CPU s/GiB more. These are
+measured choices:
 
 - The cipher on a helper thread, the I/O in the caller's. pyca/cryptography 50 releases the GIL
   inside ``encrypt_into``/``decrypt_into`` (two threads sealing 512 KiB calls took half the
@@ -25,13 +28,14 @@ helper thread (:class:`_CipherThread`), one block ahead of the I/O. These are me
   bytes), so they get small folios at 131,200 bytes; plaintext lands aligned, so it is
   written 32 KiB at a time. The system calls cost about 0.03 s per GiB at that size.
 
-Memory is two input blocks, two output blocks and one probe chunk (about 2 MiB), whatever the
-object size. An object that fits in one block is done in the caller's thread with buffers of its
-own size, and starts no thread.
+Memory is one input and one output block in one thread (about 1 MiB), two of each with the
+helper (about 2 MiB), plus one probe chunk, whatever the object size. An object that fits in
+one block is done in the caller's thread with buffers of its own size, and starts no thread.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -166,6 +170,21 @@ class _CipherThread:
             self._thread.join()
 
 
+def idle_core(load_average: float, cpus: int) -> bool:
+    """Whether the last minute left at least one CPU idle on average: the one condition under
+    which the cipher thread gains (docs/decisions/0139). Pure, so that it can be tested."""
+    return cpus > 1 and load_average <= cpus - 1
+
+
+def overlap_pays() -> bool:
+    """:func:`idle_core` for this machine now (``os.getloadavg``; False where it is missing)."""
+    try:
+        load_average = os.getloadavg()[0]
+    except OSError:
+        return False
+    return idle_core(load_average, os.cpu_count() or 1)
+
+
 def _pump(
     reader: Readable,
     writer: Writable,
@@ -175,6 +194,7 @@ def _pump(
     output_chunk_bytes: int,
     write_chunks: int,
     single_block_output_bytes: Callable[[int], int],
+    overlap: bool | None,
 ) -> tuple[int, int]:
     """Feed ``reader`` block by block through ``operation`` into ``writer``.
 
@@ -184,14 +204,10 @@ def _pump(
     in pieces of ``write_chunks`` chunks. Returns (bytes read, bytes written).
 
     A stream of one block is done in the caller's thread with buffers of its own size. A longer
-    one uses two input and two output blocks and a :class:`_CipherThread`, one block ahead of
-    the I/O (docs/decisions/0138): while the helper seals or opens block n, this thread reads
-    block n+1; while the helper does block n+1, this thread writes block n's output. Block n is
-    written only after its operation returned, so decryption still releases verified blocks
-    only, and a failure stops the stream before anything of the failing block is written.
+    one runs :func:`_overlapped` with ``overlap`` (None: when :func:`overlap_pays`), else
+    :func:`_serial`.
     """
     input_block_bytes = BLOCK_CHUNKS * input_chunk_bytes
-    output_block_bytes = BLOCK_CHUNKS * output_chunk_bytes
     piece_bytes = write_chunks * output_chunk_bytes
 
     def whole(data: memoryview) -> tuple[int, int]:
@@ -208,21 +224,80 @@ def _pump(
         length = read_full(reader, probe_view)
         if length < len(probe):
             return whole(probe_view[:length])
-    inputs = bytearray(2 * input_block_bytes)
-    outputs = bytearray(2 * output_block_bytes)
-    with memoryview(inputs) as inputs_view, memoryview(outputs) as outputs_view:
-        blocks = (inputs_view[:input_block_bytes], inputs_view[input_block_bytes:])
-        outs = (outputs_view[:output_block_bytes], outputs_view[output_block_bytes:])
-        blocks[0][: len(probe)] = probe
-        length += read_full(reader, blocks[0][len(probe) :])
-        if length < input_block_bytes:
-            return whole(blocks[0][:length])
+    first = bytearray(input_block_bytes)
+    with memoryview(first) as first_view:
+        first_view[: len(probe)] = probe
         del probe
+        length += read_full(reader, first_view[length:])
+        if length < input_block_bytes:
+            return whole(first_view[:length])
+        run = _overlapped if (overlap_pays() if overlap is None else overlap) else _serial
+        return run(
+            reader,
+            writer,
+            operation,
+            first_view,
+            output_block_bytes=BLOCK_CHUNKS * output_chunk_bytes,
+            piece_bytes=piece_bytes,
+        )
+
+
+def _serial(
+    reader: Readable,
+    writer: Writable,
+    operation: _BlockOperation,
+    first: memoryview,
+    *,
+    output_block_bytes: int,
+    piece_bytes: int,
+) -> tuple[int, int]:
+    """One thread (ADR 0136): read a block, seal or open it, write it; ``first`` is a whole
+    block already read. One input and one output block (about 1 MiB)."""
+    block_bytes = len(first)
+    out = bytearray(output_block_bytes)
+    with memoryview(out) as out_view:
+        read_total = written_total = index = 0
+        length = block_bytes
+        while True:
+            is_final = length < block_bytes
+            written = operation(index, first[:length], out_view, is_final)
+            write_pieces(writer, out_view[:written], piece_bytes)
+            read_total += length
+            written_total += written
+            if is_final:
+                return read_total, written_total
+            index += BLOCK_CHUNKS
+            length = read_full(reader, first)
+
+
+def _overlapped(
+    reader: Readable,
+    writer: Writable,
+    operation: _BlockOperation,
+    first: memoryview,
+    *,
+    output_block_bytes: int,
+    piece_bytes: int,
+) -> tuple[int, int]:
+    """The cipher on a :class:`_CipherThread`, one block ahead of the I/O (ADR 0138).
+
+    While the helper seals or opens block n, this thread reads block n+1; while the helper
+    does block n+1, this thread writes block n's output. Block n is written only after its
+    operation returned, so decryption still releases verified blocks only, and a failure stops
+    the stream before anything of the failing block is written. Two input blocks (``first``
+    and one more) and two output blocks: about 2 MiB.
+    """
+    block_bytes = len(first)
+    second = bytearray(block_bytes)
+    outputs = bytearray(2 * output_block_bytes)
+    with memoryview(second) as second_view, memoryview(outputs) as outputs_view:
+        blocks = (first, second_view)
+        outs = (outputs_view[:output_block_bytes], outputs_view[output_block_bytes:])
         helper = _CipherThread(operation)
         try:
-            read_total = written_total = index = 0
-            current = 0
-            is_final = False
+            read_total = written_total = index = current = 0
+            length = block_bytes
+            is_final = next_final = False
             helper.submit(index, blocks[current], outs[current], is_final)
             while True:
                 # The helper works on block `current`; read the next one into the other buffer.
@@ -233,7 +308,7 @@ def _pump(
                 written_total += written
                 if not is_final:
                     index += BLOCK_CHUNKS
-                    next_final = next_length < input_block_bytes
+                    next_final = next_length < block_bytes
                     helper.submit(
                         index, blocks[following][:next_length], outs[following], next_final
                     )
@@ -247,9 +322,18 @@ def _pump(
 
 
 def seal_stream(
-    cipher: ChunkCipher, reader: Readable, writer: Writable, *, prefix: bytes
+    cipher: ChunkCipher,
+    reader: Readable,
+    writer: Writable,
+    *,
+    prefix: bytes,
+    overlap: bool | None = None,
 ) -> StreamTotals:
-    """Write ``prefix``, then every plaintext byte of ``reader`` sealed chunk by chunk."""
+    """Write ``prefix``, then every plaintext byte of ``reader`` sealed chunk by chunk.
+
+    ``overlap``: seal on a helper thread (True), in this one (False), or decide by whether a
+    CPU was idle over the last minute (None, :func:`overlap_pays`); docs/decisions/0139.
+    """
     write_all(writer, memoryview(prefix))
     plaintext_total, sealed_total = _pump(
         reader,
@@ -261,6 +345,7 @@ def seal_stream(
         output_chunk_bytes=CHUNK_CIPHERTEXT_BYTES,
         write_chunks=SEAL_WRITE_CHUNKS,
         single_block_output_bytes=encrypted_length,
+        overlap=overlap,
     )
     return StreamTotals(
         plaintext_bytes=plaintext_total, ciphertext_bytes=len(prefix) + sealed_total
@@ -268,13 +353,19 @@ def seal_stream(
 
 
 def open_stream(
-    cipher: ChunkCipher, reader: Readable, writer: Writable, *, consumed_bytes: int
+    cipher: ChunkCipher,
+    reader: Readable,
+    writer: Writable,
+    *,
+    consumed_bytes: int,
+    overlap: bool | None = None,
 ) -> StreamTotals:
     """Verify and decrypt the chunks of ``reader`` into ``writer``.
 
     ``consumed_bytes`` (header and prefix, already read) only counts into the totals. On an
     :class:`~lakevault.kms.IntegrityError` the writer has received at most the plaintext of
     chunks that verified before the failing one, as C2SP allows; the caller discards it.
+    ``overlap`` as for :func:`seal_stream`.
     """
     sealed_total, plaintext_total = _pump(
         reader,
@@ -286,6 +377,7 @@ def open_stream(
         output_chunk_bytes=CHUNK_PLAINTEXT_BYTES,
         write_chunks=OPEN_WRITE_CHUNKS,
         single_block_output_bytes=lambda length: max(length - TAG_BYTES, 0),
+        overlap=overlap,
     )
     return StreamTotals(
         plaintext_bytes=plaintext_total, ciphertext_bytes=consumed_bytes + sealed_total

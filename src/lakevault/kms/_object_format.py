@@ -47,14 +47,17 @@ def encrypt_stream(
     data_key: PlaintextDataKey,
     header: ObjectHeader,
     random: RandomSource | None = None,
+    overlap: bool | None = None,
 ) -> StreamTotals:
     """Encrypt everything ``reader`` yields into ``writer`` as one object: header first.
 
     Memory stays constant (about 2 MiB) whatever the size. ``reader`` and ``writer`` are
     called from this thread only, ``writer`` at most 131,200 bytes (8 sealed chunks) at a time
     (docs/decisions/0136); a writer that prefers bigger pieces (a queue with a cost per item)
-    should gather them itself. An object longer than 512 KiB is sealed on a helper thread one
-    block ahead of the I/O (docs/decisions/0138), which ends before this returns or raises.
+    should gather them itself. An object longer than 512 KiB may be sealed on a helper thread
+    one block ahead of the I/O (docs/decisions/0138), which ends before this returns or
+    raises: with ``overlap`` True always, False never, None (default) when a CPU was idle
+    over the last minute (docs/decisions/0139).
     ``random`` gives the 24-byte C2SP salt (defaults to the OS CSPRNG). ``header`` must name
     the key that wraps ``data_key``; nothing here can check that. Raises
     ``InvalidParameterValue`` for a non-blocking reader, and whatever ``reader`` or ``writer``
@@ -64,7 +67,7 @@ def encrypt_stream(
     prefix, cipher = begin_encryption(
         OBJECT_SUITE, data_key, context=header_bytes, random=random or SystemRandom()
     )
-    return seal_stream(cipher, reader, writer, prefix=header_bytes + prefix)
+    return seal_stream(cipher, reader, writer, prefix=header_bytes + prefix, overlap=overlap)
 
 
 def _check_context(header: ObjectHeader, encryption_context: EncryptionContext) -> bytes:
@@ -81,6 +84,7 @@ def decrypt_stream(
     data_key: PlaintextDataKey,
     header: ObjectHeader,
     encryption_context: EncryptionContext,
+    overlap: bool | None = None,
 ) -> StreamTotals:
     """Verify and decrypt an object whose header has already been read from ``reader``.
 
@@ -91,9 +95,9 @@ def decrypt_stream(
     Memory stays constant (about 2 MiB) whatever the size; ``reader`` and ``writer`` are called
     from this thread only, ``writer`` 32 KiB of plaintext at a time (docs/decisions/0136); a
     writer that prefers bigger pieces should gather them itself. An object longer than 512 KiB
-    is opened on a helper thread one block ahead of the I/O (docs/decisions/0138); a block's
-    plaintext is written only after the whole block verified, and the helper ends before this
-    returns or raises.
+    may be opened on a helper thread one block ahead of the I/O (docs/decisions/0138;
+    ``overlap`` as for :func:`encrypt_stream`); a block's plaintext is written only after the
+    whole block verified, and the helper ends before this returns or raises.
 
     Raises :class:`~lakevault.kms.IntegrityError` on any failure. Chunks are verified before
     their plaintext is written, but a large object is written span by span: on an error the
@@ -107,7 +111,13 @@ def decrypt_stream(
     if read_full(reader, memoryview(prefix)) != PREFIX_BYTES:
         raise IntegrityError(IntegrityFailure.INVALID_LENGTH)
     cipher = begin_decryption(OBJECT_SUITE, data_key, prefix=bytes(prefix), context=header_bytes)
-    return open_stream(cipher, reader, writer, consumed_bytes=len(header_bytes) + PREFIX_BYTES)
+    return open_stream(
+        cipher,
+        reader,
+        writer,
+        consumed_bytes=len(header_bytes) + PREFIX_BYTES,
+        overlap=overlap,
+    )
 
 
 def decrypt_range(

@@ -21,7 +21,7 @@ from lakevault.kms import (
     encrypt_stream,
     read_object_header,
 )
-from lakevault.kms._chunk_stream import BLOCK_CHUNKS, _CipherThread
+from lakevault.kms._chunk_stream import BLOCK_CHUNKS, _CipherThread, idle_core
 from tests.unit.kms.helpers import (
     CONTEXT,
     decrypt_bytes,
@@ -69,7 +69,9 @@ class _Collector:
         return len(data)
 
 
-def _decrypt_into(stored: bytes, writer: object, reader: _WatchingReader | None = None) -> None:
+def _decrypt_into(
+    stored: bytes, writer: object, reader: _WatchingReader | None = None, *, overlap: bool = True
+) -> None:
     source = reader if reader is not None else _WatchingReader(stored)
     header = read_object_header(source)
     decrypt_stream(
@@ -78,6 +80,7 @@ def _decrypt_into(stored: bytes, writer: object, reader: _WatchingReader | None 
         data_key=make_data_key(),
         header=header,
         encryption_context=CONTEXT,
+        overlap=overlap,
     )
 
 
@@ -86,7 +89,7 @@ def test_a_long_encryption_ciphers_on_a_helper_while_the_caller_reads() -> None:
     reader = _WatchingReader(plaintext)
     writer = _Collector()
     before = set(threading.enumerate())
-    encrypt_stream(reader, writer, data_key=make_data_key(), header=make_header())
+    encrypt_stream(reader, writer, data_key=make_data_key(), header=make_header(), overlap=True)
     caller = threading.current_thread().name
     assert {thread for thread, _ in reader.calls} == {caller}
     assert writer.threads == {caller}
@@ -110,15 +113,64 @@ def test_a_long_decryption_ciphers_on_a_helper_while_the_caller_reads() -> None:
     assert bytes(writer.data) == plaintext
 
 
-def test_a_stream_of_one_block_starts_no_thread() -> None:
-    plaintext = payload_text(BLOCK - 1)
-    reader = _WatchingReader(plaintext)
-    encrypt_stream(reader, _Collector(), data_key=make_data_key(), header=make_header())
+@pytest.mark.parametrize("encrypting", [True, False])
+def test_without_overlap_a_long_stream_starts_no_thread(encrypting: bool) -> None:
+    """``overlap=False`` (what a busy machine gets by default, ADR 0139): ADR 0136's one
+    thread, with the same output."""
+    plaintext = payload_text(3 * BLOCK + 7)
+    writer = _Collector()
+    if encrypting:
+        reader = _WatchingReader(plaintext)
+        encrypt_stream(
+            reader, writer, data_key=make_data_key(), header=make_header(), overlap=False
+        )
+        assert decrypt_bytes(bytes(writer.data)) == plaintext
+    else:
+        reader = _WatchingReader(encrypt_bytes(plaintext))
+        decrypt_stream(
+            reader,
+            writer,
+            data_key=make_data_key(),
+            header=read_object_header(reader),
+            encryption_context=CONTEXT,
+            overlap=False,
+        )
+        assert bytes(writer.data) == plaintext
     assert not any(alive for _, alive in reader.calls)
 
 
+@pytest.mark.parametrize(
+    ("load_average", "cpus", "expected"),
+    [
+        (0.0, 2, True),
+        (1.0, 2, True),
+        (1.01, 2, False),
+        (7.5, 2, False),
+        (0.0, 1, False),
+        (14.9, 16, True),
+        (15.5, 16, False),
+    ],
+)
+def test_the_helper_is_used_by_default_only_when_a_cpu_was_idle(
+    load_average: float, cpus: int, expected: bool
+) -> None:
+    assert idle_core(load_average, cpus) is expected
+
+
+def test_a_stream_of_one_block_starts_no_thread() -> None:
+    plaintext = payload_text(BLOCK - 1)
+    reader = _WatchingReader(plaintext)
+    encrypt_stream(
+        reader, _Collector(), data_key=make_data_key(), header=make_header(), overlap=True
+    )
+    assert not any(alive for _, alive in reader.calls)
+
+
+@pytest.mark.parametrize("overlap", [True, False], ids=["overlap", "one-thread"])
 @pytest.mark.parametrize("bad_block", [0, 1, 2])
-def test_a_corrupt_block_releases_exactly_the_blocks_before_it(bad_block: int) -> None:
+def test_a_corrupt_block_releases_exactly_the_blocks_before_it(
+    bad_block: int, overlap: bool
+) -> None:
     """The helper opens block n while the caller has block n-1's plaintext in hand: it is
     written only once block n-1 verified, and nothing of the failing block ever is."""
     plaintext = payload_text(4 * BLOCK + 3)
@@ -128,7 +180,7 @@ def test_a_corrupt_block_releases_exactly_the_blocks_before_it(bad_block: int) -
     writer = _Collector()
     before = set(threading.enumerate())
     with pytest.raises(IntegrityError) as failure:
-        _decrypt_into(b"", writer, reader)
+        _decrypt_into(b"", writer, reader, overlap=overlap)
     assert failure.value.audit_reason is IntegrityFailure.CHUNK_NOT_AUTHENTIC
     assert bytes(writer.data) == plaintext[: bad_block * BLOCK]
     # At most one block was read past the failing one.
@@ -136,35 +188,38 @@ def test_a_corrupt_block_releases_exactly_the_blocks_before_it(bad_block: int) -
     assert set(threading.enumerate()) == before
 
 
-def test_swapped_blocks_fail_and_release_nothing() -> None:
+@pytest.mark.parametrize("overlap", [True, False], ids=["overlap", "one-thread"])
+def test_swapped_blocks_fail_and_release_nothing(overlap: bool) -> None:
     stored = bytearray(encrypt_bytes(payload_text(3 * BLOCK + 3)))
     first = slice(CHUNKS_START, CHUNKS_START + SEALED_BLOCK)
     second = slice(CHUNKS_START + SEALED_BLOCK, CHUNKS_START + 2 * SEALED_BLOCK)
     stored[first], stored[second] = stored[second], stored[first]
     writer = _Collector()
     with pytest.raises(IntegrityError):
-        _decrypt_into(bytes(stored), writer)
+        _decrypt_into(bytes(stored), writer, overlap=overlap)
     assert not writer.data
 
 
+@pytest.mark.parametrize("overlap", [True, False], ids=["overlap", "one-thread"])
 @pytest.mark.parametrize("cut_blocks", [1, 2, 3])
-def test_a_stream_truncated_at_any_block_boundary_fails(cut_blocks: int) -> None:
+def test_a_stream_truncated_at_any_block_boundary_fails(cut_blocks: int, overlap: bool) -> None:
     plaintext = payload_text(3 * BLOCK + 3)
     stored = encrypt_bytes(plaintext)[: CHUNKS_START + cut_blocks * SEALED_BLOCK]
     writer = _Collector()
     with pytest.raises(IntegrityError) as failure:
-        _decrypt_into(stored, writer)
+        _decrypt_into(stored, writer, overlap=overlap)
     assert failure.value.audit_reason is IntegrityFailure.INVALID_LENGTH
     # The whole blocks before the cut are genuine and verify (C2SP lets them be released);
     # the missing final chunk is what fails, before anything past them is written.
     assert bytes(writer.data) == plaintext[: cut_blocks * BLOCK]
 
 
-def test_a_stream_extended_by_a_block_fails() -> None:
+@pytest.mark.parametrize("overlap", [True, False], ids=["overlap", "one-thread"])
+def test_a_stream_extended_by_a_block_fails(overlap: bool) -> None:
     stored = encrypt_bytes(payload_text(2 * BLOCK + 3))
     extended = stored + stored[CHUNKS_START : CHUNKS_START + SEALED_BLOCK]
     with pytest.raises(IntegrityError):
-        _decrypt_into(extended, _Collector())
+        _decrypt_into(extended, _Collector(), overlap=overlap)
 
 
 class _Stopped(Exception):
@@ -201,6 +256,7 @@ def _encrypt_failing_writer(error: BaseException) -> None:
         _FailOnCall(9, error),
         data_key=make_data_key(),
         header=make_header(),
+        overlap=True,
     )
 
 
