@@ -8,6 +8,8 @@ the request id, never to the client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,13 +50,18 @@ async def _lakevault_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.http_status, exc.code, exc.message)
 
 
+def describe_validation_errors(errors: Sequence[Any], *, prefix: str = "") -> str:
+    """``field.path: what is wrong`` for each of pydantic's errors, joined by ``; ``."""
+    problems = []
+    for error in errors:
+        where = ".".join(str(part) for part in (prefix, *error.get("loc", ())) if part != "")
+        problems.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(problems) or "invalid request"
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error.get("loc", ()))
-        problems.append(f"{where}: {error.get('msg', 'invalid')}")
-    return error_response(400, "ValidationError", "; ".join(problems) or "invalid request")
+    return error_response(400, "ValidationError", describe_validation_errors(exc.errors()))
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

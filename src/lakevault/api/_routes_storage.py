@@ -37,7 +37,7 @@ from lakevault.api._storage_lock_headers import (
     lock_headers,
     lock_request,
 )
-from lakevault.api._streaming import DownloadPump, RequestBodyReader, read_limited_body
+from lakevault.api._streaming import DownloadPump, RequestBodyReader, read_limited_body, read_model
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
@@ -219,7 +219,7 @@ def buckets_router(platform: Platform) -> APIRouter:
 
     @router.post("", status_code=201)
     async def create_bucket(request: Request, call: Caller) -> JSONResponse:
-        body = NewBucket.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, NewBucket)
         created = await run_in_threadpool(
             lambda: store.buckets.create_bucket(
                 _caller(call),
@@ -242,7 +242,7 @@ def buckets_router(platform: Platform) -> APIRouter:
 
     @router.put("/{bucket}/tags")
     async def put_tags(bucket: str, request: Request, call: Caller) -> JSONResponse:
-        body = BucketTags.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, BucketTags)
         info = await run_in_threadpool(
             store.buckets.put_bucket_tagging, _caller(call), bucket, body.tags
         )
@@ -255,7 +255,7 @@ def buckets_router(platform: Platform) -> APIRouter:
 
     @router.put("/{bucket}/versioning")
     async def put_versioning(bucket: str, request: Request, call: Caller) -> JSONResponse:
-        body = BucketVersioning.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, BucketVersioning)
         info = await run_in_threadpool(
             store.buckets.put_bucket_versioning, _caller(call), bucket, body.status
         )

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lakevault import storage
 from lakevault.api._auth import caller_dependency
 from lakevault.api._storage_lock_headers import BYPASS, flag
-from lakevault.api._streaming import read_limited_body
+from lakevault.api._streaming import read_limited_body, read_model
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
@@ -130,7 +130,7 @@ def storage_lock_router(platform: Platform) -> APIRouter:
 
     @router.put("/{bucket}/object-lock")
     async def put_lock_configuration(bucket: str, request: Request, call: Caller) -> JSONResponse:
-        body = LockConfigurationBody.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, LockConfigurationBody)
         if body.object_lock_enabled != "Enabled":
             raise InvalidParameterValue("objectLockEnabled must be 'Enabled'", code="MalformedXML")
         default = None
@@ -160,7 +160,7 @@ def storage_lock_router(platform: Platform) -> APIRouter:
         call: Caller,
         version_id: Annotated[str | None, Query(alias="versionId")] = None,
     ) -> JSONResponse:
-        body = RetentionBody.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, RetentionBody)
         bypass = flag(request.headers, BYPASS)
         retention = None
         if body.mode is not None or body.retain_until_date is not None:
@@ -212,7 +212,7 @@ def storage_lock_router(platform: Platform) -> APIRouter:
         call: Caller,
         version_id: Annotated[str | None, Query(alias="versionId")] = None,
     ) -> JSONResponse:
-        body = LegalHoldBody.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, LegalHoldBody)
         if body.status not in ("ON", "OFF"):
             raise InvalidParameterValue("status must be ON or OFF", code="MalformedXML")
         state = await run_in_threadpool(

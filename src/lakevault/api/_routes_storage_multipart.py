@@ -38,7 +38,7 @@ from lakevault.api._routes_storage import (
     _object_json,
 )
 from lakevault.api._sigv4_streaming import accepts_streaming_payload, upload_body
-from lakevault.api._streaming import RequestBodyReader, read_limited_body
+from lakevault.api._streaming import RequestBodyReader, read_model
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
 
@@ -91,7 +91,7 @@ def multipart_router(platform: Platform) -> APIRouter:
 
     @router.post("/{bucket}/uploads")
     async def create_upload(bucket: str, request: Request, call: Caller) -> JSONResponse:
-        body = NewUpload.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, NewUpload)
         info = await run_in_threadpool(
             lambda: uploads.create_upload(
                 _caller(call),
@@ -205,7 +205,7 @@ def multipart_router(platform: Platform) -> APIRouter:
     async def complete_upload(
         bucket: str, upload_id: str, request: Request, call: Caller
     ) -> JSONResponse:
-        body = CompleteUpload.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, CompleteUpload)
         conditions = _conditions(request)
         parts = [storage.CompletedPart(part_number=p.part_number, etag=p.etag) for p in body.parts]
         info = await run_in_threadpool(

@@ -32,7 +32,7 @@ from lakevault.api._routes_storage import (
     _object_json,
     download_response,
 )
-from lakevault.api._streaming import RequestBodyReader, read_limited_body
+from lakevault.api._streaming import RequestBodyReader, read_model
 from lakevault.core.errors import AccessDenied, InvalidParameterValue
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
@@ -181,7 +181,7 @@ def presign_router(platform: Platform) -> APIRouter:
 
     @router.post("/api/v1/buckets/{bucket}/presign", status_code=201)
     async def presign(bucket: str, request: Request, call: Caller) -> JSONResponse:
-        body = NewPresignedUrl.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, NewPresignedUrl)
         signer = await run_in_threadpool(_signer, platform, request, call)
         length_range = body.content_length_range
         wanted = storage.PresignRequest(
@@ -278,7 +278,7 @@ def presign_router(platform: Platform) -> APIRouter:
 
     @router.put("/api/v1/buckets/{bucket}/limits")
     async def put_limits(bucket: str, request: Request, call: Caller) -> JSONResponse:
-        body = BucketLimitsBody.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, BucketLimitsBody)
         limits = await run_in_threadpool(
             lambda: store.limits.put_limits(
                 _caller(call),

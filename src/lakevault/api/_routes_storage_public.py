@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lakevault import storage
 from lakevault.api._auth import caller_dependency
 from lakevault.api._routes_storage import _caller
-from lakevault.api._streaming import read_limited_body
+from lakevault.api._streaming import read_model
 from lakevault.directory import CallContext
 from lakevault.runtime import Platform
 
@@ -58,7 +58,7 @@ def public_access_router(platform: Platform) -> APIRouter:
 
     @router.put("/api/v1/buckets/{bucket}/public-access-block")
     async def put_block(bucket: str, request: Request, call: Caller) -> JSONResponse:
-        body = PublicAccessBlockBody.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, PublicAccessBlockBody)
         block = await run_in_threadpool(
             lambda: public.put_public_access_block(
                 _caller(call), bucket, block_public_access=body.block_public_access
@@ -75,7 +75,7 @@ def public_access_router(platform: Platform) -> APIRouter:
 
     @router.put("/api/v1/organizations/{organization_id}/public-buckets")
     async def put_allowance(organization_id: str, request: Request, call: Caller) -> JSONResponse:
-        body = AllowanceBody.model_validate_json(await read_limited_body(request))
+        body = await read_model(request, AllowanceBody)
         allowed = await run_in_threadpool(
             lambda: public.put_organization_allowance(
                 _caller(call), organization_id, allowed=body.allowed
