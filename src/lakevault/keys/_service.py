@@ -84,6 +84,35 @@ class KeyService(ServiceKeys):
         context: kms.EncryptionContext | None = None,
         request_context: Mapping[str, iam.ContextValue] | None = None,
     ) -> Proof:
+        """The gate's proof for ``action`` on ``record`` (on ``*`` in the caller's account
+        when ``None``), decided with the key policy and tags."""
+        return self._decide(
+            call,
+            action=action,
+            resource=(record.arn, record.account_id)
+            if record
+            else ("*", call.principal.account_id),
+            policy=self.parsed_policy(record) if record is not None else None,
+            tags=dict(record.tags) if record is not None else {},
+            parameters=parameters,
+            read_only=read_only,
+            context=context,
+            request_context=request_context,
+        )
+
+    def _decide(
+        self,
+        call: KeyCall,
+        *,
+        action: str,
+        resource: tuple[str, str],
+        policy: iam.Policy | None,
+        tags: dict[str, str],
+        parameters: Mapping[str, Any] | None,
+        read_only: bool,
+        context: kms.EncryptionContext | None = None,
+        request_context: Mapping[str, iam.ContextValue] | None = None,
+    ) -> Proof:
         condition_keys: dict[str, Any] = {"kms:CallerAccount": call.principal.account_id}
         if context is not None:
             condition_keys.update(encryption_context_keys(context))
@@ -93,11 +122,11 @@ class KeyService(ServiceKeys):
             Request(
                 principal=call.principal,
                 action=action,
-                resource=record.arn if record is not None else "*",
-                resource_account=record.account_id if record else call.principal.account_id,
+                resource=resource[0],
+                resource_account=resource[1],
                 resource_type="AWS::KMS::Key",
-                resource_policy=self.parsed_policy(record) if record is not None else None,
-                resource_tags=dict(record.tags) if record is not None else {},
+                resource_policy=policy,
+                resource_tags=tags,
                 context=condition_keys,
                 request_id=call.request_id,
                 source_ip=call.source_ip,
@@ -144,22 +173,14 @@ class KeyService(ServiceKeys):
             policy_id=f"{arn}#default-key-policy",
             kind=iam.PolicyKind.RESOURCE,
         )
-        self.gate.require(
-            Request(
-                principal=call.principal,
-                action=action,
-                resource=arn,
-                resource_account=account,
-                resource_type="AWS::KMS::Key",
-                resource_policy=default_policy,
-                context={"kms:CallerAccount": call.principal.account_id},
-                request_id=call.request_id,
-                source_ip=call.source_ip,
-                user_agent=call.user_agent,
-                secure_transport=call.secure_transport,
-                read_only=read_only,
-                request_parameters=parameters,
-            )
+        self._decide(
+            call,
+            action=action,
+            resource=(arn, account),
+            policy=default_policy,
+            tags={},
+            parameters=parameters,
+            read_only=read_only,
         )
         self.audit.append(
             self._event(
