@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lakevault.api._errors import describe_validation_errors
 from lakevault.core.errors import InvalidInput, ValidationError
-from lakevault.storage import EntityTooLarge, IncompleteBody
+from lakevault.storage import EntityTooLarge, IncompleteBody, RequestTimeout
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
@@ -43,6 +43,11 @@ MAX_SIGNED_BODY_BYTES = 64 * 1024 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 #: Bodies up to this size are read whole before the worker thread starts (RequestBodyReader).
 PREFETCH_BODY_BYTES = 256 * 1024
+#: The longest an upload's body may send nothing (``RequestTimeout`` after it, nothing stored):
+#: a client that stops mid-body must not hold a worker thread, a blob and a connection for
+#: ever (nginx's ``client_body_timeout`` is 60 s too; docs/decisions/0235). A bucket's maximum
+#: request duration, checked at every piece, cuts a body that trickles.
+BODY_IDLE_SECONDS = 60.0
 
 
 class MissingContentLength(InvalidInput):
@@ -177,15 +182,22 @@ class RequestBodyReader:
         self._stream = request.stream()
         self._pending = memoryview(b"")
         self._finished = False
+        self._idle_seconds = BODY_IDLE_SECONDS
 
     async def _next_piece(self) -> bytes | None:
         try:
-            return await self._stream.__anext__()
+            with anyio.fail_after(self._idle_seconds):
+                return await self._stream.__anext__()
         except StopAsyncIteration:
             return None
         except ClientDisconnect as exc:
             raise IncompleteBody(
                 "the client disconnected before the body was complete; nothing was stored"
+            ) from exc
+        except TimeoutError as exc:
+            raise RequestTimeout(
+                f"the body sent nothing for {self._idle_seconds:g} seconds; nothing was stored. "
+                "Send the body without pauses (or in parts: multipart upload)"
             ) from exc
 
     async def prefetch(self, declared_length: int | None) -> None:
