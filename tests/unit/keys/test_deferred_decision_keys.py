@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from lakevault import iam, kms
-from lakevault.audit import AuditEvent, DatabaseAuditLog
-from lakevault.core.errors import LakevaultError, ServiceUnavailable
+from lakevault.core.errors import ServiceUnavailable
 from lakevault.gate import Gate, Proof, Request
 from lakevault.keys import DataKey, DisabledException
+from tests.unit.held_decisions import HeldDecisions
 from tests.unit.keys.conftest import ALICE, STORE, TENANT_A, KMSWorld
 
 BUCKET = "arn:aws:s3:::red-data"
@@ -28,50 +28,9 @@ CONTEXT = kms.EncryptionContext.for_object(
 )
 
 
-class _Decision:
-    """A queued decision: written to the real log when the test lets it commit."""
-
-    def __init__(self, log: DatabaseAuditLog, event: AuditEvent) -> None:
-        self._log = log
-        self.event = event
-        self._done = threading.Event()
-        self._error: LakevaultError | None = None
-
-    def commit(self) -> None:
-        self._log.append(self.event)
-        self._done.set()
-
-    def fail(self) -> None:
-        self._error = ServiceUnavailable("the decision's transaction failed")
-        self._done.set()
-
-    def result(self, timeout: float | None = None) -> int:
-        if not self._done.wait(timeout):
-            raise TimeoutError("not durable yet")
-        if self._error is not None:
-            raise self._error
-        return 0
-
-
-class _HeldDecisions:
-    """The gate's sink: appends go to the log, queued decisions wait for the test."""
-
-    def __init__(self, log: DatabaseAuditLog) -> None:
-        self._log = log
-        self.queued: list[_Decision] = []
-
-    def append(self, event: AuditEvent) -> int:
-        return self._log.append(event)
-
-    def submit(self, event: AuditEvent) -> _Decision:
-        decision = _Decision(self._log, event)
-        self.queued.append(decision)
-        return decision
-
-
-def _held_gate(world: KMSWorld) -> _HeldDecisions:
+def _held_gate(world: KMSWorld) -> HeldDecisions:
     """Give the key service a gate whose deferred decisions the test commits or fails."""
-    held = _HeldDecisions(world.audit)
+    held = HeldDecisions(world.audit)
     gate = Gate(
         engine=iam.Evaluator(),
         policies=world.policies,

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 
 from lakevault import iam
-from lakevault.audit import AuditEvent, DatabaseAuditLog
+from lakevault.audit import DatabaseAuditLog
 from lakevault.core import SystemRandom
-from lakevault.core.errors import LakevaultError, ServiceUnavailable
+from lakevault.core.errors import ServiceUnavailable
 from lakevault.db import Database, models
 from lakevault.gate import Gate
 from lakevault.storage import (
@@ -26,6 +26,7 @@ from lakevault.storage import (
     ObjectStorage,
     PreconditionFailed,
 )
+from tests.unit.held_decisions import HeldDecision, HeldDecisions
 from tests.unit.storage.conftest import StorageWorld, build_storage_world
 from tests.unit.tenant_world import TENANT_A
 
@@ -87,45 +88,6 @@ def test_the_journal_row_and_the_key_use_are_durable_before_the_blob_exists(
 # -- the deferred decision of a PUT (ADR 0230) ---------------------------------------------------
 
 
-class _HeldDecision:
-    """A PUT's queued decision: written to the real log when the test lets it commit."""
-
-    def __init__(self, log: DatabaseAuditLog, event: AuditEvent) -> None:
-        self._log = log
-        self.event = event
-        self._done = threading.Event()
-        self._error: LakevaultError | None = None
-
-    def commit(self) -> None:
-        self._log.append(self.event)
-        self._done.set()
-
-    def fail(self) -> None:
-        self._error = ServiceUnavailable("the decision's transaction failed")
-        self._done.set()
-
-    def result(self, timeout: float | None = None) -> int:
-        if not self._done.wait(timeout):
-            raise TimeoutError("not durable yet")
-        if self._error is not None:
-            raise self._error
-        return 0
-
-
-class _HeldDecisions:
-    def __init__(self, log: DatabaseAuditLog) -> None:
-        self._log = log
-        self.queued: list[_HeldDecision] = []
-
-    def append(self, event: AuditEvent) -> int:
-        return self._log.append(event)
-
-    def submit(self, event: AuditEvent) -> _HeldDecision:
-        held = _HeldDecision(self._log, event)
-        self.queued.append(held)
-        return held
-
-
 def _held_world(database: Database, tmp_path: Path) -> tuple[StorageWorld, _WatchedBackend]:
     """Storage whose gate queues its deferred decisions for the test to commit or fail; the
     key service, the log and the database are the real ones."""
@@ -133,7 +95,7 @@ def _held_world(database: Database, tmp_path: Path) -> tuple[StorageWorld, _Watc
     base = build_storage_world(database, backend)
     backend.audit = base.audit
     base.storage.buckets.create_bucket(base.caller(), "data")
-    held = _HeldDecisions(base.audit)
+    held = HeldDecisions(base.audit)
     gate = Gate(
         engine=iam.Evaluator(),
         policies=base.gate._policies,
@@ -157,9 +119,9 @@ def _held_world(database: Database, tmp_path: Path) -> tuple[StorageWorld, _Watc
     return world, backend
 
 
-def _queued(world: StorageWorld, count: int) -> list[_HeldDecision]:
+def _queued(world: StorageWorld, count: int) -> list[HeldDecision]:
     """The held decisions once ``count`` are queued (the PUT runs in another thread)."""
-    held: _HeldDecisions = world.held  # type: ignore[attr-defined]
+    held: HeldDecisions = world.held  # type: ignore[attr-defined]
     for _ in range(1000):
         if len(held.queued) >= count:
             return held.queued
