@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lakevault.core import mask_url_password
 from lakevault.core.errors import ConfigurationError, ServiceUnavailable
+from lakevault.db._readers import for_engine as readers_for
 
 _SQLITE_BEGIN_OPTION = "lakevault_sqlite_begin"
 _SQLITE_BUSY_SECONDS = 30
@@ -82,6 +83,10 @@ class Database:
         self._local = threading.local()
         self._read_engine = self.engine.execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
+        # fetch_one's own autocommit, read-only driver connections (ADR 0240).
+        self._readers = readers_for(
+            self.engine, busy_seconds=_SQLITE_BUSY_SECONDS, connect_seconds=5
+        )
 
     @property
     def display_url(self) -> str:
@@ -160,7 +165,8 @@ class Database:
             yield session
 
     def fetch_one(self, sql: str, parameters: tuple[object, ...]) -> tuple[Any, ...] | None:
-        """Run one read-only query on a pooled driver connection; return its first row.
+        """Run one read-only query on a driver connection kept for these reads (autocommit,
+        opened read-only, no pool checkout or reset: ADR 0240); return its first row.
 
         For the per-request hot path only (authenticating a caller): it skips the ORM and
         SQLAlchemy's statement layer, which cost ~20x the query itself on SQLite (measured in
@@ -170,6 +176,16 @@ class Database:
         """
         if not self.is_sqlite:
             sql = sql.replace("%", "%%").replace("?", "%s")
+        readers = self._readers
+        if readers is not None:
+            dialect = self.engine.dialect
+            try:
+                return readers.fetch_one(sql, parameters)
+            except dialect.loaded_dbapi.Error as exc:
+                wrapped = sqlalchemy.exc.DBAPIError.instance(
+                    sql, parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect
+                )
+                raise _describe_driver(self, wrapped) from exc
         with translate_errors(self):
             try:
                 connection = self.engine.raw_connection()
@@ -197,6 +213,8 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
         self.engine.dispose()
 
 
