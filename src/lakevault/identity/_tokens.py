@@ -14,7 +14,10 @@
   enough and drops a retired key only once every token it can have signed has expired: a key
   is retired when its successor is made (the time is in the successor's ``kid``), so it is kept
   for the longest token lifetime (plus the clock skew) after that. A running ``TokenService``
-  rereads the key file when it changes, so every process signs with the newest key.
+  rereads the key file when it changes, so every process signs with the newest key. It looks
+  at the file (one ``stat``) at most once per :data:`KEY_FILE_CHECK_SECONDS`, not per request,
+  and at once when a token does not verify: a key another process added is accepted at once,
+  a replaced file revokes the old keys' tokens within that interval (ADR 0245).
 * Verified access tokens are remembered per process (``VERIFIED_TOKEN_CACHE_SIZE``, ADR 0218):
   a token seen again is answered without its ECDSA verification, but only while the clock is
   inside the window the claim checks accept (never past ``exp`` plus the skew) and only under
@@ -29,6 +32,7 @@ import base64
 import itertools
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +62,11 @@ AMR_MFA = "otp"
 #: Access tokens whose verification one ``TokenService`` remembers (least recently used first
 #: out). A token is a few hundred bytes, so the cache stays around a megabyte.
 VERIFIED_TOKEN_CACHE_SIZE = 4096
+#: The longest a ``TokenService`` uses the keys it read without looking at the key file again:
+#: the bound on how late a replaced key file revokes the tokens of the keys it dropped (ADR
+#: 0245). A token that does not verify makes the service look at once, so a key another
+#: process added never waits for it.
+KEY_FILE_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,6 +260,8 @@ class TokenService:
         random: RandomSource,
         issuer: str,
         ttl_seconds: int = 3600,
+        key_check_seconds: float = KEY_FILE_CHECK_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not MIN_TTL_SECONDS <= ttl_seconds <= MAX_TTL_SECONDS:
             raise InvalidParameterValue(
@@ -260,6 +271,10 @@ class TokenService:
         self._load_keys = keys
         self._loaded: SigningKeys | None = None
         self._lock = threading.Lock()
+        self._key_check_seconds = key_check_seconds
+        self._monotonic = monotonic
+        #: Until then (``monotonic``) the loaded keys are used without looking at the file.
+        self._next_key_check = 0.0
         self._clock = clock
         self._random = random
         self._issuer = issuer
@@ -272,13 +287,21 @@ class TokenService:
 
     @property
     def keys(self) -> SigningKeys:
+        """The signing keys, reread when the key file changed; the file is looked at (a
+        ``stat``) at most once per ``key_check_seconds``: that per-request ``stat`` was ~5 %
+        of the event loop's time per small upload (docs/decisions/0245)."""
         loaded = self._loaded
-        if loaded is None or loaded.is_stale():
-            with self._lock:
-                if self._loaded is None or self._loaded.is_stale():
-                    self._loaded = self._load_keys()
-                loaded = self._loaded
-        return loaded
+        if loaded is not None and self._monotonic() < self._next_key_check:
+            return loaded
+        return self._reread_if_changed()
+
+    def _reread_if_changed(self) -> SigningKeys:
+        """Look at the key file now; reread it if it changed since the keys were loaded."""
+        with self._lock:
+            if self._loaded is None or self._loaded.is_stale():
+                self._loaded = self._load_keys()
+            self._next_key_check = self._monotonic() + self._key_check_seconds
+            return self._loaded
 
     @property
     def issuer(self) -> str:
@@ -470,11 +493,22 @@ class TokenService:
         invalid: AccessDenied,
         keys: SigningKeys | None = None,
     ) -> dict[str, Any]:
-        """Verify signature, pinned algorithm, ``kid`` and registered claims; return them."""
+        """Verify signature, pinned algorithm, ``kid`` and registered claims; return them.
+
+        A token that does not verify under the loaded keys is tried once more under the key
+        file's current keys if the file changed (another process rotated and signed with its
+        new key); an unchanged file refuses it at once.
+        """
+        keys = keys or self.keys
         try:
-            decoded = jwt.decode(token, (keys or self.keys).key_set, algorithms=[ALGORITHM])
+            decoded = jwt.decode(token, keys.key_set, algorithms=[ALGORITHM])
         except (JoseError, ValueError, TypeError) as exc:
-            raise invalid from exc
+            current = self._reread_if_changed()
+            if current is keys:
+                raise invalid from exc
+            return self._decode(
+                token, audience=audience, expected_use=expected_use, invalid=invalid, keys=current
+            )
         if decoded.header.get("alg") != ALGORITHM or "kid" not in decoded.header:
             raise invalid
         try:

@@ -96,15 +96,102 @@ def test_a_clock_set_back_before_the_token_was_issued_verifies_afresh(
     assert decodes == [token, token]
 
 
+class Monotonic:
+    """The service's interval clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def checked_service(home: Path, clock: FixedClock, monotonic: Monotonic) -> TokenService:
+    return TokenService(
+        lambda: SigningKeys.load_or_create(home, random=SystemRandom(), clock=clock),
+        clock=clock,
+        random=SystemRandom(),
+        issuer="lakevault:test",
+        ttl_seconds=600,
+        monotonic=monotonic,
+    )
+
+
+def replace_key_file(home: Path, clock: FixedClock) -> None:
+    """What an operator does to invalidate every token: delete the file; a new key is made."""
+    (home / "keys" / _tokens.KEY_FILE_NAME).unlink()
+    SigningKeys.load_or_create(home, random=SystemRandom(), clock=clock)
+
+
 def test_new_signing_keys_forget_every_verified_token(tmp_path: Path, clock: FixedClock) -> None:
-    tokens = service(tmp_path, clock)
+    monotonic = Monotonic()
+    tokens = checked_service(tmp_path, clock, monotonic)
     token = tokens.issue(PRINCIPAL).token
     tokens.verify(token)
-    # An operator deletes the key file to invalidate every token; a new key is made.
-    key_file = tmp_path / "keys" / _tokens.KEY_FILE_NAME
-    key_file.unlink()
-    SigningKeys.load_or_create(tmp_path, random=SystemRandom(), clock=clock)
+    replace_key_file(tmp_path, clock)
+    monotonic.now += _tokens.KEY_FILE_CHECK_SECONDS
     assert refusal(tokens, token) == "InvalidToken"
+
+
+def test_a_replaced_key_file_revokes_tokens_within_the_check_interval(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    # ADR 0245: the key file is looked at once per KEY_FILE_CHECK_SECONDS, not per request,
+    # so a replaced file takes effect at the next look, never later.
+    monotonic = Monotonic()
+    tokens = checked_service(tmp_path, clock, monotonic)
+    token = tokens.issue(PRINCIPAL).token
+    tokens.verify(token)
+    replace_key_file(tmp_path, clock)
+    monotonic.now += _tokens.KEY_FILE_CHECK_SECONDS * 0.5
+    tokens.verify(token)  # inside the interval: the keys read before are still used
+    monotonic.now += _tokens.KEY_FILE_CHECK_SECONDS * 0.5
+    assert refusal(tokens, token) == "InvalidToken"
+    monotonic.now += 3600
+    assert refusal(tokens, token) == "InvalidToken"  # and stays refused
+
+
+def test_a_new_service_after_the_replacement_refuses_at_once(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    token = service(tmp_path, clock).issue(PRINCIPAL).token
+    replace_key_file(tmp_path, clock)
+    assert refusal(service(tmp_path, clock), token) == "InvalidToken"
+
+
+def test_a_key_another_process_added_verifies_at_once(tmp_path: Path, clock: FixedClock) -> None:
+    monotonic = Monotonic()
+    here = checked_service(tmp_path, clock, monotonic)
+    here.verify(here.issue(PRINCIPAL).token)  # keys loaded, next look in a second
+    # Another process rotates and signs with its new key before this one looked again.
+    SigningKeys.load_or_create(tmp_path, random=SystemRandom(), clock=clock).rotate(
+        random=SystemRandom(), clock=clock
+    )
+    there = service(tmp_path, clock)
+    token = there.issue(PRINCIPAL).token
+    assert here.verify(token).principal_id == PRINCIPAL.principal_id
+    assert here.keys.kids == there.keys.kids  # and this process now signs with it too
+
+
+def test_a_token_of_unknown_keys_is_refused_without_rereading_an_unchanged_file(
+    tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monotonic = Monotonic()
+    tokens = checked_service(tmp_path, clock, monotonic)
+    token = tokens.issue(PRINCIPAL).token
+    other = tmp_path / "other"
+    stranger = service(other, clock).issue(PRINCIPAL).token  # signed by keys never in our file
+    loads: list[Path] = []
+    real = SigningKeys.load_or_create
+
+    def counting(home: Path, **kwargs: Any) -> SigningKeys:
+        loads.append(home)
+        return real(home, **kwargs)
+
+    monkeypatch.setattr(SigningKeys, "load_or_create", staticmethod(counting))
+    assert refusal(tokens, stranger) == "InvalidToken"
+    assert loads == []  # the file was looked at, found unchanged, not reread
+    assert tokens.verify(token).principal_id == PRINCIPAL.principal_id
 
 
 def test_a_tampered_token_is_never_answered_from_the_cache(

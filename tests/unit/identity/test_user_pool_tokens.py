@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from lakevault.identity._refresh_tokens import (
     token_digest,
 )
 from lakevault.identity._sign_in_state import sign_out_everywhere
+from lakevault.identity._tokens import KEY_FILE_CHECK_SECONDS
 
 DAY = 86400
 PRINCIPAL = Principal(
@@ -62,7 +64,14 @@ def service(home: Path, clock: FixedClock) -> TokenService:
 def test_rotation_keeps_the_old_key_until_its_tokens_expire(
     tmp_path: Path, clock: FixedClock
 ) -> None:
-    tokens = service(tmp_path, clock)
+    seconds = [0.0]  # the service's interval clock: it looks at the key file once a second
+    tokens = TokenService(
+        lambda: SigningKeys.load_or_create(tmp_path, random=SystemRandom(), clock=clock),
+        clock=clock,
+        random=SystemRandom(),
+        issuer="lakevault:test",
+        monotonic=lambda: seconds[0],
+    )
     old_kid = tokens.keys.kids[-1]
 
     def rotate() -> SigningKeys:
@@ -78,8 +87,9 @@ def test_rotation_keeps_the_old_key_until_its_tokens_expire(
     old_token = tokens.issue(PRINCIPAL).token  # signed with the old key just before rotation
     rotated = rotate()
     assert rotated.kids[0] == old_kid and len(rotated.kids) == 2
-    # The running service rereads the changed file: it signs with the new key and still
-    # verifies a token of the old one.
+    # The running service rereads the changed file at its next look (ADR 0245): it signs with
+    # the new key and still verifies a token of the old one.
+    seconds[0] += KEY_FILE_CHECK_SECONDS
     new_token = tokens.issue(PRINCIPAL).token
     assert tokens.keys.kids == rotated.kids
     clock.advance(seconds=1000)
@@ -88,6 +98,7 @@ def test_rotation_keeps_the_old_key_until_its_tokens_expire(
     # Once the longest token lifetime (and the skew) has passed, the old key goes.
     clock.advance(seconds=3600)
     assert rotate().kids == rotated.kids[1:]
+    seconds[0] += KEY_FILE_CHECK_SECONDS
     assert old_kid not in tokens.keys.kids
     assert tokens.verify(tokens.issue(PRINCIPAL).token).principal_id == PRINCIPAL.principal_id
 
@@ -329,8 +340,11 @@ def test_the_daily_job_rotates_the_signing_keys_when_due(tmp_path: Path) -> None
     assert platform.tokens.keys.kids == first
     clock.advance(seconds=30 * DAY)
     platform.jobs.run_worker(name="t", until_idle=True)
-    rotated = platform.tokens.keys.kids
-    assert rotated[0] == first[0] and len(rotated) == 2
+    rotated = SigningKeys.load_or_create(settings.resolved_home, random=SystemRandom(), clock=clock)
+    assert rotated.kids[0] == first[0] and len(rotated.kids) == 2
+    # The running service signs with the new key from its next look at the file (ADR 0245).
+    time.sleep(KEY_FILE_CHECK_SECONDS)
+    assert platform.tokens.keys.kids == rotated.kids
     platform.close()
 
 
