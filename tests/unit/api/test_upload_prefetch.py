@@ -1,0 +1,142 @@
+"""A small upload body is read whole on the event loop before the upload starts (ADR 0247).
+
+``RequestBodyReader.prefetch`` takes the ASGI messages of a body of at most
+``PREFETCH_BODY_BYTES`` straight from ``receive`` under one idle deadline, moved at every
+message. The app is driven over ASGI with a client that sends the body as the test says: in one
+message, in several, cut by a disconnect, or shorter than declared. Every upload that is not
+acknowledged leaves nothing behind (no object, no journal row); the idle timeout itself is
+tested in ``test_upload_idle_timeout.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import pytest
+
+from lakevault.api import _streaming
+from lakevault.db import models
+from tests.unit.api.conftest import World
+
+
+async def _asgi_put(
+    app: Any, path: str, headers: dict[str, str], messages: list[dict[str, Any]], declared: int
+) -> tuple[int, dict[str, Any]]:
+    """PUT ``path`` declaring ``declared`` bytes; ``receive`` hands out ``messages`` in order."""
+    remaining = list(messages)
+    taken: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        message = remaining.pop(0) if remaining else {"type": "http.disconnect"}
+        taken.append(message)
+        return message
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        + [(b"content-length", str(declared).encode()), (b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    with anyio.fail_after(30):
+        await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], json.loads(body)
+
+
+def _piece(body: bytes, *, more: bool) -> dict[str, Any]:
+    return {"type": "http.request", "body": body, "more_body": more}
+
+
+@pytest.fixture
+def bucket(world: World) -> tuple[World, dict[str, str]]:
+    _, admin, _ = world.new_tenant("prefetch")
+    created = world.client.post("/api/v1/buckets", json={"name": "pre"}, headers=admin)
+    assert created.status_code == 201, created.text
+    return world, admin
+
+
+def _nothing_stored(world: World, path: str, admin: dict[str, str]) -> None:
+    assert world.client.get(path, headers=admin).status_code == 404
+    with world.platform.database.read_session() as session:
+        assert session.query(models.BlobJournal).count() == 0
+
+
+@pytest.mark.parametrize("split", [1, 3, 4096], ids=["one message", "three", "byte by byte"])
+def test_a_small_body_in_any_number_of_messages_is_stored_whole(
+    bucket: tuple[World, dict[str, str]], split: int
+) -> None:
+    world, admin = bucket
+    body = bytes(range(256)) * 16  # 4 KiB
+    size = -(-len(body) // split)
+    chunks = [body[i : i + size] for i in range(0, len(body), size)]
+    messages = [_piece(chunk, more=i < len(chunks) - 1) for i, chunk in enumerate(chunks)]
+    path = "/api/v1/buckets/pre/objects/whole"
+    status, answer = anyio.run(lambda: _asgi_put(world.client.app, path, admin, messages, 4096))
+    assert status == 200, answer
+    assert world.client.get(path, headers=admin).content == body
+
+
+def test_a_client_that_disconnects_mid_body_stores_nothing(
+    bucket: tuple[World, dict[str, str]],
+) -> None:
+    world, admin = bucket
+    path = "/api/v1/buckets/pre/objects/cut"
+    messages = [_piece(b"x" * 1000, more=True), {"type": "http.disconnect"}]
+    status, answer = anyio.run(lambda: _asgi_put(world.client.app, path, admin, messages, 4096))
+    assert (status, answer["error"]["code"]) == (400, "IncompleteBody"), answer
+    _nothing_stored(world, path, admin)
+
+
+def test_a_body_shorter_than_declared_stores_nothing(
+    bucket: tuple[World, dict[str, str]],
+) -> None:
+    world, admin = bucket
+    path = "/api/v1/buckets/pre/objects/short"
+    messages = [_piece(b"x" * 1000, more=False)]
+    status, answer = anyio.run(lambda: _asgi_put(world.client.app, path, admin, messages, 4096))
+    assert (status, answer["error"]["code"]) == (400, "IncompleteBody"), answer
+    _nothing_stored(world, path, admin)
+
+
+def test_a_body_longer_than_it_declared_is_refused(
+    bucket: tuple[World, dict[str, str]],
+) -> None:
+    # The prefetch stops at the end of the body's messages, not at the declared length: the
+    # upload sees every byte and refuses a body that does not match its Content-Length.
+    world, admin = bucket
+    path = "/api/v1/buckets/pre/objects/long"
+    messages = [_piece(b"x" * 3000, more=True), _piece(b"x" * 3000, more=False)]
+    status, answer = anyio.run(lambda: _asgi_put(world.client.app, path, admin, messages, 4096))
+    assert status == 400, answer
+    _nothing_stored(world, path, admin)
+
+
+def test_a_body_over_the_prefetch_size_is_streamed_from_the_worker(
+    bucket: tuple[World, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Declared over PREFETCH_BODY_BYTES: nothing is read on the loop, the worker pulls it.
+    monkeypatch.setattr(_streaming, "PREFETCH_BODY_BYTES", 1024)
+    world, admin = bucket
+    body = b"z" * 4096
+    messages = [_piece(body[i : i + 512], more=i + 512 < len(body)) for i in range(0, 4096, 512)]
+    path = "/api/v1/buckets/pre/objects/streamed"
+    status, answer = anyio.run(lambda: _asgi_put(world.client.app, path, admin, messages, 4096))
+    assert status == 200, answer
+    assert world.client.get(path, headers=admin).content == body
