@@ -73,11 +73,16 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message)
 
 
-async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+def unexpected_error_response(exc: BaseException) -> JSONResponse:
+    """``500 InternalFailure`` with a generic message; the details go to the log only."""
     logger.error("unexpected failure", exc_info=exc)
     return error_response(
         500, "InternalFailure", "the request failed unexpectedly; quote the requestId to support"
     )
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    return unexpected_error_response(exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lakevault.api import create_app
-from lakevault.core import load_settings
+from lakevault.core import current_request_id, load_settings
 from lakevault.db import Database
 from lakevault.runtime import Platform
 
@@ -95,6 +96,46 @@ def test_unexpected_failure_is_500_without_details(database: Database, tmp_path:
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "InternalFailure"
     assert "secret-path" not in response.text
+    # The message asks the client to quote the request id: it is in the body and both headers.
+    request_id = response.json()["error"]["requestId"]
+    assert request_id
+    assert response.headers["x-amz-request-id"] == request_id
+    assert response.headers["x-request-id"] == request_id
+
+
+class _RequestIdsAtEmit(logging.Handler):
+    """The request id each record was logged under (the JSON formatter reads the same)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[tuple[str, str | None]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append((record.getMessage(), current_request_id.get()))
+
+
+def test_unexpected_failure_is_logged_once_with_its_request_id(
+    database: Database, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        {"LAKEVAULT_HOME": str(tmp_path), "LAKEVAULT_DATABASE_URL": database.url}
+    )
+    app = create_app(Platform.build(settings))
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("internal detail")
+
+    handler = _RequestIdsAtEmit()
+    logger = logging.getLogger("lakevault.api")
+    logger.addHandler(handler)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = client.get("/boom")
+    finally:
+        logger.removeHandler(handler)
+    failures = [seen for seen in handler.seen if seen[0] == "unexpected failure"]
+    assert failures == [("unexpected failure", response.headers["x-request-id"])]
 
 
 def test_readyz_says_to_run_init_when_there_is_no_database_file(tmp_path: Path) -> None:
