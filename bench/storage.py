@@ -20,9 +20,10 @@ Everything runs on this machine, against real processes, in one run (compare sid
 
 ``--postgres URL`` (a server URL such as the one ``scripts/postgres.sh start`` prints) runs
 (b) a second time with the metadata in a fresh PostgreSQL database made on that server (and
-dropped afterwards), beside the SQLite run; ``--http-workers N`` with it runs (b) once more
-with ``lakevault serve --http-workers N``. "Server CPU/PUT" sums the server and its child
-processes, measured once they have finished starting.
+dropped afterwards), beside the SQLite run. ``--http-workers N`` runs (b) once more with
+``lakevault serve --http-workers N`` on SQLite (ADR 0250), and with ``--postgres`` on
+PostgreSQL too. "Server CPU/PUT" sums the server and its child processes, measured once they
+have finished starting.
 """
 
 from __future__ import annotations
@@ -508,7 +509,7 @@ def main(argv: list[str]) -> int:
         type=int,
         default=0,
         metavar="N",
-        help="with --postgres: also run (b) with 'serve --http-workers N'",
+        help="also run (b) with 'serve --http-workers N' (SQLite; with --postgres, both)",
     )
     arguments = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="lakevault-bench-storage-"))
@@ -525,6 +526,15 @@ def main(argv: list[str]) -> int:
             small_objects(server, arguments.seconds, "b", anchor=anchor)
         finally:
             server.stop()
+        if arguments.http_workers > 1:
+            workers = str(arguments.http_workers)
+            server = LakevaultServer(work / "lv-small-workers", "--http-workers", workers)
+            try:
+                small_objects(
+                    server, arguments.seconds, "b", store=f"SQLite, --http-workers {workers}"
+                )
+            finally:
+                server.stop()
         if arguments.postgres:
             _small_objects_on_postgres(work, arguments.postgres, arguments.seconds)
             if arguments.http_workers > 1:

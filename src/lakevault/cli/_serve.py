@@ -153,8 +153,8 @@ def serve(
         "--http-workers",
         min=1,
         max=64,
-        help="HTTP server processes sharing the listening socket (more than 1 needs "
-        "PostgreSQL as the metadata store) [default: 1].",
+        help="HTTP server processes sharing the listening socket; on SQLite their writes "
+        "queue on one lock across processes [default: 1].",
     ),
     listen_fd: int = typer.Option(None, "--listen-fd", hidden=True),
     parent_pid: int = typer.Option(None, "--parent-pid", hidden=True),
@@ -170,13 +170,6 @@ def serve(
     else:
         require_home(settings)
         platform = Platform.build(settings)
-    if http_workers > 1 and platform.database.is_sqlite:
-        platform.close()
-        raise ConfigurationError(
-            f"--http-workers {http_workers} needs PostgreSQL as the metadata store: SQLite "
-            "takes one writer at a time, and processes would queue in its busy handler; set "
-            "database_url to a PostgreSQL server, or serve with --http-workers 1"
-        )
     platform.check_ready()
     # Refuse to start without the right platform root key (missing, wrong passphrase, external
     # key service down, or another installation's key): a clear error now, not at first use.
@@ -192,7 +185,9 @@ def serve(
     workers = WorkerPool(worker_argv(), count=settings.workers)
     workers.start()
     # Further HTTP processes accept on the same socket (each its own platform and audit writer;
-    # several writers keep the audit log correct, ADR 0061; docs/decisions/0178).
+    # several writers keep the audit log correct, ADR 0061; docs/decisions/0178; on SQLite the
+    # writers of all processes queue on one flock, docs/decisions/0250). They start after the
+    # schema check and the root key's check value above: migrations run here, once.
     http = WorkerPool(
         http_worker_argv(sock.fileno()),
         count=http_workers - 1,

@@ -10,8 +10,10 @@ Within one process, SQLite write transactions also queue on a Python lock taken 
 ``BEGIN IMMEDIATE`` (at a session's first statement, as SQLite's own lock is) and released after
 the commit or rollback. SQLite's busy handler polls with sleeps that grow to 100 ms, so under
 concurrent writers a waiter slept long after the lock was free (4 KiB PUTs: p50 of 150-500 ms,
-docs/performance.md, ADR 0169); the Python lock wakes the next writer at once. Other processes
-on the same file still meet the busy timeout.
+docs/performance.md, ADR 0169); the Python lock wakes the next writer at once. The thread that
+holds it also holds an exclusive ``flock`` of a file beside the database, so the writers of all
+processes on the same file (several HTTP processes, job workers, the CLI) queue in the kernel
+the same way (``_write_lock.py``, ADR 0250); SQLite's busy timeout remains for anything else.
 
 Driver failures are translated once, here, into :mod:`lakevault.core.errors` with a sentence
 saying what to fix — a wrong URL, an unreachable server, a file that is not a database.
@@ -34,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lakevault.core import mask_url_password
 from lakevault.core.errors import ConfigurationError, ServiceUnavailable
 from lakevault.db._readers import for_engine as readers_for
+from lakevault.db._write_lock import write_lock_for
 
 _SQLITE_BEGIN_OPTION = "lakevault_sqlite_begin"
 _SQLITE_BUSY_SECONDS = 30
@@ -78,8 +81,9 @@ class Database:
                 connect_args={"connect_timeout": 5},
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # Re-entrant: a thread that nests sessions behaves as it did without the lock.
-        self._write_lock = threading.RLock()
+        # Re-entrant: a thread that nests sessions behaves as it did without the lock. One per
+        # file and process, with the cross-process flock (ADR 0250).
+        self._write_lock = write_lock_for(self.sqlite_path)
         self._local = threading.local()
         self._read_engine = self.engine.execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
@@ -132,7 +136,15 @@ class Database:
         held[-1] += 1
 
     def _acquire_write_lock(self) -> None:
-        if not self._write_lock.acquire(timeout=_SQLITE_BUSY_SECONDS):
+        try:
+            acquired = self._write_lock.acquire(timeout=_SQLITE_BUSY_SECONDS)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot lock {self._write_lock.path} beside the metadata database "
+                f"({exc.strerror}): its directory does not exist or is not writable; run "
+                "'lakevault init' or set LAKEVAULT_HOME to a writable directory"
+            ) from exc
+        if not acquired:
             raise ServiceUnavailable(
                 f"the metadata database {self.sqlite_path} stayed locked by another write of "
                 f"this process for {_SQLITE_BUSY_SECONDS} s; retry, and look for a stuck request"
@@ -216,6 +228,7 @@ class Database:
         if self._readers is not None:
             self._readers.close()
         self.engine.dispose()
+        self._write_lock.close_file()
 
 
 def _configure_sqlite(engine: Engine, *, on_write_begin: Callable[[], None]) -> None:
