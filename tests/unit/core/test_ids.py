@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import re
+import threading
 
 import pytest
 
@@ -31,6 +33,51 @@ def test_request_id_has_the_uuid4_shape() -> None:
     assert re.fullmatch(
         r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", request_id
     )
+
+
+def test_request_ids_are_unique_across_blocks_and_threads() -> None:
+    # ADR 0246: request ids are also audit event ids (unique in the log); no two may ever be
+    # equal, also when many threads take them at once.
+    per_thread = 2000
+    found: list[list[str]] = [[] for _ in range(8)]
+
+    def take(into: list[str]) -> None:
+        into.extend(new_request_id(SystemRandom()) for _ in range(per_thread))
+
+    threads = [threading.Thread(target=take, args=(into,)) for into in found]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [request_id for ids in found for request_id in ids]
+    assert len(set(every)) == len(every) == 8 * per_thread
+
+
+def test_a_forked_child_never_repeats_its_parent_s_request_ids() -> None:
+    # ADR 0246: any buffering of random bytes in the process (which a child would inherit)
+    # must keep the ids of a parent and its forked child (HTTP workers) apart.
+    new_request_id(SystemRandom())
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write its next ids and leave at once
+        try:
+            os.write(writer, " ".join(new_request_id(SystemRandom()) for _ in range(20)).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    os.waitpid(pid, 0)
+    with os.fdopen(reader, "rb") as pipe:
+        child = set(pipe.read().decode().split())
+    parent = {new_request_id(SystemRandom()) for _ in range(20)}
+    assert len(child) == 20
+    assert not child & parent
+
+
+def test_request_ids_do_not_follow_from_one_another() -> None:
+    # Random, not a counter: consecutive ids share no more than chance (no leaked counts).
+    first, second = (bytes.fromhex(new_request_id(SystemRandom()).replace("-", "")) for _ in "ab")
+    differing = bin(int.from_bytes(first, "big") ^ int.from_bytes(second, "big")).count("1")
+    assert differing > 20  # of 122 random bits about 61 differ; 20 or fewer: p < 1e-10
 
 
 def test_ids_come_from_the_injected_random_source() -> None:
