@@ -42,6 +42,7 @@ EXPORTS = {
         "check_schema",
         "current_revision",
         "driver_cursor",
+        "generation_snapshot",
         "head_revision",
         "models",
         "upgrade",

@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from lakevault import storage
+from lakevault import db, storage
 from lakevault.api._auth import PendingCaller, caller_dependency, pending_caller_dependency
 from lakevault.api._compact_json import CompactJSONResponse, http_date
 from lakevault.api._direct_route import DirectRoute
@@ -359,19 +359,22 @@ def objects_router(platform: Platform) -> APIRouter:
         body, length = upload_body(request, reader)
 
         def upload() -> storage.ObjectInfo:
-            caller = _caller(pending.resolve())
-            return store.objects.put_object(
-                caller,
-                bucket,
-                key,
-                body,
-                content_length=length,
-                content_type=request.headers.get("content-type"),
-                metadata=_metadata(request),
-                conditions=_conditions(request),
-                expected_sha256=_expected_sha256(request),
-                object_lock=lock_request(request.headers),
-            )
+            # One read of the token and both cache generations for the whole PUT: it writes
+            # no bucket setting and no identity (ADR 0241).
+            with db.generation_snapshot():
+                caller = _caller(pending.resolve())
+                return store.objects.put_object(
+                    caller,
+                    bucket,
+                    key,
+                    body,
+                    content_length=length,
+                    content_type=request.headers.get("content-type"),
+                    metadata=_metadata(request),
+                    conditions=_conditions(request),
+                    expected_sha256=_expected_sha256(request),
+                    object_lock=lock_request(request.headers),
+                )
 
         await reader.prefetch(int(declared) if declared and declared.isdigit() else None)
         info = await anyio.to_thread.run_sync(upload)

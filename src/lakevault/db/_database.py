@@ -35,6 +35,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lakevault.core import mask_url_password
 from lakevault.core.errors import ConfigurationError, ServiceUnavailable
+from lakevault.db import _generations as generations
+from lakevault.db._generations import Generation
 from lakevault.db._readers import for_engine as readers_for
 from lakevault.db._write_lock import write_lock_for
 
@@ -176,7 +178,28 @@ class Database:
         with translate_errors(self), self._read_sessions.begin() as session:
             yield session
 
-    def fetch_one(self, sql: str, parameters: tuple[object, ...]) -> tuple[Any, ...] | None:
+    def generation(self, name: Generation) -> int | None:
+        """The current value of a cache generation (``policy_generation`` or
+        ``storage_generation``); ``None`` if its row is missing (then cache nothing).
+
+        Inside a ``generation_snapshot()`` block both counters are read once, by the block's
+        first read, and served from it after that (ADR 0241); outside, read now.
+        """
+        held = generations.taken(self)
+        if held is not None:
+            return held[generations.NAMES.index(name)]
+        snapshot = generations.wanted(self)
+        if snapshot is None:
+            row = self.fetch_one(generations.ONE_SQL[name], ())
+            return None if row is None or row[0] is None else int(row[0])
+        row = self.fetch_one(generations.BOTH_SQL, ())
+        values = generations.counters(row if row is not None else (None,) * 2)
+        snapshot[id(self)] = values
+        return values[generations.NAMES.index(name)]
+
+    def fetch_one(
+        self, sql: str, parameters: tuple[object, ...], *, with_generations: bool = False
+    ) -> tuple[Any, ...] | None:
         """Run one read-only query on a driver connection kept for these reads (autocommit,
         opened read-only, no pool checkout or reset: ADR 0240); return its first row.
 
@@ -185,7 +208,19 @@ class Database:
         docs/performance.md, "Authentication"). ``sql`` uses ``?`` placeholders, rewritten to
         ``%s`` for psycopg; it runs in autocommit, so it never holds a lock. Values come back as
         the driver gives them (JSON as text on SQLite, decoded on PostgreSQL).
+
+        ``with_generations``: inside a ``generation_snapshot()`` block still without this
+        database's counters, they are read by the same statement (appended as columns, cut off
+        the returned row) and kept for the block (ADR 0241).
         """
+        snapshot = generations.wanted(self) if with_generations else None
+        if snapshot is not None:
+            row = self.fetch_one(generations.piggybacked(sql), parameters)
+            if row is None:
+                return None
+            cut = len(row) - len(generations.NAMES)
+            snapshot[id(self)] = generations.counters(row[cut:])
+            return row[:cut]
         if not self.is_sqlite:
             sql = sql.replace("%", "%%").replace("?", "%s")
         readers = self._readers

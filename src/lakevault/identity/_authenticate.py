@@ -59,6 +59,9 @@ def principal_for_token(database: Database, claims: TokenClaims) -> Principal:
         "SELECT u.user_id, u.account_id, u.name, u.arn, u.tags, s.token_generation FROM users u "
         "LEFT JOIN user_sign_in_states s ON s.user_id = u.user_id WHERE u.user_id = ?",
         (claims.principal_id,),
+        # Inside a request's generation snapshot, the same read fetches the cache
+        # generations for the request (ADR 0241).
+        with_generations=True,
     )
     # A user who signed out everywhere has a newer token generation than the token's
     # (docs/user-pool.md): the token stops at once. No state row means generation 1.

@@ -81,8 +81,7 @@ class DatabasePolicySource:
 
     def _generation(self) -> int | None:
         """The current policy generation; ``None`` (cache nothing) if the row is missing."""
-        row = self._database.fetch_one("SELECT value FROM policy_generation WHERE id = 1", ())
-        return int(row[0]) if row is not None else None
+        return self._database.generation("policy_generation")
 
     def _load(self, principal: Principal) -> PrincipalPolicies:
         if principal.identity_type is IdentityType.ASSUMED_ROLE:

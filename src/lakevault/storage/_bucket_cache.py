@@ -21,7 +21,6 @@ from typing import Generic, TypeVar
 
 from lakevault.db import Database
 
-_GENERATION_SQL = "SELECT value FROM storage_generation WHERE id = 1"
 _Value = TypeVar("_Value")
 
 
@@ -59,5 +58,5 @@ class GenerationCache(Generic[_Value]):
         return value
 
     def _generation(self) -> int | None:
-        row = self._database.fetch_one(_GENERATION_SQL, ())
-        return int(row[0]) if row is not None else None
+        # Read now, or once per request inside a generation snapshot (ADR 0241).
+        return self._database.generation("storage_generation")
