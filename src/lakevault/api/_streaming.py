@@ -179,6 +179,7 @@ class RequestBodyReader:
 
     def __init__(self, request: Request) -> None:
         request.scope[BODY_LIMIT_SCOPE_KEY] = None  # the route enforces its own limits
+        self._request = request
         self._receive = request.receive
         self._stream = request.stream()
         self._pending = memoryview(b"")
@@ -217,6 +218,14 @@ class RequestBodyReader:
             return
         pieces: list[bytes] = []
         total = 0
+        if hasattr(self._request, "_body"):
+            # Already read whole through Starlette (a SigV4-signed body, read_signed_body):
+            # ``receive`` has nothing more to give, and Starlette's stream replays the body.
+            while (piece := await self._next_piece()) is not None:
+                pieces.append(piece)
+            self._finished = True
+            self._pending = memoryview(b"".join(pieces))
+            return
         try:
             with anyio.fail_after(self._idle_seconds) as scope:
                 while total <= PREFETCH_BODY_BYTES:
