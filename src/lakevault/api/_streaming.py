@@ -245,6 +245,12 @@ class RequestBodyReader:
         # (Starlette's stream goes on with the next message).
         self._pending = memoryview(pieces[0] if len(pieces) == 1 else b"".join(pieces))
 
+    @property
+    def complete(self) -> bool:
+        """Whether the whole body is in memory: ``readinto`` never waits on the event loop, so
+        any thread may read it (not only an anyio worker, which ``anyio.from_thread`` needs)."""
+        return self._finished
+
     def readinto(self, buffer: memoryview, /) -> int:
         while not self._pending and not self._finished:
             piece = anyio.from_thread.run(self._next_piece)
