@@ -11,11 +11,13 @@ tested in ``test_upload_idle_timeout.py``.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import anyio
 import pytest
 
+from lakevault import identity
 from lakevault.api import _streaming
 from lakevault.db import models
 from tests.unit.api.conftest import World
@@ -140,3 +142,42 @@ def test_a_body_over_the_prefetch_size_is_streamed_from_the_worker(
     status, answer = anyio.run(lambda: _asgi_put(world.client.app, path, admin, messages, 4096))
     assert status == 200, answer
     assert world.client.get(path, headers=admin).content == body
+
+
+def test_a_signed_small_put_whose_body_was_read_for_its_signature_is_stored(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A SigV4 header signature covers the body, so authentication reads it whole through
+    # Starlette before the route runs (read_signed_body): the prefetch must take it from
+    # Starlette's replay, not wait on ``receive``, which has nothing more to give. Waiting there
+    # answered RequestTimeout after the idle limit (shortened here so a regression fails fast).
+    monkeypatch.setattr(_streaming, "BODY_IDLE_SECONDS", 2.0)
+    account, admin, _ = world.new_tenant("signed")
+    c = world.client
+    base = f"/api/v1/tenants/{account}"
+    assert c.post(f"{base}/users", json={"userName": "up"}, headers=admin).is_success
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+    }
+    c.put(f"{base}/users/up/policies/p", json={"policyDocument": policy}, headers=admin)
+    key = c.post(f"{base}/users/up/access-keys", headers=admin).json()
+    assert c.post("/api/v1/buckets", json={"name": "signed-pre"}, headers=admin).is_success
+    body = b"signed small body " * 200
+    target = "/api/v1/buckets/signed-pre/objects/k"
+    signed = identity.sign_request(
+        identity.SigV4Request.from_target(
+            "PUT", target, [("host", "testserver"), ("content-length", str(len(body)))], body
+        ),
+        access_key_id=key["accessKeyId"],
+        secret_access_key=key["secretAccessKey"],
+        region=world.platform.settings.region,
+        service="lakevault",
+        now=world.clock.now(),
+    )
+    headers = {k: v for k, v in signed.request.headers if k.lower() != "host"}
+    started = time.monotonic()
+    put = c.put(target, content=body, headers=headers)
+    assert put.status_code == 200, put.text
+    assert time.monotonic() - started < 2.0
+    assert c.get(target, headers=admin).content == body
