@@ -285,7 +285,16 @@ def _configure_sqlite(engine: Engine, *, on_write_begin: Callable[[], None]) -> 
         mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "IMMEDIATE")
         if mode == "IMMEDIATE":
             on_write_begin()
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # On the driver's connection: SQLAlchemy's statement layer cost ~25 µs of CPU for
+        # this one word (ADR 0242). Its errors still come out as SQLAlchemy's.
+        sql = f"BEGIN {mode}"
+        try:
+            connection.connection.driver_connection.execute(sql)
+        except sqlite3.Error as exc:
+            raise sqlalchemy.exc.DBAPIError.instance(
+                sql, (), exc, sqlite3.Error, dialect=connection.dialect
+            ) from exc
+
 
 
 @contextmanager

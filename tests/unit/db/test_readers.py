@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy
+import sqlalchemy.exc
 from sqlalchemy import text
 
 from lakevault.core.errors import ServiceUnavailable
@@ -200,3 +201,24 @@ def test_a_failed_idle_connection_is_closed_and_only_a_retryable_failure_is_retr
     with pytest.raises(ValueError, match="a real error"):
         readers.fetch_one("SELECT 1", ())
     assert opened[1].closed and readers.idle == 0
+
+
+def test_a_failed_sqlite_begin_is_sqlalchemys_error_and_translated(tmp_path: Path) -> None:
+    """BEGIN runs on the driver's connection (ADR 0242); its failure is still SQLAlchemy's
+    ``OperationalError`` (so ``translate_errors`` and callers see what they always saw)."""
+    database = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        with database.engine.connect() as connection:
+            connection.connection.driver_connection.execute("BEGIN")
+            with pytest.raises(sqlalchemy.exc.OperationalError, match="within a transaction"):
+                connection.begin()
+            connection.connection.driver_connection.execute("ROLLBACK")
+        with database.transaction() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with pytest.raises(RuntimeError), database.transaction() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (2)")
+            raise RuntimeError("roll back")
+        assert database.fetch_one("SELECT count(*) FROM t", ()) == (1,)
+    finally:
+        database.dispose()
