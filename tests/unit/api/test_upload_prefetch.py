@@ -18,7 +18,7 @@ import anyio
 import pytest
 
 from lakevault import identity
-from lakevault.api import _streaming
+from lakevault.api import _handoff, _streaming
 from lakevault.db import models
 from tests.unit.api.conftest import World
 
@@ -181,3 +181,33 @@ def test_a_signed_small_put_whose_body_was_read_for_its_signature_is_stored(
     assert put.status_code == 200, put.text
     assert time.monotonic() - started < 2.0
     assert c.get(target, headers=admin).content == body
+
+
+@pytest.fixture
+def pooled(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every call the upload pool runs (a spy that delegates to the real pool)."""
+    calls: list[object] = []
+    real = _handoff.UPLOADS.run
+
+    async def spy(func: Any) -> Any:
+        calls.append(func)
+        return await real(func)
+
+    monkeypatch.setattr(_handoff.UPLOADS, "run", spy)
+    return calls
+
+
+def test_a_prefetched_upload_runs_in_the_upload_pool_and_a_streamed_one_does_not(
+    bucket: tuple[World, dict[str, str]], pooled: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ADR 0248: the pool's threads are no anyio workers, so only a body already whole in
+    # memory may go there; a streamed body pulls its pieces through anyio.from_thread.
+    world, admin = bucket
+    small = world.client.put("/api/v1/buckets/pre/objects/a", content=b"a" * 4096, headers=admin)
+    assert small.status_code == 200, small.text
+    assert len(pooled) == 1
+    monkeypatch.setattr(_streaming, "PREFETCH_BODY_BYTES", 1024)
+    big = world.client.put("/api/v1/buckets/pre/objects/b", content=b"b" * 4096, headers=admin)
+    assert big.status_code == 200, big.text
+    assert len(pooled) == 1
+    assert world.client.get("/api/v1/buckets/pre/objects/b", headers=admin).content == b"b" * 4096
