@@ -179,10 +179,11 @@ class Database:
             yield session
 
     def generation(self, name: Generation) -> int | None:
-        """The current value of a cache generation (``policy_generation`` or
-        ``storage_generation``); ``None`` if its row is missing (then cache nothing).
+        """The current value of a cache generation (``policy_generation``,
+        ``storage_generation``, ``key_generation``); ``None`` if its row is missing (then cache
+        nothing).
 
-        Inside a ``generation_snapshot()`` block both counters are read once, by the block's
+        Inside a ``generation_snapshot()`` block all counters are read once, by the block's
         first read, and served from it after that (ADR 0241); outside, read now.
         """
         held = generations.taken(self)
@@ -192,8 +193,8 @@ class Database:
         if snapshot is None:
             row = self.fetch_one(generations.ONE_SQL[name], ())
             return None if row is None or row[0] is None else int(row[0])
-        row = self.fetch_one(generations.BOTH_SQL, ())
-        values = generations.counters(row if row is not None else (None,) * 2)
+        row = self.fetch_one(generations.ALL_SQL, ())
+        values = generations.counters(row if row is not None else (None,) * len(generations.NAMES))
         snapshot[id(self)] = values
         return values[generations.NAMES.index(name)]
 
@@ -294,7 +295,6 @@ def _configure_sqlite(engine: Engine, *, on_write_begin: Callable[[], None]) -> 
             raise sqlalchemy.exc.DBAPIError.instance(
                 sql, (), exc, sqlite3.Error, dialect=connection.dialect
             ) from exc
-
 
 
 @contextmanager

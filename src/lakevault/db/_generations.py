@@ -1,9 +1,10 @@
-"""The request's generation snapshot: both cache generations read once, on the request's first read.
+"""The request's generation snapshot: the cache generations read once, on the request's first read.
 
-The policy generation (ADR 0168) and the storage generation (ADR 0177) tag the per-process
-caches of policies and bucket state; each request used to read each counter on its own, and a
-4 KiB PUT read them in two separate statements besides its token lookup. Inside a
-:func:`generation_snapshot` both counters are read at most once per database: piggybacked on
+The policy generation (ADR 0168), the storage generation (ADR 0177) and the key generation
+(ADR 0243) tag the per-process caches of policies, bucket state and service key records; each
+request used to read each counter on its own, and a 4 KiB PUT read two of them in separate
+statements besides its token lookup. Inside a
+:func:`generation_snapshot` the counters are read at most once per database: piggybacked on
 the request's first ``fetch_one(..., with_generations=True)`` (the token lookup), or else in one
 statement at the first :meth:`Database.generation` call, and served from the snapshot after
 that (ADR 0241).
@@ -29,21 +30,23 @@ from contextvars import ContextVar
 from typing import Any, Literal
 
 #: The counters, in the order the snapshot holds them.
-Generation = Literal["policy_generation", "storage_generation"]
-NAMES: tuple[Generation, ...] = ("policy_generation", "storage_generation")
+Generation = Literal["policy_generation", "storage_generation", "key_generation"]
+NAMES: tuple[Generation, ...] = ("policy_generation", "storage_generation", "key_generation")
 
 #: The columns appended to a piggybacking read, one per counter, in :data:`NAMES` order.
 COLUMNS = (
     "(SELECT value FROM policy_generation WHERE id = 1), "
-    "(SELECT value FROM storage_generation WHERE id = 1)"
+    "(SELECT value FROM storage_generation WHERE id = 1), "
+    "(SELECT value FROM key_generation WHERE id = 1)"
 )
 
-#: One counter alone (outside a snapshot) and both at once (inside one).
+#: One counter alone (outside a snapshot) and all at once (inside one).
 ONE_SQL: dict[Generation, str] = {
     "policy_generation": "SELECT value FROM policy_generation WHERE id = 1",
     "storage_generation": "SELECT value FROM storage_generation WHERE id = 1",
+    "key_generation": "SELECT value FROM key_generation WHERE id = 1",
 }
-BOTH_SQL = "SELECT " + COLUMNS
+ALL_SQL = "SELECT " + COLUMNS
 
 #: Per database (by identity) of the current block: the counters, once read.
 _SNAPSHOT: ContextVar[dict[int, tuple[int | None, ...]] | None] = ContextVar(

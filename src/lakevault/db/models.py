@@ -42,6 +42,7 @@ from lakevault.db._models_identity import (
 )
 from lakevault.db._models_jobs import Job, JobEffect, JobFailure, JobIdempotencyKey
 from lakevault.db._models_key_agent import PlatformRootKeyCheck, TenantKeyAgent
+from lakevault.db._models_key_generation import KeyGeneration
 from lakevault.db._models_keys import (
     KMSAlias,
     KMSGrant,
@@ -107,6 +108,7 @@ __all__ = [
     "KMSKeyTombstone",
     "KMSKeyVersion",
     "KMSRewrapProgress",
+    "KeyGeneration",
     "MultipartPart",
     "MultipartUpload",
     "OIDCProvider",

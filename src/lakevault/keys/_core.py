@@ -28,6 +28,7 @@ from lakevault.keys._errors import DisabledException, KeyNotFound, KMSInvalidSta
 from lakevault.keys._events import EventWho, key_event
 from lakevault.keys._material_cache import DEFAULT_MATERIAL_TTL_SECONDS, MaterialCache
 from lakevault.keys._policy import with_grants
+from lakevault.keys._record_cache import ServiceRecordCache
 from lakevault.keys._records import KeyRecord
 from lakevault.keys._rewrap import DataKeyRegistry
 from lakevault.keys._tombstones import TombstoneJournal
@@ -73,6 +74,8 @@ class KeyCore:
         self.random = random
         self.region = region
         self.materials = MaterialCache(ttl_seconds=material_ttl_seconds)
+        #: Service key records under the key generation (ADR 0243).
+        self.service_records = ServiceRecordCache(database, region=region)
         self.allow_restored_destroyed_keys = allow_restored_destroyed_keys
         self.data_key_registries = data_key_registries
         self.tombstones = tombstones

@@ -91,7 +91,7 @@ class ServiceKeys(KeyCore):
     ) -> tuple[KeyRecord, EventWho, str]:
         """The key, if ``proof`` is genuine and about the key's resource; else AccessDenied."""
         self._genuine(proof, pending=pending)
-        record = load_service_record(self.database, key_id, region=self.region)
+        record = self.service_records.get(key_id)
         service = _service_of(proof.action)
         bound = record.service_resource
         if (

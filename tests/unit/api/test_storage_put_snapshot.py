@@ -61,3 +61,23 @@ def test_a_bucket_policy_set_by_another_process_applies_to_the_next_put(world: W
         world, f"UPDATE storage_buckets SET policy = '{deny}' WHERE name = 'snap-policy'"
     )
     assert _put(world, "snap-policy", writer) == 403
+
+
+def test_a_bucket_key_disabled_by_another_process_fails_the_next_put(world: World) -> None:
+    """The key record is cached under the key generation (ADR 0243): the change advances it."""
+    writer = _writer_allowed(world, "snap-key")
+    _other_process(
+        world,
+        "UPDATE kms_keys SET state = 'Disabled' WHERE key_id = "
+        "(SELECT kms_key_id FROM storage_buckets WHERE name = 'snap-key')",
+    )
+    response = world.client.put(
+        "/api/v1/buckets/snap-key/objects/k", content=b"x" * 4096, headers=writer
+    )
+    assert error(response) == (400, "DisabledException")
+    _other_process(
+        world,
+        "UPDATE kms_keys SET state = 'Enabled' WHERE key_id = "
+        "(SELECT kms_key_id FROM storage_buckets WHERE name = 'snap-key')",
+    )
+    assert _put(world, "snap-key", writer) == 200
