@@ -152,6 +152,11 @@ def test_two_http_workers_serve_and_both_audit(
     _assert_chain_verifies(tmp_path, home, tenant, env)
 
 
+def _state(pid: int) -> str:
+    """The process's state letter (``T`` once stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
 def _flock_holders(lock_file: Path) -> set[int]:
     """The processes holding a ``flock`` on ``lock_file`` (from ``/proc/locks``)."""
     inode = os.stat(lock_file).st_ino
@@ -203,6 +208,9 @@ def test_a_kill_9_of_an_http_process_holding_the_write_lock_stops_nobody(
             if status == 200:
                 with guard:
                     acknowledged.add(key)
+            if index % 20 == 0:  # connect anew now and then: the restarted process gets some
+                client.close()
+                client = httpx.Client(headers=headers, timeout=60)
         client.close()
 
     threads = [threading.Thread(target=load, args=(n,)) for n in range(8)]
@@ -214,6 +222,8 @@ def test_a_kill_9_of_an_http_process_holding_the_write_lock_stops_nobody(
         while time.monotonic() < deadline and not caught:
             time.sleep(0.01)
             os.kill(child, signal.SIGSTOP)
+            while _state(child) != "T":  # the signal is delivered asynchronously
+                time.sleep(0.001)
             # Stopped, it can neither take nor release the lock: what /proc/locks shows holds.
             if child in _flock_holders(lock_file):
                 caught = True
