@@ -15,8 +15,8 @@ lock until their commit or rollback:
 One :class:`WriteLock` serves every :class:`~lakevault.db.Database` of the same file in a
 process (:func:`write_lock_for`): a ``flock`` taken through two descriptors of one process
 would exclude each other, and a thread nesting transactions of two such objects would wait for
-itself. The file is opened at the first acquisition and closed when no ``Database`` of that
-file remains.
+itself. The file is opened at the first acquisition, and closed by ``Database.dispose()``
+while nobody holds the lock and when no ``Database`` of that file remains.
 """
 
 from __future__ import annotations
