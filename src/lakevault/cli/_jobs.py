@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 from typing import Annotated
 
 import orjson
@@ -24,6 +22,7 @@ import typer
 from rich.table import Table
 
 from lakevault.cli._common import command, console, error_console, read_settings
+from lakevault.cli._stop_signals import StopOnSignals
 from lakevault.core import configure_logging
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.jobs import JobId, JobRecord, JobState
@@ -213,16 +212,6 @@ def stats_command(as_json: _AsJSON = False) -> None:
     console.print(failures)
 
 
-class _StopRequested:
-    """Turns SIGTERM and SIGINT into a stop event: the running attempt finishes first."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.event.set()
-
-
 @command
 def worker(
     name: Annotated[
@@ -236,9 +225,9 @@ def worker(
     """Run background jobs until stopped (SIGTERM or Ctrl-C finish the current attempt first)."""
     settings = read_settings()
     configure_logging(level=settings.log_level.value, log_format=settings.log_format)
-    stop = _StopRequested()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop)
+    # SIGTERM / Ctrl-C finish the running attempt first; never an Event.set() in a signal
+    # handler, which could wait forever on a lock the interrupted main thread holds.
+    stop = StopOnSignals()
     if parent_pid is not None:
         _stop_when_orphaned(parent_pid, stop.event)
     worker_name = name or f"{socket.gethostname()}-{os.getpid()}"
