@@ -37,6 +37,7 @@ from lakevault.core import mask_url_password
 from lakevault.core.errors import ConfigurationError, ServiceUnavailable
 from lakevault.db import _generations as generations
 from lakevault.db._generations import Generation
+from lakevault.db._readers import fetch_row
 from lakevault.db._readers import for_engine as readers_for
 from lakevault.db._write_lock import write_lock_for
 
@@ -240,15 +241,10 @@ class Database:
             except sqlalchemy.exc.DBAPIError as exc:
                 raise _describe_driver(self, exc) from exc
             try:
-                cursor = connection.cursor()
-                try:
-                    cursor.execute(sql, parameters)
-                    row = cursor.fetchone()
-                finally:
-                    cursor.close()
+                row = fetch_row(connection, sql, parameters)
                 if not self.is_sqlite:
                     connection.rollback()
-                return tuple(row) if row is not None else None
+                return row
             except Exception as exc:
                 connection.invalidate()
                 raise _describe_driver(self, exc) from exc

@@ -66,17 +66,12 @@ class ReadConnections:
         self, connection: Any, sql: str, parameters: tuple[object, ...]
     ) -> tuple[Any, ...] | None:
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql, parameters)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
+            row = fetch_row(connection, sql, parameters)
         except BaseException:
             _close_quietly(connection)
             raise
         self._give_back(connection)
-        return tuple(row) if row is not None else None
+        return row
 
     def _give_back(self, connection: Any) -> None:
         if len(self._idle) < self._keep:
@@ -98,6 +93,17 @@ class ReadConnections:
             except IndexError:
                 return
             _close_quietly(connection)
+
+
+def fetch_row(connection: Any, sql: str, parameters: tuple[object, ...]) -> tuple[Any, ...] | None:
+    """The first row of ``sql`` on a DB-API ``connection``, as a tuple; its cursor closed."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return tuple(row) if row is not None else None
 
 
 def _close_quietly(connection: Any) -> None:
