@@ -11,7 +11,6 @@ journal row.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 
 from lakevault.api import _streaming
 from lakevault.db import models
+from tests.unit.api.asgi_put import asgi_put
 from tests.unit.api.conftest import World
 
 
@@ -37,7 +37,6 @@ async def _asgi_put(
     with ``then_stall`` the body is never finished: after the pieces, nothing at all."""
     remaining = list(pieces)
     never = anyio.Event()
-    sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         if remaining:
@@ -52,30 +51,7 @@ async def _asgi_put(
         await never.wait()  # the client has stopped: no byte, no disconnect
         raise AssertionError("unreachable")
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "PUT",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        + [(b"content-length", str(declared).encode()), (b"host", b"testserver")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    with anyio.fail_after(30):  # the test's own bound: a hang fails, it does not stall the suite
-        await app(scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], json.loads(body)
+    return await asgi_put(app, path, headers, declared=declared, receive=receive)
 
 
 @pytest.mark.parametrize(

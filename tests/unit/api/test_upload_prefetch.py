@@ -10,7 +10,6 @@ tested in ``test_upload_idle_timeout.py``.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 from lakevault import identity
 from lakevault.api import _handoff, _streaming
 from lakevault.db import models
+from tests.unit.api.asgi_put import asgi_put
 from tests.unit.api.conftest import World
 
 
@@ -28,38 +28,11 @@ async def _asgi_put(
 ) -> tuple[int, dict[str, Any]]:
     """PUT ``path`` declaring ``declared`` bytes; ``receive`` hands out ``messages`` in order."""
     remaining = list(messages)
-    taken: list[dict[str, Any]] = []
-    sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
-        message = remaining.pop(0) if remaining else {"type": "http.disconnect"}
-        taken.append(message)
-        return message
+        return remaining.pop(0) if remaining else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "PUT",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        + [(b"content-length", str(declared).encode()), (b"host", b"testserver")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    with anyio.fail_after(30):
-        await app(scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], json.loads(body)
+    return await asgi_put(app, path, headers, declared=declared, receive=receive)
 
 
 def _piece(body: bytes, *, more: bool) -> dict[str, Any]:
