@@ -39,6 +39,7 @@ EXPORTS = {
     "lakevault.db": [
         "Database",
         "DriverStatement",
+        "KeptConnection",
         "check_schema",
         "current_revision",
         "driver_cursor",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,7 @@ from lakevault.core import mask_url_password
 from lakevault.core.errors import ConfigurationError, ServiceUnavailable
 from lakevault.db import _generations as generations
 from lakevault.db._generations import Generation
+from lakevault.db._kept_connection import KeptConnection
 from lakevault.db._readers import fetch_row
 from lakevault.db._readers import for_engine as readers_for
 from lakevault.db._write_lock import write_lock_for
@@ -94,6 +96,8 @@ class Database:
         self._readers = readers_for(
             self.engine, busy_seconds=_SQLITE_BUSY_SECONDS, connect_seconds=5
         )
+        # Write connections kept by long-running writers (ADR 0251), closed by dispose().
+        self._kept: weakref.WeakSet[KeptConnection] = weakref.WeakSet()
 
     @property
     def display_url(self) -> str:
@@ -112,6 +116,27 @@ class Database:
         exception, and queued on this process's SQLite write lock like :meth:`session`."""
         with translate_errors(self), self._release_after(), self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def transaction_on(self, connection: Connection) -> Iterator[Connection]:
+        """:meth:`transaction` on a connection the caller keeps open across transactions
+        (:class:`KeptConnection`, ADR 0251): the same write lock, begin, commit or rollback and
+        error translation, without the pool's checkout and reset-on-return."""
+        with translate_errors(self), self._release_after(), connection.begin():
+            yield connection
+
+    @contextmanager
+    def translated_errors(self) -> Iterator[None]:
+        """Translate driver errors in the block as :meth:`transaction` does."""
+        with translate_errors(self):
+            yield
+
+    def kept_connection(self) -> KeptConnection:
+        """A write connection kept open across the caller's transactions (one thread at a
+        time; ADR 0251); closed by :meth:`dispose`."""
+        kept = KeptConnection(self)
+        self._kept.add(kept)
+        return kept
 
     @contextmanager
     def _release_after(self) -> Iterator[None]:
@@ -259,6 +284,8 @@ class Database:
     def dispose(self) -> None:
         if self._readers is not None:
             self._readers.close()
+        for kept in list(self._kept):
+            kept.close()
         self.engine.dispose()
         self._write_lock.close_file()
 

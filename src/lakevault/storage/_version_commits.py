@@ -145,6 +145,8 @@ class VersionCommitter:
 
     def __init__(self, database: Database, *, max_batch: int = MAX_BATCH) -> None:
         self._database = database
+        #: The batches' connection, kept open from one transaction to the next (ADR 0251).
+        self._kept = database.kept_connection()
         self._max_batch = max_batch
         self._mutex = threading.Lock()
         self._queue: list[_Pending[Any]] = []
@@ -227,28 +229,38 @@ class VersionCommitter:
     def _run_together(self, batch: list[_Pending[Any]]) -> bool:
         """Run ``batch`` in one transaction; ``False`` (nothing committed, nobody told) when a
         write or the commit failed and a batch of several must run commit by commit."""
-        refused: list[tuple[_Pending[Any], Exception]] = []
-        applied: list[tuple[_Pending[Any], Any]] = []
-        try:
-            with self._database.transaction() as connection:
-                shared = VersionBatch(
-                    connection,
-                    is_sqlite=self._database.is_sqlite,
-                    buckets=[pending.bucket for pending in batch],
-                )
-                for pending in batch:
-                    try:
-                        write = pending.check(shared)
-                    except Exception as exc:  # noqa: BLE001 - refused: its own PUT's error
-                        refused.append((pending, exc))
-                        continue
-                    applied.append((pending, write()))
-                shared.finish()
-        except Exception as exc:  # noqa: BLE001 - told to its PUT, or the batch runs again
-            if len(batch) > 1:
-                return False
-            batch[0].error, batch[0].done = exc, True
-            return True
+        retried = False
+        while True:
+            refused: list[tuple[_Pending[Any], Exception]] = []
+            applied: list[tuple[_Pending[Any], Any]] = []
+            committing = False
+            try:
+                with self._kept.transaction() as connection:
+                    shared = VersionBatch(
+                        connection,
+                        is_sqlite=self._database.is_sqlite,
+                        buckets=[pending.bucket for pending in batch],
+                    )
+                    for pending in batch:
+                        try:
+                            write = pending.check(shared)
+                        except Exception as exc:  # noqa: BLE001 - refused: its own PUT's error
+                            refused.append((pending, exc))
+                            continue
+                        applied.append((pending, write()))
+                    shared.finish()
+                    committing = True  # the block's end commits: its outcome is unknown
+            except Exception as exc:  # noqa: BLE001 - told to its PUT, or the batch runs again
+                if not committing and not retried and self._kept.went_stale(exc):
+                    # A connection that died while idle (a restarted PostgreSQL): nothing of
+                    # this transaction was committed, so it runs once more on a new one.
+                    retried = True
+                    continue
+                if len(batch) > 1:
+                    return False
+                batch[0].error, batch[0].done = exc, True
+                return True
+            break
         self.batches += 1
         self.commits += len(applied)
         for pending, result in applied:

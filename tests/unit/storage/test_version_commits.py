@@ -204,6 +204,157 @@ def test_a_missing_bucket_refuses_its_commit_only(local_world: StorageWorld) -> 
         committer.commit("no-such-bucket", check)
 
 
+def _journal_rows(world: StorageWorld) -> set[str]:
+    with world.database.read_session() as session:
+        return set(session.scalars(select(models.BlobJournal.blob_path)))
+
+
+def _journal_commit(
+    world: StorageWorld, path: str, *, before_write: Callable[[Any], None]
+) -> Callable[[Any], Callable[[], str]]:
+    """A commit that inserts the journal row ``path`` after ``before_write(batch)``."""
+
+    def check(batch: Any) -> Callable[[], str]:
+        def write() -> str:
+            before_write(batch)
+            batch.connection.execute(
+                insert(_JOURNAL).values(
+                    blob_path=path,
+                    bucket_name="kept",
+                    state="writing",
+                    created_at=world.clock.now(),
+                )
+            )
+            return path
+
+        return write
+
+    return check
+
+
+def _batch_of_three(
+    world: StorageWorld, commits: list[Callable[[Any], Callable[[], str]]]
+) -> list[Any]:
+    committer = world.storage.objects._core.version_committer
+    with committer.paused():
+        threads = [
+            _in_thread(lambda check=check: committer.commit("kept", check)) for check in commits
+        ]
+        _wait_queued(world, len(commits))
+    for thread, _ in threads:
+        thread.join(30)
+    return [outcome[0] for _, outcome in threads]
+
+
+def test_the_committer_keeps_one_connection_across_its_batches(local_world: StorageWorld) -> None:
+    """ADR 0251: the batches run on one connection kept open, not one checked out per batch."""
+    world = local_world
+    kept = world.storage.objects._core.version_committer._kept
+    world.storage.buckets.create_bucket(world.caller(), "kept")
+    opened = kept.opened
+    for n in range(5):
+        world.put("kept", f"k{n}", b"x" * 100)
+    assert kept.opened - opened <= 1 and kept.is_open
+    assert [world.get("kept", f"k{n}") for n in range(5)] == [b"x" * 100] * 5
+
+
+def test_a_batch_whose_every_write_fails_fails_every_waiter_and_leaves_nothing(
+    local_world: StorageWorld,
+) -> None:
+    """Every commit of the batch fails, in the batch and alone: each waiter gets its error,
+    nothing of any is visible, and the next commit runs on a new connection and commits."""
+    world = local_world
+    committer = world.storage.objects._core.version_committer
+    world.storage.buckets.create_bucket(world.caller(), "kept")
+
+    def fail(batch: Any) -> None:
+        batch.connection.execute(
+            insert(_JOURNAL).values(
+                blob_path="half", bucket_name="kept", state="writing", created_at=world.clock.now()
+            )
+        )
+        raise RuntimeError("the write failed")
+
+    outcomes = _batch_of_three(
+        world, [_journal_commit(world, f"f{n}", before_write=fail) for n in range(3)]
+    )
+    assert all(isinstance(outcome, RuntimeError) for outcome in outcomes), outcomes
+    assert _journal_rows(world) == set()
+    opened = committer._kept.opened
+    assert committer.commit("kept", _journal_commit(world, "ok", before_write=lambda _: None))
+    assert _journal_rows(world) == {"ok"}
+    assert committer._kept.opened == opened + 1
+
+
+def _kill_own_backend(batch: Any) -> None:
+    batch.connection.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+
+
+def test_a_connection_that_died_idle_is_replaced_and_the_batch_commits_once(
+    local_world: StorageWorld,
+) -> None:
+    """PostgreSQL restarted (here: the committer's backend terminated) between two batches:
+    the next batch fails at its first statement, before anything could commit, and runs once
+    more on a new connection; every PUT of it succeeds, each version written once."""
+    world = local_world
+    if world.database.is_sqlite:
+        pytest.skip("a SQLite connection cannot be killed from outside the process")
+    committer = world.storage.objects._core.version_committer
+    world.storage.buckets.create_bucket(world.caller(), "kept")
+    world.put("kept", "before", b"b" * 10)
+    kept = committer._kept
+    assert kept.is_open
+    pid = kept._connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with world.database.engine.connect() as other:
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    opened = kept.opened
+    outcomes = _batch_of_three(
+        world, [_journal_commit(world, f"r{n}", before_write=lambda _: None) for n in range(3)]
+    )
+    assert outcomes == ["r0", "r1", "r2"]
+    assert _journal_rows(world) == {"r0", "r1", "r2"}
+    assert kept.opened == opened + 1
+    world.put("kept", "after", b"a" * 10)
+    assert world.get("kept", "after") == b"a" * 10
+
+
+def test_a_connection_lost_in_every_attempt_fails_every_waiter_and_leaves_nothing(
+    local_world: StorageWorld,
+) -> None:
+    """A connection lost mid-batch is retried once on a new one, then the commits run alone;
+    when each attempt loses its connection too, every waiter gets the error and nothing of
+    the batch is visible."""
+    world = local_world
+    if world.database.is_sqlite:
+        pytest.skip("a SQLite connection cannot be killed from inside its transaction")
+    committer = world.storage.objects._core.version_committer
+    world.storage.buckets.create_bucket(world.caller(), "kept")
+    world.put("kept", "before", b"b" * 10)
+    outcomes = _batch_of_three(
+        world,
+        [_journal_commit(world, f"l{n}", before_write=_kill_own_backend) for n in range(3)],
+    )
+    assert all(isinstance(outcome, Exception) for outcome in outcomes), outcomes
+    assert _journal_rows(world) == set()
+    # And a reused connection lost only once is retried: every commit of the batch succeeds.
+    world.put("kept", "between", b"b" * 10)
+    assert committer._kept.is_open
+    lost: list[bool] = []
+
+    def once(batch: Any) -> None:
+        if not lost:
+            lost.append(True)
+            _kill_own_backend(batch)
+
+    batches = committer.batches
+    outcomes = _batch_of_three(
+        world, [_journal_commit(world, f"o{n}", before_write=once) for n in range(3)]
+    )
+    assert outcomes == ["o0", "o1", "o2"]
+    assert _journal_rows(world) == {"o0", "o1", "o2"}
+    assert committer.batches == batches + 1
+
+
 _CRASH_MID_BATCH = """
 import io, os, signal, sys, threading, time
 from pathlib import Path
