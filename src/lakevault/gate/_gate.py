@@ -15,6 +15,8 @@ chains the wait into the data key's) acts only on a durable decision.
 
 from __future__ import annotations
 
+import functools
+import operator
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,6 +41,12 @@ from lakevault.identity import Principal, PrincipalPolicies
 #: ``eventSource`` so CloudTrail tooling reads them unchanged. lakevault's own services use
 #: ``lakevault.local`` (docs/decisions/0003-audit-event-source.md).
 _AWS_SERVICES = frozenset({"s3", "kms", "iam", "sts", "secretsmanager", "organizations"})
+
+#: How many policy sets the gate keeps built (and compiled) between requests (ADR 0257).
+_POLICY_SET_ENTRIES = 1024
+
+#: The anonymous caller's policies: none, one object so its policy sets are shared.
+_NO_POLICIES = PrincipalPolicies()
 
 
 def event_source(action: str) -> str:
@@ -115,6 +123,8 @@ class Gate:
         self._random = random
         self._region = region
         self._issued: weakref.WeakSet[Proof] = weakref.WeakSet()
+        #: Policy sets by the identity of their parts (ADR 0257); each entry holds its parts.
+        self._policy_sets: dict[tuple[int, ...], _PolicySetEntry] = {}
         #: ``audit.submit`` when the sink can queue (deferred decisions, ADR 0230), else None.
         self._submit: Callable[[AuditEvent], Receipt] | None = getattr(audit, "submit", None)
 
@@ -161,18 +171,8 @@ class Gate:
 
     def _evaluate(self, request: Request, now: datetime) -> iam.Evaluation:
         principal = request.principal
-        found = (
-            PrincipalPolicies()
-            if principal.is_anonymous
-            else self._policies.policies_for(principal)
-        )
-        policy_set = iam.PolicySet(
-            identity=found.identity,
-            resource=(request.resource_policy,) if request.resource_policy is not None else (),
-            permission_boundaries=found.permission_boundaries,
-            session=principal.session_policies,
-            guardrails=found.guardrails,
-        )
+        found = _NO_POLICIES if principal.is_anonymous else self._policies.policies_for(principal)
+        policy_set = self._policy_set(found, request.resource_policy, principal.session_policies)
         return self._engine.evaluate(
             iam.EvaluationRequest(
                 principal=_iam_principal(principal),
@@ -183,6 +183,45 @@ class Gate:
             ),
             policy_set,
         )
+
+    def _policy_set(
+        self,
+        found: PrincipalPolicies,
+        resource_policy: iam.Policy | None,
+        session: tuple[iam.Policy, ...],
+    ) -> iam.PolicySet:
+        """The policy set of these parts, built (and compiled, on first use) once per parts.
+
+        The parts come from caches that already answer for freshness: the policy source
+        returns new policy tuples once the policy generation moves, a bucket's record (and its
+        policy) is reloaded once the storage generation moves (ADRs 0168, 0177). The same
+        objects therefore mean the same policies, and only their identity is compared — never
+        their content, and nothing about the request: every request is still evaluated afresh,
+        with its own context. An entry holds its parts, so their ids cannot be taken by other
+        objects while it exists (ADR 0257).
+        """
+        parts = (
+            found.identity,
+            found.permission_boundaries,
+            found.guardrails,
+            resource_policy,
+            session,
+        )
+        key = tuple(map(id, parts))
+        entry = self._policy_sets.get(key)
+        if entry is not None and all(map(operator.is_, entry.parts, parts)):
+            return entry.policy_set
+        policy_set = iam.PolicySet(
+            identity=found.identity,
+            resource=(resource_policy,) if resource_policy is not None else (),
+            permission_boundaries=found.permission_boundaries,
+            session=session,
+            guardrails=found.guardrails,
+        )
+        if len(self._policy_sets) >= _POLICY_SET_ENTRIES:
+            self._policy_sets.clear()
+        self._policy_sets[key] = _PolicySetEntry(parts=parts, policy_set=policy_set)
+        return policy_set
 
     def would_allow(self, request: Request) -> bool:
         """Whether ``request`` would be allowed — a what-if: no proof, no audit event.
@@ -331,6 +370,14 @@ class Gate:
         return wait
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _PolicySetEntry:
+    """A built policy set and the objects it was built from (kept alive by the entry)."""
+
+    parts: tuple[object, ...]
+    policy_set: iam.PolicySet
+
+
 def _iam_principal(principal: Principal) -> iam.Principal:
     if principal.is_anonymous:
         return iam.ANONYMOUS
@@ -341,7 +388,11 @@ def _iam_principal(principal: Principal) -> iam.Principal:
             kind=iam.PrincipalKind.ROLE_SESSION,
             role_arn=principal.role_arn,
         )
-    return iam.Principal.from_arn(principal.arn)
+    return _principal_of_arn(principal.arn)
+
+
+#: ``iam.Principal.from_arn`` is a pure function of the ARN and its result is immutable.
+_principal_of_arn = functools.lru_cache(maxsize=4096)(iam.Principal.from_arn)
 
 
 def _denial_message(request: Request, decision: iam.DecisionKind) -> str:

@@ -83,6 +83,10 @@ class KeyCore:
         self._usage: Counter[tuple[str, str, str]] = Counter()
         # Parsed key policies (with grants), and the evaluator for service principals.
         self.parsed_policies: dict[tuple[str, str, tuple[str, ...]], iam.Policy] = {}
+        #: The key policy alone as a policy set, per (key, policy text) (ADR 0257).
+        self.service_policy_sets: dict[tuple[str, str], iam.PolicySet] = {}
+        #: Allows of a service's use that no request context can change (ADR 0257).
+        self.context_free_allows: set[tuple[str, str, str, str, str]] = set()
         self.service_evaluator = iam.Evaluator()
         self._usage_lock = threading.Lock()
 
@@ -138,6 +142,20 @@ class KeyCore:
             )
             self.parsed_policies[cache_key] = policy
         return policy
+
+    def service_policy_set(self, record: KeyRecord) -> iam.PolicySet:
+        """The key policy alone (no grants: service principals are decided on the key policy)
+        as a policy set, built — and compiled, on its first evaluation — once per (key,
+        policy text) rather than once per use. Keyed by the text itself, so a changed key
+        policy is a new entry, never a stale one (ADR 0257)."""
+        cache_key = (record.key_id, record.policy)
+        policy_set = self.service_policy_sets.get(cache_key)
+        if policy_set is None:
+            if len(self.service_policy_sets) >= _POLICY_CACHE_ENTRIES:
+                self.service_policy_sets.clear()
+            policy_set = iam.PolicySet(resource=(self.parsed_policy(record, with_grants_of=False),))
+            self.service_policy_sets[cache_key] = policy_set
+        return policy_set
 
     # -- material ----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ the caller's allowed operation (``s3:CreateBucket``, then ``s3:PutObject``/``s3:
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -121,17 +121,26 @@ class ServiceKeys(KeyCore):
         context: kms.EncryptionContext,
         parameters: Mapping[str, Any],
     ) -> None:
-        """Evaluate the key policy for the service principal; record and raise a denial."""
-        policy = self.parsed_policy(record, with_grants_of=False)
+        """Evaluate the key policy for the service principal; record and raise a denial.
+
+        An allow that no part of the request's context could have changed — no statement of
+        the key policy has a condition or a policy variable — is remembered per (key, key
+        policy text, service, operation): the same inputs give the same answer. Anything else,
+        and every denial, is evaluated on each use (ADR 0257). Whether the key is enabled is
+        checked on every use by the caller, never remembered here.
+        """
+        memo = (record.key_id, record.arn, record.policy, service, operation)
+        if memo in self.context_free_allows:
+            return
         evaluation = self.service_evaluator.evaluate(
             iam.EvaluationRequest(
-                principal=iam.Principal.from_arn(service),
+                principal=_service_principal(service),
                 action=f"kms:{operation}",
                 resource=record.arn,
                 resource_account=record.account_id,
                 context=encryption_context_keys(context),
             ),
-            iam.PolicySet(resource=(policy,)),
+            self.service_policy_set(record),
         )
         if evaluation.decision is not iam.DecisionKind.ALLOWED:
             error = AccessDenied(
@@ -142,6 +151,11 @@ class ServiceKeys(KeyCore):
                 who, record, operation=operation, parameters=parameters, error=error
             )
             raise error
+        policy = self.parsed_policy(record, with_grants_of=False)
+        if not _reads_request_context(policy):
+            if len(self.context_free_allows) >= _CONTEXT_FREE_ALLOWS:
+                self.context_free_allows.clear()
+            self.context_free_allows.add(memo)
 
     def create_service_key(self, proof: Proof, *, tenant_id: str, description: str) -> str:
         """A new KMS key of ``tenant_id`` for the proof's resource; returns its key id.
@@ -251,7 +265,13 @@ class ServiceKeys(KeyCore):
             use_recorded()
             proof.wait_recorded()
 
-        return dataclasses.replace(data_key, recorded=recorded)
+        return DataKey(
+            plaintext=data_key.plaintext,
+            wrapped=data_key.wrapped,
+            key_id=data_key.key_id,
+            key_version=data_key.key_version,
+            recorded=recorded,
+        )
 
     def _generate(
         self,
@@ -473,6 +493,36 @@ class ServiceKeys(KeyCore):
                 "deletionDate": deletion_date.isoformat(),
             },
         )
+
+
+#: The service principal of a service name (``s3.amazonaws.com``): a pure function of the
+#: name whose result is immutable, so it is made once per service (ADR 0257).
+_service_principal = functools.lru_cache(maxsize=64)(iam.Principal.from_arn)
+
+
+#: How many context-free allows of key policies the key service remembers (ADR 0257).
+_CONTEXT_FREE_ALLOWS = 4096
+
+
+def _reads_request_context(policy: iam.Policy) -> bool:
+    """Whether any decision under ``policy`` may depend on the request's context: a statement
+    with a condition, or a policy variable (``${...}``) in a resource or principal where the
+    document substitutes them. Conservative: the whole policy counts, not only the statements
+    that apply to one action."""
+    for statement in policy.statements:
+        if statement.conditions:
+            return True
+        if not policy.has_variables:
+            continue
+        texts = [
+            *(statement.resources or ()),
+            *(statement.not_resources or ()),
+            *(entry.value for entry in statement.principals or ()),
+            *(entry.value for entry in statement.not_principals or ()),
+        ]
+        if any("${" in text for text in texts):
+            return True
+    return False
 
 
 def _service_of_resource(arn: str) -> str:
