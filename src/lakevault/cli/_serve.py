@@ -19,6 +19,7 @@ from lakevault import kms
 from lakevault.api import create_app
 from lakevault.cli._common import command, error_console, read_settings
 from lakevault.cli._credentials import print_credentials
+from lakevault.cli._http_protocol import CoalescingHttpToolsProtocol
 from lakevault.cli._jobs import worker_argv
 from lakevault.cli._key_agent import (
     settings_with_new_root_key_passphrase,
@@ -108,10 +109,11 @@ def http_worker_argv(listen_fd: int) -> list[str]:
 def _app_config(platform: Platform) -> uvicorn.Config:
     # httptools and uvloop, named rather than left to uvicorn's "auto", so a missing one is a
     # loud import error, never a silent fall back to h11 and asyncio's pure-Python paths
-    # (about a quarter of a small PUT's server CPU; docs/decisions/0219).
+    # (about a quarter of a small PUT's server CPU; docs/decisions/0219). The httptools
+    # protocol sends a response's head and body in one write (docs/decisions/0264).
     return uvicorn.Config(
         create_app(platform),
-        http="httptools",
+        http=CoalescingHttpToolsProtocol,
         loop="uvloop",
         log_config=None,
         access_log=False,
