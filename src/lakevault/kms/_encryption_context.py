@@ -30,19 +30,27 @@ _DOMAIN = b"lakevault.kms/encryption-context/v1\x00"
 _MAX_FIELD_BYTES = 2**16
 
 
-def _utf8(text: str, *, field: str) -> bytes:
+def _utf8(text: str, *, name: str | None) -> bytes:
+    """``text`` as UTF-8; ``name`` is the pair's name when ``text`` is its value, ``None`` when
+    ``text`` is a name (the error then says "names"). The description is built only for an
+    error: this runs four times per object version."""
     try:
         encoded = text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidParameterValue(
-            f"encryption context {field} must be valid Unicode text (it holds a lone surrogate)"
+            f"encryption context {_field(name)} must be valid Unicode text (it holds a lone "
+            "surrogate)"
         ) from exc
     if len(encoded) > _MAX_FIELD_BYTES:
         raise InvalidParameterValue(
-            f"encryption context {field} may be at most {_MAX_FIELD_BYTES} bytes of UTF-8, "
-            f"got {len(encoded)} bytes"
+            f"encryption context {_field(name)} may be at most {_MAX_FIELD_BYTES} bytes of "
+            f"UTF-8, got {len(encoded)} bytes"
         )
     return encoded
+
+
+def _field(name: str | None) -> str:
+    return "names" if name is None else f"value of {name!r}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,8 +74,8 @@ class EncryptionContext:
                 raise InvalidParameterValue("encryption context names and values must be strings")
             if not name:
                 raise InvalidParameterValue("encryption context names must not be empty")
-            encoded_name = _utf8(name, field="names")
-            encoded_value = _utf8(value, field=f"value of {name!r}")
+            encoded_name = _utf8(name, name=None)
+            encoded_value = _utf8(value, name=name)
             encoded_names.append(encoded_name)
             parts += (
                 len(encoded_name).to_bytes(4, "big"),
@@ -90,9 +98,13 @@ class EncryptionContext:
     def for_object(
         cls, *, tenant: str, bucket: str, key: str, version_id: str
     ) -> EncryptionContext:
-        """The context of one object version: ``tenant``, ``bucket``, ``key``, ``version-id``."""
-        return cls.from_mapping(
-            {"tenant": tenant, "bucket": bucket, "key": key, "version-id": version_id}
+        """The context of one object version: ``tenant``, ``bucket``, ``key``, ``version-id``.
+
+        The names are fixed, so their canonical order is too; the pairs are given in it rather
+        than sorted on every PUT (``__post_init__`` still checks the order and every value).
+        """
+        return cls(
+            pairs=(("bucket", bucket), ("key", key), ("tenant", tenant), ("version-id", version_id))
         )
 
     def as_dict(self) -> dict[str, str]:
