@@ -238,3 +238,21 @@ def test_abort_drops_the_held_write() -> None:
         assert far.pending() == b""
 
     _run(check)
+
+
+def test_a_write_held_when_the_connection_is_lost_is_dropped_quietly() -> None:
+    async def check() -> None:
+        ours, theirs = socket.socketpair()
+        loop = asyncio.get_running_loop()
+        errors: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda _loop, context: errors.append(context))
+        real, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
+        transport = CoalescingTransport(real, loop)  # type: ignore[arg-type]
+        real.close()  # the connection is gone by the time the held write would leave
+        await asyncio.sleep(0.05)
+        transport.write(b"late")
+        await asyncio.sleep(0.05)
+        assert errors == [], "no write into a closed transport from the loop's callback"
+        theirs.close()
+
+    _run(check)

@@ -55,7 +55,10 @@ class CoalescingTransport(asyncio.Transport):
         held = self._held
         if held is not None:
             self._held = None
-            self._transport.write(held)
+            # A connection lost since (the peer went away) takes no more writes; uvloop would
+            # raise here, inside a loop callback, only to log it.
+            if not self._transport.is_closing():
+                self._transport.write(held)
 
     def write_eof(self) -> None:
         self._flush()
