@@ -19,6 +19,11 @@ an earlier one of the batch wrote.
 
 A crash before the batch's commit leaves every PUT of it as it was (the journal names their
 blobs, which the sweep removes); none was acknowledged.
+
+The batches run on one connection kept open from one to the next (``db.KeptConnection``, ADR
+0251), not one checked out of the pool per batch. A failed batch discards it; a batch that
+failed on a reused connection found dead (a restarted PostgreSQL) before its commit was sent
+runs once more on a new one.
 """
 
 from __future__ import annotations
