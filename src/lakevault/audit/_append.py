@@ -149,7 +149,7 @@ def insert_events_on_driver(
                 event.leaf_hash,
             )
     width = len(_EVENT_COLUMNS)
-    step = _ROWS_PER_STATEMENT * width
+    step = rows_per_statement(dialect, width) * width
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
         cursor.execute(_insert_statement(marker, len(chunk) // width), chunk)
@@ -173,6 +173,18 @@ def _head_statements(marker: str) -> tuple[str, str]:
 #: in the sqlite3 driver, and a waiting writer thread then queues behind request threads for it),
 #: while 7 x 500 parameters stay far below SQLite's and PostgreSQL's parameter limits.
 _ROWS_PER_STATEMENT = 500
+#: PostgreSQL: psycopg caches its conversion of a query's text (``%s`` to ``$n``) only for
+#: queries of at most 50 parameters; a longer one is split anew with a regular expression at
+#: every execution, which cost 2-4x the statement's other client CPU (ADR 0252).
+_PSYCOPG_CACHED_PARAMETERS = 50
+
+
+def rows_per_statement(dialect: Dialect, width: int) -> int:
+    """How many rows of ``width`` columns one multi-row ``INSERT`` carries on ``dialect``:
+    on PostgreSQL as many as keep psycopg's query conversion cached (ADR 0252)."""
+    if dialect.name == "postgresql":
+        return max(1, _PSYCOPG_CACHED_PARAMETERS // width)
+    return _ROWS_PER_STATEMENT
 
 
 @functools.cache

@@ -39,7 +39,12 @@ import sqlalchemy.exc
 from sqlalchemy import Dialect, Table
 from sqlalchemy.pool import PoolProxiedConnection
 
-from lakevault.audit._append import DriverCursor, EncodedEvent, insert_events_on_driver
+from lakevault.audit._append import (
+    DriverCursor,
+    EncodedEvent,
+    insert_events_on_driver,
+    rows_per_statement,
+)
 from lakevault.audit._checkpointer import Checkpointer
 from lakevault.core.errors import InternalFailure, LakevaultError, ServiceUnavailable
 from lakevault.db import Database
@@ -345,14 +350,17 @@ def _insert_companions(
         if companion is not None:
             shape = (companion.table, tuple(companion.values))
             by_shape.setdefault(shape, []).append(companion.values)
-    for (table, names), rows in by_shape.items():
-        sql, processors = _companion_insert(table, names, dialect, len(rows))
-        values: list[object] = []
-        for row in rows:
-            for name, process in zip(names, processors, strict=True):
-                value = row[name]
-                values.append(value if process is None else process(value))
-        cursor.execute(sql, values)
+    for (table, names), all_rows in by_shape.items():
+        step = rows_per_statement(dialect, len(names))
+        for start in range(0, len(all_rows), step):
+            rows = all_rows[start : start + step]
+            sql, processors = _companion_insert(table, names, dialect, len(rows))
+            values: list[object] = []
+            for row in rows:
+                for name, process in zip(names, processors, strict=True):
+                    value = row[name]
+                    values.append(value if process is None else process(value))
+            cursor.execute(sql, values)
 
 
 @functools.cache
