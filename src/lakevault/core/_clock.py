@@ -8,10 +8,11 @@ wrappers that read the real thing and delegate, like ``fernet.encrypt_at_time`` 
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from lakevault.core._entropy import POOL
 
 
 class Clock(Protocol):
@@ -34,10 +35,10 @@ class SystemClock:
 
 
 class SystemRandom:
-    """The operating system's CSPRNG through :mod:`secrets`."""
+    """The operating system's CSPRNG, drawn a page at a time (``core._entropy``, ADR 0265)."""
 
     def token_bytes(self, length: int) -> bytes:
-        return secrets.token_bytes(length)
+        return POOL.take(length)
 
 
 @dataclass(slots=True)

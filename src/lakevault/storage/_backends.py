@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,12 +32,14 @@ import obstore
 from obstore.exceptions import BaseError as ObstoreError
 from obstore.store import LocalStore, S3Store
 
-from lakevault.core import Settings, sync_directory
+from lakevault.core import Settings, SystemRandom, sync_directory
 from lakevault.core.errors import ConfigurationError
 from lakevault.storage._errors import BackendUnavailable, StorageFull
 
 #: Size of the pieces a download is read in from the store (a multiple of the 16 KiB chunk).
 READ_PIECE_BYTES = 1024 * 1024
+#: Temporary names' suffixes (the process's pooled CSPRNG, ADR 0265).
+_RANDOM = SystemRandom()
 
 
 class BlobWriter(Protocol):
@@ -178,7 +179,7 @@ class _LocalBlobWriter:
         self._path = path
         directory, _, name = final.rpartition("/")
         self._directory = directory
-        self._temporary = f"{directory}/.tmp-{name}-{secrets.token_hex(6)}"
+        self._temporary = f"{directory}/.tmp-{name}-{_RANDOM.token_bytes(6).hex()}"
         self._descriptor: int | None = None
         try:
             self._descriptor = os.open(
