@@ -197,21 +197,46 @@ class GroupCommitWriter:
                     while not self._full and not self._open.events and not self._closed:
                         if not self._condition.wait(timeout=self._wait_seconds()):
                             break
-                    if self._full:
-                        batch: _Batch | None = self._full.popleft()
-                    elif self._open.events:
-                        batch, self._open = self._open, _Batch()
-                    else:
-                        batch = None
-                    stop = self._closed and not self._full and not self._open.events
-                if batch is not None:
-                    batch.settle(self._commit(batch.events, batch.companions))
+                    queued = bool(self._full or self._open.events)
+                    stop = self._closed and not queued
+                if queued:
+                    stop = self._commit_next()
                 if self._checkpointer is not None and self._monotonic() >= self._next_checkpoint:
                     self._checkpoint_grown()
                 if stop:
                     return
         finally:
             self._close_connection()
+
+    def _take(self) -> tuple[_Batch, bool]:
+        """The oldest queued batch, and whether the writer is closed with nothing else left."""
+        with self._condition:
+            if self._full:
+                batch = self._full.popleft()
+            else:
+                batch, self._open = self._open, _Batch()
+            return batch, self._closed and not self._full and not self._open.events
+
+    def _commit_next(self) -> bool:
+        """Commit the oldest queued batch and settle it; return whether to stop after it.
+
+        The batch is taken only once the write lock is held (SQLite; ADR 0266): the events
+        submitted while this thread waited for another writer — the version committer, another
+        process — join this transaction instead of waiting for the next. The callers are woken
+        after the lock is released."""
+        batch: _Batch | None = None
+        outcomes: list[int | LakevaultError] | None = None
+        try:
+            with self._database.serialised_write():
+                batch, stop = self._take()
+                outcomes = self._commit(batch.events, batch.companions)
+        except LakevaultError as exc:  # the lock could not be had (SQLite's busy timeout)
+            if batch is None:
+                batch, stop = self._take()
+            if outcomes is None:
+                outcomes = [exc] * len(batch.events)
+        batch.settle(outcomes)
+        return stop
 
     def _wait_seconds(self) -> float | None:
         if self._interval is None:

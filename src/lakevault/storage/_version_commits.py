@@ -205,9 +205,7 @@ class VersionCommitter:
             if not pending.leads:
                 pending.wake.acquire()  # until woken: done, or made the leader
                 continue
-            with self._mutex:
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
+            batch: list[_Pending[Any]] = []
             try:
                 self._run(batch)
             finally:
@@ -220,12 +218,21 @@ class VersionCommitter:
             raise pending.error
         return pending.result  # type: ignore[return-value]
 
+    def _take(self, batch: list[_Pending[Any]]) -> None:
+        """Move the oldest queued commits (the leader's first among them) into ``batch``."""
+        with self._mutex:
+            batch.extend(self._queue[: self._max_batch])
+            del self._queue[: self._max_batch]
+
     def _run(self, batch: list[_Pending[Any]]) -> None:
+        """Run the next batch (taken into ``batch``, empty when called) and tell its members."""
         try:
             if not self._run_together(batch):
                 for pending in batch:
                     self._run_together([pending])
         except BaseException as exc:  # every waiter must learn its outcome, then re-raise
+            if not batch:
+                self._take(batch)
             for pending in batch:
                 if not pending.done:
                     pending.error, pending.done = exc, True
@@ -233,7 +240,13 @@ class VersionCommitter:
 
     def _run_together(self, batch: list[_Pending[Any]]) -> bool:
         """Run ``batch`` in one transaction; ``False`` (nothing committed, nobody told) when a
-        write or the commit failed and a batch of several must run commit by commit."""
+        write or the commit failed and a batch of several must run commit by commit.
+
+        An empty ``batch`` is filled from the queue only once the transaction has begun, i.e.
+        on SQLite once the write lock is held (ADR 0266): the commits that queued while this
+        thread waited for another writer (another process's, or the audit writer) join this
+        transaction instead of waiting for the next one. If the transaction cannot begin, the
+        batch is taken all the same, so its members learn the error."""
         retried = False
         while True:
             refused: list[tuple[_Pending[Any], Exception]] = []
@@ -241,6 +254,8 @@ class VersionCommitter:
             committing = False
             try:
                 with self._kept.transaction() as connection:
+                    if not batch:
+                        self._take(batch)
                     shared = VersionBatch(
                         connection,
                         is_sqlite=self._database.is_sqlite,
@@ -256,6 +271,8 @@ class VersionCommitter:
                     shared.finish()
                     committing = True  # the block's end commits: its outcome is unknown
             except Exception as exc:  # noqa: BLE001 - told to its PUT, or the batch runs again
+                if not batch:  # the transaction did not begin: the queue's head learns why
+                    self._take(batch)
                 if not committing and not retried and self._kept.went_stale(exc):
                     # A connection that died while idle (a restarted PostgreSQL): nothing of
                     # this transaction was committed, so it runs once more on a new one.
