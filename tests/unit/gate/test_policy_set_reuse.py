@@ -30,6 +30,7 @@ from lakevault.identity import (
     delete_inline_policy,
     put_inline_policy,
 )
+from lakevault.identity._authenticate import user_principal
 from tests.unit.gate.test_gate import ACCOUNT, ALICE, RecordingAudit, policy
 
 OBJECT = "arn:aws:s3:::red-data/report.csv"
@@ -248,13 +249,7 @@ def tenant_user(database: Database) -> Principal:
         user = create_user(
             session, account_id=tenant.account_id, name="writer", now=clock.now(), random=random
         )
-        return Principal(
-            arn=user.arn,
-            account_id=user.account_id,
-            principal_id=user.user_id,
-            identity_type=IdentityType.IAM_USER,
-            username=user.name,
-        )
+        return user_principal(user)
 
 
 def test_a_policy_removed_in_the_database_denies_the_next_request(
