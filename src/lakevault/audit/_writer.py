@@ -230,11 +230,19 @@ class GroupCommitWriter:
             with self._database.serialised_write():
                 batch, stop = self._take()
                 outcomes = self._commit(batch.events, batch.companions)
-        except LakevaultError as exc:  # the lock could not be had (SQLite's busy timeout)
+        except Exception as exc:  # noqa: BLE001 - the lock could not be had (or released)
+            # ``_commit`` answers every failure of the transaction itself; what is left is the
+            # lock: SQLite's busy timeout (``ServiceUnavailable``) or its file. Every caller of
+            # the batch must still get an answer, and the thread must live on.
+            error = (
+                exc
+                if isinstance(exc, LakevaultError)
+                else InternalFailure(f"the audit log writer failed: {type(exc).__name__}")
+            )
             if batch is None:
                 batch, stop = self._take()
             if outcomes is None:
-                outcomes = [exc] * len(batch.events)
+                outcomes = [error] * len(batch.events)
         batch.settle(outcomes)
         return stop
 

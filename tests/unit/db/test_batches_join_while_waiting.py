@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import pytest
 
 from lakevault.audit import DatabaseAuditLog
+from lakevault.core.errors import ServiceUnavailable
 from lakevault.db import Database
 from lakevault.storage._version_commits import VersionCommitter
 from tests.unit.audit.helpers import make_event
@@ -100,3 +101,21 @@ def test_commits_queued_while_the_leader_waits_for_the_lock_join_its_batch(
         thread.join()
     assert sorted(results) == [0, 1, 2, 3, 4]
     assert (committer.batches, committer.commits) == (1, 5)
+
+
+def test_events_that_cannot_get_the_lock_in_time_are_refused_and_the_writer_carries_on(
+    sqlite: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lakevault.db._database._SQLITE_BUSY_SECONDS", 0.2)
+    log = DatabaseAuditLog(sqlite)
+    try:
+        log.append(make_event(0))
+        with _lock_held_elsewhere(sqlite):
+            refused = log.submit(make_event(1))
+            with pytest.raises(ServiceUnavailable, match="stayed locked"):
+                refused.result()
+        # Nothing of the refused event was written; the same thread takes the next one.
+        assert log.append(make_event(2)) == 1
+        assert log.batch_sizes == [1, 1]
+    finally:
+        log.close()
