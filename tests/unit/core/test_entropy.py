@@ -4,12 +4,12 @@ with a forked child, never kept after it was handed out."""
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 
 from lakevault.core import _entropy
 from lakevault.core._entropy import LARGEST_POOLED, PAGE, EntropyPool
+from tests.unit.core.threads import taken_by_threads
 
 
 @pytest.fixture
@@ -76,19 +76,8 @@ def test_the_pool_keeps_no_copy_of_what_it_handed_out() -> None:
 
 def test_pieces_taken_by_many_threads_at_once_never_repeat() -> None:
     pool = EntropyPool()
-    per_thread = 3000
-    found: list[list[bytes]] = [[] for _ in range(8)]
-
-    def take(into: list[bytes]) -> None:
-        into.extend(pool.take(16) for _ in range(per_thread))
-
-    threads = [threading.Thread(target=take, args=(into,)) for into in found]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    every = [piece for pieces in found for piece in pieces]
-    assert len(set(every)) == len(every) == 8 * per_thread
+    every = taken_by_threads(lambda: pool.take(16), threads=8, each=3000)
+    assert len(set(every)) == len(every) == 8 * 3000
 
 
 def test_a_forked_child_never_hands_out_its_parent_s_next_bytes() -> None:

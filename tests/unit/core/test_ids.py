@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 
 import pytest
 
@@ -15,6 +14,7 @@ from lakevault.core import (
     parse_account_id,
 )
 from lakevault.core.errors import InvalidParameterValue
+from tests.unit.core.threads import taken_by_threads
 
 
 class CountingRandom:
@@ -38,19 +38,8 @@ def test_request_id_has_the_uuid4_shape() -> None:
 def test_request_ids_are_unique_across_blocks_and_threads() -> None:
     # ADR 0246: request ids are also audit event ids (unique in the log); no two may ever be
     # equal, also when many threads take them at once.
-    per_thread = 2000
-    found: list[list[str]] = [[] for _ in range(8)]
-
-    def take(into: list[str]) -> None:
-        into.extend(new_request_id(SystemRandom()) for _ in range(per_thread))
-
-    threads = [threading.Thread(target=take, args=(into,)) for into in found]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    every = [request_id for ids in found for request_id in ids]
-    assert len(set(every)) == len(every) == 8 * per_thread
+    every = taken_by_threads(lambda: new_request_id(SystemRandom()), threads=8, each=2000)
+    assert len(set(every)) == len(every) == 8 * 2000
 
 
 def test_a_forked_child_never_repeats_its_parent_s_request_ids() -> None:
