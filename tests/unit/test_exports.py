@@ -75,6 +75,8 @@ EXPORTS = {
         "create_user_session",
         "mfa_device_arn",
         "AttemptLimiter",
+        "DatabaseWindows",
+        "limits_storage",
         "AuthenticationResult",
         "ChallengeName",
         "ClientInfo",

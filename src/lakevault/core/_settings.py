@@ -454,8 +454,10 @@ class Settings(BaseSettings):
         json_schema_extra={"example": 43_200},
     )
     rate_limit_storage_url: SecretStr = Field(
-        default=SecretStr("memory://"),
-        description="Storage of rate-limit counters (a 'limits' storage URI).",
+        default=SecretStr("database://"),
+        description="Storage of rate-limit counters: 'database://' (the metadata database, "
+        "shared by every process and server), or a 'limits' storage URI such as 'memory://' "
+        "(this process only).",
         json_schema_extra={"example": "redis://127.0.0.1:6379"},
     )
     mail_sender: MailSenderKind = Field(

@@ -54,6 +54,7 @@ from lakevault.db._models_keys import (
 )
 from lakevault.db._models_policy_generation import PolicyGeneration
 from lakevault.db._models_presign import BucketLimits, OrganizationPublicBuckets, PresignedUrl
+from lakevault.db._models_rate_limits import RateLimitCounter, RateLimitEntry
 from lakevault.db._models_secret_functions import SecretRotationFunction
 from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
 from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
@@ -123,6 +124,8 @@ __all__ = [
     "PolicyGeneration",
     "PolicyVersion",
     "PresignedUrl",
+    "RateLimitCounter",
+    "RateLimitEntry",
     "RefreshToken",
     "Role",
     "RolePolicyAttachment",

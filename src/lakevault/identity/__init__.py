@@ -130,7 +130,8 @@ from lakevault.identity._policies import (
 )
 from lakevault.identity._policy_source import DatabasePolicySource
 from lakevault.identity._principal import ANONYMOUS, Principal, PrincipalPolicies
-from lakevault.identity._rate_limit import AttemptLimiter
+from lakevault.identity._rate_limit import AttemptLimiter, limits_storage
+from lakevault.identity._rate_limit_store import DatabaseWindows
 from lakevault.identity._role_sessions import (
     ROLE_CHAINING_MAX_DURATION_SECONDS,
     SESSION_TOKEN_DEFAULT_SECONDS,
@@ -259,6 +260,7 @@ __all__ = [
     "CodeDelivery",
     "CredentialScope",
     "DatabasePolicySource",
+    "DatabaseWindows",
     "EntityKind",
     "ExpiredIdentityToken",
     "FederatedSignInFailed",
@@ -379,6 +381,7 @@ __all__ = [
     "hash_password",
     "is_bootstrapped",
     "issuer_condition_prefix",
+    "limits_storage",
     "list_access_keys",
     "list_api_keys",
     "list_attached_policies",

@@ -3,18 +3,44 @@ moving window).
 
 Each check counts against the client's address and against the user name it names, whether or
 not that user exists, so that the limit itself tells nothing about who exists and an argon2
-verification (tens of milliseconds of CPU) cannot be requested without bound. Storage is in
-memory by default (per process); a shared store (``redis://``, ``memcached://``...) makes the
-limit hold across API servers. The window is measured on the real clock by ``limits``.
+verification (tens of milliseconds of CPU) cannot be requested without bound. The platform
+counts in the metadata database by default (``database://``, ``_rate_limit_store.py``), so the
+limit holds across HTTP processes and servers (ADR 0268); any ``limits`` storage URI
+(``memory://`` per process, ``redis://``...) may be configured instead. The window is measured on
+the real clock by ``limits``.
 """
 
 from __future__ import annotations
 
 from limits import parse
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from lakevault.core.errors import Throttling
+from lakevault.core.errors import ConfigurationError, Throttling
+from lakevault.db import Database
+from lakevault.identity._rate_limit_store import DATABASE_STORAGE_URL, DatabaseWindows
+
+
+def limits_storage(url: str, database: Database) -> Storage:
+    """The store ``rate_limit_storage_url`` names: ``database://`` is the metadata database;
+    anything else a ``limits`` storage URI."""
+    if url == DATABASE_STORAGE_URL:
+        return DatabaseWindows(database)
+    try:
+        storage = storage_from_string(url)
+    except Exception as exc:  # limits raises ConfigurationError, ImportError, ValueError...
+        # Only the error's type: its text may repeat the URL, which may hold a password.
+        raise ConfigurationError(
+            f"rate_limit_storage_url cannot be used ({type(exc).__name__}); set it to "
+            f"{DATABASE_STORAGE_URL!r} (the metadata database), 'memory://' or a 'limits' "
+            "storage URI whose client library is installed"
+        ) from exc
+    if not isinstance(storage, Storage):  # an async storage (``async+...``)
+        raise ConfigurationError(
+            "rate_limit_storage_url names an asynchronous 'limits' storage "
+            f"({url.split(':', maxsplit=1)[0]}); use its synchronous form"
+        )
+    return storage
 
 
 class AttemptLimiter:
@@ -28,11 +54,12 @@ class AttemptLimiter:
         self,
         rate: str,
         *,
-        storage_uri: str = "memory://",
+        storage: Storage | None = None,
         per: str = "per client and per user name",
     ) -> None:
+        """``storage`` defaults to this process's memory (:func:`limits_storage` for others)."""
         self._limit = parse(rate)
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self._limiter = MovingWindowRateLimiter(storage if storage is not None else MemoryStorage())
         self._rate = rate
         self._per = per
 

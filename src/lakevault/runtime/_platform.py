@@ -167,6 +167,11 @@ class Platform:
             # Tenants' rotation functions run in the sandbox (docs/secrets.md, ADR 0214).
             sandbox=sandbox,
         )
+        # Sign-in throttling counts in the metadata database by default, so the limit holds
+        # across HTTP processes and servers (ADR 0268).
+        rate_limits = identity.limits_storage(
+            settings.rate_limit_storage_url.get_secret_value(), database
+        )
         platform = cls(
             settings=settings,
             clock=clock,
@@ -201,7 +206,7 @@ class Platform:
                 ),
                 federation_limiter=identity.AttemptLimiter(
                     settings.federation_rate_limit,
-                    storage_uri=settings.rate_limit_storage_url.get_secret_value(),
+                    storage=rate_limits,
                     per="per client address",
                 ),
                 session_token_max_seconds=settings.session_token_max_seconds,
@@ -218,10 +223,7 @@ class Platform:
                 region=settings.region,
                 lockout=identity.LockoutPolicy.from_settings(settings),
                 lifetimes=identity.TokenLifetimes.from_settings(settings),
-                limiter=identity.AttemptLimiter(
-                    settings.sign_in_rate_limit,
-                    storage_uri=settings.rate_limit_storage_url.get_secret_value(),
-                ),
+                limiter=identity.AttemptLimiter(settings.sign_in_rate_limit, storage=rate_limits),
             ),
             user_pool_admin=UserPoolAdministration(
                 default_password_policy=identity.PasswordPolicy.from_settings(settings),
