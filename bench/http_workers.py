@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
             f"average {os.getloadavg()[0]:.1f} at the start)"
         )
         for count in counts:
-            extra = ("--http-workers", str(count)) if count > 1 else ()
+            extra = ("--http-workers", str(count))
             servers[count] = LakevaultServer(work / f"lv-{count}", *extra, LAKEVAULT_WORKERS="0")
         for server in servers.values():
             _wait_until_idle(server.process.pid)

@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
         if not Path(tree, "lakevault", "__init__.py").is_file():
             parser.error(f"{tree} holds no lakevault package; give a tree's src directory")
     work = Path(tempfile.mkdtemp(prefix="lakevault-bench-server-trees-"))
-    extra = ("--http-workers", str(arguments.http_workers)) if arguments.http_workers > 1 else ()
+    extra = ("--http-workers", str(arguments.http_workers))
     servers: list[LakevaultServer] = []
     try:
         print(

@@ -20,10 +20,11 @@ Everything runs on this machine, against real processes, in one run (compare sid
 
 ``--postgres URL`` (a server URL such as the one ``scripts/postgres.sh start`` prints) runs
 (b) a second time with the metadata in a fresh PostgreSQL database made on that server (and
-dropped afterwards), beside the SQLite run. ``--http-workers N`` runs (b) once more with
-``lakevault serve --http-workers N`` on SQLite (ADR 0250), and with ``--postgres`` on
-PostgreSQL too. "Server CPU/PUT" sums the server and its child processes, measured once they
-have finished starting.
+dropped afterwards), beside the SQLite run. (b) runs ``lakevault serve`` as installed, with its
+default of two HTTP processes (ADR 0250, session 10); ``--http-workers N`` runs (b) once more
+with ``lakevault serve --http-workers N`` on SQLite, and with ``--postgres`` on PostgreSQL too.
+"Server CPU/PUT" sums the server and its child processes, measured once they have finished
+starting.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from typing import Any
 import httpx
 
 from bench._http_load import put_load
+from lakevault.cli._serve import DEFAULT_HTTP_WORKERS
 
 SMALL = os.urandom(4096)
 
@@ -373,8 +375,9 @@ def _wait_until_idle(pid: int, timeout: float = 30.0) -> None:
 
 
 def _small_objects_on_postgres(
-    work: Path, server_url: str, seconds: float, http_workers: int = 1
+    work: Path, server_url: str, seconds: float, http_workers: int = 0
 ) -> None:
+    """(b) with the metadata on PostgreSQL; ``http_workers`` 0 is serve's default."""
     import sqlalchemy
 
     name = "lv_bench_" + secrets.token_hex(4)
@@ -385,11 +388,15 @@ def _small_objects_on_postgres(
     try:
         server = LakevaultServer(
             work / f"lv-small-pg-{http_workers}",
-            *(("--http-workers", str(http_workers)) if http_workers > 1 else ()),
+            *(("--http-workers", str(http_workers)) if http_workers else ()),
             LAKEVAULT_DATABASE_URL=url.render_as_string(hide_password=False),
         )
         try:
-            label = "PostgreSQL" + (f", --http-workers {http_workers}" if http_workers > 1 else "")
+            label = "PostgreSQL, " + (
+                f"--http-workers {http_workers}"
+                if http_workers
+                else f"{DEFAULT_HTTP_WORKERS} HTTP processes (default)"
+            )
             small_objects(server, seconds, "b'", store=label)
         finally:
             server.stop()
@@ -523,10 +530,16 @@ def main(argv: list[str]) -> int:
         anchor = small_file_anchor(work, arguments.seconds)
         server = LakevaultServer(work / "lv-small")
         try:
-            small_objects(server, arguments.seconds, "b", anchor=anchor)
+            small_objects(
+                server,
+                arguments.seconds,
+                "b",
+                store=f"SQLite, {DEFAULT_HTTP_WORKERS} HTTP processes (default)",
+                anchor=anchor,
+            )
         finally:
             server.stop()
-        if arguments.http_workers > 1:
+        if arguments.http_workers:
             workers = str(arguments.http_workers)
             server = LakevaultServer(work / "lv-small-workers", "--http-workers", workers)
             try:
@@ -537,7 +550,7 @@ def main(argv: list[str]) -> int:
                 server.stop()
         if arguments.postgres:
             _small_objects_on_postgres(work, arguments.postgres, arguments.seconds)
-            if arguments.http_workers > 1:
+            if arguments.http_workers:
                 _small_objects_on_postgres(
                     work, arguments.postgres, arguments.seconds, arguments.http_workers
                 )

@@ -34,6 +34,22 @@ def _children(pid: int) -> list[int]:
     ]
 
 
+def _started_child(pid: int) -> int:
+    """The one child process of ``pid``, once it runs (HTTP processes start after the
+    'listening on' line) and has had its start-up CPU."""
+    deadline = time.monotonic() + 60
+    while not (children := _children(pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (child,) = children
+    spent = _cpu_seconds(child)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        spent, before = _cpu_seconds(child), spent
+        if spent - before < 0.02:
+            break
+    return child
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -123,9 +139,10 @@ def _stop(server: Server) -> None:
 def test_two_http_workers_serve_and_both_audit(
     tmp_path: Path, start_server: Any, metadata: tuple[str, dict[str, str]]
 ) -> None:
+    """Two HTTP processes are the default (ADR 0250, session 10): no option is given."""
     url, env = metadata
     home = tmp_path / "home"
-    server, _ = start_server(home, "--init", "--http-workers", "2", LAKEVAULT_WORKERS="0", **env)
+    server, _ = start_server(home, "--init", LAKEVAULT_WORKERS="0", **env)
     headers = tenant_headers(server, "two-workers")
     assert (
         httpx.post(
@@ -133,7 +150,8 @@ def test_two_http_workers_serve_and_both_audit(
         ).status_code
         == 201
     )
-    (child,) = _children(server.process.pid)  # no job workers: the one extra HTTP process
+    # No job workers: the one extra HTTP process of the default.
+    (child,) = _children(server.process.pid)
     before = {pid: _cpu_seconds(pid) for pid in (server.process.pid, child)}
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda i: _put(server, headers, f"o{i}"), range(PUTS)))
@@ -150,6 +168,37 @@ def test_two_http_workers_serve_and_both_audit(
     assert names.count("GenerateDataKey") == PUTS
     assert names.count("PutObject") >= 2 * PUTS
     _assert_chain_verifies(tmp_path, home, tenant, env)
+
+
+SIGN_IN_LIMIT = 6
+
+
+def test_sign_in_throttling_holds_across_http_processes(
+    tmp_path: Path, start_server: Any, metadata: tuple[str, dict[str, str]]
+) -> None:
+    """A second HTTP process grants no extra password checks: the attempts, each on a new
+    connection (either process may take it), count in the shared metadata database (ADR
+    0268). Counted in each process's memory, about twice the limit would get through."""
+    _, env = metadata
+    server, _ = start_server(
+        tmp_path / "home",
+        "--init",
+        LAKEVAULT_WORKERS="0",
+        LAKEVAULT_SIGN_IN_RATE_LIMIT=f"{SIGN_IN_LIMIT}/minute",
+        **env,
+    )
+    child = _started_child(server.process.pid)
+    body = {"accountId": "000000000000", "userName": "nobody", "password": "Wr0ng-password"}
+    before = {pid: _cpu_seconds(pid) for pid in (server.process.pid, child)}
+    codes = []
+    for _ in range(3 * SIGN_IN_LIMIT):
+        answer = httpx.post(f"{server.url}/api/v1/sessions", json=body, timeout=60)
+        codes.append(answer.status_code)
+    assert codes == [403] * SIGN_IN_LIMIT + [429] * (2 * SIGN_IN_LIMIT), codes
+    assert answer.json()["error"]["code"] == "TooManyRequestsException"
+    spent = {pid: _cpu_seconds(pid) - before[pid] for pid in before}
+    # Both processes answered some of the attempts (an argon2 check costs tens of ms).
+    assert all(seconds > 0.05 for seconds in spent.values()), spent
 
 
 def _state(pid: int) -> str:
