@@ -1,5 +1,5 @@
 """Whole servers of two source trees, alternated: ``python -m bench server_trees --src A/src
---src B/src [--clients N] [--http-workers N] [--rounds R] [--seconds S]``.
+--src B/src [--clients N] [--http-workers N (default 2)] [--rounds R] [--seconds S]``.
 
 The comparison behind each change to the small PUT's path (docs/performance.md, session 9):
 one ``lakevault serve --init`` per tree (SQLite, each in a fresh home, ``PYTHONPATH`` set to the
@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench server_trees", description=__doc__)
     parser.add_argument("--src", action="append", required=True, help="a tree's src (twice)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients per load")
-    parser.add_argument("--http-workers", type=int, default=1, help="HTTP processes per server")
+    parser.add_argument("--http-workers", type=int, default=2, help="HTTP processes per server")
     parser.add_argument("--rounds", type=int, default=6, help="alternations")
     parser.add_argument("--seconds", type=float, default=5.0, help="per load")
     arguments = parser.parse_args(argv)
