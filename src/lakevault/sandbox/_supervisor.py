@@ -42,11 +42,11 @@ from lakevault.sandbox._network import Endpoint, NetworkBroker, NetworkPolicy
 from lakevault.sandbox._outcome import KillReason, Outcome, Status
 from lakevault.sandbox._probe import LAYERS, LayerReport, probe_layers
 from lakevault.sandbox._reaper import Reaper
+from lakevault.sandbox._uid_blocks import UidBlock, claim_uid_block
 
 logger = logging.getLogger("lakevault.sandbox")
 
 _READ_CHUNK = 65536
-_SLOT_UID_BASE = 3_000_000
 _GROUP_PREFIX = "lakevault-sandbox"
 _RESULT_OVERHEAD = 1024
 _EXIT_GRACE_SECONDS = 2.0
@@ -198,7 +198,8 @@ class Supervisor:
         self._slot_cgroups: dict[int, _cgroups.SlotCgroup] = {}
         self._cgroup_system: _cgroups.CgroupSystem | None = None
         self._group = f"{_GROUP_PREFIX}-{os.getpid()}-{id(self):x}"
-        self._uid_base = _SLOT_UID_BASE + (os.getpid() % 10_000) * 64
+        #: This supervisor's host uids, claimed at start (``_uid_blocks.py``, ADR 0269).
+        self._uid_block: UidBlock | None = None
         self._work: tempfile.TemporaryDirectory[str] | None = None
         self._root_mount_point = ""
         self._started = False
@@ -235,6 +236,15 @@ class Supervisor:
                 names,
             )
         self._layers = tuple(layer for layer in LAYERS if layer in self._report.available_names)
+        self._uid_block = claim_uid_block()
+        try:
+            self._start_pool()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start_pool(self) -> None:
+        """The work directory, the slots' cgroups and the zygotes, with the uid block held."""
         base = str(self.settings.work_directory) if self.settings.work_directory else None
         self._work = tempfile.TemporaryDirectory(prefix="lakevault-sandbox-", dir=base)
         os.chmod(self._work.name, 0o755)  # noqa: S103 - holds only an empty mount point
@@ -280,6 +290,9 @@ class Supervisor:
         if self._work is not None:
             with contextlib.suppress(OSError):
                 self._work.cleanup()
+        if self._uid_block is not None:
+            self._uid_block.release()  # after every sandbox of the block has exited
+            self._uid_block = None
         self._started = False
 
     def __enter__(self) -> Supervisor:
@@ -371,13 +384,19 @@ class Supervisor:
         self._zygotes[slot] = zygote
         return zygote
 
+    def _slot_uid(self, slot: int) -> int:
+        """The host uid (and gid) of the sandboxes of ``slot``."""
+        if self._uid_block is None:
+            raise SandboxFailure("the supervisor has not been started")
+        return self._uid_block.base + slot
+
     def _spawn_request(self, slot: int, code: FunctionCode, limits: Limits) -> dict[str, Any]:
         return {
             "code_name": code.path.name,
             "code_is_dir": code.path.is_dir(),
             "handler": code.handler,
-            "uid": self._uid_base + slot,
-            "gid": self._uid_base + slot,
+            "uid": self._slot_uid(slot),
+            "gid": self._slot_uid(slot),
             "layers": list(self._layers),
             "limits": {
                 "open_files": limits.open_files,
