@@ -17,7 +17,7 @@ from limits.storage import MemoryStorage
 from sqlalchemy import func, insert, select, text
 
 from lakevault.core import Settings
-from lakevault.core.errors import ConfigurationError, Throttling
+from lakevault.core.errors import ConfigurationError, LakevaultError, Throttling
 from lakevault.db import Database, models
 from lakevault.identity import AttemptLimiter, DatabaseWindows, limits_storage
 from lakevault.identity._rate_limit_store import key_digest
@@ -164,6 +164,19 @@ def test_check_is_false_when_the_database_cannot_answer() -> None:
     database = Database("sqlite:////nonexistent-directory/metadata.db")
     try:
         assert not DatabaseWindows(database).check()
+    finally:
+        database.dispose()
+
+
+def test_an_unreachable_database_refuses_the_attempt() -> None:
+    """Fail closed: when the window cannot be counted, the attempt is not made (the API
+    answers 503), never waved through uncounted."""
+    database = Database("sqlite:////nonexistent-directory/metadata.db")
+    try:
+        limiter = AttemptLimiter("20/minute", storage=DatabaseWindows(database))
+        with pytest.raises(LakevaultError) as refused:
+            limiter.hit(("ip", "192.0.2.7"))
+        assert not isinstance(refused.value, Throttling)
     finally:
         database.dispose()
 
