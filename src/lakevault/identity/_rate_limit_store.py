@@ -11,7 +11,8 @@ Counting and adding are one write transaction. On SQLite write transactions run 
 advisory lock on the key serialises the transactions of one key, so two processes cannot both
 count 19 and both add the 20th attempt. Keys are stored as SHA-256 digests: the table holds no
 user name or address, and every key fits its column. Each write deletes the entries and
-counters whose window has ended, so the tables stay as small as the live windows.
+counters whose window has ended (skipping rows another transaction is deleting), so the tables
+stay as small as the live windows.
 
 Windows are measured on ``time.time()``, as ``limits``' own stores measure them.
 """
@@ -165,6 +166,15 @@ class DatabaseWindows(Storage, MovingWindowSupport):
                 lock = int.from_bytes(bytes.fromhex(digest[:16]), "big", signed=True)
                 connection.execute(_ADVISORY_LOCK, {"lock": lock})
             now = time.time()
-            connection.execute(delete(_ENTRIES).where(_ENTRIES.c.expires_at <= now))
-            connection.execute(delete(_COUNTERS).where(_COUNTERS.c.expires_at <= now))
+            # Rows another transaction is deleting are skipped, not waited for (PostgreSQL;
+            # SQLite ignores FOR UPDATE and runs one writer at a time): the cleanup never makes
+            # one key's attempt wait for another key's transaction.
+            for table, column in ((_ENTRIES, _ENTRIES.c.id), (_COUNTERS, _COUNTERS.c.key)):
+                ended = (
+                    select(column)
+                    .where(table.c.expires_at <= now)
+                    .with_for_update(skip_locked=True)
+                    .scalar_subquery()
+                )
+                connection.execute(delete(table).where(column.in_(ended)))
             yield connection

@@ -121,6 +121,24 @@ def test_an_attempt_waits_for_the_key_held_by_another_transaction(database: Data
     assert _entries(database) == 20
 
 
+def test_cleanup_never_waits_for_another_keys_transaction(database: Database) -> None:
+    """PostgreSQL: while one key's transaction holds the ended rows it deleted, another key's
+    attempt skips them instead of waiting for that transaction (SQLite runs one writer at a
+    time anyway)."""
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one write transaction at a time")
+    windows = DatabaseWindows(database)
+    assert windows.acquire_entry("ended", 5, 1)
+    time.sleep(1.1)
+    outcome: list[bool] = []
+    with windows._write(key_digest("a")):  # has deleted (and locked) the ended entry
+        other = threading.Thread(target=lambda: outcome.append(windows.acquire_entry("b", 5, 60)))
+        other.start()
+        other.join(timeout=10)
+        assert outcome == [True], "an attempt waited for another key's cleanup"
+    assert _entries(database) == 1
+
+
 def test_the_table_holds_digests_not_names(database: Database) -> None:
     AttemptLimiter("5/minute", storage=DatabaseWindows(database)).hit(
         ("user", "pool", "alice@example.org")
