@@ -6,16 +6,18 @@ re-run the comparison instead of trusting a table:
 
 * **relay**: two workers that each read, seal and write *whole blocks*, taking turns by block
   (a read turn and a write turn passed between them), so that a block never moves between
-  cores. It tests session 7's explanation of the cipher thread's extra CPU (a block read on
-  one core, sealed on another and written from the first).
+  cores. It tested session 7's explanation of ADR 0138's cipher thread's extra CPU (a block
+  read on one core, sealed on another and written from the first). Since ADR 0270 the
+  product's own overlap is a write-behind thread (the caller reads and ciphers, a helper
+  writes), which moves only the output across cores.
 * **mmap**: sealing straight into a shared mapping of the output file (no ``write`` copy),
   and opening straight from a mapping of the input file (no ``read`` copy), with
   ``MAP_POPULATE``.
 
 Every round runs, in a rotated order, the plain copy (``readinto``/``write`` at 32 KiB, the
-anchor that ``bench crypto`` found fastest), the product's streams with the cipher thread off
-and on, and the two prototypes. Each prints GB/s and CPU seconds per GiB (user + system, all
-threads) per round: the CPU figure is what decides a design on a shared machine.
+anchor that ``bench crypto`` found fastest), the product's streams with the write-behind
+thread off and on, and the two prototypes. Each prints GB/s and CPU seconds per GiB (user +
+system, all threads) per round: the CPU figure is what decides a design on a shared machine.
 """
 
 from __future__ import annotations
@@ -195,7 +197,7 @@ def main(argv: list[str]) -> int:
             "seal, product, one thread": seal_with(
                 lambda c, p: _product_seal(c, source, out, p, overlap=False)
             ),
-            "seal, product, cipher thread": seal_with(
+            "seal, product, write-behind": seal_with(
                 lambda c, p: _product_seal(c, source, out, p, overlap=True)
             ),
             "seal, relay of two workers": seal_with(lambda c, p: _relay_seal(c, source, out, p)),
@@ -203,7 +205,7 @@ def main(argv: list[str]) -> int:
                 lambda c, p: _mmap_seal(c, source, out, p, size)
             ),
             "open, product, one thread": lambda: _product_open(key, sealed, out, overlap=False),
-            "open, product, cipher thread": lambda: _product_open(key, sealed, out, overlap=True),
+            "open, product, write-behind": lambda: _product_open(key, sealed, out, overlap=True),
             "open, from mmap of the input": lambda: _mmap_open(key, sealed, out),
         }
         seal_with(lambda c, p: _product_seal(c, source, sealed, p, overlap=False))()

@@ -115,59 +115,72 @@ def write_pieces(writer: Writable, data: memoryview, piece_bytes: int) -> None:
 _BlockOperation = Callable[[int, memoryview, memoryview, bool], int]
 
 
-class _CipherThread:
-    """One helper thread that runs ``operation`` on one block at a time, for :func:`_pump`.
+class _WriteBehind:
+    """One helper thread that writes finished blocks, in order, for :func:`_overlapped`.
 
-    pyca/cryptography (50.x, measured) releases the GIL inside ``encrypt_into`` and
-    ``decrypt_into``, and ``readinto``/``write`` release it in their system calls, so the
-    AES-GCM of one block runs on the second core while the caller's thread reads or writes
-    another (docs/decisions/0138). Only the cipher runs here: ``reader`` and ``writer`` are
-    called from the caller's thread only, as before.
+    The caller's thread reads block n+1 and seals or opens it while this thread writes block
+    n's output (docs/decisions/0270). pyca/cryptography 50 releases the GIL inside
+    ``encrypt_into``/``decrypt_into`` and ``write`` releases it in its system call, so the
+    two run on two cores. A block's output stays with the thread that wrote it into the cache
+    only until its ``write`` copies it: the output crosses cores once, where ADR 0138's cipher
+    thread moved both the input and the output across.
 
-    At most one job is in flight: :meth:`submit` is called only after :meth:`result` returned
-    the previous one. An exception raised by ``operation`` is handed back and raised by
-    :meth:`result` in the caller's thread. :meth:`close` always ends the thread and waits for
-    it (at most the one block in flight), so no thread outlives the stream and no block
-    buffer is still in use when the caller lets it go.
+    ``outputs`` are the output buffers. :meth:`acquire` hands the caller one the helper is not
+    using; :meth:`submit` gives it back with the length to write. The helper writes submitted
+    buffers in order and returns each to the free queue when written. A ``write`` that raises
+    is recorded, every later job is skipped, and :meth:`acquire` or :meth:`raise_failure`
+    raises the same exception object in the caller's thread. ``writer`` is called from this
+    thread only, one call at a time, in stream order.
     """
 
-    __slots__ = ("_jobs", "_operation", "_results", "_thread")
+    __slots__ = ("_failure", "_free", "_jobs", "_outputs", "_piece_bytes", "_thread", "_writer")
 
-    def __init__(self, operation: _BlockOperation) -> None:
-        self._operation = operation
-        self._jobs: queue.SimpleQueue[tuple[int, memoryview, memoryview, bool] | None] = (
-            queue.SimpleQueue()
-        )
-        self._results: queue.SimpleQueue[int | BaseException] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="lakevault-cipher", daemon=True)
+    def __init__(self, writer: Writable, outputs: tuple[memoryview, ...], piece_bytes: int) -> None:
+        self._writer = writer
+        self._outputs = outputs
+        self._piece_bytes = piece_bytes
+        self._failure: BaseException | None = None
+        self._jobs: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(len(outputs)):
+            self._free.put(index)
+        self._thread = threading.Thread(target=self._run, name="lakevault-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        operation = self._operation
         while (job := self._jobs.get()) is not None:
-            try:
-                result: int | BaseException = operation(*job)
-            except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
-                result = exc
-            self._results.put(result)
+            index, length = job
+            if self._failure is None:
+                try:
+                    write_pieces(self._writer, self._outputs[index][:length], self._piece_bytes)
+                except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+                    self._failure = exc
+            self._free.put(index)
 
-    def submit(self, index: int, block: memoryview, out: memoryview, is_final: bool) -> None:
-        """Start sealing or opening ``block`` into ``out``; neither may be touched until
-        :meth:`result` returns."""
-        self._jobs.put((index, block, out, is_final))
+    def acquire(self) -> int:
+        """The index of an output buffer the helper is done with; waits for one. Raises the
+        writer's exception if a ``write`` failed, so the caller stops reading at once."""
+        index = self._free.get()
+        self.raise_failure()
+        return index
 
-    def result(self) -> int:
-        """Wait for the job in flight; its output length, or its exception raised here."""
-        outcome = self._results.get()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+    def submit(self, index: int, length: int) -> None:
+        """Write ``outputs[index][:length]`` after every buffer submitted before it; the caller
+        must not touch that buffer until :meth:`acquire` returns it."""
+        self._jobs.put((index, length))
 
     def close(self) -> None:
-        """End the thread, after the job in flight if any; idempotent."""
+        """Write what was submitted, end the thread and wait for it; idempotent. Waits for at
+        most the submitted buffers (two blocks), which the one-thread stream would have
+        written by now as well."""
         if self._thread.is_alive():
             self._jobs.put(None)
             self._thread.join()
+
+    def raise_failure(self) -> None:
+        """Raise the exception a ``write`` raised, if one did."""
+        if self._failure is not None:
+            raise self._failure
 
 
 def idle_core(load_average: float, cpus: int) -> bool:
@@ -279,46 +292,39 @@ def _overlapped(
     output_block_bytes: int,
     piece_bytes: int,
 ) -> tuple[int, int]:
-    """The cipher on a :class:`_CipherThread`, one block ahead of the I/O (ADR 0138).
+    """The writes on a :class:`_WriteBehind` helper, one block behind the cipher (ADR 0270).
 
-    While the helper seals or opens block n, this thread reads block n+1; while the helper
-    does block n+1, this thread writes block n's output. Block n is written only after its
-    operation returned, so decryption still releases verified blocks only, and a failure stops
-    the stream before anything of the failing block is written. Two input blocks (``first``
-    and one more) and two output blocks: about 2 MiB.
+    This thread reads block n+1 and seals or opens it while the helper writes block n. A block
+    is submitted only after its operation returned, so decryption still releases verified
+    blocks only: on a failure the writer ends with exactly the blocks before the failing one,
+    and the reader is at the failing block. One input block and two output blocks: about
+    1.5 MiB.
     """
     block_bytes = len(first)
-    second = bytearray(block_bytes)
     outputs = bytearray(2 * output_block_bytes)
-    with memoryview(second) as second_view, memoryview(outputs) as outputs_view:
-        blocks = (first, second_view)
+    with memoryview(outputs) as outputs_view:
         outs = (outputs_view[:output_block_bytes], outputs_view[output_block_bytes:])
-        helper = _CipherThread(operation)
+        helper = _WriteBehind(writer, outs, piece_bytes)
         try:
-            read_total = written_total = index = current = 0
+            read_total = written_total = index = 0
             length = block_bytes
-            is_final = next_final = False
-            helper.submit(index, blocks[current], outs[current], is_final)
             while True:
-                # The helper works on block `current`; read the next one into the other buffer.
-                following = 1 - current
-                next_length = 0 if is_final else read_full(reader, blocks[following])
-                written = helper.result()
+                is_final = length < block_bytes
+                out = helper.acquire()
+                written = operation(index, first[:length], outs[out], is_final)
+                helper.submit(out, written)
                 read_total += length
                 written_total += written
-                if not is_final:
-                    index += BLOCK_CHUNKS
-                    next_final = next_length < block_bytes
-                    helper.submit(
-                        index, blocks[following][:next_length], outs[following], next_final
-                    )
-                # The helper works on the next block; write this one's verified output.
-                write_pieces(writer, outs[current][:written], piece_bytes)
                 if is_final:
-                    return read_total, written_total
-                current, length, is_final = following, next_length, next_final
+                    break
+                index += BLOCK_CHUNKS
+                length = read_full(reader, first)
         finally:
+            # Also when this thread failed: the helper ends before the stream does, and this
+            # thread's own exception is the one raised.
             helper.close()
+        helper.raise_failure()
+        return read_total, written_total
 
 
 def seal_stream(

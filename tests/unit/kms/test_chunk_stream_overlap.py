@@ -1,15 +1,17 @@
-"""The cipher thread of the object streams (ADR 0138): overlap without losing a guarantee.
+"""The write-behind thread of the object streams (ADR 0270): overlap without losing a guarantee.
 
-A stream longer than one block seals or opens block n on a helper thread while the caller's
-thread reads block n+1 or writes block n-1. These tests try to break what that must keep:
-only verified blocks reach the writer, errors raised on the helper reach the caller with their
-own type, and no thread outlives a stream however it ends.
+A stream longer than one block writes block n on a helper thread while the caller's thread
+reads block n+1 and seals or opens it. These tests try to break what that must keep: only
+verified blocks reach the writer, in order and from one thread; errors raised on the helper
+reach the caller with their own type and stop the reads; the caller runs at most two blocks
+ahead of a slow writer; and no thread outlives a stream however it ends.
 """
 
 from __future__ import annotations
 
 import io
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -21,7 +23,7 @@ from lakevault.kms import (
     encrypt_stream,
     read_object_header,
 )
-from lakevault.kms._chunk_stream import BLOCK_CHUNKS, _CipherThread, idle_core
+from lakevault.kms._chunk_stream import BLOCK_CHUNKS, _WriteBehind, idle_core
 from tests.unit.kms.helpers import (
     CONTEXT,
     decrypt_bytes,
@@ -36,7 +38,7 @@ SEALED_CHUNK = CHUNK + 16
 BLOCK = BLOCK_CHUNKS * CHUNK
 SEALED_BLOCK = BLOCK_CHUNKS * SEALED_CHUNK
 CHUNKS_START = make_header().encoded_length + 56
-HELPER_NAME = "lakevault-cipher"
+HELPER_NAME = "lakevault-writer"
 
 
 def _helpers() -> list[threading.Thread]:
@@ -61,10 +63,10 @@ class _WatchingReader:
 class _Collector:
     def __init__(self) -> None:
         self.data = bytearray()
-        self.threads: set[str] = set()
+        self.threads: list[str] = []
 
     def write(self, data: memoryview, /) -> int:
-        self.threads.add(threading.current_thread().name)
+        self.threads.append(threading.current_thread().name)
         self.data += data
         return len(data)
 
@@ -84,7 +86,7 @@ def _decrypt_into(
     )
 
 
-def test_a_long_encryption_ciphers_on_a_helper_while_the_caller_reads() -> None:
+def test_a_long_encryption_writes_on_a_helper_while_the_caller_reads_and_seals() -> None:
     plaintext = payload_text(3 * BLOCK + 7)
     reader = _WatchingReader(plaintext)
     writer = _Collector()
@@ -92,24 +94,54 @@ def test_a_long_encryption_ciphers_on_a_helper_while_the_caller_reads() -> None:
     encrypt_stream(reader, writer, data_key=make_data_key(), header=make_header(), overlap=True)
     caller = threading.current_thread().name
     assert {thread for thread, _ in reader.calls} == {caller}
-    assert writer.threads == {caller}
+    # The header goes out before the helper starts; every sealed block from the helper.
+    assert writer.threads[0] == caller
+    assert set(writer.threads[1:]) == {HELPER_NAME}
     # The probe and the first block are read before the helper starts; every later read
-    # overlaps the helper's work on the block before it.
+    # overlaps the helper's writing of the block before it.
     assert [alive for _, alive in reader.calls[2:]] == [True] * (len(reader.calls) - 2)
     assert set(threading.enumerate()) == before
     assert decrypt_bytes(bytes(writer.data)) == plaintext
 
 
-def test_a_long_decryption_ciphers_on_a_helper_while_the_caller_reads() -> None:
+def test_a_long_decryption_writes_on_a_helper_while_the_caller_reads_and_opens() -> None:
     plaintext = payload_text(3 * BLOCK + 7)
     reader = _WatchingReader(encrypt_bytes(plaintext))
     writer = _Collector()
     before = set(threading.enumerate())
     _decrypt_into(b"", writer, reader)
     caller = threading.current_thread().name
-    assert writer.threads == {caller}
+    assert {thread for thread, _ in reader.calls} == {caller}
+    assert set(writer.threads) == {HELPER_NAME}
     assert any(alive for _, alive in reader.calls)
     assert set(threading.enumerate()) == before
+    assert bytes(writer.data) == plaintext
+
+
+class _SlowWriter(_Collector):
+    """Holds its first ``write`` for a while and records how far the reader got meanwhile."""
+
+    def __init__(self, reader: _WatchingReader) -> None:
+        super().__init__()
+        self._reader = reader
+        self.read_during_first_write: int | None = None
+
+    def write(self, data: memoryview, /) -> int:
+        if self.read_during_first_write is None:
+            time.sleep(0.3)
+            self.read_during_first_write = self._reader.tell()
+        return super().write(data)
+
+
+def test_the_caller_runs_at_most_two_blocks_ahead_of_a_slow_writer() -> None:
+    """Memory stays bounded whatever the writer's speed: while block 0 is being written the
+    caller may open block 1 and read block 2, then waits for a free output buffer."""
+    plaintext = payload_text(8 * BLOCK)
+    reader = _WatchingReader(encrypt_bytes(plaintext))
+    writer = _SlowWriter(reader)
+    _decrypt_into(b"", writer, reader)
+    assert writer.read_during_first_write is not None
+    assert writer.read_during_first_write <= CHUNKS_START + 3 * SEALED_BLOCK
     assert bytes(writer.data) == plaintext
 
 
@@ -171,8 +203,9 @@ def test_a_stream_of_one_block_starts_no_thread() -> None:
 def test_a_corrupt_block_releases_exactly_the_blocks_before_it(
     bad_block: int, overlap: bool
 ) -> None:
-    """The helper opens block n while the caller has block n-1's plaintext in hand: it is
-    written only once block n-1 verified, and nothing of the failing block ever is."""
+    """The caller opens block n while the helper writes block n-1: a block is handed to the
+    helper only once it verified, so nothing of the failing block is ever written, and every
+    block before it is."""
     plaintext = payload_text(4 * BLOCK + 3)
     stored = bytearray(encrypt_bytes(plaintext))
     stored[CHUNKS_START + (bad_block * BLOCK_CHUNKS + 17) * SEALED_CHUNK + 5] ^= 0x80
@@ -183,8 +216,8 @@ def test_a_corrupt_block_releases_exactly_the_blocks_before_it(
         _decrypt_into(b"", writer, reader, overlap=overlap)
     assert failure.value.audit_reason is IntegrityFailure.CHUNK_NOT_AUTHENTIC
     assert bytes(writer.data) == plaintext[: bad_block * BLOCK]
-    # At most one block was read past the failing one.
-    assert reader.tell() <= CHUNKS_START + (bad_block + 2) * SEALED_BLOCK
+    # Nothing was read past the failing block.
+    assert reader.tell() <= CHUNKS_START + (bad_block + 1) * SEALED_BLOCK
     assert set(threading.enumerate()) == before
 
 
@@ -304,24 +337,32 @@ def test_no_thread_outlives_a_stream_that_fails_on_the_helper() -> None:
     assert set(threading.enumerate()) == before
 
 
-def test_the_helper_hands_back_any_exception_and_ends_on_close() -> None:
-    def operation(index: int, block: memoryview, out: memoryview, is_final: bool) -> int:
-        if index == 1:
-            raise ValueError("block 1 is bad")
-        return len(block)
+def test_the_helper_hands_back_a_write_failure_in_the_callers_thread() -> None:
+    class _FailSecond(_Collector):
+        def write(self, data: memoryview, /) -> int:
+            if len(self.threads) == 1:
+                self.threads.append(threading.current_thread().name)
+                raise ValueError("the second write is refused")
+            return super().write(data)
 
-    helper = _CipherThread(operation)
+    writer = _FailSecond()
+    outputs = (memoryview(bytearray(b"a" * 10)), memoryview(bytearray(b"b" * 10)))
+    helper = _WriteBehind(writer, outputs, piece_bytes=10)
     try:
         assert _helpers()
-        helper.submit(0, memoryview(bytes(10)), memoryview(bytearray(10)), False)
-        assert helper.result() == 10
-        helper.submit(1, memoryview(bytes(10)), memoryview(bytearray(10)), False)
-        with pytest.raises(ValueError, match="block 1 is bad"):
-            helper.result()
-        # The helper survives an operation's failure until it is closed.
-        helper.submit(2, memoryview(bytes(3)), memoryview(bytearray(3)), True)
-        assert helper.result() == 3
+        first = helper.acquire()
+        helper.submit(first, 10)
+        second = helper.acquire()
+        assert second != first
+        helper.submit(second, 4)
     finally:
-        helper.close()
+        helper.close()  # writes what was submitted, then ends the thread
     assert not _helpers()
+    assert bytes(writer.data) == b"a" * 10
+    assert writer.threads == [HELPER_NAME, HELPER_NAME]
+    # The failure is raised in this thread, with its own type, by either way of asking.
+    with pytest.raises(ValueError, match="the second write is refused"):
+        helper.acquire()
+    with pytest.raises(ValueError, match="the second write is refused"):
+        helper.raise_failure()
     helper.close()  # idempotent
