@@ -4,22 +4,24 @@ This is the framing half of C2SP chunked encryption: which bytes form which chun
 final, and what a wrong length means. The cryptographic half (keys, nonces, AEAD calls) is
 :class:`~lakevault.kms._primitives.ChunkCipher`, which this module drives by chunk index only.
 
-Throughput (docs/decisions/0136, 0138). The caller's thread does all the I/O: it reads one block
-(512 KiB of plaintext, :data:`BLOCK_CHUNKS` chunks) at a time and writes each block's output in
-pieces: :data:`SEAL_WRITE_CHUNKS` sealed chunks (131,200 bytes) or :data:`OPEN_WRITE_CHUNKS`
-chunks of plaintext (32 KiB). A stream longer than one block may seal or open its blocks on
-one helper thread (:class:`_CipherThread`), one block ahead of the I/O: by default only when a
-CPU was idle over the last minute (:func:`overlap_pays`, ADR 0139), because the helper hides
-AES-GCM only behind an idle core and otherwise costs about 0.1 CPU s/GiB more. These are
-measured choices:
+Throughput (docs/decisions/0136, 0270). The caller's thread reads one block (512 KiB of
+plaintext, :data:`BLOCK_CHUNKS` chunks) at a time and seals or opens it; each block's output
+is written in pieces of :data:`SEAL_WRITE_CHUNKS` sealed chunks (131,200 bytes) or
+:data:`OPEN_WRITE_CHUNKS` chunks of plaintext (32 KiB). A stream longer than one block may
+hand the writes to one helper thread (:class:`_WriteBehind`), one block behind: by default
+only when the CPUs are not contended (:func:`overlap_pays`: PSI, else the load average),
+because the helper gains only where it finds a free core. These are measured choices:
 
-- The cipher on a helper thread, the I/O in the caller's. pyca/cryptography 50 releases the GIL
-  inside ``encrypt_into``/``decrypt_into`` (two threads sealing 512 KiB calls took half the
-  wall time of one), and ``readinto``/``write`` release it in their system calls, so AES-GCM
-  for block n+1 runs on the second core while the caller writes block n (ADR 0138). ADR 0132's
-  writer thread did it the other way round (it moved the writes) and paid a hand-off per
-  piece; this one hands off once per 512 KiB block. ``reader`` and ``writer`` are still only
-  called from the caller's thread.
+- The reads and the cipher in the caller's thread, the writes on the helper (ADR 0270).
+  pyca/cryptography 50 releases the GIL inside ``encrypt_into``/``decrypt_into``, and
+  ``write`` releases it in its system call, so block n is written on the second core while
+  the caller reads and ciphers block n+1. Only the output crosses cores, once per block;
+  ADR 0138's cipher thread moved both the input and the output across and cost up to
+  0.3 CPU s/GiB more for little wall time. ADR 0132's writer thread handed off 1 MiB spans
+  per write; this one hands off once per 512 KiB block and writes small pieces. ``reader``
+  stays in the caller's thread (the API's request body can only be read from the thread anyio
+  gave it); ``writer`` is called from one thread at a time, in order: the helper's while it
+  runs.
 - Small writes. On the Firecracker VMs measured (Linux 6.18, ext4 with large folios,
   virtio-balloon free page reporting) the page cache serves a large aligned write with large
   folios, which come from memory the host has taken back, and filling them cost 3-5 times the
@@ -28,8 +30,9 @@ measured choices:
   bytes), so they get small folios at 131,200 bytes; plaintext lands aligned, so it is
   written 32 KiB at a time. The system calls cost about 0.03 s per GiB at that size.
 
-Memory is one input and one output block in one thread (about 1 MiB), two of each with the
-helper (about 2 MiB), plus one probe chunk, whatever the object size. An object that fits in
+Memory is one input and one output block in one thread (about 1 MiB), one input and two
+output blocks with the helper (about 1.5 MiB), plus one probe chunk, whatever the object
+size. An object that fits in
 one block is done in the caller's thread with buffers of its own size, and starts no thread.
 """
 
@@ -40,6 +43,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from lakevault.core.errors import InvalidParameterValue
 from lakevault.kms._errors import IntegrityError, IntegrityFailure, InvalidRange
@@ -183,19 +187,61 @@ class _WriteBehind:
             raise self._failure
 
 
+#: Where Linux publishes CPU pressure (PSI): the share of recent time in which at least one
+#: runnable task waited for a CPU.
+CPU_PRESSURE_PATH = Path("/proc/pressure/cpu")
+#: At or above this ``some avg10`` (per cent of the last 10 s with a task waiting for a CPU)
+#: the machine counts as contended, and the streams run in one thread (docs/decisions/0270).
+CONTENDED_PERCENT = 10.0
+
+
 def idle_core(load_average: float, cpus: int) -> bool:
-    """Whether the last minute left at least one CPU idle on average: the one condition under
-    which the cipher thread gains (docs/decisions/0139). Pure, so that it can be tested."""
+    """Whether the last minute left at least one CPU idle on average: the fallback condition
+    where PSI is missing (docs/decisions/0139). Pure, so that it can be tested."""
     return cpus > 1 and load_average <= cpus - 1
 
 
+def cpu_pressure(text: str) -> float | None:
+    """The ``some avg10`` figure of a ``/proc/pressure/cpu`` text; None when it has none."""
+    for line in text.splitlines():
+        kind, _, fields = line.partition(" ")
+        if kind != "some":
+            continue
+        for field in fields.split():
+            name, _, value = field.partition("=")
+            if name == "avg10":
+                try:
+                    return float(value)
+                except ValueError:
+                    return None
+    return None
+
+
+def uncontended(some_avg10: float, cpus: int) -> bool:
+    """Whether a second thread would find a CPU: more than one CPU, and tasks waited for one
+    less than :data:`CONTENDED_PERCENT` of the last 10 s. Pure, so that it can be tested.
+
+    Unlike the load average this counts neither tasks waiting for the disk (a machine busy
+    writing has idle CPUs) nor the stream's own threads while they get a CPU each."""
+    return cpus > 1 and some_avg10 < CONTENDED_PERCENT
+
+
 def overlap_pays() -> bool:
-    """:func:`idle_core` for this machine now (``os.getloadavg``; False where it is missing)."""
+    """Whether a long stream should write behind on a helper thread, on this machine now:
+    :func:`uncontended` by PSI, or :func:`idle_core` by the load average where the kernel has
+    no PSI; False where neither is known."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        pressure = cpu_pressure(CPU_PRESSURE_PATH.read_text(encoding="ascii"))
+    except (OSError, UnicodeDecodeError):
+        pressure = None
+    if pressure is not None:
+        return uncontended(pressure, cpus or 1)
     try:
         load_average = os.getloadavg()[0]
     except OSError:
         return False
-    return idle_core(load_average, os.cpu_count() or 1)
+    return idle_core(load_average, cpus or 1)
 
 
 def _pump(
@@ -337,8 +383,8 @@ def seal_stream(
 ) -> StreamTotals:
     """Write ``prefix``, then every plaintext byte of ``reader`` sealed chunk by chunk.
 
-    ``overlap``: seal on a helper thread (True), in this one (False), or decide by whether a
-    CPU was idle over the last minute (None, :func:`overlap_pays`); docs/decisions/0139.
+    ``overlap``: write behind on a helper thread (True), all in this one (False), or decide
+    by whether the CPUs are contended (None, :func:`overlap_pays`); docs/decisions/0270.
     """
     write_all(writer, memoryview(prefix))
     plaintext_total, sealed_total = _pump(

@@ -51,13 +51,14 @@ def encrypt_stream(
 ) -> StreamTotals:
     """Encrypt everything ``reader`` yields into ``writer`` as one object: header first.
 
-    Memory stays constant (about 2 MiB) whatever the size. ``reader`` and ``writer`` are
-    called from this thread only, ``writer`` at most 131,200 bytes (8 sealed chunks) at a time
-    (docs/decisions/0136); a writer that prefers bigger pieces (a queue with a cost per item)
-    should gather them itself. An object longer than 512 KiB may be sealed on a helper thread
-    one block ahead of the I/O (docs/decisions/0138), which ends before this returns or
-    raises: with ``overlap`` True always, False never, None (default) when a CPU was idle
-    over the last minute (docs/decisions/0139).
+    Memory stays constant (about 1.5 MiB) whatever the size. ``reader`` is called from this
+    thread only; ``writer`` from one thread at a time, in order, at most 131,200 bytes
+    (8 sealed chunks) per call (docs/decisions/0136); a writer that prefers bigger pieces (a
+    queue with a cost per item) should gather them itself. For an object longer than 512 KiB
+    the writes may run on a helper thread one block behind the sealing (docs/decisions/0270),
+    which ends before this returns or raises: with ``overlap`` True always, False never, None
+    (default) when the CPUs are not contended. So ``writer`` must not rely on the caller's
+    thread (thread-locals, context variables); the header always goes out from this thread.
     ``random`` gives the 24-byte C2SP salt (defaults to the OS CSPRNG). ``header`` must name
     the key that wraps ``data_key``; nothing here can check that. Raises
     ``InvalidParameterValue`` for a non-blocking reader, and whatever ``reader`` or ``writer``
@@ -92,12 +93,13 @@ def decrypt_stream(
     this with the stream positioned just after the header. The context, the header and the key
     are all checked (context hash, then key commitment) before any chunk is opened.
 
-    Memory stays constant (about 2 MiB) whatever the size; ``reader`` and ``writer`` are called
-    from this thread only, ``writer`` 32 KiB of plaintext at a time (docs/decisions/0136); a
-    writer that prefers bigger pieces should gather them itself. An object longer than 512 KiB
-    may be opened on a helper thread one block ahead of the I/O (docs/decisions/0138;
-    ``overlap`` as for :func:`encrypt_stream`); a block's plaintext is written only after the
-    whole block verified, and the helper ends before this returns or raises.
+    Memory stays constant (about 1.5 MiB) whatever the size; ``reader`` is called from this
+    thread only, ``writer`` from one thread at a time, in order, 32 KiB of plaintext per call
+    (docs/decisions/0136); a writer that prefers bigger pieces should gather them itself. For
+    an object longer than 512 KiB the writes may run on a helper thread one block behind the
+    opening (docs/decisions/0270; ``overlap`` as for :func:`encrypt_stream`); a block's
+    plaintext is handed to the writer only after the whole block verified, and the helper ends
+    before this returns or raises.
 
     Raises :class:`~lakevault.kms.IntegrityError` on any failure. Chunks are verified before
     their plaintext is written, but a large object is written span by span: on an error the

@@ -10,20 +10,29 @@ ahead of a slow writer; and no thread outlives a stream however it ends.
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from lakevault.kms import (
     IntegrityError,
     IntegrityFailure,
+    _chunk_stream,
     decrypt_stream,
     encrypt_stream,
     read_object_header,
 )
-from lakevault.kms._chunk_stream import BLOCK_CHUNKS, _WriteBehind, idle_core
+from lakevault.kms._chunk_stream import (
+    BLOCK_CHUNKS,
+    _WriteBehind,
+    cpu_pressure,
+    idle_core,
+    uncontended,
+)
 from tests.unit.kms.helpers import (
     CONTEXT,
     decrypt_bytes,
@@ -183,7 +192,7 @@ def test_without_overlap_a_long_stream_starts_no_thread(encrypting: bool) -> Non
         (15.5, 16, False),
     ],
 )
-def test_the_helper_is_used_by_default_only_when_a_cpu_was_idle(
+def test_without_psi_the_helper_is_used_only_when_a_cpu_was_idle(
     load_average: float, cpus: int, expected: bool
 ) -> None:
     assert idle_core(load_average, cpus) is expected
@@ -366,3 +375,45 @@ def test_the_helper_hands_back_a_write_failure_in_the_callers_thread() -> None:
     with pytest.raises(ValueError, match="the second write is refused"):
         helper.raise_failure()
     helper.close()  # idempotent
+
+
+_PRESSURE = """some avg10=3.25 avg60=1.10 avg300=0.90 total=1969237755
+full avg10=0.00 avg60=0.00 avg300=0.00 total=0
+"""
+
+
+def test_cpu_pressure_reads_the_some_avg10_figure() -> None:
+    assert cpu_pressure(_PRESSURE) == 3.25
+    assert cpu_pressure("full avg10=50.00 avg60=0.00 avg300=0.00 total=0\n") is None
+    assert cpu_pressure("some avg60=1.0 total=3\n") is None
+    assert cpu_pressure("some avg10=lots avg60=1.0\n") is None
+    assert cpu_pressure("") is None
+
+
+@pytest.mark.parametrize(
+    ("some_avg10", "cpus", "expected"),
+    [(0.0, 2, True), (9.99, 2, True), (10.0, 2, False), (80.0, 16, False), (0.0, 1, False)],
+)
+def test_the_helper_is_used_by_default_only_while_no_task_waits_for_a_cpu(
+    some_avg10: float, cpus: int, expected: bool
+) -> None:
+    assert uncontended(some_avg10, cpus) is expected
+
+
+def test_overlap_pays_reads_the_kernels_cpu_pressure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default decision follows PSI where the kernel has it, so that a machine busy with
+    the disk (a high load average, idle CPUs) still writes behind."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: the streams never write behind here")
+    pressure = tmp_path / "cpu"
+    monkeypatch.setattr(_chunk_stream, "CPU_PRESSURE_PATH", pressure)
+    pressure.write_text(_PRESSURE.replace("3.25", "42.00"))
+    assert _chunk_stream.overlap_pays() is False
+    pressure.write_text(_PRESSURE)
+    assert _chunk_stream.overlap_pays() is True
+    pressure.unlink()  # no PSI: the load average decides
+    assert _chunk_stream.overlap_pays() is idle_core(
+        os.getloadavg()[0], len(os.sched_getaffinity(0))
+    )
