@@ -3,12 +3,17 @@
 A backend stores opaque, immutable blobs under paths the storage layer chooses (one per object
 version, never reused), so it never overwrites: a new version is a new blob, and the metadata
 database says which blob is current. That makes every write atomic by construction as long as a
-blob becomes readable only once it is complete and durable:
+blob is named by a committed version only once it is complete and durable:
 
-* :class:`LocalBackend` writes a temporary file in the blob's directory, ``fsync``s it, renames
-  it into place and ``fsync``s the directory (obstore's own local put renames but never syncs,
+* :class:`LocalBackend` creates the blob's file under its own, never reused name (``O_EXCL``),
+  writes it, ``fsync``s it and ``fsync``s its directory (obstore's own local put never syncs,
   so a power cut could leave an empty file behind a committed version: docs/decisions/0150).
-  Reads, ranges, sizes, deletes and listings go through obstore's ``LocalStore``.
+  It does not write a temporary file and rename it (docs/decisions/0271): no reader can reach
+  a blob before the version row that names it commits, which happens only after ``commit``
+  returned, so the rename bought nothing and cost a journal commit per PUT. A blob cut short
+  by a crash is an orphan under its final name, which the blob journal lists for the sweep
+  exactly as it listed the temporary file before. Reads, ranges, sizes, deletes and listings
+  go through obstore's ``LocalStore``.
 * :class:`S3Backend` streams through obstore's buffered writer (a multipart upload for large
   blobs); the store shows the object only when the upload completes, and an aborted writer
   leaves nothing visible.
@@ -32,23 +37,26 @@ import obstore
 from obstore.exceptions import BaseError as ObstoreError
 from obstore.store import LocalStore, S3Store
 
-from lakevault.core import Settings, SystemRandom, sync_directory
+from lakevault.core import Settings, sync_directory
 from lakevault.core.errors import ConfigurationError
 from lakevault.storage._errors import BackendUnavailable, StorageFull
 
 #: Size of the pieces a download is read in from the store (a multiple of the 16 KiB chunk).
 READ_PIECE_BYTES = 1024 * 1024
-#: Temporary names' suffixes (the process's pooled CSPRNG, ADR 0265).
-_RANDOM = SystemRandom()
 
 
 class BlobWriter(Protocol):
-    """A blob being written. Nothing is visible until :meth:`commit` returns."""
+    """A blob being written under a path no other blob ever had.
+
+    The blob is complete and durable only once :meth:`commit` returns, and the storage layer
+    names it in a version only then. Before that S3 shows nothing at the path; the local
+    backend holds the part written so far (ADR 0271), which nothing reads.
+    """
 
     def write(self, data: memoryview, /) -> int | None: ...
 
     def commit(self) -> None:
-        """Make the blob durable and visible at its path."""
+        """Make the blob complete and durable at its path."""
 
     def abort(self) -> None:
         """Discard everything written; leaves nothing at the path. Safe to call twice."""
@@ -166,27 +174,30 @@ class _ObstoreReads(ABC):
 
 
 class _LocalBlobWriter:
-    """Temporary file → fsync → rename → fsync directory.
+    """Create under the final name (``O_EXCL``) → write → fsync → fsync directory.
 
-    Paths are plain strings: building and converting ``pathlib`` paths (``joinpath``,
-    ``with_name``, ``__fspath__`` per system call) was ~6 % of a 4 KiB PUT's storage CPU
-    (docs/performance.md, session 6).
+    The name is the blob's own (a random version id), so the file is new, and nothing reads it
+    before the storage layer commits a version naming it, after :meth:`commit` (ADR 0271).
+    :meth:`abort` and a failed :meth:`commit` remove it. Paths are plain strings: building and
+    converting ``pathlib`` paths (``joinpath``, ``with_name``, ``__fspath__`` per system call)
+    was ~6 % of a 4 KiB PUT's storage CPU (docs/performance.md, session 6).
     """
 
     def __init__(self, final: str, backend: str, path: str) -> None:
         self._final = final
         self._backend = backend
         self._path = path
-        directory, _, name = final.rpartition("/")
-        self._directory = directory
-        self._temporary = f"{directory}/.tmp-{name}-{_RANDOM.token_bytes(6).hex()}"
+        self._directory = final.rpartition("/")[0]
         self._descriptor: int | None = None
+        #: Whether the file is ours to remove: made here and not committed.
+        self._created = False
         try:
             self._descriptor = os.open(
-                self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+                final, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
             )
         except OSError as exc:
             raise _translate(exc, backend, path) from exc
+        self._created = True
 
     def write(self, data: memoryview, /) -> int:
         if self._descriptor is None:
@@ -204,7 +215,6 @@ class _LocalBlobWriter:
             os.fsync(self._descriptor)
             os.close(self._descriptor)
             self._descriptor = None
-            os.rename(self._temporary, self._final)
             directory = os.open(self._directory, os.O_RDONLY)
             try:
                 os.fsync(directory)
@@ -213,13 +223,16 @@ class _LocalBlobWriter:
         except OSError as exc:
             self.abort()
             raise _translate(exc, self._backend, self._path) from exc
+        self._created = False
 
     def abort(self) -> None:
         if self._descriptor is not None:
             os.close(self._descriptor)
             self._descriptor = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._temporary)
+        if self._created:
+            self._created = False
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._final)
 
 
 #: Remembered directories at most (one per bucket and key prefix level); then start afresh.
@@ -288,16 +301,18 @@ class LocalBackend(_ObstoreReads):
         return _LocalBlobWriter(final, self.description, path)
 
     def delete(self, path: str) -> None:
-        """Remove the blob and any temporary file a killed writer left for it."""
+        """Remove the blob, or the temporary file that a writer of before ADR 0271, killed
+        while writing, left for it."""
         target = self.root.joinpath(*path.split("/"))
         try:
             try:
                 target.unlink()
-                return  # Committed, so renamed from its temporary file: none is left.
+                return  # Written under its own name: no temporary file is left.
             except FileNotFoundError:
                 pass
-            # Never committed (a killed writer): look for its temporary file. Listing the
-            # directory is the costly part, so a committed blob's deletion skips it.
+            # Not there: a writer of before ADR 0271 may have been killed while writing its
+            # temporary file. Listing the directory is the costly part, so a blob that exists
+            # skips it.
             if target.parent.is_dir():
                 for leftover in target.parent.glob(f".tmp-{target.name}-*"):
                     leftover.unlink(missing_ok=True)

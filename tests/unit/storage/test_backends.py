@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lakevault.storage import BlobWriter, LocalBackend, ObjectBackend
+from lakevault.storage import BackendUnavailable, BlobWriter, LocalBackend, ObjectBackend
 
 
 def _write(backend: ObjectBackend, path: str, data: bytes) -> None:
@@ -45,18 +45,43 @@ def test_an_empty_blob_is_a_blob(backend: ObjectBackend) -> None:
     assert _read(backend, "e/empty") == b""
 
 
-def test_nothing_is_visible_before_commit_and_abort_leaves_nothing(
-    backend: ObjectBackend,
-) -> None:
+def test_abort_leaves_nothing_at_the_path(backend: ObjectBackend) -> None:
+    """Either backend: an aborted blob is gone. S3 shows nothing before the upload completes;
+    the local backend writes under the blob's own name (ADR 0271), which no committed version
+    names yet, and removes it on abort."""
     writer: BlobWriter = backend.open_write("p/pending")
     writer.write(memoryview(os.urandom(200_000)))
-    with pytest.raises(FileNotFoundError):
-        backend.size("p/pending")
+    if not isinstance(backend, LocalBackend):
+        with pytest.raises(FileNotFoundError):
+            backend.size("p/pending")
     writer.abort()
     writer.abort()
     with pytest.raises(FileNotFoundError):
         backend.size("p/pending")
     assert list(backend.list_paths("p/")) == []
+
+
+def test_a_local_blob_is_never_written_over(tmp_path: Path) -> None:
+    """Blob names are never reused; a second writer for an existing name is refused at once
+    and its abort leaves the committed blob alone."""
+    backend = LocalBackend(tmp_path / "objects")
+    _write(backend, "k/blob", b"committed")
+    with pytest.raises(BackendUnavailable, match="FileExistsError"):
+        backend.open_write("k/blob")
+    assert _read(backend, "k/blob") == b"committed"
+
+
+def test_a_failed_local_write_removes_its_partial_blob(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "objects")
+    writer = backend.open_write("f/blob")
+    writer.write(memoryview(b"part of it"))
+    assert (tmp_path / "objects" / "f" / "blob").exists()
+    writer.abort()
+    assert not (tmp_path / "objects" / "f" / "blob").exists()
+    with pytest.raises(Exception, match="no longer open"):
+        writer.write(memoryview(b"more"))
+    with pytest.raises(Exception, match="no longer open"):
+        writer.commit()
 
 
 def test_delete_removes_and_a_missing_blob_is_not_an_error(backend: ObjectBackend) -> None:
