@@ -62,8 +62,8 @@ def test_abort_leaves_nothing_at_the_path(backend: ObjectBackend) -> None:
 
 
 def test_a_local_blob_is_never_written_over(tmp_path: Path) -> None:
-    """Blob names are never reused; a second writer for an existing name is refused at once
-    and its abort leaves the committed blob alone."""
+    """Blob names are never reused: a second writer for an existing name is refused before it
+    writes a byte (``O_EXCL``), and the committed blob is left whole."""
     backend = LocalBackend(tmp_path / "objects")
     _write(backend, "k/blob", b"committed")
     with pytest.raises(BackendUnavailable, match="FileExistsError"):
@@ -71,16 +71,18 @@ def test_a_local_blob_is_never_written_over(tmp_path: Path) -> None:
     assert _read(backend, "k/blob") == b"committed"
 
 
-def test_a_failed_local_write_removes_its_partial_blob(tmp_path: Path) -> None:
+def test_an_aborted_local_write_removes_its_partial_blob(tmp_path: Path) -> None:
+    """The local backend writes under the blob's own name (ADR 0271): until ``commit`` the
+    file holds part of the blob, and ``abort`` removes it and closes the writer."""
     backend = LocalBackend(tmp_path / "objects")
     writer = backend.open_write("f/blob")
     writer.write(memoryview(b"part of it"))
     assert (tmp_path / "objects" / "f" / "blob").exists()
     writer.abort()
     assert not (tmp_path / "objects" / "f" / "blob").exists()
-    with pytest.raises(Exception, match="no longer open"):
+    with pytest.raises(BackendUnavailable, match="no longer open"):
         writer.write(memoryview(b"more"))
-    with pytest.raises(Exception, match="no longer open"):
+    with pytest.raises(BackendUnavailable, match="no longer open"):
         writer.commit()
 
 
