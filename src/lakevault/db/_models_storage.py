@@ -71,6 +71,23 @@ class ObjectVersion(Base):
     last_modified: Mapped[datetime]
 
 
+class InlineObjectData(Base):
+    """The stored bytes of a small object version, kept beside its row instead of in a blob
+    (docs/decisions/0272).
+
+    The bytes are the same chunked ciphertext a blob would hold. The row is inserted in the
+    transaction that commits its version and goes with it (``ON DELETE CASCADE``), so it has
+    no journal row and can never be an orphan.
+    """
+
+    __tablename__ = "storage_inline_data"
+
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("storage_objects.version_id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class BlobJournal(Base):
     """A blob being written (``writing``) or due for deletion (``deleting``).
 

@@ -57,7 +57,7 @@ from lakevault.db._models_presign import BucketLimits, OrganizationPublicBuckets
 from lakevault.db._models_rate_limits import RateLimitCounter, RateLimitEntry
 from lakevault.db._models_secret_functions import SecretRotationFunction
 from lakevault.db._models_secrets import Secret, SecretVersion, SecretVersionStage
-from lakevault.db._models_storage import BlobJournal, Bucket, ObjectVersion
+from lakevault.db._models_storage import BlobJournal, Bucket, InlineObjectData, ObjectVersion
 from lakevault.db._models_storage_generation import StorageGeneration
 from lakevault.db._models_storage_lock import BucketLifecycle, BucketObjectLock, ObjectVersionLock
 from lakevault.db._models_storage_multipart import MultipartPart, MultipartUpload
@@ -97,6 +97,7 @@ __all__ = [
     "GroupMembership",
     "GroupPolicyAttachment",
     "GuardrailAttachment",
+    "InlineObjectData",
     "InlinePolicy",
     "Job",
     "JobEffect",

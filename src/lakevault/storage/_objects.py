@@ -38,6 +38,15 @@ from lakevault.storage._errors import (
     NotModified,
     PreconditionFailed,
 )
+from lakevault.storage._inline import (
+    INLINE_MAX_BYTES,
+    INSERT_INLINE,
+    InlineWriter,
+    has_stored_blob,
+    inline_path,
+    is_inline_blob,
+    load_inline,
+)
 from lakevault.storage._keys import GeneratedDataKey
 from lakevault.storage._limits import BucketLimits
 from lakevault.storage._lock import ObjectLock, apply_object_lock, release_version_lock
@@ -235,6 +244,8 @@ class _NewVersion:
     action: str
     #: Journal rows of replaced blobs already deleted, removed with this commit.
     settled: list[str]
+    #: The ciphertext of a version stored inline (ADR 0272); ``None`` for a blob.
+    inline_data: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -310,17 +321,27 @@ class ObjectDownload:
                 writer=writer,
             )
         context = self._context()
+        inline = (
+            load_inline(self._core.database, stored.version_id, stored.blob_path)
+            if is_inline_blob(stored.blob_path)
+            else None
+        )
         if not self.is_range:
-            try:
-                reader = self._core.backend.open_read(stored.blob_path)
-            except FileNotFoundError as exc:
-                raise missing_blob(stored.blob_path) from exc
+            if inline is not None:
+                reader: kms.Readable = inline
+            else:
+                try:
+                    reader = self._core.backend.open_read(stored.blob_path)
+                except FileNotFoundError as exc:
+                    raise missing_blob(stored.blob_path) from exc
             header = kms.read_object_header(reader)
             totals = kms.decrypt_stream(
                 reader, writer, data_key=self._data_key, header=header, encryption_context=context
             )
             return totals.plaintext_bytes
-        source = BlobSource(self._core, stored.blob_path)
+        source: kms.RangeReadable = (
+            inline if inline is not None else BlobSource(self._core, stored.blob_path)
+        )
         header = kms.read_object_header_at(source)
         done = 0
         while done < self.length:
@@ -446,6 +467,9 @@ class Objects:
             tenant=record.account_id, bucket=record.name, key=key, version_id=version_id
         )
         blob_path = f"{record.account_id}/{record.name}/{version_id}"
+        # A small body is stored beside its version row (ADR 0272): no blob, so no journal row.
+        declared = reader.expected_length
+        inline = declared is not None and declared <= INLINE_MAX_BYTES
         # The blob journal names the blob before any byte of it exists, so a crash leaves no
         # blob the sweep cannot find. The row goes in the same transaction as the data key's
         # audit event (ADR 0195): one group commit shared by concurrent uploads instead of a
@@ -455,7 +479,9 @@ class Objects:
             key_id=record.kms_key_id,
             context=context,
             defer_audit=True,
-            companion=CompanionRow(
+            companion=None
+            if inline
+            else CompanionRow(
                 table=_JOURNAL,
                 values={
                     "blob_path": blob_path,
@@ -475,7 +501,7 @@ class Objects:
         # exists (and so before the version can); for a small body the wait is the group
         # commit's, shared with the concurrent requests.
         data_key.wait_recorded()
-        writer = core.backend.open_write(blob_path)
+        writer = InlineWriter() if inline else core.backend.open_write(blob_path)
         settled: list[str] = []
         try:
             totals = kms.encrypt_stream(
@@ -497,7 +523,9 @@ class Objects:
                 record=record,
                 key=key,
                 version_id=version_id,
-                blob_path=blob_path,
+                blob_path=inline_path(record.account_id, record.name, version_id)
+                if isinstance(writer, InlineWriter)
+                else blob_path,
                 size=reader.length,
                 stored_size=totals.ciphertext_bytes,
                 sha256=sha256,
@@ -508,6 +536,7 @@ class Objects:
                 object_lock=object_lock,
                 action=action,
                 settled=settled,
+                inline_data=writer.data if isinstance(writer, InlineWriter) else None,
             )
             # The version commits with those of concurrent PUTs, in one transaction
             # (docs/decisions/0221); its conditions are checked in that transaction.
@@ -517,7 +546,8 @@ class Objects:
         except BaseException:
             self._settle(settled)
             writer.abort()
-            self._forget_blob(blob_path)
+            if not inline:
+                self._forget_blob(blob_path)
             raise
         for path in replaced:
             if is_multipart_blob(path):
@@ -608,6 +638,10 @@ class Objects:
                 "last_modified": now,
             },
         )
+        if new.inline_data is not None:
+            INSERT_INLINE.execute(
+                connection, batch.cursor, {"version_id": new.version_id, "data": new.inline_data}
+            )
         if versioning is Versioning.ENABLED or new.object_lock is not None:
             # Object lock (docs/decisions/0156): the bucket's default or the request's.
             with Session(
@@ -621,7 +655,9 @@ class Objects:
                     request=new.object_lock,
                 )
                 session.flush()
-        batch.remove_journal_rows([new.blob_path, *new.settled])
+        batch.remove_journal_rows(
+            new.settled if new.inline_data is not None else [new.blob_path, *new.settled]
+        )
         batch.record_change(
             core.change_event(
                 new.caller,
@@ -658,7 +694,7 @@ class Objects:
         for version in versions:
             if versioning is not Versioning.ENABLED and version.is_null_version:
                 removed.append(version.version_id)
-                if version.blob_path is not None:
+                if has_stored_blob(version.blob_path):  # inline bytes go with the row
                     doomed.append(version.blob_path)
             elif version.is_latest:
                 demoted.append(version.version_id)
@@ -728,7 +764,7 @@ class Objects:
             rows = self._versions(session, bucket, key)
         for row in rows:
             if versioning is not Versioning.ENABLED and row.is_null_version:
-                if row.blob_path is not None:
+                if has_stored_blob(row.blob_path):  # inline bytes go with the row
                     doomed.append(row.blob_path)
                     session.add(
                         models.BlobJournal(
@@ -1072,7 +1108,7 @@ class Objects:
             now=self._core.clock.now(),
             bypass=bypass,
         )
-        if row.blob_path is not None:
+        if has_stored_blob(row.blob_path):  # inline bytes go with the row
             doomed.append(row.blob_path)
             session.add(
                 models.BlobJournal(

@@ -22,7 +22,8 @@ class HashingReader:
     def __init__(self, source: Readable, *, expected_length: int | None = None) -> None:
         self._source = source
         self._hash = hashlib.sha256()
-        self._expected = expected_length
+        #: The length the client declared, if any (a small one lets the PUT store inline).
+        self.expected_length = expected_length
         self.length = 0
 
     def readinto(self, buffer: memoryview, /) -> int:
@@ -32,17 +33,17 @@ class HashingReader:
         if count:
             self._hash.update(buffer[:count])
             self.length += count
-            if self._expected is not None and self.length > self._expected:
+            if self.expected_length is not None and self.length > self.expected_length:
                 raise IncompleteBody(
-                    f"the body is longer than its declared length of {self._expected} bytes"
+                    f"the body is longer than its declared length of {self.expected_length} bytes"
                 )
         return count
 
     def finish(self) -> str:
         """The SHA-256 (hex) of everything read; checks the declared length."""
-        if self._expected is not None and self.length != self._expected:
+        if self.expected_length is not None and self.length != self.expected_length:
             raise IncompleteBody(
-                f"the body ended after {self.length} of its declared {self._expected} bytes; "
+                f"the body ended after {self.length} of its declared {self.expected_length} bytes; "
                 "nothing was stored; send the whole body again"
             )
         return self._hash.hexdigest()

@@ -20,6 +20,7 @@ from lakevault.core import Clock
 from lakevault.db import Database, models
 from lakevault.jobs import PeriodicTask, RetryPolicy, TaskContext, TaskDefinition
 from lakevault.storage._backends import ObjectBackend
+from lakevault.storage._inline import is_inline_blob
 
 SWEEP_TASK = "storage.sweep-orphans"
 #: Journal rows younger than this are uploads that may still be running.
@@ -28,7 +29,10 @@ DEFAULT_ORPHAN_AGE = timedelta(hours=24)
 
 def delete_blob(backend: ObjectBackend, blob_path: str) -> None:
     """Delete one blob, or every part blob under a multipart version's prefix (a path ending in
-    ``/``, docs/decisions/0160). Every deletion of a version's blob goes through here."""
+    ``/``, docs/decisions/0160). Every deletion of a version's blob goes through here. An
+    inline version's bytes (ADR 0272) went with its row: nothing to delete."""
+    if is_inline_blob(blob_path):
+        return
     if blob_path.endswith("/"):
         for path in list(backend.list_paths(blob_path)):
             backend.delete(path)
