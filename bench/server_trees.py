@@ -1,5 +1,5 @@
 """Whole servers of two source trees, alternated: ``python -m bench server_trees --src A/src
---src B/src [--clients N] [--http-workers N (default 2)] [--rounds R] [--seconds S]``.
+--src B/src [--clients N] [--http-workers N [--http-workers M]] [--rounds R] [--seconds S]``.
 
 The comparison behind each change to the small PUT's path (docs/performance.md, session 9):
 one ``lakevault serve --init`` per tree (SQLite, each in a fresh home, ``PYTHONPATH`` set to the
@@ -10,7 +10,9 @@ one minute to the next. Prints per load PUT/s, server CPU per PUT (the server an
 processes) and voluntary plus involuntary context switches per PUT (every thread of the server
 and its children, from ``/proc``: the GIL changing hands shows here), then the medians and in
 how many rounds the second tree spent less CPU per PUT. Trees are made with ``git archive REV |
-tar -x -C DIR``; ``--src`` is the ``src`` directory inside.
+tar -x -C DIR``; ``--src`` is the ``src`` directory inside. ``--http-workers`` (default 2)
+given twice sets A's and B's process counts apart: the same tree twice then compares two
+process counts in the same minutes.
 """
 
 from __future__ import annotations
@@ -46,18 +48,26 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench server_trees", description=__doc__)
     parser.add_argument("--src", action="append", required=True, help="a tree's src (twice)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients per load")
-    parser.add_argument("--http-workers", type=int, default=2, help="HTTP processes per server")
+    parser.add_argument(
+        "--http-workers",
+        type=int,
+        action="append",
+        help="HTTP processes per server (default 2); twice: A's, then B's",
+    )
     parser.add_argument("--rounds", type=int, default=6, help="alternations")
     parser.add_argument("--seconds", type=float, default=5.0, help="per load")
     arguments = parser.parse_args(argv)
     if len(arguments.src) != 2:
         parser.error("give --src exactly twice: the tree before and the tree after")
+    workers = arguments.http_workers or [2]
+    if len(workers) > 2:
+        parser.error("give --http-workers once (both trees) or twice (A's, then B's)")
+    workers = workers * 2 if len(workers) == 1 else workers
     trees = [str(Path(src).resolve()) for src in arguments.src]
     for tree in trees:
         if not Path(tree, "lakevault", "__init__.py").is_file():
             parser.error(f"{tree} holds no lakevault package; give a tree's src directory")
     work = Path(tempfile.mkdtemp(prefix="lakevault-bench-server-trees-"))
-    extra = ("--http-workers", str(arguments.http_workers))
     servers: list[LakevaultServer] = []
     try:
         print(
@@ -67,7 +77,11 @@ def main(argv: list[str]) -> int:
         for index, tree in enumerate(trees):
             servers.append(
                 LakevaultServer(
-                    work / f"tree-{index}", *extra, PYTHONPATH=tree, LAKEVAULT_WORKERS="0"
+                    work / f"tree-{index}",
+                    "--http-workers",
+                    str(workers[index]),
+                    PYTHONPATH=tree,
+                    LAKEVAULT_WORKERS="0",
                 )
             )
         for server in servers:
@@ -105,7 +119,8 @@ def main(argv: list[str]) -> int:
         for index, tree in enumerate(trees):
             rows = results[index]
             print(
-                f"  {'AB'[index]} {tree}: {statistics.median(r[0] for r in rows):.0f} PUT/s, "
+                f"  {'AB'[index]} {tree} ({workers[index]} HTTP processes): "
+                f"{statistics.median(r[0] for r in rows):.0f} PUT/s, "
                 f"{statistics.median(r[1] for r in rows):.2f} ms CPU/PUT, "
                 f"{statistics.median(r[2] for r in rows):.1f} switches/PUT"
             )
