@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import io
 import os
+from importlib import resources
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import select, update
 
 from lakevault import kms
 from lakevault.core.errors import AccessDenied
-from lakevault.db import models
+from lakevault.db import current_revision, models
 from lakevault.storage import (
     BackendUnavailable,
     ByteRange,
@@ -187,3 +190,18 @@ def test_a_small_copy_is_stored_inline_under_the_destination_key(world: StorageW
     assert row.kms_key_id == target.kms_key_id
     assert set(_inline(world)) == {row.version_id}
     assert world.get("target", "b") == b"copied bytes"
+
+
+def test_the_schema_downgrade_refuses_to_destroy_inline_bytes(world: StorageWorld) -> None:
+    # Downgrading past v001 drops the table; while it holds an object's only copy, it refuses.
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("lakevault.db") / "migrations"))
+    config.attributes["database"] = world.database
+    world.storage.buckets.create_bucket(world.caller(), "data")
+    _put(world, "data", "k", b"the only copy")
+    with pytest.raises(RuntimeError, match="would destroy them"):
+        command.downgrade(config, "t001")
+    assert world.get("data", "k") == b"the only copy"
+    world.storage.objects.delete_object(world.caller(), "data", "k")
+    command.downgrade(config, "t001")
+    assert current_revision(world.database) == "t001"
