@@ -45,6 +45,8 @@ def create_app(platform: Platform, *, direct_dispatch: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # A serving process checkpoints SQLite's log outside the write lock (ADR 0273).
+        platform.database.start_wal_checkpoints()
         yield
         platform.database.dispose()
 

@@ -41,6 +41,11 @@ from lakevault.db._generations import Generation
 from lakevault.db._kept_connection import KeptConnection
 from lakevault.db._readers import fetch_row
 from lakevault.db._readers import for_engine as readers_for
+from lakevault.db._wal_checkpoints import (
+    WAL_AUTOCHECKPOINT_PAGES,
+    WAL_CHECKPOINT_SECONDS,
+    WalCheckpointer,
+)
 from lakevault.db._write_lock import write_lock_for
 
 _SQLITE_BEGIN_OPTION = "lakevault_sqlite_begin"
@@ -98,6 +103,7 @@ class Database:
         )
         # Write connections kept by long-running writers (ADR 0251), closed by dispose().
         self._kept: weakref.WeakSet[KeptConnection] = weakref.WeakSet()
+        self._checkpointer: WalCheckpointer | None = None
 
     @property
     def display_url(self) -> str:
@@ -281,7 +287,20 @@ class Database:
         with translate_errors(self), self._read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
+    def start_wal_checkpoints(self, *, interval: float = WAL_CHECKPOINT_SECONDS) -> None:
+        """Checkpoint a SQLite file's log from a background thread until :meth:`dispose`,
+        instead of inside the commits that hold the write lock (ADR 0273). For a serving
+        process; nothing on PostgreSQL or in memory, nothing when already started."""
+        path = self.sqlite_path
+        if path is None or str(path) in ("", ":memory:") or self._checkpointer is not None:
+            return
+        self._checkpointer = WalCheckpointer(path, interval=interval)
+        self._checkpointer.start()
+
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self._readers is not None:
             self._readers.close()
         for kept in list(self._kept):
@@ -301,6 +320,8 @@ def _configure_sqlite(engine: Engine, *, on_write_begin: Callable[[], None]) -> 
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
+            # A backstop: the checkpoints belong to a background thread (ADR 0273).
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         finally:
             cursor.close()
 
