@@ -113,3 +113,36 @@ def test_a_local_directory_removed_behind_the_backends_back_is_made_again(
     _write(backend, "a/b/d", b"second")
     assert (tmp_path / "objects" / "a" / "b" / "d").is_file()
     assert oct((tmp_path / "objects" / "a" / "b").stat().st_mode & 0o777) == "0o700"
+
+
+def test_reads_past_the_end_stop_there_and_a_missing_blob_is_file_not_found(
+    backend: ObjectBackend,
+) -> None:
+    data = os.urandom(40_000)
+    _write(backend, "t/a/blob", data)
+    assert backend.read_range("t/a/blob", 39_990, 100) == data[39_990:]
+    reader = backend.open_read("t/a/blob")
+    buffer = bytearray(65_536)
+    total = 0
+    while count := reader.readinto(memoryview(buffer)[total:]):
+        total += count
+    assert bytes(buffer[:total]) == data
+    assert reader.readinto(memoryview(buffer)) == 0  # and stays at its end
+    with pytest.raises(FileNotFoundError):
+        backend.open_read("t/a/missing")
+    with pytest.raises(FileNotFoundError):
+        backend.read_range("t/a/missing", 0, 10)
+
+
+def test_a_local_read_holds_its_file_only_until_the_end(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "objects")
+    _write(backend, "t/a/blob", b"x" * 100_000)
+    descriptors = len(os.listdir("/proc/self/fd"))
+    reader = backend.open_read("t/a/blob")
+    assert len(os.listdir("/proc/self/fd")) == descriptors + 1
+    buffer = memoryview(bytearray(1 << 20))
+    while reader.readinto(buffer):
+        pass
+    assert len(os.listdir("/proc/self/fd")) == descriptors
+    backend.open_read("t/a/blob")  # dropped unread: closed with the reader
+    assert len(os.listdir("/proc/self/fd")) == descriptors
