@@ -41,8 +41,6 @@ class WalCheckpointer:
         self._thread = threading.Thread(
             target=self._run, name="lakevault-wal-checkpoints", daemon=True
         )
-        #: Rounds that ran to the end (for tests).
-        self.rounds = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -72,7 +70,6 @@ class WalCheckpointer:
                     if connection is None:
                         connection = self._connect()
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.rounds += 1
                 except sqlite3.Error:
                     # A file not there yet, or a transient failure: the next round opens a new
                     # connection; the commits' own checkpoint covers a lasting failure.

@@ -5,7 +5,10 @@ data key for the new version from the bucket's KMS key (bound to the version's e
 context: tenant, bucket, key, version id), streams the body through ``kms.encrypt_stream`` into
 a new blob, makes the blob durable, and only then commits the version's row. Until that commit
 nothing of the new version is visible; a crash before it leaves an orphan blob named in the blob
-journal, which :meth:`Objects.sweep_orphans` removes (docs/storage.md).
+journal, which :meth:`Objects.sweep_orphans` removes (docs/storage.md). A body of at most 64 KiB
+with a declared length is encrypted into memory instead, and its ciphertext commits in the
+version's own transaction (``_inline.py``, ADR 0272): nothing to make durable before, nothing
+left behind by a crash.
 
 Reads verify everything: the data key is unwrapped for exactly the version's context, and every
 chunk authenticates before its plaintext is written; a flipped bit is the one
