@@ -4,36 +4,38 @@ This is the framing half of C2SP chunked encryption: which bytes form which chun
 final, and what a wrong length means. The cryptographic half (keys, nonces, AEAD calls) is
 :class:`~lakevault.kms._primitives.ChunkCipher`, which this module drives by chunk index only.
 
-Throughput (docs/decisions/0136, 0270). The caller's thread reads one block (512 KiB of
+Throughput (docs/decisions/0136, 0270, 0275). The caller's thread reads one block (2 MiB of
 plaintext, :data:`BLOCK_CHUNKS` chunks) at a time and seals or opens it; each block's output
-is written in pieces of :data:`SEAL_WRITE_CHUNKS` sealed chunks (131,200 bytes) or
-:data:`OPEN_WRITE_CHUNKS` chunks of plaintext (32 KiB). A stream longer than one block may
-hand the writes to one helper thread (:class:`_WriteBehind`), one block behind: by default
-only when the CPUs are not contended (:func:`overlap_pays`: PSI, else the load average),
-because the helper gains only where it finds a free core. These are measured choices:
+is written in pieces that end where the output stream reaches a multiple of
+:data:`WRITE_PIECE_BYTES` (128 KiB). A stream longer than one block may hand the writes to one
+helper thread (:class:`_WriteBehind`), one block behind: by default only when the CPUs are not
+contended (:func:`overlap_pays`: PSI, else the load average), because the helper gains only
+where it finds a free core. These are measured choices:
 
 - The reads and the cipher in the caller's thread, the writes on the helper (ADR 0270).
   pyca/cryptography 50 releases the GIL inside ``encrypt_into``/``decrypt_into``, and
   ``write`` releases it in its system call, so block n is written on the second core while
-  the caller reads and ciphers block n+1. Only the output crosses cores, once per block;
-  ADR 0138's cipher thread moved both the input and the output across and cost up to
-  0.3 CPU s/GiB more for little wall time. ADR 0132's writer thread handed off 1 MiB spans
-  per write; this one hands off once per 512 KiB block and writes small pieces. ``reader``
-  stays in the caller's thread (the API's request body can only be read from the thread anyio
-  gave it); ``writer`` is called from one thread at a time, in order: the helper's while it
-  runs.
-- Small writes. On the Firecracker VMs measured (Linux 6.18, ext4 with large folios,
-  virtio-balloon free page reporting) the page cache serves a large aligned write with large
-  folios, which come from memory the host has taken back, and filling them cost 3-5 times the
-  kernel time (1 MiB writes: 0.8-1.7 s/GiB; 128 KiB: 0.24-0.96; 32 KiB: 0.49-0.62). Sealed
-  pieces land at unaligned offsets (the header comes first, and a sealed chunk is 16,400
-  bytes), so they get small folios at 131,200 bytes; plaintext lands aligned, so it is
-  written 32 KiB at a time. The system calls cost about 0.03 s per GiB at that size.
+  the caller reads and ciphers block n+1. Only the output crosses cores, once per block.
+  ``reader`` stays in the caller's thread (the API's request body can only be read from the
+  thread anyio gave it); ``writer`` is called from one thread at a time, in order: the
+  helper's while it runs.
+- Few hand-offs (ADR 0275). Every block handed to the helper, and every ``write`` it makes,
+  is a point where one thread may wake the other or wait for the GIL: with 512 KiB blocks and
+  32 KiB writes (64 of those per MiB) the helper cost more than it saved, and opening was no
+  faster than in one thread. 2 MiB blocks and 128 KiB writes took decryption from 0.62 to
+  0.91-1.00 x a plain copy and encryption from 0.82 to 0.93-1.03 x, on the same machine.
+- Aligned, middle-sized writes (ADRs 0136, 0275). On the Firecracker VMs measured (Linux 6.18,
+  ext4 with large folios) the page cache fills a write with folios as large as the write and
+  its alignment allow, and large folios cost several times the kernel time to fill (1 MiB
+  writes: 0.8-3 s/GiB against 0.31-0.38 for 128 KiB, the fastest plain copy). Writes end at
+  128 KiB multiples of the output stream, so sealed output (which starts after the header and
+  whose chunks are 16,400 bytes) gets the same 128 KiB folios as plaintext, and a later read
+  of it the same cost as reading a plain file.
 
-Memory is one input and one output block in one thread (about 1 MiB), one input and two
-output blocks with the helper (about 1.5 MiB), plus one probe chunk, whatever the object
-size. An object that fits in
-one block is done in the caller's thread with buffers of its own size, and starts no thread.
+Memory is one input and one output block in one thread (about 4 MiB), one input and two
+output blocks with the helper (about 6 MiB), plus one probe chunk, whatever the object size.
+An object that fits in one block is done in the caller's thread with buffers of its own size,
+and starts no thread.
 """
 
 from __future__ import annotations
@@ -57,16 +59,14 @@ from lakevault.kms._primitives import (
 )
 from lakevault.kms._types import RangeReadable, Readable, Writable
 
-#: Chunks per read and per AEAD call: 512 KiB of plaintext; big enough to amortise a call,
-#: small enough that the block and its output stay in the L2 cache.
-BLOCK_CHUNKS = 32
-#: Sealed chunks per ``write`` when encrypting: 131,200 bytes at unaligned offsets.
-SEAL_WRITE_CHUNKS = 8
-#: Plaintext chunks per ``write`` when decrypting: 32 KiB at 32 KiB-aligned offsets. Larger
-#: aligned writes cost these VMs' page cache several times the kernel time (ADR 0136).
-OPEN_WRITE_CHUNKS = 2
-
-_PLAIN_BLOCK_BYTES = BLOCK_CHUNKS * CHUNK_PLAINTEXT_BYTES
+#: Chunks per read and per hand-off to the write-behind helper: 2 MiB of plaintext. Fewer,
+#: larger hand-offs are what made the helper pay (docs/decisions/0275); the memory stays a
+#: few MiB per stream.
+BLOCK_CHUNKS = 128
+#: Largest ``write``: each ends where the output stream reaches a multiple of this, so that
+#: sealed and opened output alike fill 128 KiB page-cache folios, as the fastest plain copy
+#: does (docs/decisions/0136, 0275).
+WRITE_PIECE_BYTES = 128 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,10 +110,19 @@ def write_all(writer: Writable, data: memoryview) -> None:
         data = data[count:]
 
 
-def write_pieces(writer: Writable, data: memoryview, piece_bytes: int) -> None:
-    """Write ``data`` in calls of at most ``piece_bytes`` (docs/decisions/0136)."""
-    for start in range(0, len(data), piece_bytes):
-        write_all(writer, data[start : start + piece_bytes])
+def write_pieces(writer: Writable, data: memoryview, piece_bytes: int, position: int = 0) -> int:
+    """Write ``data`` in calls that end where the output stream reaches a multiple of
+    ``piece_bytes`` (docs/decisions/0136, 0275); return the stream position after it.
+
+    ``position`` is where ``data`` starts in the output stream. Aligned pieces give every write
+    the same page-cache folios a plain copy of that size gets, whatever the header's length.
+    """
+    start, end = 0, len(data)
+    while start < end:
+        stop = min(end, start + piece_bytes - (position + start) % piece_bytes)
+        write_all(writer, data[start:stop])
+        start = stop
+    return position + end
 
 
 _BlockOperation = Callable[[int, memoryview, memoryview, bool], int]
@@ -137,12 +146,24 @@ class _WriteBehind:
     thread only, one call at a time, in stream order.
     """
 
-    __slots__ = ("_failure", "_free", "_jobs", "_outputs", "_piece_bytes", "_thread", "_writer")
+    __slots__ = (
+        "_failure",
+        "_free",
+        "_jobs",
+        "_outputs",
+        "_piece_bytes",
+        "_position",
+        "_thread",
+        "_writer",
+    )
 
-    def __init__(self, writer: Writable, outputs: tuple[memoryview, ...], piece_bytes: int) -> None:
+    def __init__(
+        self, writer: Writable, outputs: tuple[memoryview, ...], piece_bytes: int, position: int
+    ) -> None:
         self._writer = writer
         self._outputs = outputs
         self._piece_bytes = piece_bytes
+        self._position = position
         self._failure: BaseException | None = None
         self._jobs: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
         self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -156,7 +177,12 @@ class _WriteBehind:
             index, length = job
             if self._failure is None:
                 try:
-                    write_pieces(self._writer, self._outputs[index][:length], self._piece_bytes)
+                    self._position = write_pieces(
+                        self._writer,
+                        self._outputs[index][:length],
+                        self._piece_bytes,
+                        self._position,
+                    )
                 except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
                     self._failure = exc
             self._free.put(index)
@@ -251,7 +277,7 @@ def _pump(
     *,
     input_chunk_bytes: int,
     output_chunk_bytes: int,
-    write_chunks: int,
+    position: int,
     single_block_output_bytes: Callable[[int], int],
     overlap: bool | None,
 ) -> tuple[int, int]:
@@ -260,21 +286,22 @@ def _pump(
     ``operation(first_chunk_index, block, out, is_final)`` seals or opens the chunks of one
     block and returns the bytes it wrote to ``out``. A block shorter than a whole block is the
     last one (possibly empty). A block's output is written only once the whole block is done,
-    in pieces of ``write_chunks`` chunks. Returns (bytes read, bytes written).
+    in pieces that end at multiples of :data:`WRITE_PIECE_BYTES` of the output stream, which
+    is at ``position`` when the first block's output starts. Returns (bytes read, bytes
+    written).
 
     A stream of one block is done in the caller's thread with buffers of its own size. A longer
     one runs :func:`_overlapped` with ``overlap`` (None: when :func:`overlap_pays`), else
     :func:`_serial`.
     """
     input_block_bytes = BLOCK_CHUNKS * input_chunk_bytes
-    piece_bytes = write_chunks * output_chunk_bytes
 
     def whole(data: memoryview) -> tuple[int, int]:
         """The entire stream is ``data``: one call, buffers of its own size."""
         out = bytearray(single_block_output_bytes(len(data)))
         with memoryview(out) as out_view:
             written = operation(0, data, out_view, True)
-            write_pieces(writer, out_view[:written], piece_bytes)
+            write_pieces(writer, out_view[:written], WRITE_PIECE_BYTES, position)
         return len(data), written
 
     # Most objects are small: read one chunk's worth first, so that they cost no full block.
@@ -297,7 +324,7 @@ def _pump(
             operation,
             first_view,
             output_block_bytes=BLOCK_CHUNKS * output_chunk_bytes,
-            piece_bytes=piece_bytes,
+            position=position,
         )
 
 
@@ -308,10 +335,10 @@ def _serial(
     first: memoryview,
     *,
     output_block_bytes: int,
-    piece_bytes: int,
+    position: int,
 ) -> tuple[int, int]:
     """One thread (ADR 0136): read a block, seal or open it, write it; ``first`` is a whole
-    block already read. One input and one output block (about 1 MiB)."""
+    block already read. One input and one output block (about 4 MiB)."""
     block_bytes = len(first)
     out = bytearray(output_block_bytes)
     with memoryview(out) as out_view:
@@ -320,7 +347,7 @@ def _serial(
         while True:
             is_final = length < block_bytes
             written = operation(index, first[:length], out_view, is_final)
-            write_pieces(writer, out_view[:written], piece_bytes)
+            position = write_pieces(writer, out_view[:written], WRITE_PIECE_BYTES, position)
             read_total += length
             written_total += written
             if is_final:
@@ -336,7 +363,7 @@ def _overlapped(
     first: memoryview,
     *,
     output_block_bytes: int,
-    piece_bytes: int,
+    position: int,
 ) -> tuple[int, int]:
     """The writes on a :class:`_WriteBehind` helper, one block behind the cipher (ADR 0270).
 
@@ -344,13 +371,13 @@ def _overlapped(
     is submitted only after its operation returned, so decryption still releases verified
     blocks only: on a failure the writer ends with exactly the blocks before the failing one,
     and the reader is at the failing block. One input block and two output blocks: about
-    1.5 MiB.
+    6 MiB.
     """
     block_bytes = len(first)
     outputs = bytearray(2 * output_block_bytes)
     with memoryview(outputs) as outputs_view:
         outs = (outputs_view[:output_block_bytes], outputs_view[output_block_bytes:])
-        helper = _WriteBehind(writer, outs, piece_bytes)
+        helper = _WriteBehind(writer, outs, WRITE_PIECE_BYTES, position)
         try:
             read_total = written_total = index = 0
             length = block_bytes
@@ -395,7 +422,7 @@ def seal_stream(
         ),
         input_chunk_bytes=CHUNK_PLAINTEXT_BYTES,
         output_chunk_bytes=CHUNK_CIPHERTEXT_BYTES,
-        write_chunks=SEAL_WRITE_CHUNKS,
+        position=len(prefix),
         single_block_output_bytes=encrypted_length,
         overlap=overlap,
     )
@@ -427,7 +454,7 @@ def open_stream(
         ),
         input_chunk_bytes=CHUNK_CIPHERTEXT_BYTES,
         output_chunk_bytes=CHUNK_PLAINTEXT_BYTES,
-        write_chunks=OPEN_WRITE_CHUNKS,
+        position=0,
         single_block_output_bytes=lambda length: max(length - TAG_BYTES, 0),
         overlap=overlap,
     )
@@ -478,7 +505,8 @@ def open_range(
     result = bytearray(end - offset)
     first = offset // CHUNK_PLAINTEXT_BYTES
     last_full = min((end - 1) // CHUNK_PLAINTEXT_BYTES, final_index - 1)
-    plain = bytearray(_PLAIN_BLOCK_BYTES) if first <= last_full else bytearray()
+    # Only as many chunks as the range needs, up to a block: a small range allocates little.
+    plain = bytearray(min(BLOCK_CHUNKS, max(last_full + 1 - first, 0)) * CHUNK_PLAINTEXT_BYTES)
     for block_first in range(first, last_full + 1, BLOCK_CHUNKS):
         count = min(BLOCK_CHUNKS, last_full + 1 - block_first)
         wanted = count * CHUNK_CIPHERTEXT_BYTES

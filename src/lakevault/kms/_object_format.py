@@ -51,10 +51,11 @@ def encrypt_stream(
 ) -> StreamTotals:
     """Encrypt everything ``reader`` yields into ``writer`` as one object: header first.
 
-    Memory stays constant (about 1.5 MiB) whatever the size. ``reader`` is called from this
-    thread only; ``writer`` from one thread at a time, in order, at most 131,200 bytes
-    (8 sealed chunks) per call (docs/decisions/0136); a writer that prefers bigger pieces (a
-    queue with a cost per item) should gather them itself. For an object longer than 512 KiB
+    Memory stays constant (about 6 MiB) whatever the size. ``reader`` is called from this
+    thread only; ``writer`` from one thread at a time, in order, at most 128 KiB per call,
+    each call ending at a 128 KiB multiple of the stored object (docs/decisions/0136, 0275);
+    a writer that prefers bigger pieces (a queue with a cost per item) should gather them
+    itself. For an object longer than 2 MiB
     the writes may run on a helper thread one block behind the sealing (docs/decisions/0270),
     which ends before this returns or raises: with ``overlap`` True always, False never, None
     (default) when the CPUs are not contended. So ``writer`` must not rely on the caller's
@@ -93,10 +94,10 @@ def decrypt_stream(
     this with the stream positioned just after the header. The context, the header and the key
     are all checked (context hash, then key commitment) before any chunk is opened.
 
-    Memory stays constant (about 1.5 MiB) whatever the size; ``reader`` is called from this
-    thread only, ``writer`` from one thread at a time, in order, 32 KiB of plaintext per call
-    (docs/decisions/0136); a writer that prefers bigger pieces should gather them itself. For
-    an object longer than 512 KiB the writes may run on a helper thread one block behind the
+    Memory stays constant (about 6 MiB) whatever the size; ``reader`` is called from this
+    thread only, ``writer`` from one thread at a time, in order, 128 KiB of plaintext per call
+    (docs/decisions/0136, 0275); a writer that prefers bigger pieces should gather them itself.
+    For an object longer than 2 MiB the writes may run on a helper thread one block behind the
     opening (docs/decisions/0270; ``overlap`` as for :func:`encrypt_stream`); a block's
     plaintext is handed to the writer only after the whole block verified, and the helper ends
     before this returns or raises.
@@ -106,7 +107,7 @@ def decrypt_stream(
     writer may already hold plaintext of the chunks that verified before the failing one, which
     the caller must discard (C2SP allows this; an HTTP face sends nothing before the object's
     first block verifies, and aborts the response on a later error). Plaintext is released a
-    whole verified block (512 KiB) at a time.
+    whole verified block (2 MiB) at a time.
     """
     header_bytes = _check_context(header, encryption_context)
     prefix = bytearray(PREFIX_BYTES)

@@ -356,7 +356,7 @@ def test_the_helper_hands_back_a_write_failure_in_the_callers_thread() -> None:
 
     writer = _FailSecond()
     outputs = (memoryview(bytearray(b"a" * 10)), memoryview(bytearray(b"b" * 10)))
-    helper = _WriteBehind(writer, outputs, piece_bytes=10)
+    helper = _WriteBehind(writer, outputs, piece_bytes=10, position=0)
     try:
         assert _helpers()
         first = helper.acquire()

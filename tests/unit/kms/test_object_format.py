@@ -29,7 +29,7 @@ from lakevault.kms import (
     read_object_header,
     read_object_header_at,
 )
-from lakevault.kms._chunk_stream import BLOCK_CHUNKS, OPEN_WRITE_CHUNKS, SEAL_WRITE_CHUNKS
+from lakevault.kms._chunk_stream import BLOCK_CHUNKS, WRITE_PIECE_BYTES, write_pieces
 from lakevault.kms._errors import INTEGRITY_FAILURE_MESSAGE
 from tests.unit.kms.helpers import (
     CONTEXT,
@@ -45,8 +45,7 @@ from tests.unit.kms.helpers import (
 CHUNK = 16384
 SEALED_CHUNK = CHUNK + 16
 BLOCK = BLOCK_CHUNKS * CHUNK
-PIECE = OPEN_WRITE_CHUNKS * CHUNK
-SEALED_PIECE = SEAL_WRITE_CHUNKS * (CHUNK + 16)
+PIECE = WRITE_PIECE_BYTES
 HEADER_LENGTH = make_header().encoded_length
 CHUNKS_START = HEADER_LENGTH + 56
 WRITER_THREAD = "lakevault-writer"
@@ -403,10 +402,12 @@ class _ThreadRecordingWriter:
 @pytest.mark.parametrize(
     ("overlap", "thread"), [(False, None), (True, WRITER_THREAD)], ids=["one-thread", "overlap"]
 )
-def test_decryption_writes_32_kib_pieces_from_one_thread(overlap: bool, thread: str | None) -> None:
-    """ADR 0136: one ``write`` per 32 KiB of plaintext, then the rest (larger writes cost
-    these VMs' page cache several times more), all from one thread: the caller's, or with
-    ``overlap`` the write-behind helper's (ADR 0270)."""
+def test_decryption_writes_aligned_pieces_from_one_thread(
+    overlap: bool, thread: str | None
+) -> None:
+    """ADRs 0136, 0275: one ``write`` per 128 KiB of plaintext, then the rest (larger writes
+    cost these VMs' page cache several times more), all from one thread: the caller's, or
+    with ``overlap`` the write-behind helper's (ADR 0270)."""
     plaintext = payload_text(2 * BLOCK + PIECE + 5)
     stored = encrypt_bytes(plaintext)
     reader = io.BytesIO(stored)
@@ -421,7 +422,7 @@ def test_decryption_writes_32_kib_pieces_from_one_thread(overlap: bool, thread: 
         overlap=overlap,
     )
     writing = thread or threading.current_thread().name
-    pieces_per_block = BLOCK_CHUNKS // OPEN_WRITE_CHUNKS
+    pieces_per_block = BLOCK // PIECE
     assert writer.calls == [(writing, PIECE)] * (2 * pieces_per_block + 1) + [(writing, 5)]
     assert bytes(writer.data) == plaintext
 
@@ -430,10 +431,11 @@ def test_decryption_writes_32_kib_pieces_from_one_thread(overlap: bool, thread: 
     ("overlap", "thread"), [(False, None), (True, WRITER_THREAD)], ids=["one-thread", "overlap"]
 )
 def test_encryption_writes_sealed_pieces_from_one_thread(overlap: bool, thread: str | None) -> None:
-    """The header and prefix first, from the caller's thread, then 8 sealed chunks per
-    ``write``, then the rest (the final chunk of 5 bytes and its tag), all from one thread;
-    any helper thread is gone when the call returns."""
-    plaintext = payload_text(BLOCK + SEAL_WRITE_CHUNKS * CHUNK + 5)
+    """The header and prefix first, from the caller's thread, then the sealed chunks in
+    ``write`` calls that end where the stored object reaches a multiple of 128 KiB (ADR 0275)
+    or where a block's output ends, all from one thread; any helper thread is gone when the
+    call returns."""
+    plaintext = payload_text(BLOCK + 8 * CHUNK + 5)
     writer = _ThreadRecordingWriter()
     before = set(threading.enumerate())
     encrypt_stream(
@@ -446,12 +448,45 @@ def test_encryption_writes_sealed_pieces_from_one_thread(overlap: bool, thread: 
     assert set(threading.enumerate()) == before
     caller = threading.current_thread().name
     writing = thread or caller
-    pieces_per_block = BLOCK_CHUNKS // SEAL_WRITE_CHUNKS
     assert writer.calls[0] == (caller, CHUNKS_START)
-    assert writer.calls[1:] == [(writing, SEALED_PIECE)] * (pieces_per_block + 1) + [
-        (writing, 5 + 16)
-    ]
+    first_block_end = CHUNKS_START + BLOCK_CHUNKS * SEALED_CHUNK
+    stored_length = first_block_end + 8 * SEALED_CHUNK + 5 + 16
+    cuts = sorted(
+        {first_block_end, stored_length}
+        | set(range(PIECE, stored_length, PIECE)) - set(range(PIECE, CHUNKS_START + 1, PIECE))
+    )
+    expected = [end - start for start, end in zip([CHUNKS_START, *cuts], cuts, strict=False)]
+    assert writer.calls[1:] == [(writing, length) for length in expected]
     assert decrypt_bytes(bytes(writer.data)) == plaintext
+
+
+class _ListWriter:
+    def __init__(self) -> None:
+        self.lengths: list[int] = []
+
+    def write(self, data: memoryview) -> int:
+        self.lengths.append(len(data))
+        return len(data)
+
+
+@pytest.mark.parametrize(
+    ("position", "length", "expected"),
+    [
+        (0, 300, [128, 128, 44]),
+        (100, 300, [28, 128, 128, 16]),
+        (128, 128, [128]),
+        (5, 0, []),
+        (250, 3, [3]),
+    ],
+)
+def test_write_pieces_end_at_multiples_of_the_piece_size(
+    position: int, length: int, expected: list[int]
+) -> None:
+    """ADR 0275: each ``write`` ends where the output stream reaches a multiple of the piece
+    size, wherever the data starts; the new stream position is returned."""
+    writer = _ListWriter()
+    assert write_pieces(writer, memoryview(bytes(length)), 128, position) == position + length
+    assert writer.lengths == expected
 
 
 # --- Random access -------------------------------------------------------------------------
@@ -745,9 +780,9 @@ _PEAK_BOUNDS = [(False, 2 * BLOCK + BLOCK // 2), (True, 3 * BLOCK + BLOCK // 2)]
 def test_encrypting_many_blocks_holds_a_constant_number_of_blocks(
     overlap: bool, bound: int
 ) -> None:
-    """Encryption reuses its input blocks (512 KiB each) and output blocks (about 512 KiB
-    each) whatever the size: 16 blocks through, and the traced peak stays under 1.25 MiB in
-    one thread and 1.75 MiB writing behind."""
+    """Encryption reuses its input block (2 MiB) and output blocks (about 2 MiB each)
+    whatever the size: 16 blocks through, and the traced peak stays under 2.5 blocks in one
+    thread and 3.5 blocks writing behind (ADR 0275)."""
     tracemalloc.start()
     try:
         totals = encrypt_stream(
@@ -791,8 +826,9 @@ def test_decrypting_many_blocks_holds_a_constant_number_of_blocks(
 
 def test_streaming_256_mib_stays_in_constant_memory() -> None:
     """Encrypt into a pipe while another thread decrypts from it: 256 MiB through, and the
-    traced peak stays below 5 MiB (each side holds at most one input block and two output
-    blocks of about 512 KiB each, whatever the size of the object; ADR 0270)."""
+    traced peak stays below 6.5 blocks (13 MiB): each side holds at most one input block and
+    two output blocks of about 2 MiB each, whatever the size of the object (ADRs 0270,
+    0275)."""
     size = 256 * 1024 * 1024
     read_end, write_end = os.pipe()
     plaintext_out = _Discard()
@@ -826,4 +862,4 @@ def test_streaming_256_mib_stays_in_constant_memory() -> None:
         tracemalloc.stop()
     assert not errors
     assert totals.plaintext_bytes == plaintext_out.total == size
-    assert peak < 5 * 1024 * 1024, f"peak traced memory {peak} bytes"
+    assert peak < 6 * BLOCK + BLOCK // 2, f"peak traced memory {peak} bytes"
