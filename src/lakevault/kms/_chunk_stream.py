@@ -22,8 +22,9 @@ where it finds a free core. These are measured choices:
 - Few hand-offs (ADR 0275). Every block handed to the helper, and every ``write`` it makes,
   is a point where one thread may wake the other or wait for the GIL: with 512 KiB blocks and
   32 KiB writes (64 of those per MiB) the helper cost more than it saved, and opening was no
-  faster than in one thread. 2 MiB blocks and 128 KiB writes took decryption from 0.62 to
-  0.91-1.00 x a plain copy and encryption from 0.82 to 0.93-1.03 x, on the same machine.
+  faster than in one thread. With 2 MiB blocks and 128 KiB writes decryption reached 0.8 x
+  the fastest plain copy in 6 of 9 bench runs instead of 1 of 4, and encryption in 8 of 9
+  (docs/performance.md, "Session 13").
 - Aligned, middle-sized writes (ADRs 0136, 0275). On the Firecracker VMs measured (Linux 6.18,
   ext4 with large folios) the page cache fills a write with folios as large as the write and
   its alignment allow, and large folios cost several times the kernel time to fill (1 MiB

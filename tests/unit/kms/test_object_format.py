@@ -518,21 +518,38 @@ def test_random_access_reads_every_chunk_of_a_multi_chunk_object() -> None:
         )
 
 
+#: Whole chunks of the object the range tests read: more than two blocks, so that ranges cross
+#: block boundaries whatever ``BLOCK_CHUNKS`` is.
+RANGE_CHUNKS = 2 * BLOCK_CHUNKS + 6
+
+
 @pytest.mark.parametrize(
     ("offset", "length"),
     [
         (0, 1),
         (CHUNK - 1, 2),
         (5, 3 * CHUNK),
-        (CHUNK * 63 + 7, 2 * CHUNK),
-        (0, 70 * CHUNK + 123),
-        (70 * CHUNK + 100, 1000),
-        (70 * CHUNK + 123, 10),
+        (CHUNK * (BLOCK_CHUNKS - 1) + 7, 2 * CHUNK),
+        (CHUNK * (BLOCK_CHUNKS - 3), BLOCK + 5 * CHUNK),
+        (0, RANGE_CHUNKS * CHUNK + 123),
+        (RANGE_CHUNKS * CHUNK + 100, 1000),
+        (RANGE_CHUNKS * CHUNK + 123, 10),
         (12345, 0),
+    ],
+    ids=[
+        "first-byte",
+        "across-a-chunk-boundary",
+        "several-chunks",
+        "across-a-block-boundary",
+        "across-two-block-boundaries",
+        "everything",
+        "into-the-final-chunk-and-past-the-end",
+        "at-the-end",
+        "empty",
     ],
 )
 def test_random_access_ranges_across_boundaries_and_past_the_end(offset: int, length: int) -> None:
-    plaintext = payload_text(70 * CHUNK + 123)
+    plaintext = payload_text(RANGE_CHUNKS * CHUNK + 123)
     stored = encrypt_bytes(plaintext)
     assert _read_range(stored, offset, length) == plaintext[offset : offset + length]
 
@@ -757,7 +774,7 @@ class _Discard:
 
 def test_a_small_stream_allocates_buffers_of_its_own_size() -> None:
     """Most objects are small: one shorter than a chunk costs the probe chunk and an output
-    buffer of its own size, not a whole 512 KiB block and its output."""
+    buffer of its own size, not a whole 2 MiB block and its output."""
     tracemalloc.start()
     try:
         totals = encrypt_stream(
