@@ -10,9 +10,9 @@ Two comparisons, each against an anchor measured in the same run on the same mac
     no single size is "the" copy); every copy's figure and the streams' ratio to each are
     printed, and so is the ratio to the fastest copy of each round (stricter still). The
     source is a fresh file of ``--size-mib`` MiB (default 1024) in a temporary directory;
-    every run writes a new output file. Before every timed operation its input is read into
-    the page cache (``--cache warm``, default) or dropped from it (``--cache cold``), the
-    same for all. Target: at least 0.8 x the fastest copy.
+    every run writes a new output file (but see ``--output``). Before every timed operation
+    its input is read into the page cache (``--cache warm``, default) or dropped from it
+    (``--cache cold``), the same for all. Target: at least 0.8 x the fastest copy.
 (b) Encrypting 16 KiB chunks in memory on one core — ``encrypt_stream`` from an in-memory reader
     to a sink that discards — against ``openssl speed -evp aes-256-gcm -bytes 16384`` (run as a
     subprocess with an argv list; skipped with a message when ``openssl`` is absent).
@@ -22,9 +22,10 @@ Two comparisons, each against an anchor measured in the same run on the same mac
 
 The machines are shared and noisy. Each round runs the anchor and the measured operation back
 to back, so a ratio is taken between runs that saw the same load; the verdict uses the median of
-the per-round ratios (``--rounds``, default 6; each round runs the operations in the next
-row of a balanced Latin square, see :func:`balanced_orders`). Best and median throughputs are
-printed beside it. The temporary directory is removed at the end, also on failure.
+the per-round ratios (``--rounds``, default 12: two passes of a balanced Latin square of the
+six operations, each round running them in the next row, see :func:`balanced_orders`; with
+6 rounds two disturbed rounds could decide the verdict, docs/decisions/0277). Best and median
+throughputs are printed beside it. The temporary directory is removed at the end, also on failure.
 
 Before every timed operation, anchor or measured alike, the untimed settling step deletes the
 other outputs, calls ``sync``, reads the next input into the cache and then waits
@@ -36,12 +37,21 @@ Linux) hand that memory back to the host first, so that every page written fault
 host; on the Firecracker VMs measured that cost moved the same plain copy by up to 4 times
 between rounds of one run, so it is kept as an option for studying the VM, not for the
 verdict. Either way the bench warns when its anchor's rounds spread by more than
-:data:`ANCHOR_SPREAD_WARNING` times.
+:data:`ANCHOR_SPREAD_WARNING` times, and prints, per round, how much memory the VM handed
+back to its host meanwhile where the kernel says (free page reporting).
+
+``--output overwrite`` (docs/decisions/0277) has every operation write over its previous
+output instead of a new file, so that no run allocates page-cache memory. The VM's memory
+costs go, and with them the part of a plain copy's time that a stream pays alike: what is
+left is each operation's CPU work. That comparison is steadier and stricter; it is for
+understanding the streams, not the verdict, since a copy and the object store alike write
+new files.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import shutil
@@ -81,6 +91,11 @@ class Figure:
     rates: tuple[float, ...]
     cpu_seconds_per_gib: tuple[float, ...] = ()
     system_seconds_per_gib: tuple[float, ...] = ()
+    #: MiB the VM guest handed back to its host from the start of each operation's settling
+    #: step to the end of the operation (free page reporting), per round; empty where the
+    #: kernel does not say. Memory handed back just before or during a run is faulted in again
+    #: at the host by its writes (docs/decisions/0276, 0277).
+    reported_mib: tuple[int, ...] = ()
 
     @property
     def best(self) -> float:
@@ -102,10 +117,21 @@ def _make_source(path: Path, size: int) -> None:
             file.write(pattern[: min(MIB, size - start)])
 
 
-def _plain_copy(source: Path, target: Path, buffer_bytes: int = COPY_BUFFER_BYTES) -> None:
+def _output(path: Path, *, overwrite: bool = False) -> io.FileIO:
+    """An unbuffered output file: a new one, or with ``overwrite`` the existing one, written
+    over from its start and not truncated (every run writes the same size), so that its
+    pages stay in the page cache and no run allocates memory (``--output overwrite``)."""
+    if overwrite and path.exists():
+        return io.FileIO(path, "r+")
+    return io.FileIO(path, "w")
+
+
+def _plain_copy(
+    source: Path, target: Path, buffer_bytes: int = COPY_BUFFER_BYTES, *, overwrite: bool = False
+) -> None:
     buffer = bytearray(buffer_bytes)
     view = memoryview(buffer)
-    with source.open("rb", buffering=0) as reader, target.open("wb", buffering=0) as writer:
+    with source.open("rb", buffering=0) as reader, _output(target, overwrite=overwrite) as writer:
         while count := reader.readinto(buffer):
             writer.write(view[:count])
 
@@ -123,6 +149,19 @@ def _time(operation: Callable[[], object], size: int) -> tuple[float, float, flo
     user = times.user - times_started.user
     system = times.system - times_started.system
     return size / elapsed, (user + system) * per_gib, system * per_gib
+
+
+#: Where a Linux guest with free page reporting (virtio-balloon) counts the memory it has
+#: handed back to its host, in KiB, since boot.
+REPORTED_KIB_PATH = Path("/sys/module/page_reporting/parameters/reported_kib")
+
+
+def host_reported_kib() -> int | None:
+    """KiB of free memory this VM has handed back to its host so far; None where unknown."""
+    try:
+        return int(REPORTED_KIB_PATH.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return None
 
 
 def _cpu_time(operation: Callable[[], object], size: int) -> float:
@@ -202,9 +241,12 @@ def _stream_figures(
     copy_buffers: list[int],
     cache: str,
     overlap: bool | None,
+    overwrite: bool,
 ) -> tuple[list[Figure], Figure, Figure]:
     """Figures of every plain copy (one per write size, and ``shutil.copyfileobj``), then of
-    encryption and decryption, from interleaved rounds over the same source file."""
+    encryption and decryption, from interleaved rounds over the same source file.
+
+    ``overwrite``: every operation writes over its previous output instead of a new file."""
     source = directory / "source.bin"
     _make_source(source, size)
     context = kms.EncryptionContext.for_object(
@@ -216,27 +258,34 @@ def _stream_figures(
     data_key = kms.PlaintextDataKey.generate(SystemRandom())
     encrypted = directory / "encrypted.bin"
     # encrypt() writes a new file beside the one decrypt() reads; settle() moves it into place
-    # outside the timing, so that no timed operation pays for deleting a 1 GiB file.
-    encrypted_next = directory / "encrypted.next"
+    # outside the timing, so that no timed operation pays for deleting a 1 GiB file. Writing
+    # over, it writes over the file decrypt() reads (the same size every time).
+    encrypted_next = encrypted if overwrite else directory / "encrypted.next"
     copy_target = directory / "copy.bin"
     decrypted = directory / "decrypted.bin"
 
     def copy_with(buffer_bytes: int) -> Callable[[], None]:
-        return lambda: _plain_copy(source, copy_target, buffer_bytes)
+        return lambda: _plain_copy(source, copy_target, buffer_bytes, overwrite=overwrite)
 
     def copy_shutil() -> None:
-        with source.open("rb") as reader, copy_target.open("wb") as writer:
+        with (
+            source.open("rb") as reader,
+            io.BufferedWriter(_output(copy_target, overwrite=overwrite)) as writer,
+        ):
             shutil.copyfileobj(reader, writer)
 
     def encrypt() -> None:
         with (
             source.open("rb", buffering=0) as reader,
-            encrypted_next.open("xb", buffering=0) as out,
+            _output(encrypted_next, overwrite=overwrite) as out,
         ):
             kms.encrypt_stream(reader, out, data_key=data_key, header=header, overlap=overlap)
 
     def decrypt() -> None:
-        with encrypted.open("rb", buffering=0) as reader, decrypted.open("xb", buffering=0) as out:
+        with (
+            encrypted.open("rb", buffering=0) as reader,
+            _output(decrypted, overwrite=overwrite) as out,
+        ):
             stored_header = kms.read_object_header(reader)
             kms.decrypt_stream(
                 reader,
@@ -277,10 +326,11 @@ def _stream_figures(
         # round pays for the first two's writeback, whichever operation it is. Deleting a
         # written-back 1 GiB file costs about 0.3 s on this VM (ext4 frees its extents and
         # drops its pages): it happens here, untimed, for every operation's output alike.
-        if encrypted_next.exists():
-            os.replace(encrypted_next, encrypted)
-        copy_target.unlink(missing_ok=True)
-        decrypted.unlink(missing_ok=True)
+        if not overwrite:
+            if encrypted_next.exists():
+                os.replace(encrypted_next, encrypted)
+            copy_target.unlink(missing_ok=True)
+            decrypted.unlink(missing_ok=True)
         os.sync()
         # The input of the next operation, warm or cold alike for all (--cache).
         _page_cache(following.source, cache)
@@ -299,19 +349,31 @@ def _stream_figures(
         same = plain.read(MIB) == original.read(MIB)
     if not same:
         raise SystemExit("decrypt_stream did not give back the source file")
-    measured: dict[str, list[tuple[float, float, float]]] = {op.key: [] for op in operations}
     orders = balanced_orders(len(operations))
+    # One untimed round of every operation, in the first round's order: the first timed
+    # round otherwise ran on a machine not yet in its steady state, and the operation it put
+    # second (decryption) lost up to 5 times its usual speed there, run after run (ADR 0277).
+    for position in orders[0]:
+        settle(operations[position])
+        operations[position].run()
+    measured: dict[str, list[tuple[float, float, float]]] = {op.key: [] for op in operations}
+    reported: dict[str, list[int]] = {op.key: [] for op in operations}
     for round_number in range(rounds):
         for position in orders[round_number % len(orders)]:
             operation = operations[position]
+            before = host_reported_kib()
             settle(operation)
             measured[operation.key].append(_time(operation.run, size))
+            after = host_reported_kib()
+            if before is not None and after is not None:
+                reported[operation.key].append((after - before) // 1024)
     figures = [
         Figure(
             name=operation.name,
             rates=tuple(rate for rate, _, _ in measured[operation.key]),
             cpu_seconds_per_gib=tuple(cpu for _, cpu, _ in measured[operation.key]),
             system_seconds_per_gib=tuple(system for _, _, system in measured[operation.key]),
+            reported_mib=tuple(reported[operation.key]),
         )
         for operation in operations
     ]
@@ -408,7 +470,7 @@ def _row(figure: Figure, anchor: Figure | None, target: float | None) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench crypto", description=__doc__)
     parser.add_argument("--size-mib", type=int, default=1024, help="file size (default 1024)")
-    parser.add_argument("--rounds", type=int, default=6, help="runs per figure (default 6)")
+    parser.add_argument("--rounds", type=int, default=12, help="runs per figure (default 12)")
     parser.add_argument("--memory-mib", type=int, default=2048, help="in-memory bytes per run")
     parser.add_argument("--openssl-seconds", type=int, default=3)
     parser.add_argument("--directory", type=Path, default=None, help="where the temp dir goes")
@@ -434,6 +496,15 @@ def main(argv: list[str]) -> int:
         "from it (cold) before it is timed",
     )
     parser.add_argument(
+        "--output",
+        choices=("new", "overwrite"),
+        default="new",
+        help="every streaming operation writes a new file (new, default), or writes over its "
+        "previous output without truncating it (overwrite: no run allocates page-cache "
+        "memory, which removes the VM's memory costs and the copies' cheapest part alike: "
+        "a steadier and stricter comparison, docs/decisions/0278)",
+    )
+    parser.add_argument(
         "--overlap",
         choices=tuple(_OVERLAP),
         default="auto",
@@ -450,7 +521,8 @@ def main(argv: list[str]) -> int:
     copy_buffers = [int(kib) * 1024 for kib in options.copy_buffer_kib.split(",") if kib]
     print(
         f"(a) streaming a {options.size_mib} MiB file (page cache {options.cache}, no fsync, "
-        f"{options.settle_seconds:g} s settle before each operation, write-behind thread "
+        f"{'written over' if options.output == 'overwrite' else 'new'} output files, "
+        f"{options.settle_seconds:g} s settle before each operation, helper thread "
         f"{options.overlap}; auto would choose {'on' if overlap_pays() else 'off'} now)"
     )
     directory = Path(tempfile.mkdtemp(prefix="lakevault-bench-crypto-", dir=options.directory))
@@ -463,6 +535,7 @@ def main(argv: list[str]) -> int:
             copy_buffers,
             options.cache,
             _OVERLAP[options.overlap],
+            options.output == "overwrite",
         )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -488,7 +561,10 @@ def main(argv: list[str]) -> int:
     for figure in (*copies, encrypt, decrypt):
         rates = " ".join(f"{rate / 1e9:.2f}" for rate in figure.rates)
         kernel = " ".join(f"{system:.2f}" for system in figure.system_seconds_per_gib)
-        print(f"  per-round GB/s, {figure.name}: {rates}; kernel CPU s/GiB: {kernel}")
+        host = ""
+        if figure.reported_mib:
+            host = "; MiB handed to the host: " + " ".join(str(m) for m in figure.reported_mib)
+        print(f"  per-round GB/s, {figure.name}: {rates}; kernel CPU s/GiB: {kernel}{host}")
 
     spread = anchor_spread(copy)
     if spread > ANCHOR_SPREAD_WARNING:
