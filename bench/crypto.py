@@ -352,7 +352,7 @@ def _stream_figures(
     orders = balanced_orders(len(operations))
     # One untimed round of every operation, in the first round's order: the first timed
     # round otherwise ran on a machine not yet in its steady state, and the operation it put
-    # second (decryption) lost up to 5 times its usual speed there, run after run (ADR 0277).
+    # second (decryption) ran at 0.15-0.77 x the anchor there in seven runs in a row (ADR 0277).
     for position in orders[0]:
         settle(operations[position])
         operations[position].run()
@@ -501,8 +501,9 @@ def main(argv: list[str]) -> int:
         default="new",
         help="every streaming operation writes a new file (new, default), or writes over its "
         "previous output without truncating it (overwrite: no run allocates page-cache "
-        "memory, which removes the VM's memory costs and the copies' cheapest part alike: "
-        "a steadier and stricter comparison, docs/decisions/0278)",
+        "memory, which removes the VM's memory costs and the part of a copy's time a stream "
+        "pays alike: a steadier and stricter comparison for diagnosis, not the verdict; "
+        "docs/decisions/0277)",
     )
     parser.add_argument(
         "--overlap",
